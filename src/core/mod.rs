@@ -1,0 +1,230 @@
+//! The event loop: [`Loop`], its run modes and its clock.
+
+mod clock;
+pub(crate) mod run;
+pub(crate) mod state;
+mod timer_heap;
+
+use crate::error::{Error, Result, StatusCode};
+use crate::handle::Handle;
+use clock::Clock;
+use state::{Deferred, Key, LoopState};
+use std::cell::{RefCell, RefMut};
+use std::fmt;
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How [`Loop::run`] runs (libuv's `uv_run_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// Run until nothing keeps the loop alive or [`Loop::stop`] is called.
+    Default,
+    /// Run one iteration, blocking in the poll phase if there is nothing to do.
+    Once,
+    /// Run one iteration without blocking.
+    NoWait,
+}
+
+/// A single-threaded event loop that owns its handles.
+///
+/// `Loop` is a cheap handle to shared state: clones refer to the same loop.
+/// It is neither `Send` nor `Sync`; use [`Async`](crate::Async) to wake it
+/// from another thread.
+///
+/// ```
+/// use ruv::{Loop, RunMode, Timer};
+/// use std::{cell::Cell, rc::Rc};
+///
+/// let lp = Loop::new()?;
+/// let fired = Rc::new(Cell::new(0));
+/// let timer = Timer::new(&lp);
+/// let f = fired.clone();
+/// timer.start(1, 0, move |t| {
+///     f.set(f.get() + 1);
+///     t.close(|| {});
+/// })?;
+/// assert!(!lp.run(RunMode::Default)?);
+/// assert_eq!(fired.get(), 1);
+/// lp.close()?;
+/// # Ok::<(), ruv::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Loop {
+    state: Rc<RefCell<LoopState>>,
+}
+
+impl fmt::Debug for Loop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.state.try_borrow() {
+            Ok(st) => f
+                .debug_struct("Loop")
+                .field("handles", &st.slots.len())
+                .field("now_ms", &st.now_ms)
+                .field("manual_clock", &st.clock.is_manual())
+                .finish(),
+            Err(_) => f.write_str("Loop { <running a phase> }"),
+        }
+    }
+}
+
+thread_local! {
+    static DEFAULT_LOOP: RefCell<Option<Loop>> = const { RefCell::new(None) };
+}
+
+impl Loop {
+    /// Creates a loop on the system's monotonic clock (`uv_loop_init`).
+    pub fn new() -> Result<Loop> {
+        Self::with_clock(Clock::System)
+    }
+
+    /// Creates a loop whose time moves only when it is told to: by
+    /// [`Loop::advance`], or when the loop would otherwise sleep until the
+    /// next timer — then it jumps straight to that timer's due time instead
+    /// of sleeping. Timer tests on it are deterministic and take no wall time.
+    /// Its clock starts at 0.
+    pub fn with_manual_clock() -> Result<Loop> {
+        Self::with_clock(Clock::Manual { now_ns: 0 })
+    }
+
+    fn with_clock(clock: Clock) -> Result<Loop> {
+        Ok(Loop {
+            state: Rc::new(RefCell::new(LoopState::new(clock)?)),
+        })
+    }
+
+    /// This thread's default loop (`uv_default_loop`), created on first use.
+    pub fn default_loop() -> Result<Loop> {
+        DEFAULT_LOOP.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if let Some(lp) = slot.as_ref() {
+                return Ok(lp.clone());
+            }
+            let lp = Loop::new()?;
+            *slot = Some(lp.clone());
+            Ok(lp)
+        })
+    }
+
+    /// Borrows the loop state. Never held across a user callback.
+    pub(crate) fn state(&self) -> RefMut<'_, LoopState> {
+        self.state.borrow_mut()
+    }
+
+    /// Runs `f` on the loop state, then drops what it deferred after the
+    /// borrow is released.
+    pub(crate) fn with_deferred<R>(&self, f: impl FnOnce(&mut LoopState, &mut Deferred) -> R) -> R {
+        let mut deferred = Deferred::default();
+        let r = f(&mut self.state(), &mut deferred);
+        drop(deferred);
+        r
+    }
+
+    /// Whether two values refer to the same loop.
+    pub fn same_loop(&self, other: &Loop) -> bool {
+        Rc::ptr_eq(&self.state, &other.state)
+    }
+
+    /// Stops the loop at the end of the current iteration (`uv_stop`); the
+    /// next [`Loop::run`] starts afresh.
+    pub fn stop(&self) {
+        self.state().stop_flag = true;
+    }
+
+    /// Whether anything keeps the loop alive: an active and referenced
+    /// handle, a request in flight (a queued send), or a handle whose close
+    /// callback has not run yet (`uv_loop_alive`).
+    pub fn alive(&self) -> bool {
+        self.state().alive()
+    }
+
+    /// The cached loop time in milliseconds (`uv_now`), updated once per
+    /// iteration and by [`Loop::update_time`].
+    pub fn now(&self) -> u64 {
+        self.state().now_ms
+    }
+
+    /// Refreshes the cached loop time from the clock (`uv_update_time`).
+    pub fn update_time(&self) {
+        self.state().update_time();
+    }
+
+    /// The loop clock in nanoseconds (`uv_hrtime` for a system-clock loop;
+    /// the manual time for a manual-clock loop).
+    pub fn hrtime(&self) -> u64 {
+        self.state().clock.hrtime()
+    }
+
+    /// Whether this loop runs on a manual clock.
+    pub fn is_manual_clock(&self) -> bool {
+        self.state().clock.is_manual()
+    }
+
+    /// Moves a manual clock forward by `by` and refreshes the loop time.
+    /// Timers that became due fire in the next timer phase.
+    ///
+    /// Errors with EINVAL on a system-clock loop.
+    pub fn advance(&self, by: Duration) -> Result<()> {
+        let mut st = self.state();
+        let ns = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        if !st.clock.advance(ns) {
+            return Err(StatusCode::EINVAL.into());
+        }
+        st.update_time();
+        Ok(())
+    }
+
+    /// How long the next poll would block, in milliseconds, -1 for no limit
+    /// (`uv_backend_timeout`).
+    pub fn backend_timeout(&self) -> i32 {
+        self.state().backend_timeout()
+    }
+
+    /// The epoll descriptor the loop polls (`uv_backend_fd`).
+    pub fn backend_fd(&self) -> RawFd {
+        self.state().poll.as_raw_fd()
+    }
+
+    /// Calls `f` for every handle of the loop, closing ones included
+    /// (`uv_walk`). Handles created by `f` are not visited.
+    pub fn walk(&self, mut f: impl FnMut(&Handle)) {
+        let handles: Vec<Handle> = {
+            let st = self.state();
+            st.slots
+                .iter()
+                .map(|(index, slot)| {
+                    let key = Key {
+                        index: index as u32,
+                        gen: slot.gen,
+                    };
+                    Handle::from_parts(self.clone(), key, slot.kind.handle_type())
+                })
+                .collect()
+        };
+        for handle in &handles {
+            if self.state().slot(handle.key()).is_some() {
+                f(handle);
+            }
+        }
+    }
+
+    /// Number of handles the loop holds, closing ones included.
+    pub fn handle_count(&self) -> usize {
+        self.state().slots.len()
+    }
+
+    /// Releases the loop's buffers (`uv_loop_close`). Fails with EBUSY while
+    /// any handle exists, closing ones included; the loop stays usable.
+    pub fn close(&self) -> Result<()> {
+        let mut st = self.state();
+        if !st.slots.is_empty() || st.running {
+            return Err(Error::Status(StatusCode::EBUSY));
+        }
+        st.recv_buf = Vec::new();
+        st.scratch = Vec::new();
+        st.scratch_watchers = Vec::new();
+        st.pending = Vec::new();
+        st.ready = Vec::new();
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
+//! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
+
+use super::state::{Key, Phase, WAKER_TOKEN};
+use super::{Loop, RunMode};
+use crate::error::{Error, Result, StatusCode};
+use crate::{async_handle, handle, poll, timer, udp, watcher};
+use std::time::Duration;
+
+/// Rounds of the pending phase after polling, as libuv does, so callbacks
+/// deferred from the poll phase run in the same iteration.
+const PENDING_ROUNDS_AFTER_POLL: usize = 8;
+
+/// What a readiness event says about a descriptor.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IoEvent {
+    pub key: Key,
+    pub readable: bool,
+    pub writable: bool,
+}
+
+/// Clears the running flag however `run` returns.
+struct RunningGuard<'a>(&'a Loop);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.state();
+        st.running = false;
+        st.stop_flag = false;
+    }
+}
+
+impl Loop {
+    /// Runs the loop (`uv_run`).
+    ///
+    /// - [`RunMode::Default`]: runs until nothing keeps the loop alive
+    ///   (returns `false`) or [`Loop::stop`] was called (returns whether the
+    ///   loop is still alive).
+    /// - [`RunMode::Once`] / [`RunMode::NoWait`]: one iteration (blocking or
+    ///   not in the poll phase); returns whether the loop is still alive.
+    ///
+    /// If nothing keeps the loop alive on entry it returns `false` at once.
+    /// Calling `run` from inside a callback of the same loop is EBUSY.
+    ///
+    /// Each iteration runs, in order: pending send callbacks, idle, prepare,
+    /// poll (I/O and async callbacks), pending again, check, close
+    /// callbacks, timers. In `Default` mode due timers also run once before
+    /// the first iteration.
+    pub fn run(&self, mode: RunMode) -> Result<bool> {
+        {
+            let mut st = self.state();
+            if st.running {
+                return Err(Error::Status(StatusCode::EBUSY));
+            }
+            st.running = true;
+        }
+        let _guard = RunningGuard(self);
+        let mut alive = self.alive();
+        if !alive {
+            self.update_time();
+        }
+        if mode == RunMode::Default && alive && !self.state().stop_flag {
+            self.update_time();
+            self.run_timers();
+        }
+        while alive && !self.state().stop_flag {
+            let can_sleep = {
+                let st = self.state();
+                st.pending.is_empty() && st.active_idles == 0
+            };
+            self.run_pending();
+            self.run_watchers(Phase::Idle);
+            self.run_watchers(Phase::Prepare);
+            let block = mode == RunMode::Default || (mode == RunMode::Once && can_sleep);
+            let timeout = if block {
+                self.state().backend_timeout()
+            } else {
+                0
+            };
+            self.poll_io(timeout);
+            for _ in 0..PENDING_ROUNDS_AFTER_POLL {
+                if self.state().pending.is_empty() {
+                    break;
+                }
+                self.run_pending();
+            }
+            self.run_watchers(Phase::Check);
+            self.run_closing();
+            self.run_timers();
+            alive = self.alive();
+            if mode != RunMode::Default {
+                break;
+            }
+        }
+        Ok(alive)
+    }
+
+    /// Runs the send callbacks that completed since the last pending phase.
+    fn run_pending(&self) {
+        let list = {
+            let mut st = self.state();
+            let spare = std::mem::take(&mut st.scratch);
+            std::mem::replace(&mut st.pending, spare)
+        };
+        for &key in &list {
+            udp::run_completions(self, key);
+        }
+        self.give_back_scratch(list);
+    }
+
+    fn give_back_scratch(&self, mut list: Vec<Key>) {
+        list.clear();
+        let mut st = self.state();
+        if st.scratch.capacity() < list.capacity() {
+            st.scratch = list;
+        }
+    }
+
+    /// Runs one watcher phase: most recently started first (as libuv);
+    /// watchers started during the phase wait for the next iteration.
+    fn run_watchers(&self, phase: Phase) {
+        let snapshot = {
+            let mut st = self.state();
+            if st.watchers[phase as usize].is_empty() {
+                return;
+            }
+            let mut snap = std::mem::take(&mut st.scratch_watchers);
+            snap.clear();
+            snap.extend_from_slice(&st.watchers[phase as usize]);
+            snap
+        };
+        for &(key, seq) in snapshot.iter().rev() {
+            watcher::dispatch(self, key, seq);
+        }
+        self.state().scratch_watchers = snapshot;
+    }
+
+    /// Finishes closing the handles closed before this phase, most recently
+    /// closed first (as libuv); handles closed by these callbacks wait for
+    /// the next iteration.
+    fn run_closing(&self) {
+        let list = {
+            let mut st = self.state();
+            if st.closing.is_empty() {
+                return;
+            }
+            let spare = std::mem::take(&mut st.scratch);
+            std::mem::replace(&mut st.closing, spare)
+        };
+        for &key in list.iter().rev() {
+            handle::finish_close(self, key);
+        }
+        self.give_back_scratch(list);
+    }
+
+    /// Fires every timer due at the cached loop time. Timers are taken off
+    /// the heap first, so a timer restarted by a callback waits for the next
+    /// iteration even when it is already due again.
+    fn run_timers(&self) {
+        let due = {
+            let mut st = self.state();
+            let mut due = std::mem::take(&mut st.timers_due);
+            let now = st.now_ms;
+            while let Some(index) = st.timers.pop_due(now) {
+                let gen = st.slots[index as usize].gen;
+                let key = Key { index, gen };
+                timer::mark_due(&mut st, key);
+                due.push(key);
+            }
+            due
+        };
+        for &key in &due {
+            timer::fire(self, key);
+        }
+        let mut due = due;
+        due.clear();
+        self.state().timers_due = due;
+    }
+
+    /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
+    /// dispatches readiness and the handles still ready from earlier.
+    fn poll_io(&self, timeout_ms: i32) {
+        let (events, iteration, manual_jump) = {
+            let mut st = self.state();
+            st.iteration += 1;
+            let manual = st.clock.is_manual();
+            // A manual clock never sleeps for a timer: it polls without
+            // blocking and then jumps to the timer's due time.
+            let wait = match timeout_ms {
+                t if t < 0 => None,
+                t if manual && t > 0 => Some(Duration::ZERO),
+                t => Some(Duration::from_millis(t as u64)),
+            };
+            let mut events = std::mem::take(&mut st.io_events);
+            let st = &mut *st;
+            if let Err(err) = st.poll.poll(&mut st.events, wait) {
+                // EINTR: nothing to dispatch; the loop simply goes on.
+                debug_assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
+                st.events.clear();
+            }
+            let mut woken = false;
+            for ev in st.events.iter() {
+                if ev.token() == WAKER_TOKEN {
+                    woken = true;
+                    continue;
+                }
+                events.push(IoEvent {
+                    key: Key::from_token(ev.token()),
+                    readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                    writable: ev.is_writable() || ev.is_error(),
+                });
+            }
+            st.update_time();
+            let idle = events.is_empty() && !woken && st.ready.is_empty();
+            let jump = manual && timeout_ms > 0 && idle;
+            if woken {
+                st.async_woken = true;
+            }
+            (events, st.iteration, jump)
+        };
+        if manual_jump {
+            let mut st = self.state();
+            if let Some(due) = st.timers.next_due() {
+                st.clock.jump_to_ms(due);
+                st.update_time();
+            }
+        }
+        for ev in &events {
+            self.dispatch_io(*ev, iteration);
+        }
+        let mut events = events;
+        events.clear();
+        self.state().io_events = events;
+        if std::mem::take(&mut self.state().async_woken) {
+            async_handle::dispatch_wake(self);
+        }
+        self.dispatch_ready(iteration);
+    }
+
+    fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
+        let ty = match self.state().slot(ev.key) {
+            Some(slot) => slot.kind.handle_type(),
+            None => return,
+        };
+        match ty {
+            crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
+            crate::HandleType::Poll => poll::dispatch(self, ev.key),
+            _ => {}
+        }
+    }
+
+    /// Services handles that still had work when their last turn ended
+    /// (receive budget spent, a level-triggered poll handle, a receive just
+    /// started) and that no event already serviced in this iteration.
+    fn dispatch_ready(&self, iteration: u64) {
+        let list = {
+            let mut st = self.state();
+            if st.ready.is_empty() {
+                return;
+            }
+            let spare = std::mem::take(&mut st.scratch);
+            std::mem::replace(&mut st.ready, spare)
+        };
+        for &key in &list {
+            self.dispatch_io(
+                IoEvent {
+                    key,
+                    readable: true,
+                    writable: false,
+                },
+                iteration,
+            );
+        }
+        self.give_back_scratch(list);
+    }
+}

@@ -1,0 +1,294 @@
+//! The loop's state: the slab of handle slots and the per-phase queues.
+//!
+//! Everything here is touched only while the loop's `RefCell` is borrowed, and
+//! the borrow is never held across a user callback (see `docs/ARCHITECTURE.md`).
+
+use super::clock::Clock;
+use super::timer_heap::TimerHeap;
+use crate::error::{Error, Result};
+use crate::handle::HandleType;
+use crate::{async_handle, poll, timer, udp, watcher};
+use slab::Slab;
+use std::any::Any;
+use std::sync::Arc;
+
+/// A slot index plus the generation it was filled with. A token whose
+/// generation no longer matches its slot refers to a closed handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub index: u32,
+    pub gen: u32,
+}
+
+/// The mio token reserved for the loop's waker.
+pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+impl Key {
+    /// The mio token for this handle's descriptor: both halves, so an event
+    /// for a closed handle can never reach a handle that reused the slot.
+    pub(crate) fn token(self) -> mio::Token {
+        mio::Token(((self.gen as usize) << 32) | self.index as usize)
+    }
+
+    pub(crate) fn from_token(token: mio::Token) -> Key {
+        Key {
+            index: token.0 as u32,
+            gen: (token.0 >> 32) as u32,
+        }
+    }
+}
+
+/// Per-kind state of a handle.
+pub(crate) enum Kind {
+    Timer(timer::TimerState),
+    Watcher(watcher::WatcherState),
+    Async(async_handle::AsyncState),
+    Poll(poll::PollState),
+    Udp(Box<udp::UdpState>),
+}
+
+impl Kind {
+    pub(crate) fn handle_type(&self) -> HandleType {
+        match self {
+            Kind::Timer(_) => HandleType::Timer,
+            Kind::Watcher(w) => w.phase.handle_type(),
+            Kind::Async(_) => HandleType::Async,
+            Kind::Poll(_) => HandleType::Poll,
+            Kind::Udp(_) => HandleType::Udp,
+        }
+    }
+}
+
+/// One handle's slot in the slab.
+pub(crate) struct Slot {
+    pub gen: u32,
+    pub active: bool,
+    pub referenced: bool,
+    pub closing: bool,
+    pub close_cb: Option<Box<dyn FnOnce()>>,
+    pub kind: Kind,
+}
+
+impl Slot {
+    /// Whether this handle keeps the loop alive.
+    fn counts(&self) -> bool {
+        self.active && self.referenced && !self.closing
+    }
+}
+
+/// Values taken out of loop state that may run user code when dropped (user
+/// closures and what they capture). They are dropped only after the borrow
+/// of the loop state is released.
+#[derive(Default)]
+pub(crate) struct Deferred(Vec<Box<dyn Any>>);
+
+impl Deferred {
+    pub(crate) fn push<T: 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
+/// The three watcher phases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Idle = 0,
+    Prepare = 1,
+    Check = 2,
+}
+
+impl Phase {
+    pub(crate) fn handle_type(self) -> HandleType {
+        match self {
+            Phase::Idle => HandleType::Idle,
+            Phase::Prepare => HandleType::Prepare,
+            Phase::Check => HandleType::Check,
+        }
+    }
+}
+
+/// The state of one loop.
+pub(crate) struct LoopState {
+    pub slots: Slab<Slot>,
+    next_gen: u32,
+    pub clock: Clock,
+    /// Cached loop time in milliseconds (`uv_now`).
+    pub now_ms: u64,
+    pub timers: TimerHeap,
+    pub timer_seq: u64,
+    /// Timers taken off the heap as due in this timer phase, in firing order.
+    pub timers_due: Vec<Key>,
+    /// Started watchers per phase, in start order, with their start sequence.
+    pub watchers: [Vec<(Key, u64)>; 3],
+    pub watcher_seq: u64,
+    pub active_idles: usize,
+    /// UDP handles with send completions to report.
+    pub pending: Vec<Key>,
+    /// Handles closed and waiting for the closing phase, in `close()` order.
+    pub closing: Vec<Key>,
+    /// I/O handles to service without waiting for a new edge.
+    pub ready: Vec<Key>,
+    pub asyncs: Vec<Key>,
+    pub active_ref_handles: usize,
+    pub active_reqs: usize,
+    pub next_req_id: u64,
+    pub stop_flag: bool,
+    pub running: bool,
+    pub iteration: u64,
+    /// The shared receive buffer handed to receive callbacks as a slice.
+    pub recv_buf: Vec<u8>,
+    pub poll: mio::Poll,
+    pub events: mio::Events,
+    pub waker: Arc<mio::Waker>,
+    /// Reusable scratch list so phases do not allocate per iteration.
+    pub scratch: Vec<Key>,
+    pub scratch_watchers: Vec<(Key, u64)>,
+    /// Readiness events of the current poll phase.
+    pub io_events: Vec<super::run::IoEvent>,
+    /// The waker fired in this poll phase.
+    pub async_woken: bool,
+}
+
+/// Size of the shared receive buffer and of libuv's suggested allocation.
+pub(crate) const RECV_BUF_SIZE: usize = 64 * 1024;
+/// Events fetched per poll.
+const EVENTS_CAPACITY: usize = 1024;
+
+impl LoopState {
+    pub(crate) fn new(clock: Clock) -> Result<LoopState> {
+        let poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
+        let now_ms = clock.hrtime() / 1_000_000;
+        Ok(LoopState {
+            slots: Slab::new(),
+            next_gen: 1,
+            clock,
+            now_ms,
+            timers: TimerHeap::default(),
+            timer_seq: 0,
+            timers_due: Vec::new(),
+            watchers: [Vec::new(), Vec::new(), Vec::new()],
+            watcher_seq: 0,
+            active_idles: 0,
+            pending: Vec::new(),
+            closing: Vec::new(),
+            ready: Vec::new(),
+            asyncs: Vec::new(),
+            active_ref_handles: 0,
+            active_reqs: 0,
+            next_req_id: 1,
+            stop_flag: false,
+            running: false,
+            iteration: 0,
+            recv_buf: Vec::new(),
+            poll,
+            events: mio::Events::with_capacity(EVENTS_CAPACITY),
+            waker,
+            scratch: Vec::new(),
+            scratch_watchers: Vec::new(),
+            io_events: Vec::new(),
+            async_woken: false,
+        })
+    }
+
+    /// Stores a new handle; it starts inactive and referenced.
+    pub(crate) fn insert(&mut self, kind: Kind) -> Key {
+        let gen = self.next_gen;
+        self.next_gen = self.next_gen.wrapping_add(1).max(1);
+        let index = self.slots.insert(Slot {
+            gen,
+            active: false,
+            referenced: true,
+            closing: false,
+            close_cb: None,
+            kind,
+        });
+        Key {
+            index: index as u32,
+            gen,
+        }
+    }
+
+    /// The slot of a handle that exists (it may be closing).
+    pub(crate) fn slot(&self, key: Key) -> Option<&Slot> {
+        self.slots
+            .get(key.index as usize)
+            .filter(|s| s.gen == key.gen)
+    }
+
+    pub(crate) fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(key.index as usize)
+            .filter(|s| s.gen == key.gen)
+    }
+
+    /// The slot of a handle that is neither closed nor closing.
+    pub(crate) fn live(&self, key: Key) -> Result<&Slot> {
+        self.slot(key)
+            .filter(|s| !s.closing)
+            .ok_or(Error::ClosedHandle)
+    }
+
+    pub(crate) fn live_mut(&mut self, key: Key) -> Result<&mut Slot> {
+        self.slot_mut(key)
+            .filter(|s| !s.closing)
+            .ok_or(Error::ClosedHandle)
+    }
+
+    /// Changes a slot's flags through `f`, keeping the count of handles that
+    /// keep the loop alive in step.
+    pub(crate) fn update_flags(&mut self, key: Key, f: impl FnOnce(&mut Slot)) {
+        let Some(slot) = self.slot_mut(key) else {
+            return;
+        };
+        let before = slot.counts();
+        f(slot);
+        let after = slot.counts();
+        match (before, after) {
+            (false, true) => self.active_ref_handles += 1,
+            (true, false) => self.active_ref_handles -= 1,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn set_active(&mut self, key: Key, active: bool) {
+        self.update_flags(key, |s| s.active = active);
+    }
+
+    /// Queues an I/O handle to be serviced in the next poll phase.
+    pub(crate) fn push_ready(&mut self, key: Key) {
+        self.ready.push(key);
+    }
+
+    /// Whether the loop has work that forbids blocking in the poll phase.
+    fn has_immediate_work(&self) -> bool {
+        self.stop_flag
+            || !self.pending.is_empty()
+            || self.active_idles > 0
+            || !self.closing.is_empty()
+            || !self.ready.is_empty()
+    }
+
+    /// libuv's `uv_loop_alive`.
+    pub(crate) fn alive(&self) -> bool {
+        self.active_ref_handles > 0
+            || self.active_reqs > 0
+            || !self.closing.is_empty()
+            || !self.pending.is_empty()
+    }
+
+    /// Milliseconds the poll phase may block: -1 for no limit.
+    pub(crate) fn backend_timeout(&self) -> i32 {
+        if self.has_immediate_work() || (self.active_ref_handles == 0 && self.active_reqs == 0) {
+            return 0;
+        }
+        match self.timers.next_due() {
+            None => -1,
+            Some(due) if due <= self.now_ms => 0,
+            Some(due) => (due - self.now_ms).min(i32::MAX as u64) as i32,
+        }
+    }
+
+    pub(crate) fn update_time(&mut self) {
+        self.now_ms = self.clock.hrtime() / 1_000_000;
+    }
+}

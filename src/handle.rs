@@ -1,0 +1,265 @@
+//! What every handle shares: its type, closing, ref counting and liveness.
+
+use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::error::{Error, Result, StatusCode};
+use crate::{async_handle, poll, timer, udp, watcher, Loop};
+use std::fmt;
+use std::os::fd::RawFd;
+
+/// The kind of a handle (libuv's `uv_handle_type`, with libuv's numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandleType {
+    /// [`Async`](crate::Async): `UV_ASYNC`.
+    Async = 1,
+    /// [`Check`](crate::Check): `UV_CHECK`.
+    Check = 2,
+    /// [`Idle`](crate::Idle): `UV_IDLE`.
+    Idle = 6,
+    /// [`Poll`](crate::Poll): `UV_POLL`.
+    Poll = 8,
+    /// [`Prepare`](crate::Prepare): `UV_PREPARE`.
+    Prepare = 9,
+    /// [`Timer`](crate::Timer): `UV_TIMER`.
+    Timer = 13,
+    /// [`Udp`](crate::Udp): `UV_UDP`.
+    Udp = 15,
+}
+
+impl HandleType {
+    /// libuv's name for the type (`uv_handle_type_name`), e.g. `"udp"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HandleType::Async => "async",
+            HandleType::Check => "check",
+            HandleType::Idle => "idle",
+            HandleType::Poll => "poll",
+            HandleType::Prepare => "prepare",
+            HandleType::Timer => "timer",
+            HandleType::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for HandleType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A token for a handle of any type: the operations all handles share.
+///
+/// Every typed handle ([`Udp`](crate::Udp), [`Timer`](crate::Timer), …)
+/// dereferences to `Handle`. Tokens are cheap to clone; cloning does not
+/// create a new handle. A handle lives until it is closed, not until its
+/// tokens are dropped. Once closed, every operation on any of its tokens
+/// reports [`Error::ClosedHandle`], even if the loop has reused its slot.
+#[derive(Clone)]
+pub struct Handle {
+    lp: Loop,
+    key: Key,
+    ty: HandleType,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("type", &self.ty)
+            .field("slot", &self.key.index)
+            .field("generation", &self.key.gen)
+            .finish()
+    }
+}
+
+impl PartialEq for Handle {
+    fn eq(&self, other: &Handle) -> bool {
+        self.key == other.key && self.lp.same_loop(&other.lp)
+    }
+}
+
+impl Eq for Handle {}
+
+impl Handle {
+    pub(crate) fn from_parts(lp: Loop, key: Key, ty: HandleType) -> Handle {
+        Handle { lp, key, ty }
+    }
+
+    /// Stores a new handle in `lp` and returns its token.
+    pub(crate) fn insert(lp: &Loop, kind: Kind) -> Handle {
+        let ty = kind.handle_type();
+        let key = lp.state().insert(kind);
+        Handle {
+            lp: lp.clone(),
+            key,
+            ty,
+        }
+    }
+
+    pub(crate) fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The loop this handle belongs to (`uv_handle_get_loop`).
+    pub fn get_loop(&self) -> &Loop {
+        &self.lp
+    }
+
+    /// The handle's type (`uv_handle_get_type`).
+    pub fn handle_type(&self) -> HandleType {
+        self.ty
+    }
+
+    /// libuv's name for the handle's type (`uv_handle_type_name`).
+    pub fn type_name(&self) -> &'static str {
+        self.ty.name()
+    }
+
+    /// Whether the handle was closed or is closing (`uv_is_closing`).
+    pub fn is_closing(&self) -> bool {
+        self.lp.state().slot(self.key).map_or(true, |s| s.closing)
+    }
+
+    /// Whether the handle's close callback has run and its slot is gone.
+    pub fn is_closed(&self) -> bool {
+        self.lp.state().slot(self.key).is_none()
+    }
+
+    /// Whether the handle is active (`uv_is_active`): a started timer,
+    /// watcher or poll handle, a receiving UDP handle or one with sends in
+    /// flight, any async handle. Closing and closed handles are inactive.
+    pub fn is_active(&self) -> bool {
+        self.lp
+            .state()
+            .slot(self.key)
+            .is_some_and(|s| s.active && !s.closing)
+    }
+
+    /// Lets the handle keep the loop alive again (`uv_ref`). Idempotent.
+    pub fn ref_(&self) {
+        self.lp
+            .state()
+            .update_flags(self.key, |s| s.referenced = true);
+    }
+
+    /// Stops the handle from keeping the loop alive on its own
+    /// (`uv_unref`). Idempotent.
+    pub fn unref(&self) {
+        self.lp
+            .state()
+            .update_flags(self.key, |s| s.referenced = false);
+    }
+
+    /// Whether the handle is referenced (`uv_has_ref`); false once closed.
+    pub fn has_ref(&self) -> bool {
+        self.lp.state().slot(self.key).is_some_and(|s| s.referenced)
+    }
+
+    /// The handle's descriptor (`uv_fileno`): the socket of a UDP handle,
+    /// the watched descriptor of a poll handle.
+    ///
+    /// EBADF when a UDP handle has no socket yet; EINVAL for handle types
+    /// without a descriptor; the closed-handle error once closed.
+    pub fn fileno(&self) -> Result<RawFd> {
+        let st = self.lp.state();
+        let slot = st.live(self.key)?;
+        match &slot.kind {
+            Kind::Udp(u) => u.fd().ok_or(Error::Status(StatusCode::EBADF)),
+            Kind::Poll(p) => Ok(p.fd),
+            _ => Err(StatusCode::EINVAL.into()),
+        }
+    }
+
+    /// Closes the handle (`uv_close`). It stops at once; `cb` runs in the
+    /// loop's closing phase, after any callbacks the close itself causes
+    /// (queued UDP sends complete with ECANCELED first). Closing an already
+    /// closing or closed handle does nothing and drops `cb`.
+    pub fn close(&self, cb: impl FnOnce() + 'static) {
+        self.lp.with_deferred(|st, deferred| {
+            let Ok(slot) = st.live_mut(self.key) else {
+                return;
+            };
+            slot.close_cb = Some(Box::new(cb));
+            stop_for_close(st, self.key, deferred);
+            st.update_flags(self.key, |s| s.closing = true);
+            st.closing.push(self.key);
+        });
+    }
+}
+
+/// Stops whatever the handle is doing so that it no longer fires.
+fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
+    let ty = match st.slot(key) {
+        Some(slot) => slot.kind.handle_type(),
+        None => return,
+    };
+    match ty {
+        HandleType::Timer => timer::stop_for_close(st, key, deferred),
+        HandleType::Idle | HandleType::Prepare | HandleType::Check => {
+            watcher::stop_for_close(st, key, deferred)
+        }
+        HandleType::Async => async_handle::stop_for_close(st, key, deferred),
+        HandleType::Poll => poll::stop_for_close(st, key, deferred),
+        HandleType::Udp => udp::stop_for_close(st, key, deferred),
+    }
+}
+
+/// The closing phase for one handle: removes its slot, then runs what the
+/// close owes (UDP send callbacks) and the close callback.
+pub(crate) fn finish_close(lp: &Loop, key: Key) {
+    let slot = {
+        let mut st = lp.state();
+        if st.slot(key).is_none() {
+            return;
+        }
+        st.slots.remove(key.index as usize)
+    };
+    let close_cb = slot.close_cb;
+    if let Kind::Udp(state) = slot.kind {
+        udp::finish_close(lp, key, *state);
+    }
+    if let Some(cb) = close_cb {
+        cb();
+    }
+}
+
+/// Implements `Deref<Target = Handle>`, `Debug`, `PartialEq` and the
+/// conversion to [`Handle`] for a typed handle.
+macro_rules! typed_handle {
+    ($name:ident) => {
+        impl std::ops::Deref for $name {
+            type Target = $crate::handle::Handle;
+            fn deref(&self) -> &$crate::handle::Handle {
+                &self.handle
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name))
+                    .field(&self.handle)
+                    .finish()
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &$name) -> bool {
+                self.handle == other.handle
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl From<$name> for $crate::handle::Handle {
+            fn from(h: $name) -> $crate::handle::Handle {
+                h.handle
+            }
+        }
+
+        impl AsRef<$crate::handle::Handle> for $name {
+            fn as_ref(&self) -> &$crate::handle::Handle {
+                &self.handle
+            }
+        }
+    };
+}
+pub(crate) use typed_handle;

@@ -1,0 +1,243 @@
+//! [`Poll`]: watch a descriptor the application owns for readiness
+//! (libuv's `uv_poll_t`).
+
+use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::error::{Error, Result, StatusCode};
+use crate::handle::{typed_handle, Handle};
+use crate::{sys, HandleType, Loop};
+use bitflags::bitflags;
+use mio::unix::SourceFd;
+use mio::Interest;
+use std::os::fd::RawFd;
+
+bitflags! {
+    /// Readiness a [`Poll`] handle watches for and reports (`uv_poll_event`,
+    /// libuv's values).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct PollEvents: u32 {
+        /// `UV_READABLE`.
+        const READABLE = 1;
+        /// `UV_WRITABLE`.
+        const WRITABLE = 2;
+        /// `UV_DISCONNECT`: the peer hung up.
+        const DISCONNECT = 4;
+        /// `UV_PRIORITIZED`: urgent data.
+        const PRIORITIZED = 8;
+    }
+}
+
+type PollCb = Box<dyn FnMut(&Poll, Result<PollEvents>)>;
+
+/// Per-handle state in the loop's slab.
+pub(crate) struct PollState {
+    pub fd: RawFd,
+    events: PollEvents,
+    cb: Option<PollCb>,
+    /// Bumped by every start, so a callback can tell it was restarted.
+    epoch: u64,
+}
+
+/// A poll handle (`uv_poll_t`): reports when a descriptor owned by the
+/// application becomes readable or writable.
+///
+/// Reports are level-triggered as in libuv: while the descriptor stays
+/// ready the callback runs again every iteration. The handle never reads,
+/// writes or closes the descriptor; stop or close the handle before closing
+/// the descriptor.
+///
+/// ```
+/// use ruv::{Loop, Poll, PollEvents, RunMode};
+/// use std::os::fd::AsRawFd;
+/// let lp = Loop::new()?;
+/// let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+/// let poll = Poll::new(&lp, sock.as_raw_fd())?;
+/// poll.start(PollEvents::WRITABLE, |p, events| {
+///     assert_eq!(events.unwrap(), PollEvents::WRITABLE);
+///     p.close(|| {});
+/// })?;
+/// lp.run(RunMode::Default)?;
+/// # Ok::<(), ruv::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Poll {
+    handle: Handle,
+}
+
+typed_handle!(Poll);
+
+impl Poll {
+    /// Creates a stopped poll handle for `fd` (`uv_poll_init`).
+    ///
+    /// EEXIST if the descriptor is already watched by this loop; EPERM for
+    /// descriptors epoll cannot watch (regular files); EBADF for a closed one.
+    pub fn new(lp: &Loop, fd: RawFd) -> Result<Poll> {
+        let kind = Kind::Poll(PollState {
+            fd,
+            events: PollEvents::empty(),
+            cb: None,
+            epoch: 0,
+        });
+        let handle = Handle::insert(lp, kind);
+        let registered = {
+            let st = lp.state();
+            st.poll.registry().register(
+                &mut SourceFd(&fd),
+                handle.key().token(),
+                Interest::READABLE,
+            )
+        };
+        if let Err(err) = registered {
+            lp.state().slots.remove(handle.key().index as usize);
+            return Err(err.into());
+        }
+        Ok(Poll { handle })
+    }
+
+    /// Starts (or changes) watching for `events`; `cb` gets the events that
+    /// are ready, or an error status (EBADF when the descriptor failed).
+    /// Starting with no events is the same as [`Poll::stop`].
+    pub fn start(
+        &self,
+        events: PollEvents,
+        cb: impl FnMut(&Poll, Result<PollEvents>) + 'static,
+    ) -> Result<()> {
+        let key = self.key();
+        self.get_loop().with_deferred(|st, deferred| {
+            let fd = poll_mut(st, key)?.fd;
+            let mut interest = Interest::READABLE;
+            if events.contains(PollEvents::WRITABLE) {
+                interest = interest.add(Interest::WRITABLE);
+            }
+            if events.contains(PollEvents::PRIORITIZED) {
+                interest = interest.add(Interest::PRIORITY);
+            }
+            st.poll
+                .registry()
+                .reregister(&mut SourceFd(&fd), key.token(), interest)?;
+            let p = poll_mut(st, key)?;
+            if let Some(old) = p.cb.replace(Box::new(cb)) {
+                deferred.push(old);
+            }
+            p.events = events;
+            p.epoch += 1;
+            let watching = !events.is_empty();
+            st.set_active(key, watching);
+            if watching {
+                // Level-triggered: report what is ready now, not only edges.
+                st.push_ready(key);
+            }
+            Ok(())
+        })
+    }
+
+    /// Stops watching (`uv_poll_stop`); stopping a closed handle does nothing.
+    pub fn stop(&self) -> Result<()> {
+        let key = self.key();
+        self.get_loop().with_deferred(|st, deferred| {
+            if let Ok(p) = poll_mut(st, key) {
+                p.events = PollEvents::empty();
+                if let Some(cb) = p.cb.take() {
+                    deferred.push(cb);
+                }
+                st.set_active(key, false);
+            }
+        });
+        Ok(())
+    }
+}
+
+fn poll_mut(st: &mut LoopState, key: Key) -> Result<&mut PollState> {
+    match &mut st.live_mut(key)?.kind {
+        Kind::Poll(p) => Ok(p),
+        _ => Err(Error::ClosedHandle),
+    }
+}
+
+/// Part of `close`: stop watching the descriptor.
+pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
+    if let Ok(p) = poll_mut(st, key) {
+        let fd = p.fd;
+        if let Some(cb) = p.cb.take() {
+            deferred.push(cb);
+        }
+        // The application may have closed the descriptor already, which
+        // removed it from epoll; nothing is left to undo then.
+        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+    }
+    st.set_active(key, false);
+}
+
+/// Reports the descriptor's current readiness to the callback and, while it
+/// stays ready, asks to be serviced again next iteration.
+pub(crate) fn dispatch(lp: &Loop, key: Key) {
+    let (fd, events, epoch) = {
+        let mut st = lp.state();
+        let Ok(p) = poll_mut(&mut st, key) else {
+            return;
+        };
+        if p.events.is_empty() {
+            return;
+        }
+        (p.fd, p.events, p.epoch)
+    };
+    let report = match sys::poll_now(
+        fd,
+        events.contains(PollEvents::READABLE),
+        events.contains(PollEvents::WRITABLE),
+    ) {
+        Ok(r) if r.invalid || (r.error && !r.readable && !r.writable) => {
+            Err(Error::Status(StatusCode::EBADF))
+        }
+        Ok(r) => {
+            let mut ready = PollEvents::empty();
+            ready.set(PollEvents::READABLE, r.readable);
+            ready.set(PollEvents::WRITABLE, r.writable);
+            ready.set(PollEvents::PRIORITIZED, r.priority);
+            ready.set(PollEvents::DISCONNECT, r.hangup);
+            let ready = ready & events;
+            if ready.is_empty() {
+                return;
+            }
+            Ok(ready)
+        }
+        Err(err) => Err(err.into()),
+    };
+    let cb = {
+        let mut st = lp.state();
+        let Ok(p) = poll_mut(&mut st, key) else {
+            return;
+        };
+        if report.is_err() {
+            // libuv stops a poll handle whose descriptor failed.
+            p.events = PollEvents::empty();
+            st.set_active(key, false);
+            let Ok(p) = poll_mut(&mut st, key) else {
+                return;
+            };
+            p.cb.take()
+        } else {
+            p.cb.take()
+        }
+    };
+    let Some(mut cb) = cb else {
+        return;
+    };
+    cb(
+        &Poll {
+            handle: Handle::from_parts(lp.clone(), key, HandleType::Poll),
+        },
+        report,
+    );
+    let mut st = lp.state();
+    if let Ok(p) = poll_mut(&mut st, key) {
+        if p.cb.is_none() && p.epoch == epoch {
+            p.cb = Some(cb);
+            if !p.events.is_empty() {
+                st.push_ready(key);
+            }
+            return;
+        }
+    }
+    drop(st);
+    drop(cb);
+}

@@ -1,0 +1,83 @@
+//! Every operating-system call that needs `unsafe` lives here, behind safe
+//! functions. Each `unsafe` block says why it holds.
+//!
+//! The rest of the crate only sees plain Rust types: `RawFd`/`BorrowedFd`,
+//! `SocketAddr`, byte slices and `io::Result`.
+
+mod sockaddr;
+mod socket;
+
+pub(crate) use socket::*;
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Monotonic clock reading in nanoseconds, the same clock as libuv's
+/// `uv_hrtime` (`CLOCK_MONOTONIC`).
+pub(crate) fn hrtime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists
+    // on Linux, so the call cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
+/// Interface index for a name such as `lo`, or `None` when there is none.
+pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `cname` is a valid NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+/// Readiness bits reported by `poll(2)` for one descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FdReadiness {
+    pub readable: bool,
+    pub writable: bool,
+    pub priority: bool,
+    pub hangup: bool,
+    pub error: bool,
+    pub invalid: bool,
+}
+
+/// Non-blocking `poll(2)` of one descriptor: what it is ready for right now.
+pub(crate) fn poll_now(fd: RawFd, want_read: bool, want_write: bool) -> io::Result<FdReadiness> {
+    let mut events = libc::POLLPRI;
+    if want_read {
+        events |= libc::POLLIN;
+    }
+    if want_write {
+        events |= libc::POLLOUT;
+    }
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `pfd` is one valid pollfd and we pass a count of 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        if n >= 0 {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let r = pfd.revents;
+    Ok(FdReadiness {
+        readable: r & libc::POLLIN != 0,
+        writable: r & libc::POLLOUT != 0,
+        priority: r & libc::POLLPRI != 0,
+        hangup: r & (libc::POLLHUP | libc::POLLRDHUP) != 0,
+        error: r & libc::POLLERR != 0,
+        invalid: r & libc::POLLNVAL != 0,
+    })
+}

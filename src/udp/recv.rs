@@ -1,0 +1,333 @@
+//! Receiving: into the loop's shared buffer (the safe, allocation-free
+//! path) or into buffers the caller supplies (libuv's `alloc_cb`).
+//!
+//! mio reports readiness edge-triggered. A handle reads until the socket
+//! would block or its budget of 32 datagrams per iteration is spent; in the
+//! latter case, after an error, and after `receive_start`, it goes on the
+//! loop's ready list and is read again next iteration without a new edge.
+
+use super::{bind_if_needed, refresh_active, udp_mut, Udp, UdpFlags};
+use crate::core::state::{Deferred, Key, RECV_BUF_SIZE};
+use crate::error::{Error, Result, StatusCode};
+use crate::{sys, Loop};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::RawFd;
+
+/// Datagrams one handle reads per loop iteration at most (as libuv).
+const READ_BUDGET: usize = 32;
+
+/// One received datagram, lent to the receive callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    /// The payload; empty for an empty datagram. Valid only during the
+    /// callback: copy what you keep.
+    pub data: &'a [u8],
+    /// The sender.
+    pub addr: SocketAddr,
+    /// [`UdpFlags::PARTIAL`] when the datagram was longer than the buffer
+    /// and the rest was dropped.
+    pub flags: UdpFlags,
+}
+
+/// What one read into a caller-supplied buffer produced
+/// (libuv's `nread`, `addr` and `flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvMeta {
+    /// Bytes written to the buffer.
+    pub len: usize,
+    /// The sender; `None` together with `len == 0` means nothing more was
+    /// waiting and the buffer comes back unused.
+    pub addr: Option<SocketAddr>,
+    /// [`UdpFlags::PARTIAL`] when the datagram was truncated.
+    pub flags: UdpFlags,
+}
+
+/// How one read ended.
+enum Outcome {
+    /// A datagram was delivered.
+    Delivered,
+    /// Nothing more is waiting: the next edge will tell.
+    Drained,
+    /// An error was delivered: try again next iteration.
+    Failed,
+}
+
+/// Reads one datagram and hands it to the user; type-erases the two ways
+/// of supplying a buffer.
+trait Sink {
+    fn read_one(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        loop_buf: &mut Vec<u8>,
+    ) -> Outcome;
+}
+
+/// The receive side of a UDP handle.
+#[derive(Default)]
+pub(super) struct RecvState {
+    sink: Option<Box<dyn Sink>>,
+    receiving: bool,
+    /// Bumped by every start, so a callback can tell it was restarted.
+    epoch: u64,
+    /// Last loop iteration this handle read in.
+    last_read: u64,
+}
+
+impl RecvState {
+    pub(super) fn is_receiving(&self) -> bool {
+        self.receiving
+    }
+
+    pub(super) fn stop(&mut self, deferred: &mut Deferred) {
+        self.receiving = false;
+        if let Some(sink) = self.sink.take() {
+            deferred.push(sink);
+        }
+    }
+}
+
+fn unspecified() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+}
+
+fn flags_for(received: &sys::Received) -> UdpFlags {
+    if received.truncated {
+        UdpFlags::PARTIAL
+    } else {
+        UdpFlags::empty()
+    }
+}
+
+/// Receives into the loop's shared 64 KiB buffer.
+struct LoopBufferSink<F>(F);
+
+impl<F> Sink for LoopBufferSink<F>
+where
+    F: FnMut(&Udp, Result<Datagram<'_>>),
+{
+    fn read_one(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        loop_buf: &mut Vec<u8>,
+    ) -> Outcome {
+        let Some(fd) = fd() else {
+            return Outcome::Drained;
+        };
+        if loop_buf.len() < RECV_BUF_SIZE {
+            loop_buf.resize(RECV_BUF_SIZE, 0);
+        }
+        match sys::recv_from(fd, loop_buf) {
+            Ok(r) => {
+                let datagram = Datagram {
+                    data: &loop_buf[..r.len],
+                    addr: r.addr.unwrap_or_else(unspecified),
+                    flags: flags_for(&r),
+                };
+                (self.0)(udp, Ok(datagram));
+                Outcome::Delivered
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Outcome::Drained,
+            Err(err) => {
+                (self.0)(udp, Err(err.into()));
+                Outcome::Failed
+            }
+        }
+    }
+}
+
+/// Receives into buffers from the caller's allocator.
+struct AllocSink<A, C> {
+    alloc: A,
+    cb: C,
+}
+
+impl<A, C, B> Sink for AllocSink<A, C>
+where
+    A: FnMut(&Udp, usize) -> B,
+    C: FnMut(&Udp, Result<RecvMeta>, B),
+    B: AsMut<[u8]>,
+{
+    fn read_one(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        _loop_buf: &mut Vec<u8>,
+    ) -> Outcome {
+        let nothing = RecvMeta {
+            len: 0,
+            addr: None,
+            flags: UdpFlags::empty(),
+        };
+        let mut buf = (self.alloc)(udp, RECV_BUF_SIZE);
+        if buf.as_mut().is_empty() {
+            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            return Outcome::Failed;
+        }
+        // The allocator may have stopped or closed the handle.
+        let Some(fd) = fd() else {
+            (self.cb)(udp, Ok(nothing), buf);
+            return Outcome::Drained;
+        };
+        match sys::recv_from(fd, buf.as_mut()) {
+            Ok(r) => {
+                let meta = RecvMeta {
+                    len: r.len,
+                    addr: Some(r.addr.unwrap_or_else(unspecified)),
+                    flags: flags_for(&r),
+                };
+                (self.cb)(udp, Ok(meta), buf);
+                Outcome::Delivered
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                (self.cb)(udp, Ok(nothing), buf);
+                Outcome::Drained
+            }
+            Err(err) => {
+                (self.cb)(udp, Err(Error::from(err)), buf);
+                Outcome::Failed
+            }
+        }
+    }
+}
+
+impl Udp {
+    /// Starts receiving (`uv_udp_recv_start`; python-uv's `receive_start`).
+    /// Binds to `0.0.0.0:0` first if the handle has no socket.
+    ///
+    /// `cb` gets the handle and either a [`Datagram`] — data lent from the
+    /// loop's buffer (no allocation per datagram), the sender, and flags
+    /// with [`UdpFlags::PARTIAL`] for a truncated datagram — or the error
+    /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
+    /// connected handle). Errors never stop receiving or close the handle.
+    ///
+    /// EALREADY if already receiving.
+    pub fn receive_start(
+        &self,
+        cb: impl FnMut(&Udp, Result<Datagram<'_>>) + 'static,
+    ) -> Result<()> {
+        self.start_receiving(Box::new(LoopBufferSink(cb)))
+    }
+
+    /// Starts receiving into buffers the caller supplies (libuv's
+    /// `alloc_cb` + `recv_cb`).
+    ///
+    /// Before each read `alloc(handle, suggested_size)` returns a buffer;
+    /// `cb` then gets it back with the outcome: `Ok(meta)` with the bytes
+    /// written, sender and flags; `Ok` with `len == 0` and `addr == None`
+    /// when nothing more was waiting (the buffer is returned unused); or an
+    /// error status. An empty buffer from `alloc` is reported as ENOBUFS.
+    pub fn receive_start_with<B, A, C>(&self, alloc: A, cb: C) -> Result<()>
+    where
+        B: AsMut<[u8]> + 'static,
+        A: FnMut(&Udp, usize) -> B + 'static,
+        C: FnMut(&Udp, Result<RecvMeta>, B) + 'static,
+    {
+        self.start_receiving(Box::new(AllocSink { alloc, cb }))
+    }
+
+    fn start_receiving(&self, sink: Box<dyn Sink>) -> Result<()> {
+        let key = self.key();
+        self.get_loop().with_deferred(|st, deferred| {
+            if udp_mut(st, key)?.recv.receiving {
+                deferred.push(sink);
+                return Err(StatusCode::EALREADY.into());
+            }
+            bind_if_needed(st, key, super::AF_INET, UdpFlags::empty())?;
+            let u = udp_mut(st, key)?;
+            u.recv.receiving = true;
+            u.recv.epoch += 1;
+            u.recv.sink = Some(sink);
+            refresh_active(st, key);
+            // Datagrams may have arrived while not receiving, and their edge
+            // is gone: read at once in the next poll phase.
+            st.push_ready(key);
+            Ok(())
+        })
+    }
+
+    /// Stops receiving (`uv_udp_recv_stop`). Stopping a handle that is not
+    /// receiving, or a closed one, does nothing.
+    pub fn receive_stop(&self) -> Result<()> {
+        let key = self.key();
+        self.get_loop().with_deferred(|st, deferred| {
+            if let Ok(u) = udp_mut(st, key) {
+                u.recv.stop(deferred);
+                refresh_active(st, key);
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether the handle is receiving.
+    pub fn is_receiving(&self) -> bool {
+        udp_mut(&mut self.get_loop().state(), self.key()).is_ok_and(|u| u.recv.receiving)
+    }
+}
+
+/// The descriptor to read from, if the handle still receives under `epoch`.
+fn readable_fd(lp: &Loop, key: Key, epoch: u64) -> Option<RawFd> {
+    let mut st = lp.state();
+    let u = udp_mut(&mut st, key).ok()?;
+    if u.recv.receiving && u.recv.epoch == epoch {
+        u.fd()
+    } else {
+        None
+    }
+}
+
+/// Reads up to the budget, delivering each datagram as it comes.
+pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
+    let udp = Udp::from_key(lp, key);
+    let mut buf = std::mem::take(&mut lp.state().recv_buf);
+    for n in 1..=READ_BUDGET {
+        let (mut sink, epoch) = {
+            let mut st = lp.state();
+            let Ok(u) = udp_mut(&mut st, key) else {
+                break;
+            };
+            if !u.recv.receiving {
+                break;
+            }
+            if n == 1 && u.recv.last_read == iteration {
+                // Already read in this iteration: keep the turn for the next.
+                st.push_ready(key);
+                break;
+            }
+            u.recv.last_read = iteration;
+            let Some(sink) = u.recv.sink.take() else {
+                break;
+            };
+            (sink, u.recv.epoch)
+        };
+        let outcome = sink.read_one(&udp, &|| readable_fd(lp, key, epoch), &mut buf);
+        let mut unused = Some(sink);
+        let mut st = lp.state();
+        if let Ok(u) = udp_mut(&mut st, key) {
+            // Put the sink back unless the callback stopped or restarted
+            // receiving (then `unused` is dropped, outside the borrow).
+            if u.recv.receiving && u.recv.epoch == epoch && u.recv.sink.is_none() {
+                u.recv.sink = unused.take();
+            }
+            let again = match outcome {
+                Outcome::Drained => false,
+                Outcome::Failed => true,
+                Outcome::Delivered => n == READ_BUDGET,
+            };
+            if again {
+                st.push_ready(key);
+            }
+        }
+        drop(st);
+        drop(unused);
+        if !matches!(outcome, Outcome::Delivered) {
+            break;
+        }
+    }
+    let mut st = lp.state();
+    if st.recv_buf.capacity() < buf.capacity() {
+        st.recv_buf = buf;
+    }
+}

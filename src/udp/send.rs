@@ -1,0 +1,313 @@
+//! Sending: immediate sends, the queue of sends waiting for the socket to
+//! become writable, and the completions reported in the pending phase.
+
+use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
+use crate::core::state::{Key, LoopState};
+use crate::error::{Error, Result, StatusCode};
+use crate::{sys, Loop};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+type SendCb = Box<dyn FnOnce(&SendRequest, Result<()>)>;
+
+/// A send in flight (`uv_udp_send_t`; python-uv's `UDPSendRequest`).
+///
+/// Returned by [`Udp::send`] and handed to its callback.
+#[derive(Clone)]
+pub struct SendRequest {
+    udp: Udp,
+    id: u64,
+}
+
+impl fmt::Debug for SendRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendRequest").field("id", &self.id).finish()
+    }
+}
+
+impl SendRequest {
+    /// The handle the send was made on.
+    pub fn handle(&self) -> &Udp {
+        &self.udp
+    }
+
+    /// A number unique within the loop, in the order sends were made.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// A send waiting for the socket to become writable; its data was copied.
+struct Queued {
+    id: u64,
+    data: Vec<u8>,
+    addr: Option<SocketAddr>,
+    cb: SendCb,
+}
+
+/// A send that is done and whose callback has not run yet.
+struct Completed {
+    id: u64,
+    size: usize,
+    status: Result<()>,
+    cb: SendCb,
+}
+
+/// The send side of a UDP handle.
+#[derive(Default)]
+pub(super) struct SendState {
+    queue: VecDeque<Queued>,
+    completed: VecDeque<Completed>,
+    /// Bytes of sends whose callback has not run (`send_queue_size`).
+    size: usize,
+    /// Sends whose callback has not run (`send_queue_count`).
+    count: usize,
+    /// The handle is on the loop's pending list.
+    in_pending: bool,
+}
+
+impl SendState {
+    pub(super) fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    pub(super) fn in_flight(&self) -> usize {
+        self.count
+    }
+}
+
+/// Errors after which a send stays queued and is retried when writable.
+fn must_wait(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::WouldBlock || err.raw_os_error() == Some(libc::ENOBUFS)
+}
+
+/// libuv's checks before a send: an address exactly when not connected.
+fn check_destination(connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
+    match (connected, addr) {
+        (true, Some(_)) => Err(StatusCode::EISCONN.into()),
+        (false, None) => Err(StatusCode::EDESTADDRREQ.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Validates a send and binds the socket if needed; returns the descriptor.
+fn prepare_send(
+    st: &mut LoopState,
+    key: Key,
+    bufs: &[&[u8]],
+    addr: Option<&SocketAddr>,
+) -> Result<std::os::fd::RawFd> {
+    let u = udp_mut(st, key)?;
+    if bufs.is_empty() {
+        return Err(StatusCode::EINVAL.into());
+    }
+    check_destination(u.connected, addr)?;
+    let family = addr.map_or(super::AF_INET, family_of);
+    bind_if_needed(st, key, family, super::UdpFlags::empty())
+}
+
+impl Udp {
+    /// Sends `bufs`, gathered into one datagram, to `addr` — or to the
+    /// connected peer with `None` (`uv_udp_send`). Binds to the wildcard
+    /// address first if the handle has no socket.
+    ///
+    /// When nothing is queued the datagram goes out at once without being
+    /// copied; otherwise (or when the socket would block) it is copied and
+    /// queued until the socket is writable. `cb` always runs later from the
+    /// loop, never from inside `send`: with `Ok(())`, or with the send's
+    /// error status (EMSGSIZE for a datagram too large, ECANCELED when the
+    /// handle is closed first).
+    ///
+    /// EINVAL for no buffers; EISCONN for an address on a connected handle;
+    /// EDESTADDRREQ for no address on an unconnected one.
+    pub fn send(
+        &self,
+        bufs: &[&[u8]],
+        addr: Option<SocketAddr>,
+        cb: impl FnOnce(&SendRequest, Result<()>) + 'static,
+    ) -> Result<SendRequest> {
+        let key = self.key();
+        let id = self.get_loop().with_deferred(|st, _| {
+            let fd = prepare_send(st, key, bufs, addr.as_ref())?;
+            let id = st.next_req_id;
+            st.next_req_id += 1;
+            st.active_reqs += 1;
+            let size = bufs.iter().map(|b| b.len()).sum();
+            let u = udp_mut(st, key)?;
+            u.send.size += size;
+            u.send.count += 1;
+            let cb: SendCb = Box::new(cb);
+            let sent = if u.send.queue.is_empty() {
+                sys::send_msg(fd, bufs, addr.as_ref())
+            } else {
+                Err(io::ErrorKind::WouldBlock.into())
+            };
+            match sent {
+                Err(err) if must_wait(&err) => u.send.queue.push_back(Queued {
+                    id,
+                    data: bufs.concat(),
+                    addr,
+                    cb,
+                }),
+                result => {
+                    let status = result.map(drop).map_err(Error::from);
+                    complete(
+                        st,
+                        key,
+                        Completed {
+                            id,
+                            size,
+                            status,
+                            cb,
+                        },
+                    );
+                }
+            }
+            sync_write_interest(st, key);
+            refresh_active(st, key);
+            Ok::<u64, Error>(id)
+        })?;
+        Ok(SendRequest {
+            udp: self.clone(),
+            id,
+        })
+    }
+
+    /// Sends `bufs` as one datagram only if that can happen right now
+    /// (`uv_udp_try_send`); returns the bytes sent.
+    ///
+    /// EAGAIN when sends are in flight or the socket would block; otherwise
+    /// the same errors as [`Udp::send`], reported directly (e.g. EMSGSIZE).
+    pub fn try_send(&self, bufs: &[&[u8]], addr: Option<SocketAddr>) -> Result<usize> {
+        let key = self.key();
+        self.get_loop().with_deferred(|st, _| {
+            if udp_mut(st, key)?.send.count != 0 {
+                prepare_send(st, key, bufs, addr.as_ref())?;
+                return Err(StatusCode::EAGAIN.into());
+            }
+            let fd = prepare_send(st, key, bufs, addr.as_ref())?;
+            sys::send_msg(fd, bufs, addr.as_ref()).map_err(|err| {
+                if must_wait(&err) {
+                    StatusCode::EAGAIN.into()
+                } else {
+                    Error::from(err)
+                }
+            })
+        })
+    }
+
+    /// Bytes of sends whose callback has not run yet
+    /// (`uv_udp_get_send_queue_size`).
+    pub fn send_queue_size(&self) -> Result<usize> {
+        Ok(udp_mut(&mut self.get_loop().state(), self.key())?.send.size)
+    }
+
+    /// Sends whose callback has not run yet (`uv_udp_get_send_queue_count`).
+    pub fn send_queue_count(&self) -> Result<usize> {
+        Ok(udp_mut(&mut self.get_loop().state(), self.key())?
+            .send
+            .count)
+    }
+}
+
+/// Records a finished send; its callback runs in the next pending phase.
+fn complete(st: &mut LoopState, key: Key, done: Completed) {
+    let Ok(u) = udp_mut(st, key) else {
+        return;
+    };
+    u.send.completed.push_back(done);
+    if !u.send.in_pending {
+        u.send.in_pending = true;
+        st.pending.push(key);
+    }
+}
+
+/// The socket became writable: send queued datagrams until it would block.
+pub(crate) fn flush_queue(lp: &Loop, key: Key) {
+    let mut st = lp.state();
+    let st = &mut *st;
+    loop {
+        let Ok(u) = udp_mut(st, key) else {
+            return;
+        };
+        let Some(fd) = u.fd() else {
+            return;
+        };
+        let Some(front) = u.send.queue.front() else {
+            break;
+        };
+        let result = sys::send_msg(fd, &[&front.data], front.addr.as_ref());
+        if matches!(&result, Err(err) if must_wait(err)) {
+            break;
+        }
+        let Some(q) = u.send.queue.pop_front() else {
+            break;
+        };
+        let status = result.map(drop).map_err(Error::from);
+        let done = Completed {
+            id: q.id,
+            size: q.data.len(),
+            status,
+            cb: q.cb,
+        };
+        complete(st, key, done);
+    }
+    sync_write_interest(st, key);
+}
+
+/// The pending phase for one handle: runs the callbacks of the sends that
+/// completed before this phase began (later ones wait for the next round).
+pub(crate) fn run_completions(lp: &Loop, key: Key) {
+    let count = {
+        let mut st = lp.state();
+        let Ok(u) = udp_mut(&mut st, key) else {
+            return;
+        };
+        u.send.in_pending = false;
+        u.send.completed.len()
+    };
+    let udp = Udp::from_key(lp, key);
+    for _ in 0..count {
+        let done = {
+            let mut st = lp.state();
+            let Ok(u) = udp_mut(&mut st, key) else {
+                return;
+            };
+            let Some(done) = u.send.completed.pop_front() else {
+                return;
+            };
+            u.send.count -= 1;
+            u.send.size -= done.size;
+            st.active_reqs -= 1;
+            refresh_active(&mut st, key);
+            done
+        };
+        let req = SendRequest {
+            udp: udp.clone(),
+            id: done.id,
+        };
+        (done.cb)(&req, done.status);
+    }
+}
+
+/// The closing phase for a UDP handle: sends already made report their
+/// status, sends still queued report ECANCELED, in the order they were made.
+pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
+    let send = state.send;
+    lp.state().active_reqs -= send.completed.len() + send.queue.len();
+    let udp = Udp::from_key(lp, key);
+    let done = send.completed.into_iter().map(|c| (c.id, c.status, c.cb));
+    let cancelled = send
+        .queue
+        .into_iter()
+        .map(|q| (q.id, Err(StatusCode::ECANCELED.into()), q.cb));
+    for (id, status, cb) in done.chain(cancelled) {
+        let req = SendRequest {
+            udp: udp.clone(),
+            id,
+        };
+        cb(&req, status);
+    }
+}
