@@ -99,6 +99,13 @@ impl Handle {
         self.key
     }
 
+    /// A number that identifies this handle within its loop and is never
+    /// given to another handle of the loop while this one exists (its slot
+    /// and the slot's generation).
+    pub fn id(&self) -> u64 {
+        (u64::from(self.key.gen) << 32) | u64::from(self.key.index)
+    }
+
     /// The loop this handle belongs to (`uv_handle_get_loop`).
     pub fn get_loop(&self) -> &Loop {
         &self.lp
@@ -174,11 +181,13 @@ impl Handle {
     /// (queued UDP sends complete with ECANCELED first). Closing an already
     /// closing or closed handle does nothing and drops `cb`.
     pub fn close(&self, cb: impl FnOnce() + 'static) {
+        // Held out here so that, if unused, it is dropped after the borrow.
+        let mut cb = Some(cb);
         self.lp.with_deferred(|st, deferred| {
             let Ok(slot) = st.live_mut(self.key) else {
                 return;
             };
-            slot.close_cb = Some(Box::new(cb));
+            slot.close_cb = cb.take().map(|cb| Box::new(cb) as Box<dyn FnOnce()>);
             stop_for_close(st, self.key, deferred);
             st.update_flags(self.key, |s| s.closing = true);
             st.closing.push(self.key);

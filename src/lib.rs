@@ -37,7 +37,7 @@
 //!     udp.close(|| {});
 //!     server.close(|| {});
 //! })?;
-//! client.send(&[b"hel", b"lo"], Some(server_addr), |_, status| status.unwrap())?;
+//! client.send(&[&b"hel"[..], b"lo"], Some(server_addr), |_, status| status.unwrap())?;
 //!
 //! // A watchdog so the example can never hang.
 //! let watchdog = Timer::new(&lp);

@@ -102,30 +102,20 @@ impl Poll {
         cb: impl FnMut(&Poll, Result<PollEvents>) + 'static,
     ) -> Result<()> {
         let key = self.key();
+        // Held out here so that, on error, it is dropped after the borrow.
+        let mut cb = Some(cb);
         self.get_loop().with_deferred(|st, deferred| {
-            let fd = poll_mut(st, key)?.fd;
-            let mut interest = Interest::READABLE;
-            if events.contains(PollEvents::WRITABLE) {
-                interest = interest.add(Interest::WRITABLE);
-            }
-            if events.contains(PollEvents::PRIORITIZED) {
-                interest = interest.add(Interest::PRIORITY);
-            }
-            st.poll
-                .registry()
-                .reregister(&mut SourceFd(&fd), key.token(), interest)?;
+            poll_mut(st, key)?.events = events;
+            // Re-registering makes epoll report the descriptor at once if it
+            // is ready already: level-triggered, not only edges.
+            rearm(st, key)?;
             let p = poll_mut(st, key)?;
-            if let Some(old) = p.cb.replace(Box::new(cb)) {
+            let new: Option<PollCb> = cb.take().map(|cb| Box::new(cb) as PollCb);
+            if let Some(old) = std::mem::replace(&mut p.cb, new) {
                 deferred.push(old);
             }
-            p.events = events;
             p.epoch += 1;
-            let watching = !events.is_empty();
-            st.set_active(key, watching);
-            if watching {
-                // Level-triggered: report what is ready now, not only edges.
-                st.push_ready(key);
-            }
+            st.set_active(key, !events.is_empty());
             Ok(())
         })
     }
@@ -144,6 +134,25 @@ impl Poll {
         });
         Ok(())
     }
+}
+
+/// Registers the descriptor for the events the handle watches. epoll
+/// reports a re-registered descriptor again if it is ready now, which is
+/// how reports stay level-triggered on top of mio's edges.
+fn rearm(st: &mut LoopState, key: Key) -> Result<()> {
+    let p = poll_mut(st, key)?;
+    let (fd, events) = (p.fd, p.events);
+    let mut interest = Interest::READABLE;
+    if events.contains(PollEvents::WRITABLE) {
+        interest = interest.add(Interest::WRITABLE);
+    }
+    if events.contains(PollEvents::PRIORITIZED) {
+        interest = interest.add(Interest::PRIORITY);
+    }
+    st.poll
+        .registry()
+        .reregister(&mut SourceFd(&fd), key.token(), interest)?;
+    Ok(())
 }
 
 fn poll_mut(st: &mut LoopState, key: Key) -> Result<&mut PollState> {
@@ -167,8 +176,9 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     st.set_active(key, false);
 }
 
-/// Reports the descriptor's current readiness to the callback and, while it
-/// stays ready, asks to be serviced again next iteration.
+/// Reports the descriptor's current readiness to the callback, then re-arms
+/// the registration so that a descriptor still ready is reported again in
+/// the next poll phase (level-triggered, as libuv).
 pub(crate) fn dispatch(lp: &Loop, key: Key) {
     let (fd, events, epoch) = {
         let mut st = lp.state();
@@ -233,7 +243,9 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
         if p.cb.is_none() && p.epoch == epoch {
             p.cb = Some(cb);
             if !p.events.is_empty() {
-                st.push_ready(key);
+                // A failure here means the descriptor went away; the next
+                // start reports it.
+                let _ = rearm(&mut st, key);
             }
             return;
         }

@@ -75,9 +75,12 @@ impl Timer {
         cb: impl FnMut(&Timer) + 'static,
     ) -> Result<()> {
         let key = self.key();
+        // Held out here so that, on error, it is dropped after the borrow.
+        let mut cb = Some(cb);
         self.get_loop().with_deferred(|st, deferred| {
             let state = timer_mut(st, key)?;
-            if let Some(old) = state.cb.replace(Box::new(cb)) {
+            let new: Option<TimerCb> = cb.take().map(|cb| Box::new(cb) as TimerCb);
+            if let Some(old) = std::mem::replace(&mut state.cb, new) {
                 deferred.push(old);
             }
             state.started = true;

@@ -180,9 +180,13 @@ impl Loop {
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
     fn poll_io(&self, timeout_ms: i32) {
-        let (events, iteration, manual_jump) = {
+        let (events, ready, iteration, manual_jump) = {
             let mut st = self.state();
             st.iteration += 1;
+            // Handles queued as still ready before this poll; ones queued
+            // while dispatching below wait for the next iteration.
+            let spare = std::mem::take(&mut st.scratch);
+            let ready = std::mem::replace(&mut st.ready, spare);
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
@@ -211,12 +215,10 @@ impl Loop {
                 });
             }
             st.update_time();
-            let idle = events.is_empty() && !woken && st.ready.is_empty();
+            let idle = events.is_empty() && !woken && ready.is_empty();
             let jump = manual && timeout_ms > 0 && idle;
-            if woken {
-                st.async_woken = true;
-            }
-            (events, st.iteration, jump)
+            st.async_woken |= woken;
+            (events, ready, st.iteration, jump)
         };
         if manual_jump {
             let mut st = self.state();
@@ -234,7 +236,13 @@ impl Loop {
         if std::mem::take(&mut self.state().async_woken) {
             async_handle::dispatch_wake(self);
         }
-        self.dispatch_ready(iteration);
+        for &key in &ready {
+            // Only UDP handles whose read budget ran out (or whose read
+            // failed) are queued; a handle an event already read in this
+            // iteration is skipped by its read guard.
+            udp::dispatch_read(self, key, iteration);
+        }
+        self.give_back_scratch(ready);
     }
 
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
@@ -247,30 +255,5 @@ impl Loop {
             crate::HandleType::Poll => poll::dispatch(self, ev.key),
             _ => {}
         }
-    }
-
-    /// Services handles that still had work when their last turn ended
-    /// (receive budget spent, a level-triggered poll handle, a receive just
-    /// started) and that no event already serviced in this iteration.
-    fn dispatch_ready(&self, iteration: u64) {
-        let list = {
-            let mut st = self.state();
-            if st.ready.is_empty() {
-                return;
-            }
-            let spare = std::mem::take(&mut st.scratch);
-            std::mem::replace(&mut st.ready, spare)
-        };
-        for &key in &list {
-            self.dispatch_io(
-                IoEvent {
-                    key,
-                    readable: true,
-                    writable: false,
-                },
-                iteration,
-            );
-        }
-        self.give_back_scratch(list);
     }
 }

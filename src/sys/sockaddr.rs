@@ -26,7 +26,7 @@ pub(crate) fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::s
             let sin6 = libc::sockaddr_in6 {
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo().to_be(),
+                sin6_flowinfo: a.flowinfo(),
                 sin6_addr: libc::in6_addr {
                     s6_addr: a.ip().octets(),
                 },
@@ -64,7 +64,7 @@ pub(crate) fn from_sockaddr_storage(
             Some(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(sin6.sin6_addr.s6_addr),
                 u16::from_be(sin6.sin6_port),
-                u32::from_be(sin6.sin6_flowinfo),
+                sin6.sin6_flowinfo,
                 sin6.sin6_scope_id,
             )))
         }

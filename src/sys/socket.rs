@@ -52,7 +52,11 @@ pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
 const INLINE_IOVECS: usize = 8;
 
 /// Sends `bufs` as one datagram to `addr` (or the connected peer).
-pub(crate) fn send_msg(fd: RawFd, bufs: &[&[u8]], addr: Option<&SocketAddr>) -> io::Result<usize> {
+pub(crate) fn send_msg<B: AsRef<[u8]>>(
+    fd: RawFd,
+    bufs: &[B],
+    addr: Option<&SocketAddr>,
+) -> io::Result<usize> {
     let empty = libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
@@ -66,6 +70,7 @@ pub(crate) fn send_msg(fd: RawFd, bufs: &[&[u8]], addr: Option<&SocketAddr>) -> 
         &mut heap
     };
     for (iov, buf) in iovecs.iter_mut().zip(bufs) {
+        let buf = buf.as_ref();
         iov.iov_base = buf.as_ptr() as *mut libc::c_void;
         iov.iov_len = buf.len();
     }

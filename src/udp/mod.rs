@@ -146,11 +146,16 @@ impl Udp {
     /// socket is dropped (and so closed).
     pub fn open<S: AsFd + Into<OwnedFd>>(&self, socket: S) -> Result<()> {
         let key = self.key();
+        // Held out here so that, on error, it is dropped after the borrow.
+        let mut socket = Some(socket);
         self.get_loop().with_deferred(|st, _| {
             if udp_mut(st, key)?.socket.is_some() {
                 return Err(StatusCode::EBUSY.into());
             }
-            let sock = SockRef::from(&socket);
+            let Some(borrowed) = socket.as_ref() else {
+                return Err(StatusCode::EINVAL.into());
+            };
+            let sock = SockRef::from(borrowed);
             let domain = sock.domain()?;
             let family = if domain == Domain::IPV4 {
                 AF_INET
@@ -163,11 +168,14 @@ impl Udp {
                 return Err(StatusCode::EINVAL.into());
             }
             sock.set_nonblocking(true)?;
-            let fd = socket.as_fd().as_raw_fd();
+            let fd = borrowed.as_fd().as_raw_fd();
             st.poll
                 .registry()
                 .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)?;
-            let socket = Socket::from(socket.into());
+            let Some(owned) = socket.take() else {
+                return Err(StatusCode::EINVAL.into());
+            };
+            let socket = Socket::from(owned.into());
             let connected = socket.peer_addr().is_ok();
             let u = udp_mut(st, key)?;
             u.socket = Some(socket);
@@ -353,10 +361,23 @@ fn sync_write_interest(st: &mut LoopState, key: Key) {
     let Ok(u) = udp_mut(st, key) else {
         return;
     };
-    let want = u.send.has_queued();
-    if want == u.write_interest {
-        return;
+    if u.send.has_queued() != u.write_interest {
+        register_interest(st, key);
     }
+}
+
+/// Re-registers the socket with the interest it needs now. epoll reports a
+/// re-registered descriptor again if it is ready, so this also recovers an
+/// edge that went by while nobody was listening.
+fn rearm(st: &mut LoopState, key: Key) {
+    register_interest(st, key);
+}
+
+fn register_interest(st: &mut LoopState, key: Key) {
+    let Ok(u) = udp_mut(st, key) else {
+        return;
+    };
+    let want = u.send.has_queued();
     let Some(fd) = u.fd() else {
         return;
     };

@@ -5,6 +5,8 @@
 //! would block or its budget of 32 datagrams per iteration is spent; in the
 //! latter case, after an error, and after `receive_start`, it goes on the
 //! loop's ready list and is read again next iteration without a new edge.
+//! `receive_start` re-arms the epoll registration, which reports datagrams
+//! that arrived while the handle was not receiving.
 
 use super::{bind_if_needed, refresh_active, udp_mut, Udp, UdpFlags};
 use crate::core::state::{Deferred, Key, RECV_BUF_SIZE};
@@ -230,20 +232,22 @@ impl Udp {
 
     fn start_receiving(&self, sink: Box<dyn Sink>) -> Result<()> {
         let key = self.key();
-        self.get_loop().with_deferred(|st, deferred| {
+        // Held out here so that, on error, it is dropped after the borrow.
+        let mut sink = Some(sink);
+        self.get_loop().with_deferred(|st, _| {
             if udp_mut(st, key)?.recv.receiving {
-                deferred.push(sink);
                 return Err(StatusCode::EALREADY.into());
             }
             bind_if_needed(st, key, super::AF_INET, UdpFlags::empty())?;
             let u = udp_mut(st, key)?;
             u.recv.receiving = true;
             u.recv.epoch += 1;
-            u.recv.sink = Some(sink);
+            u.recv.sink = sink.take();
             refresh_active(st, key);
             // Datagrams may have arrived while not receiving, and their edge
-            // is gone: read at once in the next poll phase.
-            st.push_ready(key);
+            // is gone: re-arming the registration makes epoll report the
+            // socket again if anything is waiting.
+            super::rearm(st, key);
             Ok(())
         })
     }
@@ -292,8 +296,8 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                 break;
             }
             if n == 1 && u.recv.last_read == iteration {
-                // Already read in this iteration: keep the turn for the next.
-                st.push_ready(key);
+                // Already read in this iteration; that read queued the
+                // handle again if it left datagrams behind.
                 break;
             }
             u.recv.last_read = iteration;

@@ -93,10 +93,10 @@ fn check_destination(connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
 }
 
 /// Validates a send and binds the socket if needed; returns the descriptor.
-fn prepare_send(
+fn prepare_send<B>(
     st: &mut LoopState,
     key: Key,
-    bufs: &[&[u8]],
+    bufs: &[B],
     addr: Option<&SocketAddr>,
 ) -> Result<std::os::fd::RawFd> {
     let u = udp_mut(st, key)?;
@@ -122,23 +122,28 @@ impl Udp {
     ///
     /// EINVAL for no buffers; EISCONN for an address on a connected handle;
     /// EDESTADDRREQ for no address on an unconnected one.
-    pub fn send(
+    pub fn send<B: AsRef<[u8]>>(
         &self,
-        bufs: &[&[u8]],
+        bufs: &[B],
         addr: Option<SocketAddr>,
         cb: impl FnOnce(&SendRequest, Result<()>) + 'static,
     ) -> Result<SendRequest> {
         let key = self.key();
+        // Held out here so that, on error, it is dropped after the borrow.
+        let mut cb = Some(cb);
         let id = self.get_loop().with_deferred(|st, _| {
             let fd = prepare_send(st, key, bufs, addr.as_ref())?;
             let id = st.next_req_id;
             st.next_req_id += 1;
             st.active_reqs += 1;
-            let size = bufs.iter().map(|b| b.len()).sum();
+            let size = bufs.iter().map(|b| b.as_ref().len()).sum();
             let u = udp_mut(st, key)?;
             u.send.size += size;
             u.send.count += 1;
-            let cb: SendCb = Box::new(cb);
+            let cb: SendCb = match cb.take() {
+                Some(cb) => Box::new(cb),
+                None => return Err(StatusCode::EINVAL.into()),
+            };
             let sent = if u.send.queue.is_empty() {
                 sys::send_msg(fd, bufs, addr.as_ref())
             } else {
@@ -147,7 +152,7 @@ impl Udp {
             match sent {
                 Err(err) if must_wait(&err) => u.send.queue.push_back(Queued {
                     id,
-                    data: bufs.concat(),
+                    data: gather(bufs, size),
                     addr,
                     cb,
                 }),
@@ -180,7 +185,7 @@ impl Udp {
     ///
     /// EAGAIN when sends are in flight or the socket would block; otherwise
     /// the same errors as [`Udp::send`], reported directly (e.g. EMSGSIZE).
-    pub fn try_send(&self, bufs: &[&[u8]], addr: Option<SocketAddr>) -> Result<usize> {
+    pub fn try_send<B: AsRef<[u8]>>(&self, bufs: &[B], addr: Option<SocketAddr>) -> Result<usize> {
         let key = self.key();
         self.get_loop().with_deferred(|st, _| {
             if udp_mut(st, key)?.send.count != 0 {
@@ -210,6 +215,15 @@ impl Udp {
             .send
             .count)
     }
+}
+
+/// Copies `bufs` into one buffer: the datagram must wait in the queue.
+fn gather<B: AsRef<[u8]>>(bufs: &[B], size: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(size);
+    for buf in bufs {
+        data.extend_from_slice(buf.as_ref());
+    }
+    data
 }
 
 /// Records a finished send; its callback runs in the next pending phase.

@@ -29,12 +29,16 @@ pub fn bound_udp(lp: &Loop) -> (Udp, SocketAddr) {
 pub fn watchdog(lp: &Loop, ms: u64) -> Timer {
     let t = Timer::new(lp);
     t.unref();
-    t.start(ms, 0, move |_| panic!("watchdog: test still running after {ms} ms"))
-        .unwrap();
+    t.start(ms, 0, move |_| {
+        panic!("watchdog: test still running after {ms} ms")
+    })
+    .unwrap();
     t
 }
 
 /// Number of open file descriptors of this process.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
