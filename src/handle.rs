@@ -220,6 +220,7 @@ pub(crate) fn finish_close(lp: &Loop, key: Key) {
         if st.slot(key).is_none() {
             return;
         }
+        st.callbacks_run += 1;
         st.slots.remove(key.index as usize)
     };
     let close_cb = slot.close_cb;

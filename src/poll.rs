@@ -195,9 +195,8 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
         events.contains(PollEvents::READABLE),
         events.contains(PollEvents::WRITABLE),
     ) {
-        Ok(r) if r.invalid || (r.error && !r.readable && !r.writable) => {
-            Err(Error::Status(StatusCode::EBADF))
-        }
+        // As libuv: an error condition without urgent data is EBADF.
+        Ok(r) if r.invalid || (r.error && !r.priority) => Err(Error::Status(StatusCode::EBADF)),
         Ok(r) => {
             let mut ready = PollEvents::empty();
             ready.set(PollEvents::READABLE, r.readable);
@@ -230,6 +229,11 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
         }
     };
     let Some(mut cb) = cb else {
+        // Its callback was lost to a panic: stop watching.
+        if let Ok(p) = poll_mut(&mut lp.state(), key) {
+            p.events = PollEvents::empty();
+        }
+        lp.state().set_active(key, false);
         return;
     };
     cb(

@@ -201,6 +201,9 @@ pub(crate) fn fire(lp: &Loop, key: Key) {
         cb
     };
     let Some(mut cb) = cb else {
+        // Its callback was lost to a panic: a timer that cannot fire must
+        // not keep the loop alive.
+        disarm(&mut lp.state(), key);
         return;
     };
     let timer = Timer::from_handle(Handle::from_parts(
@@ -218,6 +221,23 @@ pub(crate) fn fire(lp: &Loop, key: Key) {
     }
     drop(st);
     drop(cb);
+}
+
+/// A timer taken off the heap as due but not fired (a callback before it
+/// panicked): back on the heap at its due time, to fire next timer phase.
+pub(crate) fn rearm_due(st: &mut LoopState, key: Key) {
+    let Ok(t) = timer_mut(st, key) else {
+        return;
+    };
+    if !t.due_now {
+        return;
+    }
+    t.due_now = false;
+    let due = t.due_ms;
+    st.timer_seq += 1;
+    let seq = st.timer_seq;
+    st.timers.push(key.index, due, seq);
+    st.set_active(key, true);
 }
 
 /// Part of `close`: disarm and release the callback.

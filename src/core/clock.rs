@@ -3,21 +3,36 @@
 
 use crate::sys;
 
+const NS_PER_MS: u64 = 1_000_000;
+
 /// The loop's time source.
 #[derive(Debug)]
 pub(crate) enum Clock {
     /// `CLOCK_MONOTONIC`, as libuv's `uv_hrtime`.
     System,
-    /// Test time in nanoseconds; moves only through [`Clock::advance`].
-    Manual { now_ns: u64 },
+    /// Test time in nanoseconds; moves only through [`Clock::advance`] and
+    /// [`Clock::jump_to_ms`]. Wider than `u64` so that it can reach the
+    /// due time of any timer, `u64::MAX` ms included.
+    Manual { now_ns: u128 },
 }
 
 impl Clock {
-    /// Current reading in nanoseconds.
+    /// Current reading in nanoseconds (saturating for a manual clock that
+    /// went past `u64::MAX` ns).
     pub(crate) fn hrtime(&self) -> u64 {
         match self {
             Clock::System => sys::hrtime_ns(),
-            Clock::Manual { now_ns } => *now_ns,
+            Clock::Manual { now_ns } => u64::try_from(*now_ns).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Current reading in milliseconds: the loop time.
+    pub(crate) fn now_ms(&self) -> u64 {
+        match self {
+            Clock::System => sys::hrtime_ns() / NS_PER_MS,
+            Clock::Manual { now_ns } => {
+                u64::try_from(*now_ns / u128::from(NS_PER_MS)).unwrap_or(u64::MAX)
+            }
         }
     }
 
@@ -30,7 +45,7 @@ impl Clock {
         match self {
             Clock::System => false,
             Clock::Manual { now_ns } => {
-                *now_ns = now_ns.saturating_add(ns);
+                *now_ns = now_ns.saturating_add(u128::from(ns));
                 true
             }
         }
@@ -39,7 +54,7 @@ impl Clock {
     /// Moves a manual clock to `ms` if that is later than now.
     pub(crate) fn jump_to_ms(&mut self, ms: u64) {
         if let Clock::Manual { now_ns } = self {
-            *now_ns = (*now_ns).max(ms.saturating_mul(1_000_000));
+            *now_ns = (*now_ns).max(u128::from(ms) * u128::from(NS_PER_MS));
         }
     }
 }

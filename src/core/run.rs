@@ -5,6 +5,8 @@ use super::state::{Key, Phase, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
@@ -17,6 +19,28 @@ pub(crate) struct IoEvent {
     pub key: Key,
     pub readable: bool,
     pub writable: bool,
+}
+
+/// Runs `body` for each item in order. If one of them panics, `requeue`
+/// gets that item and the ones not reached yet, so the loop keeps their
+/// work for its next run; then the panic goes on.
+fn for_each_resilient<T: Copy>(
+    items: &[T],
+    mut body: impl FnMut(T),
+    requeue: impl FnOnce(T, &[T]),
+) {
+    let started = Cell::new(0);
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        for &item in items {
+            started.set(started.get() + 1);
+            body(item);
+        }
+    }));
+    if let Err(payload) = result {
+        let at = started.get() - 1;
+        requeue(items[at], &items[at + 1..]);
+        panic::resume_unwind(payload);
+    }
 }
 
 /// Clears the running flag however `run` returns.
@@ -84,8 +108,14 @@ impl Loop {
                 }
                 self.run_pending();
             }
+            let before_check = self.state().callbacks_run;
             self.run_watchers(Phase::Check);
             self.run_closing();
+            // The poll phase read the clock; read it again only if check or
+            // close callbacks ran since, so timers see the time they took.
+            if self.state().callbacks_run != before_check {
+                self.update_time();
+            }
             self.run_timers();
             alive = self.alive();
             if mode != RunMode::Default {
@@ -102,9 +132,16 @@ impl Loop {
             let spare = std::mem::take(&mut st.scratch);
             std::mem::replace(&mut st.pending, spare)
         };
-        for &key in &list {
-            udp::run_completions(self, key);
-        }
+        for_each_resilient(
+            &list,
+            |key| udp::run_completions(self, key),
+            |current, rest| {
+                let mut st = self.state();
+                for &key in std::iter::once(&current).chain(rest) {
+                    udp::requeue_completions(&mut st, key);
+                }
+            },
+        );
         self.give_back_scratch(list);
     }
 
@@ -129,9 +166,13 @@ impl Loop {
             snap.extend_from_slice(&st.watchers[phase as usize]);
             snap
         };
-        for &(key, seq) in snapshot.iter().rev() {
-            watcher::dispatch(self, key, seq);
-        }
+        let mut snapshot = snapshot;
+        snapshot.reverse();
+        for_each_resilient(
+            &snapshot,
+            |(key, seq)| watcher::dispatch(self, key, seq),
+            |_, _| {},
+        );
         self.state().scratch_watchers = snapshot;
     }
 
@@ -147,9 +188,13 @@ impl Loop {
             let spare = std::mem::take(&mut st.scratch);
             std::mem::replace(&mut st.closing, spare)
         };
-        for &key in list.iter().rev() {
-            handle::finish_close(self, key);
-        }
+        let mut list = list;
+        list.reverse();
+        for_each_resilient(
+            &list,
+            |key| handle::finish_close(self, key),
+            |_, rest| self.state().closing.extend_from_slice(rest),
+        );
         self.give_back_scratch(list);
     }
 
@@ -169,9 +214,16 @@ impl Loop {
             }
             due
         };
-        for &key in &due {
-            timer::fire(self, key);
-        }
+        for_each_resilient(
+            &due,
+            |key| timer::fire(self, key),
+            |_, rest| {
+                let mut st = self.state();
+                for &key in rest {
+                    timer::rearm_due(&mut st, key);
+                }
+            },
+        );
         let mut due = due;
         due.clear();
         self.state().timers_due = due;
@@ -227,21 +279,36 @@ impl Loop {
                 st.update_time();
             }
         }
-        for ev in &events {
-            self.dispatch_io(*ev, iteration);
-        }
+        for_each_resilient(
+            &events,
+            |ev| self.dispatch_io(ev, iteration),
+            |_, rest| {
+                // Their edges are gone: service them from the ready list.
+                let mut st = self.state();
+                for ev in rest {
+                    st.push_ready(ev.key);
+                }
+            },
+        );
         let mut events = events;
         events.clear();
         self.state().io_events = events;
         if std::mem::take(&mut self.state().async_woken) {
             async_handle::dispatch_wake(self);
         }
-        for &key in &ready {
-            // Only UDP handles whose read budget ran out (or whose read
-            // failed) are queued; a handle an event already read in this
-            // iteration is skipped by its read guard.
-            udp::dispatch_read(self, key, iteration);
-        }
+        // Only UDP handles whose read budget ran out (or whose read failed)
+        // are queued; a handle an event already read in this iteration is
+        // skipped by its read guard.
+        let service = |key| IoEvent {
+            key,
+            readable: true,
+            writable: true,
+        };
+        for_each_resilient(
+            &ready,
+            |key| self.dispatch_io(service(key), iteration),
+            |_, rest| self.state().ready.extend_from_slice(rest),
+        );
         self.give_back_scratch(ready);
     }
 

@@ -146,6 +146,8 @@ pub(crate) struct LoopState {
     pub io_events: Vec<super::run::IoEvent>,
     /// The waker fired in this poll phase.
     pub async_woken: bool,
+    /// Counts user callbacks run (wrapping), to tell whether any ran.
+    pub callbacks_run: u64,
 }
 
 /// Size of the shared receive buffer and of libuv's suggested allocation.
@@ -157,7 +159,7 @@ impl LoopState {
     pub(crate) fn new(clock: Clock) -> Result<LoopState> {
         let poll = mio::Poll::new()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
-        let now_ms = clock.hrtime() / 1_000_000;
+        let now_ms = clock.now_ms();
         Ok(LoopState {
             slots: Slab::new(),
             next_gen: 1,
@@ -187,6 +189,7 @@ impl LoopState {
             scratch_watchers: Vec::new(),
             io_events: Vec::new(),
             async_woken: false,
+            callbacks_run: 0,
         })
     }
 
@@ -289,6 +292,6 @@ impl LoopState {
     }
 
     pub(crate) fn update_time(&mut self) {
-        self.now_ms = self.clock.hrtime() / 1_000_000;
+        self.now_ms = self.clock.now_ms();
     }
 }

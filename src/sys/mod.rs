@@ -48,7 +48,7 @@ pub(crate) struct FdReadiness {
 
 /// Non-blocking `poll(2)` of one descriptor: what it is ready for right now.
 pub(crate) fn poll_now(fd: RawFd, want_read: bool, want_write: bool) -> io::Result<FdReadiness> {
-    let mut events = libc::POLLPRI;
+    let mut events = libc::POLLPRI | libc::POLLRDHUP;
     if want_read {
         events |= libc::POLLIN;
     }

@@ -14,7 +14,7 @@ pub use recv::{Datagram, RecvMeta};
 pub use send::SendRequest;
 
 pub(crate) use recv::dispatch_read;
-pub(crate) use send::{finish_close, run_completions};
+pub(crate) use send::{finish_close, requeue_completions, run_completions};
 
 use crate::core::run::IoEvent;
 use crate::core::state::{Deferred, Key, Kind, LoopState};
@@ -146,16 +146,14 @@ impl Udp {
     /// socket is dropped (and so closed).
     pub fn open<S: AsFd + Into<OwnedFd>>(&self, socket: S) -> Result<()> {
         let key = self.key();
-        // Held out here so that, on error, it is dropped after the borrow.
-        let mut socket = Some(socket);
-        self.get_loop().with_deferred(|st, _| {
-            if udp_mut(st, key)?.socket.is_some() {
-                return Err(StatusCode::EBUSY.into());
-            }
-            let Some(borrowed) = socket.as_ref() else {
-                return Err(StatusCode::EINVAL.into());
-            };
-            let sock = SockRef::from(borrowed);
+        let lp = self.get_loop();
+        if udp_mut(&mut lp.state(), key)?.socket.is_some() {
+            return Err(StatusCode::EBUSY.into());
+        }
+        // The caller's `as_fd` and `into` run while the loop state is not
+        // borrowed, so they may use the loop themselves.
+        let family = {
+            let sock = SockRef::from(&socket);
             let domain = sock.domain()?;
             let family = if domain == Domain::IPV4 {
                 AF_INET
@@ -168,21 +166,33 @@ impl Udp {
                 return Err(StatusCode::EINVAL.into());
             }
             sock.set_nonblocking(true)?;
-            let fd = borrowed.as_fd().as_raw_fd();
-            st.poll
-                .registry()
-                .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)?;
-            let Some(owned) = socket.take() else {
-                return Err(StatusCode::EINVAL.into());
-            };
-            let socket = Socket::from(owned.into());
-            let connected = socket.peer_addr().is_ok();
-            let u = udp_mut(st, key)?;
-            u.socket = Some(socket);
-            u.family = Some(family);
-            u.connected = connected;
-            Ok(())
-        })
+            family
+        };
+        let fd = socket.as_fd().as_raw_fd();
+        lp.state()
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)?;
+        // Registered, so the descriptor is ours now: only then take it over
+        // (a failure above leaves the caller's socket as it was).
+        let socket = Socket::from(socket.into());
+        let connected = socket.peer_addr().is_ok();
+        let mut st = lp.state();
+        let adopted = match udp_mut(&mut st, key) {
+            Ok(u) if u.socket.is_none() => {
+                u.socket = Some(socket);
+                u.family = Some(family);
+                u.connected = connected;
+                return Ok(());
+            }
+            Ok(_) => Err(StatusCode::EBUSY.into()),
+            Err(err) => Err(err),
+        };
+        // The caller's conversion closed or filled the handle meanwhile.
+        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        drop(st);
+        drop(socket);
+        adopted
     }
 
     /// Binds the socket to `addr` (`uv_udp_bind`), creating it first if
@@ -423,6 +433,14 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
         return;
     };
     u.recv.stop(deferred);
+    // Its completions are reported by the closing phase, not the pending
+    // one: a closed handle must not keep the loop alive through `pending`.
+    if std::mem::take(&mut u.send.in_pending) {
+        st.pending.retain(|&k| k != key);
+    }
+    let Ok(u) = udp_mut(st, key) else {
+        return;
+    };
     let socket = u.socket.take();
     if let Some(socket) = socket {
         let fd = socket.as_raw_fd();

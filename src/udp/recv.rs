@@ -302,6 +302,9 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             }
             u.recv.last_read = iteration;
             let Some(sink) = u.recv.sink.take() else {
+                // Its callback was lost to a panic: stop receiving.
+                u.recv.receiving = false;
+                refresh_active(&mut st, key);
                 break;
             };
             (sink, u.recv.epoch)

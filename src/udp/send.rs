@@ -65,7 +65,7 @@ pub(super) struct SendState {
     /// Sends whose callback has not run (`send_queue_count`).
     count: usize,
     /// The handle is on the loop's pending list.
-    in_pending: bool,
+    pub(super) in_pending: bool,
 }
 
 impl SendState {
@@ -93,10 +93,10 @@ fn check_destination(connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
 }
 
 /// Validates a send and binds the socket if needed; returns the descriptor.
-fn prepare_send<B>(
+fn prepare_send(
     st: &mut LoopState,
     key: Key,
-    bufs: &[B],
+    bufs: &[&[u8]],
     addr: Option<&SocketAddr>,
 ) -> Result<std::os::fd::RawFd> {
     let u = udp_mut(st, key)?;
@@ -128,6 +128,15 @@ impl Udp {
         addr: Option<SocketAddr>,
         cb: impl FnOnce(&SendRequest, Result<()>) + 'static,
     ) -> Result<SendRequest> {
+        with_slices(bufs, |slices| self.send_slices(slices, addr, cb))
+    }
+
+    fn send_slices(
+        &self,
+        bufs: &[&[u8]],
+        addr: Option<SocketAddr>,
+        cb: impl FnOnce(&SendRequest, Result<()>) + 'static,
+    ) -> Result<SendRequest> {
         let key = self.key();
         // Held out here so that, on error, it is dropped after the borrow.
         let mut cb = Some(cb);
@@ -136,7 +145,7 @@ impl Udp {
             let id = st.next_req_id;
             st.next_req_id += 1;
             st.active_reqs += 1;
-            let size = bufs.iter().map(|b| b.as_ref().len()).sum();
+            let size = bufs.iter().map(|b| b.len()).sum();
             let u = udp_mut(st, key)?;
             u.send.size += size;
             u.send.count += 1;
@@ -152,7 +161,7 @@ impl Udp {
             match sent {
                 Err(err) if must_wait(&err) => u.send.queue.push_back(Queued {
                     id,
-                    data: gather(bufs, size),
+                    data: bufs.concat(),
                     addr,
                     cb,
                 }),
@@ -186,6 +195,10 @@ impl Udp {
     /// EAGAIN when sends are in flight or the socket would block; otherwise
     /// the same errors as [`Udp::send`], reported directly (e.g. EMSGSIZE).
     pub fn try_send<B: AsRef<[u8]>>(&self, bufs: &[B], addr: Option<SocketAddr>) -> Result<usize> {
+        with_slices(bufs, |slices| self.try_send_slices(slices, addr))
+    }
+
+    fn try_send_slices(&self, bufs: &[&[u8]], addr: Option<SocketAddr>) -> Result<usize> {
         let key = self.key();
         self.get_loop().with_deferred(|st, _| {
             if udp_mut(st, key)?.send.count != 0 {
@@ -217,13 +230,22 @@ impl Udp {
     }
 }
 
-/// Copies `bufs` into one buffer: the datagram must wait in the queue.
-fn gather<B: AsRef<[u8]>>(bufs: &[B], size: usize) -> Vec<u8> {
-    let mut data = Vec::with_capacity(size);
-    for buf in bufs {
-        data.extend_from_slice(buf.as_ref());
+/// Most buffers of one send viewed as slices without a heap allocation.
+const INLINE_BUFS: usize = 8;
+
+/// Calls `f` with `bufs` as plain slices. The caller's `as_ref` runs here,
+/// before the loop state is borrowed, so it may itself use the loop.
+fn with_slices<B: AsRef<[u8]>, R>(bufs: &[B], f: impl FnOnce(&[&[u8]]) -> R) -> R {
+    if bufs.len() <= INLINE_BUFS {
+        let mut inline: [&[u8]; INLINE_BUFS] = [&[]; INLINE_BUFS];
+        for (slot, buf) in inline.iter_mut().zip(bufs) {
+            *slot = buf.as_ref();
+        }
+        f(&inline[..bufs.len()])
+    } else {
+        let slices: Vec<&[u8]> = bufs.iter().map(AsRef::as_ref).collect();
+        f(&slices)
     }
-    data
 }
 
 /// Records a finished send; its callback runs in the next pending phase.
@@ -303,6 +325,21 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
             id: done.id,
         };
         (done.cb)(&req, done.status);
+    }
+}
+
+/// After a panic in the pending phase: the handle's unreported completions
+/// go back on the pending list.
+pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
+    let Ok(u) = udp_mut(st, key) else {
+        return;
+    };
+    if u.send.completed.is_empty() {
+        return;
+    }
+    u.send.in_pending = true;
+    if !st.pending.contains(&key) {
+        st.pending.push(key);
     }
 }
 
