@@ -1,0 +1,84 @@
+//! Compiles the C part of the library (the variadic `uv_loop_configure` and
+//! the pthread wrappers) and writes a `libuv.pc` next to the built library,
+//! so `pkg-config --cflags --libs libuv` finds our header and library.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The functions `src/shim.c` defines (exported through `src/shim.rs`).
+const SHIM_FUNCTIONS: &[&str] = &[
+    "uv_loop_configure",
+    "uv_thread_create",
+    "uv_thread_join",
+    "uv_thread_self",
+    "uv_thread_equal",
+    "uv_mutex_init",
+    "uv_mutex_init_recursive",
+    "uv_mutex_destroy",
+    "uv_mutex_lock",
+    "uv_mutex_trylock",
+    "uv_mutex_unlock",
+    "uv_sem_init",
+    "uv_sem_destroy",
+    "uv_sem_post",
+    "uv_sem_wait",
+    "uv_sem_trywait",
+    "uv_barrier_init",
+    "uv_barrier_destroy",
+    "uv_barrier_wait",
+];
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let include = manifest.join("include");
+    let mut build = cc::Build::new();
+    // A cdylib exports only Rust's `#[no_mangle]` symbols, so the C functions
+    // get private names and `src/shim.rs` exports libuv's names for them.
+    for name in SHIM_FUNCTIONS {
+        build.define(name, format!("ruv_shim_{name}").as_str());
+    }
+    build
+        .file(manifest.join("src/shim.c"))
+        .include(&include)
+        .define("_GNU_SOURCE", None)
+        .flag_if_supported("-std=c11")
+        .warnings(true)
+        .extra_warnings(true)
+        .compile("uvshim");
+    println!("cargo:rerun-if-changed=src/shim.c");
+    println!("cargo:rerun-if-changed=include/uv.h");
+    if let Some(profile_dir) = profile_dir() {
+        write_pkg_config(&profile_dir, &include);
+    }
+}
+
+/// `target/<profile>`: three levels above OUT_DIR
+/// (`target/<profile>/build/<pkg>-<hash>/out`).
+fn profile_dir() -> Option<PathBuf> {
+    let out = PathBuf::from(env::var("OUT_DIR").ok()?);
+    out.ancestors().nth(3).map(Path::to_path_buf)
+}
+
+fn write_pkg_config(profile_dir: &Path, include: &Path) {
+    let dir = profile_dir.join("pkgconfig");
+    let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let text = format!(
+        "# libuv's C API served by ruv (uv-compat {version}).\n\
+         libdir={lib}\n\
+         includedir={inc}\n\
+         \n\
+         Name: libuv\n\
+         Description: libuv C API on the ruv event loop\n\
+         Version: 1.52.0\n\
+         Libs: -L${{libdir}} -Wl,-rpath,${{libdir}} -luv\n\
+         Libs.private: -lpthread -ldl -lm\n\
+         Cflags: -I${{includedir}}\n",
+        lib = profile_dir.display(),
+        inc = include.display(),
+    );
+    // Best effort: the library itself does not depend on the file.
+    if fs::create_dir_all(&dir).is_ok() {
+        let _ = fs::write(dir.join("libuv.pc"), text);
+    }
+}

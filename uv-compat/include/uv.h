@@ -1,0 +1,619 @@
+/* uv.h — the libuv C API, served by ruv (https://example.invalid/ruv).
+ *
+ * Written for the ruv project: same names, types, constants and values as
+ * libuv's public API (1.52), so that C programs written for libuv compile
+ * unchanged and link with -luv against libuv.so / libuv.a built from
+ * uv-compat. Only Linux is supported.
+ *
+ * Structs carry libuv's public fields (data, loop, type, ...) first; the
+ * fields named ruv_private_* belong to the library: never read or write them.
+ */
+#ifndef UV_H
+#define UV_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define UV_EXTERN __attribute__((visibility("default")))
+
+/* Defined by this header only: lets a program tell ruv's uv-compat apart
+ * from libuv where their documented behaviours differ (see README.md). */
+#define UV_RUV_COMPAT 1
+
+/* ---- version ---------------------------------------------------------- */
+#define UV_VERSION_MAJOR 1
+#define UV_VERSION_MINOR 52
+#define UV_VERSION_PATCH 0
+#define UV_VERSION_IS_RELEASE 1
+#define UV_VERSION_SUFFIX ""
+#define UV_VERSION_HEX ((UV_VERSION_MAJOR << 16) | \
+                        (UV_VERSION_MINOR <<  8) | \
+                        (UV_VERSION_PATCH))
+
+/* ---- errors: UV_E* = -errno on Linux; libuv's fixed values otherwise --- */
+#define UV__E2BIG (-E2BIG)
+#define UV__EACCES (-EACCES)
+#define UV__EADDRINUSE (-EADDRINUSE)
+#define UV__EADDRNOTAVAIL (-EADDRNOTAVAIL)
+#define UV__EAFNOSUPPORT (-EAFNOSUPPORT)
+#define UV__EAGAIN (-EAGAIN)
+#define UV__EAI_ADDRFAMILY (-3000)
+#define UV__EAI_AGAIN (-3001)
+#define UV__EAI_BADFLAGS (-3002)
+#define UV__EAI_BADHINTS (-3013)
+#define UV__EAI_CANCELED (-3003)
+#define UV__EAI_FAIL (-3004)
+#define UV__EAI_FAMILY (-3005)
+#define UV__EAI_MEMORY (-3006)
+#define UV__EAI_NODATA (-3007)
+#define UV__EAI_NONAME (-3008)
+#define UV__EAI_OVERFLOW (-3009)
+#define UV__EAI_PROTOCOL (-3014)
+#define UV__EAI_SERVICE (-3010)
+#define UV__EAI_SOCKTYPE (-3011)
+#define UV__EALREADY (-EALREADY)
+#define UV__EBADF (-EBADF)
+#define UV__EBUSY (-EBUSY)
+#define UV__ECANCELED (-ECANCELED)
+#define UV__ECHARSET (-4080)
+#define UV__ECONNABORTED (-ECONNABORTED)
+#define UV__ECONNREFUSED (-ECONNREFUSED)
+#define UV__ECONNRESET (-ECONNRESET)
+#define UV__EDESTADDRREQ (-EDESTADDRREQ)
+#define UV__EEXIST (-EEXIST)
+#define UV__EFAULT (-EFAULT)
+#define UV__EFBIG (-EFBIG)
+#define UV__EHOSTUNREACH (-EHOSTUNREACH)
+#define UV__EINTR (-EINTR)
+#define UV__EINVAL (-EINVAL)
+#define UV__EIO (-EIO)
+#define UV__EISCONN (-EISCONN)
+#define UV__EISDIR (-EISDIR)
+#define UV__ELOOP (-ELOOP)
+#define UV__EMFILE (-EMFILE)
+#define UV__EMSGSIZE (-EMSGSIZE)
+#define UV__ENAMETOOLONG (-ENAMETOOLONG)
+#define UV__ENETDOWN (-ENETDOWN)
+#define UV__ENETUNREACH (-ENETUNREACH)
+#define UV__ENFILE (-ENFILE)
+#define UV__ENOBUFS (-ENOBUFS)
+#define UV__ENODEV (-ENODEV)
+#define UV__ENOENT (-ENOENT)
+#define UV__ENOMEM (-ENOMEM)
+#define UV__ENONET (-ENONET)
+#define UV__ENOPROTOOPT (-ENOPROTOOPT)
+#define UV__ENOSPC (-ENOSPC)
+#define UV__ENOSYS (-ENOSYS)
+#define UV__ENOTCONN (-ENOTCONN)
+#define UV__ENOTDIR (-ENOTDIR)
+#define UV__ENOTEMPTY (-ENOTEMPTY)
+#define UV__ENOTSOCK (-ENOTSOCK)
+#define UV__ENOTSUP (-ENOTSUP)
+#define UV__EOVERFLOW (-EOVERFLOW)
+#define UV__EPERM (-EPERM)
+#define UV__EPIPE (-EPIPE)
+#define UV__EPROTO (-EPROTO)
+#define UV__EPROTONOSUPPORT (-EPROTONOSUPPORT)
+#define UV__EPROTOTYPE (-EPROTOTYPE)
+#define UV__ERANGE (-ERANGE)
+#define UV__EROFS (-EROFS)
+#define UV__ESHUTDOWN (-ESHUTDOWN)
+#define UV__ESPIPE (-ESPIPE)
+#define UV__ESRCH (-ESRCH)
+#define UV__ETIMEDOUT (-ETIMEDOUT)
+#define UV__ETXTBSY (-ETXTBSY)
+#define UV__EXDEV (-EXDEV)
+#define UV__UNKNOWN (-4094)
+#define UV__EOF (-4095)
+#define UV__ENXIO (-ENXIO)
+#define UV__EMLINK (-EMLINK)
+#define UV__EHOSTDOWN (-EHOSTDOWN)
+#define UV__EREMOTEIO (-EREMOTEIO)
+#define UV__ENOTTY (-ENOTTY)
+#define UV__EFTYPE (-4028)
+#define UV__EILSEQ (-EILSEQ)
+#define UV__ESOCKTNOSUPPORT (-ESOCKTNOSUPPORT)
+#define UV__ENODATA (-ENODATA)
+#define UV__EUNATCH (-EUNATCH)
+#define UV__ENOEXEC (-ENOEXEC)
+
+#define UV_ERRNO_MAP(XX) \
+  XX(E2BIG, "argument list too long") \
+  XX(EACCES, "permission denied") \
+  XX(EADDRINUSE, "address already in use") \
+  XX(EADDRNOTAVAIL, "address not available") \
+  XX(EAFNOSUPPORT, "address family not supported") \
+  XX(EAGAIN, "resource temporarily unavailable") \
+  XX(EAI_ADDRFAMILY, "address family not supported") \
+  XX(EAI_AGAIN, "temporary failure") \
+  XX(EAI_BADFLAGS, "bad ai_flags value") \
+  XX(EAI_BADHINTS, "invalid value for hints") \
+  XX(EAI_CANCELED, "request canceled") \
+  XX(EAI_FAIL, "permanent failure") \
+  XX(EAI_FAMILY, "ai_family not supported") \
+  XX(EAI_MEMORY, "out of memory") \
+  XX(EAI_NODATA, "no address") \
+  XX(EAI_NONAME, "unknown node or service") \
+  XX(EAI_OVERFLOW, "argument buffer overflow") \
+  XX(EAI_PROTOCOL, "resolved protocol is unknown") \
+  XX(EAI_SERVICE, "service not available for socket type") \
+  XX(EAI_SOCKTYPE, "socket type not supported") \
+  XX(EALREADY, "connection already in progress") \
+  XX(EBADF, "bad file descriptor") \
+  XX(EBUSY, "resource busy or locked") \
+  XX(ECANCELED, "operation canceled") \
+  XX(ECHARSET, "invalid Unicode character") \
+  XX(ECONNABORTED, "software caused connection abort") \
+  XX(ECONNREFUSED, "connection refused") \
+  XX(ECONNRESET, "connection reset by peer") \
+  XX(EDESTADDRREQ, "destination address required") \
+  XX(EEXIST, "file already exists") \
+  XX(EFAULT, "bad address in system call argument") \
+  XX(EFBIG, "file too large") \
+  XX(EHOSTUNREACH, "host is unreachable") \
+  XX(EINTR, "interrupted system call") \
+  XX(EINVAL, "invalid argument") \
+  XX(EIO, "i/o error") \
+  XX(EISCONN, "socket is already connected") \
+  XX(EISDIR, "illegal operation on a directory") \
+  XX(ELOOP, "too many symbolic links encountered") \
+  XX(EMFILE, "too many open files") \
+  XX(EMSGSIZE, "message too long") \
+  XX(ENAMETOOLONG, "name too long") \
+  XX(ENETDOWN, "network is down") \
+  XX(ENETUNREACH, "network is unreachable") \
+  XX(ENFILE, "file table overflow") \
+  XX(ENOBUFS, "no buffer space available") \
+  XX(ENODEV, "no such device") \
+  XX(ENOENT, "no such file or directory") \
+  XX(ENOMEM, "not enough memory") \
+  XX(ENONET, "machine is not on the network") \
+  XX(ENOPROTOOPT, "protocol not available") \
+  XX(ENOSPC, "no space left on device") \
+  XX(ENOSYS, "function not implemented") \
+  XX(ENOTCONN, "socket is not connected") \
+  XX(ENOTDIR, "not a directory") \
+  XX(ENOTEMPTY, "directory not empty") \
+  XX(ENOTSOCK, "socket operation on non-socket") \
+  XX(ENOTSUP, "operation not supported on socket") \
+  XX(EOVERFLOW, "value too large for defined data type") \
+  XX(EPERM, "operation not permitted") \
+  XX(EPIPE, "broken pipe") \
+  XX(EPROTO, "protocol error") \
+  XX(EPROTONOSUPPORT, "protocol not supported") \
+  XX(EPROTOTYPE, "protocol wrong type for socket") \
+  XX(ERANGE, "result too large") \
+  XX(EROFS, "read-only file system") \
+  XX(ESHUTDOWN, "cannot send after transport endpoint shutdown") \
+  XX(ESPIPE, "invalid seek") \
+  XX(ESRCH, "no such process") \
+  XX(ETIMEDOUT, "connection timed out") \
+  XX(ETXTBSY, "text file is busy") \
+  XX(EXDEV, "cross-device link not permitted") \
+  XX(UNKNOWN, "unknown error") \
+  XX(EOF, "end of file") \
+  XX(ENXIO, "no such device or address") \
+  XX(EMLINK, "too many links") \
+  XX(EHOSTDOWN, "host is down") \
+  XX(EREMOTEIO, "remote I/O error") \
+  XX(ENOTTY, "inappropriate ioctl for device") \
+  XX(EFTYPE, "inappropriate file type or format") \
+  XX(EILSEQ, "illegal byte sequence") \
+  XX(ESOCKTNOSUPPORT, "socket type not supported") \
+  XX(ENODATA, "no data available") \
+  XX(EUNATCH, "protocol driver not attached") \
+  XX(ENOEXEC, "exec format error") \
+
+
+typedef enum {
+#define XX(code, _) UV_ ## code = UV__ ## code,
+  UV_ERRNO_MAP(XX)
+#undef XX
+  UV_ERRNO_MAX = UV__EOF - 1
+} uv_errno_t;
+
+/* ---- handle and request types (libuv's numbers) ----------------------- */
+#define UV_HANDLE_TYPE_MAP(XX) \
+  XX(ASYNC, async) \
+  XX(CHECK, check) \
+  XX(FS_EVENT, fs_event) \
+  XX(FS_POLL, fs_poll) \
+  XX(HANDLE, handle) \
+  XX(IDLE, idle) \
+  XX(NAMED_PIPE, pipe) \
+  XX(POLL, poll) \
+  XX(PREPARE, prepare) \
+  XX(PROCESS, process) \
+  XX(STREAM, stream) \
+  XX(TCP, tcp) \
+  XX(TIMER, timer) \
+  XX(TTY, tty) \
+  XX(UDP, udp) \
+  XX(SIGNAL, signal) \
+
+#define UV_REQ_TYPE_MAP(XX) \
+  XX(REQ, req) \
+  XX(CONNECT, connect) \
+  XX(WRITE, write) \
+  XX(SHUTDOWN, shutdown) \
+  XX(UDP_SEND, udp_send) \
+  XX(FS, fs) \
+  XX(WORK, work) \
+  XX(GETADDRINFO, getaddrinfo) \
+  XX(GETNAMEINFO, getnameinfo) \
+  XX(RANDOM, random) \
+
+typedef enum {
+  UV_UNKNOWN_HANDLE = 0,
+#define XX(uc, lc) UV_##uc,
+  UV_HANDLE_TYPE_MAP(XX)
+#undef XX
+  UV_FILE,
+  UV_HANDLE_TYPE_MAX
+} uv_handle_type;
+
+typedef enum {
+  UV_UNKNOWN_REQ = 0,
+#define XX(uc, lc) UV_##uc,
+  UV_REQ_TYPE_MAP(XX)
+#undef XX
+  UV_REQ_TYPE_MAX
+} uv_req_type;
+
+typedef enum {
+  UV_LOOP_BLOCK_SIGNAL = 0,
+  UV_METRICS_IDLE_TIME,
+  UV_LOOP_USE_IO_URING_SQPOLL
+} uv_loop_option;
+
+typedef enum {
+  UV_RUN_DEFAULT = 0,
+  UV_RUN_ONCE,
+  UV_RUN_NOWAIT
+} uv_run_mode;
+
+typedef enum {
+  UV_LEAVE_GROUP = 0,
+  UV_JOIN_GROUP
+} uv_membership;
+
+enum uv_udp_flags {
+  UV_UDP_IPV6ONLY = 1,
+  UV_UDP_PARTIAL = 2,
+  UV_UDP_REUSEADDR = 4,
+  UV_UDP_MMSG_CHUNK = 8,
+  UV_UDP_MMSG_FREE = 16,
+  UV_UDP_LINUX_RECVERR = 32,
+  UV_UDP_REUSEPORT = 64,
+  UV_UDP_RECVMMSG = 256
+};
+
+enum uv_poll_event {
+  UV_READABLE = 1,
+  UV_WRITABLE = 2,
+  UV_DISCONNECT = 4,
+  UV_PRIORITIZED = 8
+};
+
+/* ---- plain types -------------------------------------------------------- */
+typedef struct uv_buf_t {
+  char* base;
+  size_t len;
+} uv_buf_t;
+
+typedef int uv_file;
+typedef int uv_os_sock_t;
+typedef int uv_os_fd_t;
+typedef pid_t uv_pid_t;
+
+typedef pthread_t uv_thread_t;
+typedef pthread_mutex_t uv_mutex_t;
+typedef sem_t uv_sem_t;
+/* A barrier of our own: pthread_barrier_t is hidden in strict ISO C modes. */
+typedef struct {
+  pthread_mutex_t ruv_mutex_;
+  pthread_cond_t ruv_cond_;
+  unsigned int ruv_threshold_;
+  unsigned int ruv_waiting_;
+  unsigned int ruv_generation_;
+} uv_barrier_t;
+
+typedef struct uv_loop_s uv_loop_t;
+typedef struct uv_handle_s uv_handle_t;
+typedef struct uv_timer_s uv_timer_t;
+typedef struct uv_prepare_s uv_prepare_t;
+typedef struct uv_check_s uv_check_t;
+typedef struct uv_idle_s uv_idle_t;
+typedef struct uv_async_s uv_async_t;
+typedef struct uv_poll_s uv_poll_t;
+typedef struct uv_udp_s uv_udp_t;
+typedef struct uv_req_s uv_req_t;
+typedef struct uv_udp_send_s uv_udp_send_t;
+typedef struct uv_interface_address_s uv_interface_address_t;
+
+typedef void (*uv_alloc_cb)(uv_handle_t* handle, size_t suggested_size, uv_buf_t* buf);
+typedef void (*uv_close_cb)(uv_handle_t* handle);
+typedef void (*uv_walk_cb)(uv_handle_t* handle, void* arg);
+typedef void (*uv_timer_cb)(uv_timer_t* handle);
+typedef void (*uv_prepare_cb)(uv_prepare_t* handle);
+typedef void (*uv_check_cb)(uv_check_t* handle);
+typedef void (*uv_idle_cb)(uv_idle_t* handle);
+typedef void (*uv_async_cb)(uv_async_t* handle);
+typedef void (*uv_poll_cb)(uv_poll_t* handle, int status, int events);
+typedef void (*uv_udp_send_cb)(uv_udp_send_t* req, int status);
+typedef void (*uv_udp_recv_cb)(uv_udp_t* handle,
+                               ssize_t nread,
+                               const uv_buf_t* buf,
+                               const struct sockaddr* addr,
+                               unsigned flags);
+typedef void (*uv_thread_cb)(void* arg);
+
+/* ---- structs the program allocates ------------------------------------ */
+struct uv_loop_s {
+  void* data;
+  /* private */
+  void* ruv_private_[4];
+};
+
+#define UV_HANDLE_FIELDS \
+  void* data; \
+  uv_loop_t* loop; \
+  uv_handle_type type; \
+  uv_close_cb close_cb; \
+  /* private */ \
+  void* ruv_private_[3]; \
+  unsigned int ruv_flags_; \
+
+struct uv_handle_s {
+  UV_HANDLE_FIELDS
+};
+
+struct uv_timer_s {
+  UV_HANDLE_FIELDS
+  uv_timer_cb timer_cb;
+};
+
+struct uv_prepare_s {
+  UV_HANDLE_FIELDS
+  uv_prepare_cb prepare_cb;
+};
+
+struct uv_check_s {
+  UV_HANDLE_FIELDS
+  uv_check_cb check_cb;
+};
+
+struct uv_idle_s {
+  UV_HANDLE_FIELDS
+  uv_idle_cb idle_cb;
+};
+
+struct uv_async_s {
+  UV_HANDLE_FIELDS
+  uv_async_cb async_cb;
+};
+
+struct uv_poll_s {
+  UV_HANDLE_FIELDS
+  uv_poll_cb poll_cb;
+};
+
+struct uv_udp_s {
+  UV_HANDLE_FIELDS
+  /* Bytes queued for sending: grows on uv_udp_send, shrinks as sends complete. */
+  size_t send_queue_size;
+  /* Send requests whose callback has not run yet. */
+  size_t send_queue_count;
+  uv_alloc_cb alloc_cb;
+  uv_udp_recv_cb recv_cb;
+};
+
+#define UV_REQ_FIELDS \
+  void* data; \
+  uv_req_type type; \
+  /* private */ \
+  void* ruv_private_[2]; \
+
+struct uv_req_s {
+  UV_REQ_FIELDS
+};
+
+struct uv_udp_send_s {
+  UV_REQ_FIELDS
+  uv_udp_t* handle;
+  uv_udp_send_cb cb;
+};
+
+struct uv_interface_address_s {
+  char* name;
+  char phys_addr[6];
+  int is_internal;
+  union {
+    struct sockaddr_in address4;
+    struct sockaddr_in6 address6;
+  } address;
+  union {
+    struct sockaddr_in netmask4;
+    struct sockaddr_in6 netmask6;
+  } netmask;
+};
+
+/* ---- version, library --------------------------------------------------- */
+UV_EXTERN unsigned int uv_version(void);
+UV_EXTERN const char* uv_version_string(void);
+UV_EXTERN void uv_library_shutdown(void);
+
+/* ---- loop --------------------------------------------------------------- */
+UV_EXTERN uv_loop_t* uv_default_loop(void);
+UV_EXTERN int uv_loop_init(uv_loop_t* loop);
+UV_EXTERN int uv_loop_close(uv_loop_t* loop);
+UV_EXTERN size_t uv_loop_size(void);
+UV_EXTERN int uv_loop_alive(const uv_loop_t* loop);
+UV_EXTERN int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...);
+UV_EXTERN int uv_run(uv_loop_t* loop, uv_run_mode mode);
+UV_EXTERN void uv_stop(uv_loop_t* loop);
+UV_EXTERN void uv_update_time(uv_loop_t* loop);
+UV_EXTERN uint64_t uv_now(const uv_loop_t* loop);
+UV_EXTERN int uv_backend_fd(const uv_loop_t* loop);
+UV_EXTERN int uv_backend_timeout(const uv_loop_t* loop);
+UV_EXTERN void uv_walk(uv_loop_t* loop, uv_walk_cb walk_cb, void* arg);
+
+/* ---- handles and requests ------------------------------------------------ */
+UV_EXTERN size_t uv_handle_size(uv_handle_type type);
+UV_EXTERN uv_handle_type uv_handle_get_type(const uv_handle_t* handle);
+UV_EXTERN const char* uv_handle_type_name(uv_handle_type type);
+UV_EXTERN void* uv_handle_get_data(const uv_handle_t* handle);
+UV_EXTERN uv_loop_t* uv_handle_get_loop(const uv_handle_t* handle);
+UV_EXTERN void uv_handle_set_data(uv_handle_t* handle, void* data);
+UV_EXTERN size_t uv_req_size(uv_req_type type);
+UV_EXTERN void* uv_req_get_data(const uv_req_t* req);
+UV_EXTERN void uv_req_set_data(uv_req_t* req, void* data);
+UV_EXTERN uv_req_type uv_req_get_type(const uv_req_t* req);
+UV_EXTERN const char* uv_req_type_name(uv_req_type type);
+UV_EXTERN int uv_is_active(const uv_handle_t* handle);
+UV_EXTERN int uv_is_closing(const uv_handle_t* handle);
+UV_EXTERN void uv_close(uv_handle_t* handle, uv_close_cb close_cb);
+UV_EXTERN void uv_ref(uv_handle_t* handle);
+UV_EXTERN void uv_unref(uv_handle_t* handle);
+UV_EXTERN int uv_has_ref(const uv_handle_t* handle);
+UV_EXTERN int uv_fileno(const uv_handle_t* handle, uv_os_fd_t* fd);
+UV_EXTERN int uv_send_buffer_size(uv_handle_t* handle, int* value);
+UV_EXTERN int uv_recv_buffer_size(uv_handle_t* handle, int* value);
+
+/* ---- timer ---------------------------------------------------------------- */
+UV_EXTERN int uv_timer_init(uv_loop_t* loop, uv_timer_t* handle);
+UV_EXTERN int uv_timer_start(uv_timer_t* handle, uv_timer_cb cb, uint64_t timeout, uint64_t repeat);
+UV_EXTERN int uv_timer_stop(uv_timer_t* handle);
+UV_EXTERN int uv_timer_again(uv_timer_t* handle);
+UV_EXTERN void uv_timer_set_repeat(uv_timer_t* handle, uint64_t repeat);
+UV_EXTERN uint64_t uv_timer_get_repeat(const uv_timer_t* handle);
+UV_EXTERN uint64_t uv_timer_get_due_in(const uv_timer_t* handle);
+
+/* ---- idle, prepare, check -------------------------------------------------- */
+UV_EXTERN int uv_idle_init(uv_loop_t* loop, uv_idle_t* idle);
+UV_EXTERN int uv_idle_start(uv_idle_t* idle, uv_idle_cb cb);
+UV_EXTERN int uv_idle_stop(uv_idle_t* idle);
+UV_EXTERN int uv_prepare_init(uv_loop_t* loop, uv_prepare_t* prepare);
+UV_EXTERN int uv_prepare_start(uv_prepare_t* prepare, uv_prepare_cb cb);
+UV_EXTERN int uv_prepare_stop(uv_prepare_t* prepare);
+UV_EXTERN int uv_check_init(uv_loop_t* loop, uv_check_t* check);
+UV_EXTERN int uv_check_start(uv_check_t* check, uv_check_cb cb);
+UV_EXTERN int uv_check_stop(uv_check_t* check);
+
+/* ---- async ------------------------------------------------------------------ */
+UV_EXTERN int uv_async_init(uv_loop_t* loop, uv_async_t* async, uv_async_cb async_cb);
+UV_EXTERN int uv_async_send(uv_async_t* async);
+
+/* ---- poll ------------------------------------------------------------------- */
+UV_EXTERN int uv_poll_init(uv_loop_t* loop, uv_poll_t* handle, int fd);
+UV_EXTERN int uv_poll_init_socket(uv_loop_t* loop, uv_poll_t* handle, uv_os_sock_t socket);
+UV_EXTERN int uv_poll_start(uv_poll_t* handle, int events, uv_poll_cb cb);
+UV_EXTERN int uv_poll_stop(uv_poll_t* handle);
+
+/* ---- udp -------------------------------------------------------------------- */
+UV_EXTERN int uv_udp_init(uv_loop_t* loop, uv_udp_t* handle);
+UV_EXTERN int uv_udp_init_ex(uv_loop_t* loop, uv_udp_t* handle, unsigned int flags);
+UV_EXTERN int uv_udp_open(uv_udp_t* handle, uv_os_sock_t sock);
+UV_EXTERN int uv_udp_bind(uv_udp_t* handle, const struct sockaddr* addr, unsigned int flags);
+UV_EXTERN int uv_udp_connect(uv_udp_t* handle, const struct sockaddr* addr);
+UV_EXTERN int uv_udp_getpeername(const uv_udp_t* handle, struct sockaddr* name, int* namelen);
+UV_EXTERN int uv_udp_getsockname(const uv_udp_t* handle, struct sockaddr* name, int* namelen);
+UV_EXTERN int uv_udp_set_membership(uv_udp_t* handle,
+                                    const char* multicast_addr,
+                                    const char* interface_addr,
+                                    uv_membership membership);
+UV_EXTERN int uv_udp_set_source_membership(uv_udp_t* handle,
+                                           const char* multicast_addr,
+                                           const char* interface_addr,
+                                           const char* source_addr,
+                                           uv_membership membership);
+UV_EXTERN int uv_udp_set_multicast_loop(uv_udp_t* handle, int on);
+UV_EXTERN int uv_udp_set_multicast_ttl(uv_udp_t* handle, int ttl);
+UV_EXTERN int uv_udp_set_multicast_interface(uv_udp_t* handle, const char* interface_addr);
+UV_EXTERN int uv_udp_set_broadcast(uv_udp_t* handle, int on);
+UV_EXTERN int uv_udp_set_ttl(uv_udp_t* handle, int ttl);
+UV_EXTERN int uv_udp_send(uv_udp_send_t* req,
+                          uv_udp_t* handle,
+                          const uv_buf_t bufs[],
+                          unsigned int nbufs,
+                          const struct sockaddr* addr,
+                          uv_udp_send_cb send_cb);
+UV_EXTERN int uv_udp_try_send(uv_udp_t* handle,
+                              const uv_buf_t bufs[],
+                              unsigned int nbufs,
+                              const struct sockaddr* addr);
+UV_EXTERN int uv_udp_try_send2(uv_udp_t* handle,
+                               unsigned int count,
+                               uv_buf_t* bufs[/*count*/],
+                               unsigned int nbufs[/*count*/],
+                               struct sockaddr* addrs[/*count*/],
+                               unsigned int flags);
+UV_EXTERN int uv_udp_recv_start(uv_udp_t* handle, uv_alloc_cb alloc_cb, uv_udp_recv_cb recv_cb);
+UV_EXTERN int uv_udp_using_recvmmsg(const uv_udp_t* handle);
+UV_EXTERN int uv_udp_recv_stop(uv_udp_t* handle);
+UV_EXTERN size_t uv_udp_get_send_queue_size(const uv_udp_t* handle);
+UV_EXTERN size_t uv_udp_get_send_queue_count(const uv_udp_t* handle);
+
+/* ---- errors ------------------------------------------------------------------ */
+UV_EXTERN int uv_translate_sys_error(int sys_errno);
+UV_EXTERN const char* uv_strerror(int err);
+UV_EXTERN char* uv_strerror_r(int err, char* buf, size_t buflen);
+UV_EXTERN const char* uv_err_name(int err);
+UV_EXTERN char* uv_err_name_r(int err, char* buf, size_t buflen);
+
+/* ---- addresses --------------------------------------------------------------- */
+UV_EXTERN int uv_ip4_addr(const char* ip, int port, struct sockaddr_in* addr);
+UV_EXTERN int uv_ip6_addr(const char* ip, int port, struct sockaddr_in6* addr);
+UV_EXTERN int uv_ip4_name(const struct sockaddr_in* src, char* dst, size_t size);
+UV_EXTERN int uv_ip6_name(const struct sockaddr_in6* src, char* dst, size_t size);
+UV_EXTERN int uv_ip_name(const struct sockaddr* src, char* dst, size_t size);
+UV_EXTERN int uv_inet_ntop(int af, const void* src, char* dst, size_t size);
+UV_EXTERN int uv_inet_pton(int af, const char* src, void* dst);
+
+/* ---- miscellany ---------------------------------------------------------------- */
+UV_EXTERN uv_buf_t uv_buf_init(char* base, unsigned int len);
+UV_EXTERN uint64_t uv_hrtime(void);
+UV_EXTERN void uv_sleep(unsigned int msec);
+UV_EXTERN char** uv_setup_args(int argc, char** argv);
+UV_EXTERN int uv_interface_addresses(uv_interface_address_t** addresses, int* count);
+UV_EXTERN void uv_free_interface_addresses(uv_interface_address_t* addresses, int count);
+UV_EXTERN uv_pid_t uv_os_getpid(void);
+UV_EXTERN unsigned int uv_available_parallelism(void);
+
+/* ---- threads ------------------------------------------------------------------- */
+UV_EXTERN int uv_thread_create(uv_thread_t* tid, uv_thread_cb entry, void* arg);
+UV_EXTERN int uv_thread_join(uv_thread_t* tid);
+UV_EXTERN uv_thread_t uv_thread_self(void);
+UV_EXTERN int uv_thread_equal(const uv_thread_t* t1, const uv_thread_t* t2);
+UV_EXTERN int uv_mutex_init(uv_mutex_t* handle);
+UV_EXTERN int uv_mutex_init_recursive(uv_mutex_t* handle);
+UV_EXTERN void uv_mutex_destroy(uv_mutex_t* handle);
+UV_EXTERN void uv_mutex_lock(uv_mutex_t* handle);
+UV_EXTERN int uv_mutex_trylock(uv_mutex_t* handle);
+UV_EXTERN void uv_mutex_unlock(uv_mutex_t* handle);
+UV_EXTERN int uv_sem_init(uv_sem_t* sem, unsigned int value);
+UV_EXTERN void uv_sem_destroy(uv_sem_t* sem);
+UV_EXTERN void uv_sem_post(uv_sem_t* sem);
+UV_EXTERN void uv_sem_wait(uv_sem_t* sem);
+UV_EXTERN int uv_sem_trywait(uv_sem_t* sem);
+UV_EXTERN int uv_barrier_init(uv_barrier_t* barrier, unsigned int count);
+UV_EXTERN void uv_barrier_destroy(uv_barrier_t* barrier);
+UV_EXTERN int uv_barrier_wait(uv_barrier_t* barrier);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UV_H */

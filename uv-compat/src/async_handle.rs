@@ -1,0 +1,78 @@
+//! `uv_async_init`, `uv_async_send`.
+
+use crate::handles::{init, status, Token, EINVAL};
+use crate::loops::ctx;
+use crate::types::*;
+use libc::{c_int, c_void};
+
+/// `uv_async_init`; a NULL callback is allowed (sends only wake the loop).
+///
+/// # Safety
+/// `loop_` is an initialized loop; `handle` points to writable memory of
+/// `sizeof(uv_async_t)`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_async_init(
+    loop_: *mut uv_loop_t,
+    handle: *mut uv_async_t,
+    async_cb: Option<uv_async_cb>,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let Some(ctx) = (unsafe { ctx(loop_) }) else {
+        return EINVAL;
+    };
+    if handle.is_null() {
+        return EINVAL;
+    }
+    let h = handle as usize;
+    let a = ruv::Async::new(&ctx.lp, move |_| {
+        let h = h as *mut uv_async_t;
+        // SAFETY: the handle is alive while its callback can run; the
+        // callback is read now so C may change it.
+        if let Some(cb) = unsafe { (*h).async_cb } {
+            // SAFETY: calling the program's callback with its own handle.
+            unsafe { cb(h) };
+        }
+    });
+    let sender = match a.sender() {
+        Ok(s) => Box::into_raw(Box::new(s)),
+        Err(err) => return status(err),
+    };
+    ctx.senders.borrow_mut().push(sender);
+    // SAFETY: writable per the contract above. The sender pointer is set
+    // before the program can hand the handle to another thread.
+    unsafe {
+        (*handle).async_cb = async_cb;
+        init(
+            loop_,
+            ctx,
+            handle as *mut uv_handle_t,
+            handle_type::ASYNC,
+            Token::Async(a),
+            0,
+        );
+        (*handle).handle.ruv_private_[1] = sender as *mut c_void;
+    }
+    0
+}
+
+/// `uv_async_send`: from any thread. UV_EINVAL once the handle is closed.
+///
+/// # Safety
+/// `handle` is an async handle initialized here whose loop is not closed.
+#[no_mangle]
+pub unsafe extern "C" fn uv_async_send(handle: *mut uv_async_t) -> c_int {
+    if handle.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: only the sender pointer is read: it is written once by
+    // `uv_async_init` and its box lives until the loop is closed.
+    let sender = unsafe { (*handle).handle.ruv_private_[1] } as *const ruv::AsyncSender;
+    if sender.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: as above; AsyncSender is Sync.
+    match unsafe { &*sender }.send() {
+        Ok(()) => 0,
+        Err(err) => status(err),
+    }
+}

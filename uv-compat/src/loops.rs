@@ -1,0 +1,216 @@
+//! The loop functions: `uv_loop_init`, `uv_run`, `uv_default_loop`, …
+
+use crate::handles::{status, EINVAL};
+use crate::types::{uv_handle_t, uv_loop_t};
+use libc::{c_int, c_void};
+use ruv::{AsyncSender, Loop, RunMode};
+use std::cell::{RefCell, UnsafeCell};
+use std::collections::BTreeMap;
+
+/// What a C loop holds, boxed in `ruv_private_[0]`.
+pub(crate) struct LoopCtx {
+    pub(crate) lp: Loop,
+    /// Every initialized, not yet closed handle by ruv id (which grows with
+    /// initialization order), for `uv_walk`.
+    pub(crate) handles: RefCell<BTreeMap<u64, *mut uv_handle_t>>,
+    /// Async senders live until the loop closes, so a thread racing
+    /// `uv_async_send` with `uv_close` never touches freed memory.
+    pub(crate) senders: RefCell<Vec<*mut AsyncSender>>,
+}
+
+impl Drop for LoopCtx {
+    fn drop(&mut self) {
+        for sender in self.senders.borrow_mut().drain(..) {
+            // SAFETY: each pointer came from Box::into_raw in `uv_async_init`
+            // and is freed only here.
+            drop(unsafe { Box::from_raw(sender) });
+        }
+    }
+}
+
+/// The context of an initialized loop.
+///
+/// # Safety
+/// `loop_` is NULL or points to a `uv_loop_t` the program owns.
+pub(crate) unsafe fn ctx<'a>(loop_: *const uv_loop_t) -> Option<&'a LoopCtx> {
+    if loop_.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and owned by the program, per the caller.
+    let raw = unsafe { (*loop_).ruv_private_[0] };
+    // SAFETY: a non-NULL `ruv_private_[0]` is the Box<LoopCtx> made by
+    // `uv_loop_init`, freed (and cleared) only by `uv_loop_close`.
+    (!raw.is_null()).then(|| unsafe { &*(raw as *const LoopCtx) })
+}
+
+/// `uv_loop_init`. `data` is kept; every other field is set.
+///
+/// # Safety
+/// `loop_` is NULL or points to writable memory of `sizeof(uv_loop_t)`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
+    if loop_.is_null() {
+        return EINVAL;
+    }
+    let lp = match Loop::new() {
+        Ok(lp) => lp,
+        Err(err) => return status(err),
+    };
+    let ctx = Box::new(LoopCtx {
+        lp,
+        handles: RefCell::default(),
+        senders: RefCell::default(),
+    });
+    // SAFETY: writable per the contract above; `data` is not touched.
+    unsafe {
+        (*loop_).ruv_private_ = [std::ptr::null_mut(); 4];
+        (*loop_).ruv_private_[0] = Box::into_raw(ctx) as *mut c_void;
+    }
+    0
+}
+
+/// `uv_loop_close`: UV_EBUSY while any handle exists, closing ones too.
+/// `data` is kept.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
+    // SAFETY: per the contract above.
+    let Some(ctx) = (unsafe { ctx(loop_) }) else {
+        return EINVAL;
+    };
+    if let Err(err) = ctx.lp.close() {
+        return status(err);
+    }
+    // SAFETY: the box was made by `uv_loop_init`; no handle (hence no
+    // callback) refers to it any more.
+    unsafe {
+        let raw = std::mem::replace(&mut (*loop_).ruv_private_[0], std::ptr::null_mut());
+        drop(Box::from_raw(raw as *mut LoopCtx));
+    }
+    0
+}
+
+/// Storage of the default loop: `uv_default_loop` hands out its address.
+struct DefaultLoop(UnsafeCell<uv_loop_t>);
+
+// SAFETY: libuv's default loop is used from one thread at a time, like any
+// loop; the cell only provides a stable address.
+unsafe impl Sync for DefaultLoop {}
+
+static DEFAULT_LOOP: DefaultLoop = DefaultLoop(UnsafeCell::new(uv_loop_t {
+    data: std::ptr::null_mut(),
+    ruv_private_: [std::ptr::null_mut(); 4],
+}));
+
+/// `uv_default_loop`: the same loop every time, initialized on first use
+/// (and again after `uv_loop_close`); NULL if it cannot be created.
+#[no_mangle]
+pub extern "C" fn uv_default_loop() -> *mut uv_loop_t {
+    let lp = DEFAULT_LOOP.0.get();
+    // SAFETY: the static's address is valid for the whole program.
+    if unsafe { ctx(lp) }.is_none() && unsafe { uv_loop_init(lp) } != 0 {
+        return std::ptr::null_mut();
+    }
+    lp
+}
+
+/// `uv_run`: nonzero while the loop is alive. A call from inside one of the
+/// loop's callbacks is UV_EBUSY.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_run(loop_: *mut uv_loop_t, mode: c_int) -> c_int {
+    // SAFETY: per the contract above.
+    let Some(ctx) = (unsafe { ctx(loop_) }) else {
+        return EINVAL;
+    };
+    let mode = match mode {
+        0 => RunMode::Default,
+        1 => RunMode::Once,
+        2 => RunMode::NoWait,
+        _ => return EINVAL,
+    };
+    // A clone: callbacks may close the loop's last handle, never the loop
+    // itself while it runs, but the clone makes that independent of them.
+    let lp = ctx.lp.clone();
+    match lp.run(mode) {
+        Ok(alive) => alive as c_int,
+        Err(err) => status(err),
+    }
+}
+
+/// Runs `f` on the loop's ruv handle, or returns `default` for a loop that
+/// is not initialized.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+unsafe fn with_loop<T>(loop_: *const uv_loop_t, default: T, f: impl FnOnce(&Loop) -> T) -> T {
+    // SAFETY: per the contract above.
+    match unsafe { ctx(loop_) } {
+        Some(ctx) => f(&ctx.lp),
+        None => default,
+    }
+}
+
+/// `uv_stop`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_stop(loop_: *mut uv_loop_t) {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, (), Loop::stop) }
+}
+
+/// `uv_loop_alive`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, 0, |lp| lp.alive() as c_int) }
+}
+
+/// `uv_now`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_now(loop_: *const uv_loop_t) -> u64 {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, 0, Loop::now) }
+}
+
+/// `uv_update_time`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_update_time(loop_: *mut uv_loop_t) {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, (), Loop::update_time) }
+}
+
+/// `uv_backend_fd`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_backend_fd(loop_: *const uv_loop_t) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, -1, Loop::backend_fd) }
+}
+
+/// `uv_backend_timeout`.
+///
+/// # Safety
+/// `loop_` is NULL or an initialized loop.
+#[no_mangle]
+pub unsafe extern "C" fn uv_backend_timeout(loop_: *const uv_loop_t) -> c_int {
+    // SAFETY: per the contract above.
+    unsafe { with_loop(loop_, 0, Loop::backend_timeout) }
+}

@@ -1,0 +1,258 @@
+/* shim.c: the parts of libuv's C API that are easiest to write in C.
+ *
+ * - uv_loop_configure is variadic; Rust cannot define C variadic functions
+ *   on stable, so it lives here. It never touches the loop's private fields.
+ * - The thread primitives are thin wrappers over pthreads and POSIX
+ *   semaphores, with libuv's conventions: errors come back as UV_E* codes
+ *   (-errno), and failures libuv treats as fatal (destroying a locked mutex,
+ *   unlocking one we do not own, ...) abort().
+ *
+ * Part of uv-compat (ruv); compiled by build.rs with the cc crate.
+ */
+#include "uv.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+/* ---- loop ------------------------------------------------------------- */
+
+int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...) {
+  va_list ap;
+  int signum;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+
+  switch (option) {
+    case UV_LOOP_BLOCK_SIGNAL:
+      /* libuv blocks only SIGPROF (while polling). Accepted without
+       * effect: a signal that interrupts ruv's poll just starts the next
+       * loop iteration, as a spurious wakeup would. */
+      va_start(ap, option);
+      signum = va_arg(ap, int);
+      va_end(ap);
+      return signum == SIGPROF ? 0 : UV_EINVAL;
+
+    case UV_METRICS_IDLE_TIME:
+      /* Accepted; ruv keeps no loop metrics. */
+      return 0;
+
+    default:
+      return UV_ENOSYS;
+  }
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+struct ruv_thread_start {
+  uv_thread_cb entry;
+  void* arg;
+};
+
+static void* ruv_thread_main(void* opaque) {
+  struct ruv_thread_start start = *(struct ruv_thread_start*) opaque;
+  free(opaque);
+  start.entry(start.arg);
+  return NULL;
+}
+
+int uv_thread_create(uv_thread_t* tid, uv_thread_cb entry, void* arg) {
+  struct ruv_thread_start* start;
+  int err;
+
+  if (tid == NULL || entry == NULL)
+    return UV_EINVAL;
+
+  start = malloc(sizeof(*start));
+  if (start == NULL)
+    return UV_ENOMEM;
+  start->entry = entry;
+  start->arg = arg;
+
+  err = pthread_create(tid, NULL, ruv_thread_main, start);
+  if (err != 0) {
+    free(start);
+    return -err;
+  }
+  return 0;
+}
+
+int uv_thread_join(uv_thread_t* tid) {
+  if (tid == NULL)
+    return UV_EINVAL;
+  return -pthread_join(*tid, NULL);
+}
+
+uv_thread_t uv_thread_self(void) {
+  return pthread_self();
+}
+
+int uv_thread_equal(const uv_thread_t* t1, const uv_thread_t* t2) {
+  return pthread_equal(*t1, *t2);
+}
+
+/* ---- mutexes ---------------------------------------------------------- */
+
+int uv_mutex_init(uv_mutex_t* mutex) {
+  return -pthread_mutex_init(mutex, NULL);
+}
+
+int uv_mutex_init_recursive(uv_mutex_t* mutex) {
+  pthread_mutexattr_t attr;
+  int err;
+
+  if (pthread_mutexattr_init(&attr) != 0)
+    abort();
+  if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0)
+    abort();
+  err = pthread_mutex_init(mutex, &attr);
+  if (pthread_mutexattr_destroy(&attr) != 0)
+    abort();
+  return -err;
+}
+
+void uv_mutex_destroy(uv_mutex_t* mutex) {
+  if (pthread_mutex_destroy(mutex) != 0)
+    abort();
+}
+
+void uv_mutex_lock(uv_mutex_t* mutex) {
+  if (pthread_mutex_lock(mutex) != 0)
+    abort();
+}
+
+int uv_mutex_trylock(uv_mutex_t* mutex) {
+  int err = pthread_mutex_trylock(mutex);
+  if (err == 0)
+    return 0;
+  if (err != EBUSY && err != EAGAIN)
+    abort();
+  return UV_EBUSY;
+}
+
+void uv_mutex_unlock(uv_mutex_t* mutex) {
+  if (pthread_mutex_unlock(mutex) != 0)
+    abort();
+}
+
+/* ---- semaphores ------------------------------------------------------- */
+
+int uv_sem_init(uv_sem_t* sem, unsigned int value) {
+  if (sem_init(sem, 0, value) != 0)
+    return -errno;
+  return 0;
+}
+
+void uv_sem_destroy(uv_sem_t* sem) {
+  if (sem_destroy(sem) != 0)
+    abort();
+}
+
+void uv_sem_post(uv_sem_t* sem) {
+  if (sem_post(sem) != 0)
+    abort();
+}
+
+void uv_sem_wait(uv_sem_t* sem) {
+  int r;
+  do
+    r = sem_wait(sem);
+  while (r == -1 && errno == EINTR);
+  if (r != 0)
+    abort();
+}
+
+int uv_sem_trywait(uv_sem_t* sem) {
+  int r;
+  do
+    r = sem_trywait(sem);
+  while (r == -1 && errno == EINTR);
+  if (r == 0)
+    return 0;
+  if (errno != EAGAIN)
+    abort();
+  return UV_EAGAIN;
+}
+
+/* ---- barriers ----------------------------------------------------------
+ *
+ * ruv_waiting_ counts the threads inside uv_barrier_wait. ruv_generation_
+ * is even while threads gather and odd while the released ones leave: a
+ * thread arriving during that drain waits for the next (even) generation,
+ * so a fast thread can go round again without mixing the counts. The last
+ * thread to leave makes the generation even again. uv_barrier_destroy waits
+ * for the drain, so it is safe right after uv_barrier_wait returns in any
+ * thread.
+ */
+
+int uv_barrier_init(uv_barrier_t* barrier, unsigned int count) {
+  int err;
+
+  if (barrier == NULL || count == 0)
+    return UV_EINVAL;
+
+  err = pthread_mutex_init(&barrier->ruv_mutex_, NULL);
+  if (err != 0)
+    return -err;
+  err = pthread_cond_init(&barrier->ruv_cond_, NULL);
+  if (err != 0) {
+    pthread_mutex_destroy(&barrier->ruv_mutex_);
+    return -err;
+  }
+  barrier->ruv_threshold_ = count;
+  barrier->ruv_waiting_ = 0;
+  barrier->ruv_generation_ = 0;
+  return 0;
+}
+
+int uv_barrier_wait(uv_barrier_t* barrier) {
+  unsigned int gathering;
+  int last;
+
+  uv_mutex_lock(&barrier->ruv_mutex_);
+
+  /* Wait out the drain of the previous round. */
+  while (barrier->ruv_generation_ & 1u)
+    if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
+      abort();
+
+  gathering = barrier->ruv_generation_;
+  last = ++barrier->ruv_waiting_ == barrier->ruv_threshold_;
+  if (last) {
+    barrier->ruv_generation_++; /* odd: release everyone */
+    if (pthread_cond_broadcast(&barrier->ruv_cond_) != 0)
+      abort();
+  } else {
+    while (barrier->ruv_generation_ == gathering)
+      if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
+        abort();
+  }
+
+  if (--barrier->ruv_waiting_ == 0) {
+    barrier->ruv_generation_++; /* even: the next round may gather */
+    if (pthread_cond_broadcast(&barrier->ruv_cond_) != 0)
+      abort();
+  }
+
+  uv_mutex_unlock(&barrier->ruv_mutex_);
+  return last;
+}
+
+void uv_barrier_destroy(uv_barrier_t* barrier) {
+  uv_mutex_lock(&barrier->ruv_mutex_);
+  while (barrier->ruv_generation_ & 1u)
+    if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
+      abort();
+  /* Threads still gathering: destroying now is a bug in the program. */
+  if (barrier->ruv_waiting_ != 0)
+    abort();
+  uv_mutex_unlock(&barrier->ruv_mutex_);
+
+  if (pthread_cond_destroy(&barrier->ruv_cond_) != 0)
+    abort();
+  uv_mutex_destroy(&barrier->ruv_mutex_);
+}

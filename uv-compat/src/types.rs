@@ -1,0 +1,163 @@
+//! `#[repr(C)]` mirrors of the structs in `include/uv.h`, field for field.
+
+use libc::{c_char, c_int, c_uint, c_void, size_t, sockaddr, ssize_t};
+
+/// `uv_buf_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct uv_buf_t {
+    /// Start of the memory.
+    pub base: *mut c_char,
+    /// Its length in bytes.
+    pub len: size_t,
+}
+
+/// `uv_loop_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_loop_t {
+    /// The program's own pointer; kept across init and close.
+    pub data: *mut c_void,
+    /// `[0]`: the `LoopCtx` box. The rest is unused.
+    pub ruv_private_: [*mut c_void; 4],
+}
+
+/// `uv_close_cb`.
+pub type uv_close_cb = unsafe extern "C" fn(*mut uv_handle_t);
+/// `uv_walk_cb`.
+pub type uv_walk_cb = unsafe extern "C" fn(*mut uv_handle_t, *mut c_void);
+/// `uv_alloc_cb`.
+pub type uv_alloc_cb = unsafe extern "C" fn(*mut uv_handle_t, size_t, *mut uv_buf_t);
+/// `uv_timer_cb`.
+pub type uv_timer_cb = unsafe extern "C" fn(*mut uv_timer_t);
+/// `uv_idle_cb`, `uv_prepare_cb`, `uv_check_cb` (same shape).
+pub type uv_watcher_cb = unsafe extern "C" fn(*mut uv_watcher_t);
+/// `uv_async_cb`.
+pub type uv_async_cb = unsafe extern "C" fn(*mut uv_async_t);
+/// `uv_poll_cb`.
+pub type uv_poll_cb = unsafe extern "C" fn(*mut uv_poll_t, c_int, c_int);
+/// `uv_udp_send_cb`.
+pub type uv_udp_send_cb = unsafe extern "C" fn(*mut uv_udp_send_t, c_int);
+/// `uv_udp_recv_cb`.
+pub type uv_udp_recv_cb =
+    unsafe extern "C" fn(*mut uv_udp_t, ssize_t, *const uv_buf_t, *const sockaddr, c_uint);
+
+/// `UV_HANDLE_FIELDS`: the prefix every handle struct starts with.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_handle_t {
+    /// The program's own pointer.
+    pub data: *mut c_void,
+    /// The loop the handle was initialized on.
+    pub loop_: *mut uv_loop_t,
+    /// `uv_handle_type`.
+    pub type_: c_int,
+    /// Set by `uv_close`.
+    pub close_cb: Option<uv_close_cb>,
+    /// `[0]`: the ruv token box; `[1]`: the async sender box.
+    pub ruv_private_: [*mut c_void; 3],
+    /// Marker and state bits, see `crate::handles`.
+    pub ruv_flags_: c_uint,
+}
+
+/// `uv_timer_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_timer_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given to `uv_timer_start`.
+    pub timer_cb: Option<uv_timer_cb>,
+}
+
+/// `uv_idle_t`, `uv_prepare_t` and `uv_check_t`: the same layout.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_watcher_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given to `uv_*_start`.
+    pub cb: Option<uv_watcher_cb>,
+}
+
+/// `uv_async_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_async_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given to `uv_async_init` (may be NULL).
+    pub async_cb: Option<uv_async_cb>,
+}
+
+/// `uv_poll_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_poll_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given to `uv_poll_start`.
+    pub poll_cb: Option<uv_poll_cb>,
+}
+
+/// `uv_udp_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_udp_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// Bytes of sends whose callback has not run.
+    pub send_queue_size: size_t,
+    /// Sends whose callback has not run.
+    pub send_queue_count: size_t,
+    /// The allocator given to `uv_udp_recv_start`.
+    pub alloc_cb: Option<uv_alloc_cb>,
+    /// The receive callback given to `uv_udp_recv_start`.
+    pub recv_cb: Option<uv_udp_recv_cb>,
+}
+
+/// `UV_REQ_FIELDS`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_req_t {
+    /// The program's own pointer.
+    pub data: *mut c_void,
+    /// `uv_req_type`.
+    pub type_: c_int,
+    /// Unused by the library so far.
+    pub ruv_private_: [*mut c_void; 2],
+}
+
+/// `uv_udp_send_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_udp_send_t {
+    /// Common request fields.
+    pub req: uv_req_t,
+    /// The handle the send was made on.
+    pub handle: *mut uv_udp_t,
+    /// The callback given to `uv_udp_send`.
+    pub cb: Option<uv_udp_send_cb>,
+}
+
+/// `uv_handle_type` values this library serves.
+pub mod handle_type {
+    use libc::c_int;
+    /// `UV_ASYNC`.
+    pub const ASYNC: c_int = 1;
+    /// `UV_CHECK`.
+    pub const CHECK: c_int = 2;
+    /// `UV_IDLE`.
+    pub const IDLE: c_int = 6;
+    /// `UV_POLL`.
+    pub const POLL: c_int = 8;
+    /// `UV_PREPARE`.
+    pub const PREPARE: c_int = 9;
+    /// `UV_TIMER`.
+    pub const TIMER: c_int = 13;
+    /// `UV_UDP`.
+    pub const UDP: c_int = 15;
+}
+
+/// `UV_UDP_SEND`, the request type of `uv_udp_send_t`.
+pub const UV_UDP_SEND: c_int = 5;

@@ -1,0 +1,539 @@
+//! `uv_udp_*`: everything but receiving (see `udp_recv.rs`).
+
+use crate::addr::{sockaddr_to_std, std_to_sockaddr};
+use crate::handles::{init, live, status, to_status, token, Token, EINVAL, RECVMMSG};
+use crate::loops::ctx;
+use crate::types::*;
+use libc::{c_char, c_int, c_uint, sockaddr};
+use ruv::{Membership, StatusCode, UdpFlags};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// The ruv UDP handle of a live C handle.
+///
+/// # Safety
+/// `handle` is NULL or an initialized handle.
+pub(crate) unsafe fn udp<'a>(handle: *const uv_udp_t) -> Result<&'a ruv::Udp, c_int> {
+    // SAFETY: forwarded contract.
+    match unsafe { live(handle as *const uv_handle_t) }? {
+        Token::Udp(u) => Ok(u),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Copies ruv's send queue counters into the public struct fields.
+///
+/// # Safety
+/// `handle` is an initialized UDP handle.
+pub(crate) unsafe fn sync_counters(handle: *mut uv_udp_t, udp: &ruv::Udp) {
+    // SAFETY: per the contract above.
+    unsafe {
+        (*handle).send_queue_size = udp.send_queue_size().unwrap_or(0);
+        (*handle).send_queue_count = udp.send_queue_count().unwrap_or(0);
+    }
+}
+
+/// `uv_udp_init`.
+///
+/// # Safety
+/// As `uv_udp_init_ex`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_init(loop_: *mut uv_loop_t, handle: *mut uv_udp_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { uv_udp_init_ex(loop_, handle, libc::AF_UNSPEC as c_uint) }
+}
+
+/// `uv_udp_init_ex`: the address family in the low byte (a socket is
+/// created at once for AF_INET/AF_INET6), `UV_UDP_RECVMMSG` above it.
+///
+/// # Safety
+/// `loop_` is an initialized loop; `handle` points to writable memory of
+/// `sizeof(uv_udp_t)`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_init_ex(
+    loop_: *mut uv_loop_t,
+    handle: *mut uv_udp_t,
+    flags: c_uint,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let Some(ctx) = (unsafe { ctx(loop_) }) else {
+        return EINVAL;
+    };
+    if handle.is_null() {
+        return EINVAL;
+    }
+    let family = (flags & 0xff) as c_int;
+    let extra = flags & !0xff;
+    if extra & !UdpFlags::RECVMMSG.bits() != 0 {
+        return EINVAL;
+    }
+    let u = match ruv::Udp::with_family(&ctx.lp, family) {
+        Ok(u) => u,
+        Err(err) => return status(err),
+    };
+    let mmsg = if extra != 0 { RECVMMSG } else { 0 };
+    // SAFETY: writable per the contract above.
+    unsafe {
+        (*handle).send_queue_size = 0;
+        (*handle).send_queue_count = 0;
+        (*handle).alloc_cb = None;
+        (*handle).recv_cb = None;
+        init(
+            loop_,
+            ctx,
+            handle as *mut uv_handle_t,
+            handle_type::UDP,
+            Token::Udp(u),
+            mmsg,
+        );
+    }
+    0
+}
+
+/// A descriptor the program still owns: adopted by ruv only on success, so
+/// a failed `uv_udp_open` leaves it open, as in libuv.
+struct ProgramFd(RawFd);
+
+impl AsFd for ProgramFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the program passed an open descriptor and keeps it open
+        // for the duration of `uv_udp_open`.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
+    }
+}
+
+impl From<ProgramFd> for OwnedFd {
+    fn from(fd: ProgramFd) -> OwnedFd {
+        // SAFETY: on success the handle takes the descriptor over, as
+        // `uv_udp_open` documents; it is closed when the handle closes.
+        unsafe { OwnedFd::from_raw_fd(fd.0) }
+    }
+}
+
+/// `uv_udp_open`: adopts a datagram socket. UV_EBUSY if the handle has a
+/// socket; UV_EEXIST if the loop already watches `sock`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_open(handle: *mut uv_udp_t, sock: c_int) -> c_int {
+    // SAFETY: per the contract above.
+    let u = match unsafe { udp(handle) } {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    if sock < 0 {
+        return StatusCode::EBADF.code();
+    }
+    to_status(u.open(ProgramFd(sock)))
+}
+
+/// `uv_udp_bind`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `addr` is NULL or a
+/// valid socket address.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_bind(
+    handle: *mut uv_udp_t,
+    addr: *const sockaddr,
+    flags: c_uint,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let u = match unsafe { udp(handle) } {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    // SAFETY: per the contract above.
+    let Some(addr) = (unsafe { sockaddr_to_std(addr) }) else {
+        return EINVAL;
+    };
+    to_status(u.bind(addr, UdpFlags::from_bits_retain(flags)))
+}
+
+/// `uv_udp_connect`: NULL dissolves the association.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `addr` is NULL or a
+/// valid socket address.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_connect(handle: *mut uv_udp_t, addr: *const sockaddr) -> c_int {
+    // SAFETY: per the contract above.
+    let u = match unsafe { udp(handle) } {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    if addr.is_null() {
+        return to_status(u.connect(None));
+    }
+    // SAFETY: per the contract above.
+    match unsafe { sockaddr_to_std(addr) } {
+        Some(addr) => to_status(u.connect(Some(addr))),
+        None => EINVAL,
+    }
+}
+
+/// Shared by the two name getters.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `name`/`namelen` are NULL
+/// or writable (`*namelen` bytes at `name`).
+unsafe fn get_name(
+    handle: *const uv_udp_t,
+    name: *mut sockaddr,
+    namelen: *mut c_int,
+    get: fn(&ruv::Udp) -> ruv::Result<std::net::SocketAddr>,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let u = match unsafe { udp(handle) } {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    match get(u) {
+        // SAFETY: per the contract above.
+        Ok(addr) => unsafe { std_to_sockaddr(&addr, name, namelen) },
+        Err(err) => status(err),
+    }
+}
+
+/// `uv_udp_getsockname`.
+///
+/// # Safety
+/// See `get_name`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_getsockname(
+    handle: *const uv_udp_t,
+    name: *mut sockaddr,
+    namelen: *mut c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_name(handle, name, namelen, ruv::Udp::sockname) }
+}
+
+/// `uv_udp_getpeername`.
+///
+/// # Safety
+/// See `get_name`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_getpeername(
+    handle: *const uv_udp_t,
+    name: *mut sockaddr,
+    namelen: *mut c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { get_name(handle, name, namelen, ruv::Udp::peername) }
+}
+
+/// A C string argument as text; NULL stays None. Invalid UTF-8 is an error.
+///
+/// # Safety
+/// `s` is NULL or a NUL-terminated string.
+unsafe fn text<'a>(s: *const c_char) -> Result<Option<&'a str>, c_int> {
+    if s.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per the contract above.
+    let s = unsafe { CStr::from_ptr(s) };
+    s.to_str().map(Some).map_err(|_| EINVAL)
+}
+
+fn membership(m: c_int) -> Result<Membership, c_int> {
+    match m {
+        0 => Ok(Membership::LeaveGroup),
+        1 => Ok(Membership::JoinGroup),
+        _ => Err(EINVAL),
+    }
+}
+
+/// `uv_udp_set_membership`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; the strings are NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_membership(
+    handle: *mut uv_udp_t,
+    multicast_addr: *const c_char,
+    interface_addr: *const c_char,
+    m: c_int,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let run = || -> Result<c_int, c_int> {
+        let u = unsafe { udp(handle) }?;
+        let group = unsafe { text(multicast_addr) }?.ok_or(EINVAL)?;
+        let iface = unsafe { text(interface_addr) }?;
+        Ok(to_status(u.set_membership(group, iface, membership(m)?)))
+    };
+    run().unwrap_or_else(|code| code)
+}
+
+/// `uv_udp_set_source_membership`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; the strings are NULL or
+/// NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_source_membership(
+    handle: *mut uv_udp_t,
+    multicast_addr: *const c_char,
+    interface_addr: *const c_char,
+    source_addr: *const c_char,
+    m: c_int,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let run = || -> Result<c_int, c_int> {
+        let u = unsafe { udp(handle) }?;
+        let group = unsafe { text(multicast_addr) }?.ok_or(EINVAL)?;
+        let iface = unsafe { text(interface_addr) }?;
+        let source = unsafe { text(source_addr) }?.ok_or(EINVAL)?;
+        Ok(to_status(u.set_source_membership(
+            group,
+            iface,
+            source,
+            membership(m)?,
+        )))
+    };
+    run().unwrap_or_else(|code| code)
+}
+
+/// Runs a setter on a live UDP handle.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+unsafe fn set(handle: *mut uv_udp_t, f: impl FnOnce(&ruv::Udp) -> ruv::Result<()>) -> c_int {
+    // SAFETY: forwarded contract.
+    match unsafe { udp(handle) } {
+        Ok(u) => to_status(f(u)),
+        Err(code) => code,
+    }
+}
+
+/// `uv_udp_set_multicast_loop`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_multicast_loop(handle: *mut uv_udp_t, on: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { set(handle, |u| u.set_multicast_loop(on != 0)) }
+}
+
+/// `uv_udp_set_multicast_ttl`: 0 to 255, else UV_EINVAL.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_multicast_ttl(handle: *mut uv_udp_t, ttl: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { set(handle, |u| u.set_multicast_ttl(ttl)) }
+}
+
+/// `uv_udp_set_multicast_interface`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `interface_addr` is NULL
+/// or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_multicast_interface(
+    handle: *mut uv_udp_t,
+    interface_addr: *const c_char,
+) -> c_int {
+    // SAFETY: per the contract above.
+    match unsafe { text(interface_addr) } {
+        // SAFETY: forwarded contract.
+        Ok(iface) => unsafe { set(handle, |u| u.set_multicast_interface(iface)) },
+        Err(code) => code,
+    }
+}
+
+/// `uv_udp_set_broadcast`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_broadcast(handle: *mut uv_udp_t, on: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { set(handle, |u| u.set_broadcast(on != 0)) }
+}
+
+/// `uv_udp_set_ttl`: 1 to 255, else UV_EINVAL.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_set_ttl(handle: *mut uv_udp_t, ttl: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { set(handle, |u| u.set_ttl(ttl)) }
+}
+
+/// `uv_buf_t` seen as bytes, so the program's buffers go to the kernel
+/// without a copy.
+impl AsRef<[u8]> for uv_buf_t {
+    fn as_ref(&self) -> &[u8] {
+        if self.base.is_null() || self.len == 0 {
+            return &[];
+        }
+        // SAFETY: libuv's contract: `base` points to `len` readable bytes
+        // for as long as the call that was handed the buffer.
+        unsafe { std::slice::from_raw_parts(self.base as *const u8, self.len) }
+    }
+}
+
+/// The buffers of a send as a slice; NULL with a count is UV_EINVAL.
+///
+/// # Safety
+/// `bufs` is NULL or points to `nbufs` buffers.
+unsafe fn buffers<'a>(bufs: *const uv_buf_t, nbufs: c_uint) -> Result<&'a [uv_buf_t], c_int> {
+    if nbufs == 0 {
+        return Ok(&[]);
+    }
+    if bufs.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: per the contract above.
+    Ok(unsafe { std::slice::from_raw_parts(bufs, nbufs as usize) })
+}
+
+/// `uv_udp_send`: the callback always runs later from the loop. UV_EINVAL
+/// for no buffers or a closing handle (undefined in libuv).
+///
+/// # Safety
+/// `req` points to writable memory of `sizeof(uv_udp_send_t)` that stays
+/// alive until `send_cb` runs; `handle` is NULL or an initialized UDP
+/// handle; `bufs` points to `nbufs` buffers (their memory must stay valid
+/// until the callback, as in libuv); `addr` is NULL or a valid address.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_send(
+    req: *mut uv_udp_send_t,
+    handle: *mut uv_udp_t,
+    bufs: *const uv_buf_t,
+    nbufs: c_uint,
+    addr: *const sockaddr,
+    send_cb: Option<uv_udp_send_cb>,
+) -> c_int {
+    if req.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: per the contract above.
+    let (u, bufs) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    // SAFETY: per the contract above.
+    let addr = match (addr.is_null(), unsafe { sockaddr_to_std(addr) }) {
+        (true, _) => None,
+        (false, Some(a)) => Some(a),
+        (false, None) => return EINVAL,
+    };
+    // SAFETY: writable per the contract above.
+    unsafe {
+        (*req).req.type_ = UV_UDP_SEND;
+        (*req).handle = handle;
+        (*req).cb = send_cb;
+    }
+    let (r, h) = (req as usize, handle as usize);
+    let sent = u.send(bufs, addr, move |sr, result| {
+        let (req, handle) = (r as *mut uv_udp_send_t, h as *mut uv_udp_t);
+        // SAFETY: the request and its handle are alive until this callback
+        // (the handle's close callback runs after all send callbacks).
+        unsafe {
+            sync_counters(handle, sr.handle());
+            if let Some(cb) = (*req).cb {
+                cb(req, result.err().map_or(0, status));
+            }
+        }
+    });
+    // SAFETY: initialized handle.
+    unsafe { sync_counters(handle, u) };
+    match sent {
+        Ok(_) => 0,
+        Err(err) => status(err),
+    }
+}
+
+/// `uv_udp_try_send`: bytes sent, or UV_EAGAIN when sends are queued or the
+/// socket would block.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `bufs` points to `nbufs`
+/// buffers; `addr` is NULL or a valid address.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_try_send(
+    handle: *mut uv_udp_t,
+    bufs: *const uv_buf_t,
+    nbufs: c_uint,
+    addr: *const sockaddr,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let (u, bufs) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    // SAFETY: per the contract above.
+    let addr = match (addr.is_null(), unsafe { sockaddr_to_std(addr) }) {
+        (true, _) => None,
+        (false, Some(a)) => Some(a),
+        (false, None) => return EINVAL,
+    };
+    match u.try_send(bufs, addr) {
+        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Err(err) => status(err),
+    }
+}
+
+/// `uv_udp_try_send2` (libuv 1.50): sends up to `count` datagrams at once;
+/// returns how many went out, or the first one's error if none did.
+/// `flags` must be 0.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `bufs`, `nbufs` and
+/// `addrs` point to `count` entries each, as in libuv.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_try_send2(
+    handle: *mut uv_udp_t,
+    count: c_uint,
+    bufs: *mut *mut uv_buf_t,
+    nbufs: *mut c_uint,
+    addrs: *mut *mut sockaddr,
+    flags: c_uint,
+) -> c_int {
+    if flags != 0 || (count > 0 && (bufs.is_null() || nbufs.is_null() || addrs.is_null())) {
+        return EINVAL;
+    }
+    let mut sent: c_int = 0;
+    for i in 0..count as usize {
+        // SAFETY: `i < count`, per the contract above.
+        let r = unsafe { uv_udp_try_send(handle, *bufs.add(i), *nbufs.add(i), *addrs.add(i)) };
+        if r < 0 {
+            return if sent == 0 { r } else { sent };
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// `uv_udp_get_send_queue_size`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_get_send_queue_size(handle: *const uv_udp_t) -> usize {
+    // SAFETY: per the contract above.
+    match unsafe { token(handle as *const uv_handle_t) } {
+        Some(Token::Udp(u)) => u.send_queue_size().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `uv_udp_get_send_queue_count`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_get_send_queue_count(handle: *const uv_udp_t) -> usize {
+    // SAFETY: per the contract above.
+    match unsafe { token(handle as *const uv_handle_t) } {
+        Some(Token::Udp(u)) => u.send_queue_count().unwrap_or(0),
+        _ => 0,
+    }
+}

@@ -1,0 +1,246 @@
+//! `uv_udp_recv_start` / `uv_udp_recv_stop`: libuv's allocator-driven
+//! receive, including the `UV_UDP_RECVMMSG` batch mode.
+
+use crate::addr::std_to_storage;
+use crate::handles::{flags, status, to_status, token, Token, RECVMMSG};
+use crate::types::*;
+use crate::udp::udp;
+use libc::{c_int, c_uint, sockaddr, ssize_t};
+use ruv::{RecvMeta, UdpFlags};
+use std::net::SocketAddr;
+
+/// libuv's suggested size and its recvmmsg chunk size.
+const DGRAM_MAX: usize = 64 * 1024;
+/// Most chunks one batch fills (libuv's `UV__MMSG_MAXWIDTH`).
+const MMSG_MAX_WIDTH: usize = 20;
+
+/// A buffer from the program's `alloc_cb`.
+struct ProgramBuf(uv_buf_t);
+
+impl AsMut<[u8]> for ProgramBuf {
+    fn as_mut(&mut self) -> &mut [u8] {
+        if self.0.base.is_null() || self.0.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: libuv's contract for `alloc_cb`: `base` points to `len`
+        // writable bytes that stay valid until the buffer is handed back to
+        // `recv_cb`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.base as *mut u8, self.0.len) }
+    }
+}
+
+/// Calls the program's `recv_cb`.
+///
+/// # Safety
+/// `handle` is a live UDP handle; `buf` is the buffer to report.
+unsafe fn deliver(
+    handle: *mut uv_udp_t,
+    nread: ssize_t,
+    buf: &uv_buf_t,
+    addr: Option<&SocketAddr>,
+    flags: c_uint,
+) {
+    let storage = addr.map(std_to_storage);
+    let addr_ptr = storage.as_ref().map_or(std::ptr::null(), |s| {
+        s as *const libc::sockaddr_storage as *const sockaddr
+    });
+    // SAFETY: per the contract above; the callback is read now so C may
+    // change it between calls.
+    if let Some(cb) = unsafe { (*handle).recv_cb } {
+        // SAFETY: calling the program's callback with its own handle and
+        // pointers that live until it returns.
+        unsafe { cb(handle, nread, buf, addr_ptr, flags) };
+    }
+}
+
+/// Reads one waiting datagram into `len` bytes at `chunk`, without blocking;
+/// None when nothing is waiting or the read failed (the loop's next read
+/// reports the failure).
+///
+/// # Safety
+/// `chunk` points to `len` writable bytes.
+unsafe fn recv_chunk(fd: c_int, chunk: *mut libc::c_char, len: usize) -> Option<RecvMeta> {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut addr_len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `chunk` holds `len` writable bytes per the contract above and
+    // `storage` holds `addr_len`; MSG_TRUNC returns the datagram's real size.
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            chunk.cast(),
+            len,
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut addr_len,
+        )
+    };
+    if n < 0 {
+        return None;
+    }
+    let real = n as usize;
+    let flags = if real > len {
+        UdpFlags::PARTIAL
+    } else {
+        UdpFlags::empty()
+    };
+    // SAFETY: the kernel wrote a socket address of `addr_len` bytes.
+    let addr = unsafe { crate::addr::sockaddr_to_std(&storage as *const _ as *const sockaddr) };
+    Some(RecvMeta {
+        len: real.min(len),
+        addr,
+        flags,
+    })
+}
+
+/// Receives more datagrams into the chunks after the first and reports the
+/// batch the way libuv's recvmmsg path does: one `UV_UDP_MMSG_CHUNK` call
+/// per datagram, then one `UV_UDP_MMSG_FREE` call for the whole buffer.
+///
+/// # Safety
+/// `handle` is a live UDP handle; `buf` is the program's buffer whose first
+/// chunk already holds the first datagram (`first`).
+unsafe fn deliver_batch(handle: *mut uv_udp_t, udp: &ruv::Udp, buf: uv_buf_t, first: RecvMeta) {
+    let width = (buf.len / DGRAM_MAX).min(MMSG_MAX_WIDTH);
+    let mut got = vec![first];
+    if let Ok(fd) = udp.fileno() {
+        for k in 1..width {
+            // SAFETY: chunk `k` lies inside the program's buffer (k < width).
+            let chunk = unsafe { buf.base.add(k * DGRAM_MAX) };
+            // SAFETY: as above; the chunk holds DGRAM_MAX bytes.
+            match unsafe { recv_chunk(fd, chunk, DGRAM_MAX) } {
+                Some(meta) => got.push(meta),
+                None => break,
+            }
+        }
+    }
+    for (k, meta) in got.iter().enumerate() {
+        let chunk = uv_buf_t {
+            // SAFETY: inside the buffer, as above.
+            base: unsafe { buf.base.add(k * DGRAM_MAX) },
+            len: DGRAM_MAX,
+        };
+        let mut f = UdpFlags::MMSG_CHUNK;
+        f |= meta.flags & UdpFlags::PARTIAL;
+        // SAFETY: per the contract above.
+        unsafe {
+            deliver(
+                handle,
+                meta.len as ssize_t,
+                &chunk,
+                meta.addr.as_ref(),
+                f.bits(),
+            )
+        };
+        if !udp.is_receiving() {
+            break;
+        }
+    }
+    // SAFETY: per the contract above.
+    unsafe { deliver(handle, 0, &buf, None, UdpFlags::MMSG_FREE.bits()) };
+}
+
+/// `uv_udp_recv_start`: UV_EINVAL for NULL callbacks, UV_EALREADY when
+/// already receiving.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_recv_start(
+    handle: *mut uv_udp_t,
+    alloc_cb: Option<uv_alloc_cb>,
+    recv_cb: Option<uv_udp_recv_cb>,
+) -> c_int {
+    // SAFETY: per the contract above.
+    let u = match unsafe { udp(handle) } {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    if alloc_cb.is_none() || recv_cb.is_none() {
+        return crate::handles::EINVAL;
+    }
+    if u.is_receiving() {
+        return ruv::StatusCode::EALREADY.code();
+    }
+    // SAFETY: initialized handle.
+    let mmsg = unsafe { flags(handle as *const uv_handle_t) } & RECVMMSG != 0;
+    // SAFETY: initialized handle.
+    unsafe {
+        (*handle).alloc_cb = alloc_cb;
+        (*handle).recv_cb = recv_cb;
+    }
+    let h = handle as usize;
+    let alloc = move |_: &ruv::Udp, suggested: usize| {
+        let handle = h as *mut uv_udp_t;
+        let mut buf = uv_buf_t {
+            base: std::ptr::null_mut(),
+            len: 0,
+        };
+        // SAFETY: the handle is alive while it receives; the allocator is
+        // read now so C may change it.
+        if let Some(alloc) = unsafe { (*handle).alloc_cb } {
+            // SAFETY: calling the program's allocator with its own handle
+            // and a buffer it fills in.
+            unsafe { alloc(handle as *mut uv_handle_t, suggested, &mut buf) };
+        }
+        ProgramBuf(buf)
+    };
+    let received = move |udp: &ruv::Udp, result: ruv::Result<RecvMeta>, buf: ProgramBuf| {
+        let handle = h as *mut uv_udp_t;
+        let buf = buf.0;
+        // SAFETY (all three calls): the handle is alive while it receives.
+        match result {
+            Ok(meta) if mmsg && meta.addr.is_some() && buf.len >= 2 * DGRAM_MAX => unsafe {
+                deliver_batch(handle, udp, buf, meta)
+            },
+            Ok(meta) => unsafe {
+                deliver(
+                    handle,
+                    meta.len as ssize_t,
+                    &buf,
+                    meta.addr.as_ref(),
+                    meta.flags.bits(),
+                )
+            },
+            Err(err) => unsafe { deliver(handle, status(err) as ssize_t, &buf, None, 0) },
+        }
+    };
+    to_status(u.receive_start_with(alloc, received))
+}
+
+/// `uv_udp_recv_stop`.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_recv_stop(handle: *mut uv_udp_t) -> c_int {
+    // SAFETY: per the contract above.
+    match unsafe { token(handle as *const uv_handle_t) } {
+        Some(Token::Udp(u)) => {
+            // SAFETY: initialized handle.
+            unsafe {
+                (*handle).alloc_cb = None;
+                (*handle).recv_cb = None;
+            }
+            to_status(u.receive_stop())
+        }
+        _ => 0,
+    }
+}
+
+/// `uv_udp_using_recvmmsg`: 1 when the handle was created with
+/// `UV_UDP_RECVMMSG` and has a socket.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_using_recvmmsg(handle: *const uv_udp_t) -> c_int {
+    // SAFETY: per the contract above.
+    let mmsg = unsafe { flags(handle as *const uv_handle_t) } & RECVMMSG != 0;
+    // SAFETY: per the contract above.
+    let has_socket = match unsafe { token(handle as *const uv_handle_t) } {
+        Some(Token::Udp(u)) => u.fileno().is_ok(),
+        _ => false,
+    };
+    (mmsg && has_socket) as c_int
+}
