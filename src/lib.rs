@@ -57,7 +57,10 @@
 
 pub mod addr;
 mod async_handle;
+pub mod client;
 mod core;
+pub mod dns;
+pub mod endpoint;
 mod error;
 mod handle;
 mod poll;

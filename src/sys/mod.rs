@@ -4,10 +4,15 @@
 //! The rest of the crate only sees plain Rust types: `RawFd`/`BorrowedFd`,
 //! `SocketAddr`, byte slices and `io::Result`.
 
+mod resolve;
 mod sockaddr;
 mod socket;
+mod sockopt;
 
+#[allow(unused_imports)]
+pub(crate) use resolve::*;
 pub(crate) use socket::*;
+pub(crate) use sockopt::*;
 
 use std::io;
 use std::os::fd::RawFd;

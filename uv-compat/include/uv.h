@@ -526,6 +526,7 @@ UV_EXTERN int uv_poll_stop(uv_poll_t* handle);
 UV_EXTERN int uv_udp_init(uv_loop_t* loop, uv_udp_t* handle);
 UV_EXTERN int uv_udp_init_ex(uv_loop_t* loop, uv_udp_t* handle, unsigned int flags);
 UV_EXTERN int uv_udp_open(uv_udp_t* handle, uv_os_sock_t sock);
+UV_EXTERN int uv_udp_open_ex(uv_udp_t* handle, uv_os_sock_t sock, unsigned int flags);
 UV_EXTERN int uv_udp_bind(uv_udp_t* handle, const struct sockaddr* addr, unsigned int flags);
 UV_EXTERN int uv_udp_connect(uv_udp_t* handle, const struct sockaddr* addr);
 UV_EXTERN int uv_udp_getpeername(const uv_udp_t* handle, struct sockaddr* name, int* namelen);

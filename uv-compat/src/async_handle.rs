@@ -37,9 +37,9 @@ pub unsafe extern "C" fn uv_async_init(
         Ok(s) => Box::into_raw(Box::new(s)),
         Err(err) => return status(err),
     };
-    ctx.senders.borrow_mut().push(sender);
     // SAFETY: writable per the contract above. The sender pointer is set
-    // before the program can hand the handle to another thread.
+    // before the program can hand the handle to another thread; it is freed
+    // when the close callback runs, after which libuv forbids sends too.
     unsafe {
         (*handle).async_cb = async_cb;
         init(

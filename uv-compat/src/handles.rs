@@ -198,6 +198,12 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
             }
             drop(token);
         }
+        let sender = std::mem::replace(&mut (*h).ruv_private_[1], std::ptr::null_mut());
+        if !sender.is_null() {
+            // The async sender box made by `uv_async_init`: libuv forbids
+            // sends once the close callback runs, so nothing uses it now.
+            drop(Box::from_raw(sender as *mut ruv::AsyncSender));
+        }
         if let Some(cb) = (*h).close_cb {
             cb(h);
         }
@@ -370,6 +376,10 @@ unsafe fn buffer_size(
         return EINVAL;
     }
     // SAFETY: per the contract above.
+    if unsafe { is_closing(handle) } {
+        return EBADF;
+    }
+    // SAFETY: per the contract above.
     let udp = match unsafe { live(handle) } {
         Ok(Token::Udp(udp)) => udp,
         // libuv: handle types without a socket buffer are UV_ENOTSUP.
@@ -378,9 +388,6 @@ unsafe fn buffer_size(
     };
     // SAFETY: `value` is non-NULL and, per libuv's contract, writable.
     let requested = unsafe { *value };
-    if requested < 0 {
-        return EINVAL;
-    }
     if requested == 0 {
         match get(udp) {
             Ok(n) => {
@@ -391,7 +398,9 @@ unsafe fn buffer_size(
             Err(err) => status(err),
         }
     } else {
-        to_status(set(udp, requested as usize))
+        // As libuv, a negative size goes to setsockopt as it is (the kernel
+        // clamps it): the cast round-trips to the same int there.
+        to_status(set(udp, requested as u32 as usize))
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::handles::{status, EINVAL};
 use crate::types::{uv_handle_t, uv_loop_t};
 use libc::{c_int, c_void};
-use ruv::{AsyncSender, Loop, RunMode};
+use ruv::{Loop, RunMode};
 use std::cell::{RefCell, UnsafeCell};
 use std::collections::BTreeMap;
 
@@ -13,19 +13,6 @@ pub(crate) struct LoopCtx {
     /// Every initialized, not yet closed handle by ruv id (which grows with
     /// initialization order), for `uv_walk`.
     pub(crate) handles: RefCell<BTreeMap<u64, *mut uv_handle_t>>,
-    /// Async senders live until the loop closes, so a thread racing
-    /// `uv_async_send` with `uv_close` never touches freed memory.
-    pub(crate) senders: RefCell<Vec<*mut AsyncSender>>,
-}
-
-impl Drop for LoopCtx {
-    fn drop(&mut self) {
-        for sender in self.senders.borrow_mut().drain(..) {
-            // SAFETY: each pointer came from Box::into_raw in `uv_async_init`
-            // and is freed only here.
-            drop(unsafe { Box::from_raw(sender) });
-        }
-    }
 }
 
 /// The context of an initialized loop.
@@ -59,7 +46,6 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
     let ctx = Box::new(LoopCtx {
         lp,
         handles: RefCell::default(),
-        senders: RefCell::default(),
     });
     // SAFETY: writable per the contract above; `data` is not touched.
     unsafe {

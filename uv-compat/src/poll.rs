@@ -4,7 +4,7 @@ use crate::handles::{init, live, status, to_status, token, Token, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::c_int;
-use ruv::PollEvents;
+use ruv::{PollEvents, StatusCode};
 
 /// `uv_poll_init`: UV_EEXIST if the loop already watches `fd`.
 ///
@@ -23,6 +23,15 @@ pub unsafe extern "C" fn uv_poll_init(
     };
     if handle.is_null() {
         return EINVAL;
+    }
+    // As libuv, the descriptor is switched to non-blocking mode.
+    // SAFETY: fcntl on a descriptor number only reads and sets its flags;
+    // an invalid number fails with EBADF.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if fl < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
+        return StatusCode::from_errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+            .code();
     }
     let p = match ruv::Poll::new(&ctx.lp, fd) {
         Ok(p) => p,

@@ -41,6 +41,10 @@ int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...) {
       /* Accepted; ruv keeps no loop metrics. */
       return 0;
 
+    case UV_LOOP_USE_IO_URING_SQPOLL:
+      /* Accepted as libuv 1.49+ does; ruv polls with epoll regardless. */
+      return 0;
+
     default:
       return UV_ENOSYS;
   }

@@ -110,22 +110,60 @@ impl From<ProgramFd> for OwnedFd {
     }
 }
 
-/// `uv_udp_open`: adopts a datagram socket. UV_EBUSY if the handle has a
-/// socket; UV_EEXIST if the loop already watches `sock`.
+/// `uv_udp_open`: adopts a datagram socket and, as libuv does, sets
+/// SO_REUSEADDR on it (`uv_udp_open_ex` with `UV_UDP_REUSEADDR`).
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle.
 #[no_mangle]
 pub unsafe extern "C" fn uv_udp_open(handle: *mut uv_udp_t, sock: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { uv_udp_open_ex(handle, sock, UdpFlags::REUSEADDR.bits()) }
+}
+
+/// `uv_udp_open_ex` (libuv 1.52): adopts a datagram socket, first setting
+/// SO_REUSEADDR / SO_REUSEPORT for `UV_UDP_REUSEADDR` / `UV_UDP_REUSEPORT`
+/// (other flags: UV_EINVAL). UV_EBUSY if the handle has a socket; UV_EEXIST
+/// if the loop already watches `sock`. On error the socket stays open.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+#[no_mangle]
+pub unsafe extern "C" fn uv_udp_open_ex(
+    handle: *mut uv_udp_t,
+    sock: c_int,
+    flags: c_uint,
+) -> c_int {
     // SAFETY: per the contract above.
     let u = match unsafe { udp(handle) } {
         Ok(u) => u,
         Err(code) => return code,
     };
+    let flags = UdpFlags::from_bits_retain(flags);
+    if !(UdpFlags::REUSEADDR | UdpFlags::REUSEPORT).contains(flags) {
+        return EINVAL;
+    }
     if sock < 0 {
         return StatusCode::EBADF.code();
     }
-    to_status(u.open(ProgramFd(sock)))
+    if u.fileno().is_ok() {
+        return StatusCode::EBUSY.code();
+    }
+    let fd = ProgramFd(sock);
+    let sref = socket2::SockRef::from(&fd);
+    let options = (|| {
+        if flags.contains(UdpFlags::REUSEADDR) {
+            sref.set_reuse_address(true)?;
+        }
+        if flags.contains(UdpFlags::REUSEPORT) {
+            sref.set_reuse_port(true)?;
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    if let Err(err) = options {
+        return status(err.into());
+    }
+    to_status(u.open(fd))
 }
 
 /// `uv_udp_bind`.
@@ -257,10 +295,12 @@ pub unsafe extern "C" fn uv_udp_set_membership(
     interface_addr: *const c_char,
     m: c_int,
 ) -> c_int {
-    // SAFETY: per the contract above.
     let run = || -> Result<c_int, c_int> {
+        // SAFETY: per the contract above.
         let u = unsafe { udp(handle) }?;
+        // SAFETY: per the contract above.
         let group = unsafe { text(multicast_addr) }?.ok_or(EINVAL)?;
+        // SAFETY: per the contract above.
         let iface = unsafe { text(interface_addr) }?;
         Ok(to_status(u.set_membership(group, iface, membership(m)?)))
     };
@@ -280,11 +320,14 @@ pub unsafe extern "C" fn uv_udp_set_source_membership(
     source_addr: *const c_char,
     m: c_int,
 ) -> c_int {
-    // SAFETY: per the contract above.
     let run = || -> Result<c_int, c_int> {
+        // SAFETY: per the contract above.
         let u = unsafe { udp(handle) }?;
+        // SAFETY: per the contract above.
         let group = unsafe { text(multicast_addr) }?.ok_or(EINVAL)?;
+        // SAFETY: per the contract above.
         let iface = unsafe { text(interface_addr) }?;
+        // SAFETY: per the contract above.
         let source = unsafe { text(source_addr) }?.ok_or(EINVAL)?;
         Ok(to_status(u.set_source_membership(
             group,
@@ -400,8 +443,9 @@ unsafe fn buffers<'a>(bufs: *const uv_buf_t, nbufs: c_uint) -> Result<&'a [uv_bu
 /// # Safety
 /// `req` points to writable memory of `sizeof(uv_udp_send_t)` that stays
 /// alive until `send_cb` runs; `handle` is NULL or an initialized UDP
-/// handle; `bufs` points to `nbufs` buffers (their memory must stay valid
-/// until the callback, as in libuv); `addr` is NULL or a valid address.
+/// handle; `bufs` points to `nbufs` buffers, read during the call (a send
+/// that must wait is copied, so unlike libuv the buffers need not outlive
+/// the call); `addr` is NULL or a valid address.
 #[no_mangle]
 pub unsafe extern "C" fn uv_udp_send(
     req: *mut uv_udp_send_t,
@@ -499,6 +543,13 @@ pub unsafe extern "C" fn uv_udp_try_send2(
 ) -> c_int {
     if flags != 0 || (count > 0 && (bufs.is_null() || nbufs.is_null() || addrs.is_null())) {
         return EINVAL;
+    }
+    // libuv sends only on a socket that exists already (no implicit bind).
+    // SAFETY: per the contract above.
+    match unsafe { udp(handle) } {
+        Ok(u) if u.fileno().is_ok() => {}
+        Ok(_) => return EINVAL,
+        Err(code) => return code,
     }
     let mut sent: c_int = 0;
     for i in 0..count as usize {

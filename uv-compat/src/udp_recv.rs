@@ -188,21 +188,20 @@ pub unsafe extern "C" fn uv_udp_recv_start(
     let received = move |udp: &ruv::Udp, result: ruv::Result<RecvMeta>, buf: ProgramBuf| {
         let handle = h as *mut uv_udp_t;
         let buf = buf.0;
-        // SAFETY (all three calls): the handle is alive while it receives.
         match result {
-            Ok(meta) if mmsg && meta.addr.is_some() && buf.len >= 2 * DGRAM_MAX => unsafe {
-                deliver_batch(handle, udp, buf, meta)
-            },
-            Ok(meta) => unsafe {
-                deliver(
-                    handle,
-                    meta.len as ssize_t,
-                    &buf,
-                    meta.addr.as_ref(),
-                    meta.flags.bits(),
-                )
-            },
-            Err(err) => unsafe { deliver(handle, status(err) as ssize_t, &buf, None, 0) },
+            Ok(meta) if mmsg && meta.addr.is_some() && buf.len >= DGRAM_MAX => {
+                // SAFETY: the handle is alive while it receives.
+                unsafe { deliver_batch(handle, udp, buf, meta) }
+            }
+            Ok(meta) => {
+                let (n, f) = (meta.len as ssize_t, meta.flags.bits());
+                // SAFETY: the handle is alive while it receives.
+                unsafe { deliver(handle, n, &buf, meta.addr.as_ref(), f) }
+            }
+            Err(err) => {
+                // SAFETY: the handle is alive while it receives.
+                unsafe { deliver(handle, status(err) as ssize_t, &buf, None, 0) }
+            }
         }
     };
     to_status(u.receive_start_with(alloc, received))
@@ -229,18 +228,12 @@ pub unsafe extern "C" fn uv_udp_recv_stop(handle: *mut uv_udp_t) -> c_int {
 }
 
 /// `uv_udp_using_recvmmsg`: 1 when the handle was created with
-/// `UV_UDP_RECVMMSG` and has a socket.
+/// `UV_UDP_RECVMMSG` (as libuv on Linux, where recvmmsg always exists).
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle.
 #[no_mangle]
 pub unsafe extern "C" fn uv_udp_using_recvmmsg(handle: *const uv_udp_t) -> c_int {
     // SAFETY: per the contract above.
-    let mmsg = unsafe { flags(handle as *const uv_handle_t) } & RECVMMSG != 0;
-    // SAFETY: per the contract above.
-    let has_socket = match unsafe { token(handle as *const uv_handle_t) } {
-        Some(Token::Udp(u)) => u.fileno().is_ok(),
-        _ => false,
-    };
-    (mmsg && has_socket) as c_int
+    (unsafe { flags(handle as *const uv_handle_t) } & RECVMMSG != 0) as c_int
 }
