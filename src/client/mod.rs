@@ -27,8 +27,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! See `docs/PORTING-easynetwork.md` for easynetwork's names and their ruv
-//! equivalents.
+//! See `docs/PORTING.md` (section "easynetwork → ruv") for easynetwork's
+//! names and their ruv equivalents.
 
 mod blocking;
 mod connect;

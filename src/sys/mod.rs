@@ -9,7 +9,6 @@ mod sockaddr;
 mod socket;
 mod sockopt;
 
-#[allow(unused_imports)]
 pub(crate) use resolve::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
