@@ -75,6 +75,8 @@ pub(super) struct RecvState {
     epoch: u64,
     /// Last loop iteration this handle read in.
     last_read: u64,
+    /// Batch receiving with recvmmsg was asked for.
+    batch_enabled: bool,
 }
 
 impl RecvState {
@@ -263,6 +265,26 @@ impl Udp {
             }
         });
         Ok(())
+    }
+
+    /// Turns batch receiving on or off (libuv's `UV_UDP_RECVMMSG`): with it
+    /// on, [`Udp::receive_start`] reads up to 32 datagrams per `recvmmsg`
+    /// call into a buffer of the handle's own (32 × 64 KiB of address space,
+    /// allocated on first use and reused; no allocation per datagram), and
+    /// hands them to the callback one by one. Datagrams read but not yet
+    /// delivered when receiving stops are kept and delivered first when it
+    /// starts again. Receiving into caller-supplied buffers
+    /// ([`Udp::receive_start_with`]) is not batched.
+    pub fn set_recvmmsg(&self, on: bool) -> Result<()> {
+        let mut st = self.get_loop().state();
+        udp_mut(&mut st, self.key())?.recv.batch_enabled = on;
+        Ok(())
+    }
+
+    /// Whether batch receiving is on ([`Udp::set_recvmmsg`]).
+    pub fn using_recvmmsg(&self) -> Result<bool> {
+        let mut st = self.get_loop().state();
+        Ok(udp_mut(&mut st, self.key())?.recv.batch_enabled)
     }
 
     /// Whether the handle is receiving.
