@@ -4,11 +4,13 @@
 //! The rest of the crate only sees plain Rust types: `RawFd`/`BorrowedFd`,
 //! `SocketAddr`, byte slices and `io::Result`.
 
+mod mmsg;
 mod resolve;
 mod sockaddr;
 mod socket;
 mod sockopt;
 
+pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;

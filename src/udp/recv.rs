@@ -64,6 +64,72 @@ trait Sink {
         fd: &dyn Fn() -> Option<RawFd>,
         loop_buf: &mut Vec<u8>,
     ) -> Outcome;
+
+    /// Delivers the next datagram of `batch`, refilling it with one
+    /// `recvmmsg` when it is used up.
+    fn read_batched(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: &mut Batch,
+        loop_buf: &mut Vec<u8>,
+    ) -> Outcome;
+}
+
+/// A handle's recvmmsg batch and how far delivery got.
+pub(super) struct Batch {
+    buf: sys::RecvBatch,
+    /// Next datagram to deliver.
+    pos: usize,
+    /// The last refill, in this dispatch, read fewer datagrams than fit: the
+    /// socket was empty then, and any datagram arriving later raises a new
+    /// edge, so no `recvmmsg` is needed just to see EAGAIN.
+    short: bool,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            buf: sys::RecvBatch::new(),
+            pos: 0,
+            short: false,
+        }
+    }
+
+    /// Datagrams read from the socket but not delivered yet.
+    fn pending(&self) -> bool {
+        self.pos < self.buf.len()
+    }
+
+    /// Makes a datagram available at `pos`: Ok(false) when the socket has
+    /// nothing more to give.
+    fn refill(&mut self, fd: &dyn Fn() -> Option<RawFd>) -> io::Result<bool> {
+        if self.pending() {
+            return Ok(true);
+        }
+        if std::mem::take(&mut self.short) {
+            return Ok(false);
+        }
+        let Some(fd) = fd() else {
+            return Ok(false);
+        };
+        match self.buf.recv(fd) {
+            Ok(n) => {
+                self.pos = 0;
+                self.short = n < sys::BATCH;
+                Ok(n > 0)
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Takes the datagram at `pos`.
+    fn next(&mut self) -> Option<(sys::BatchEntry, &[u8])> {
+        let i = self.pos;
+        self.pos += 1;
+        self.buf.get(i)
+    }
 }
 
 /// The receive side of a UDP handle.
@@ -77,6 +143,8 @@ pub(super) struct RecvState {
     last_read: u64,
     /// Batch receiving with recvmmsg was asked for.
     batch_enabled: bool,
+    /// The batch buffer, once batching was used (kept for the handle's life).
+    batch: Option<Box<Batch>>,
 }
 
 impl RecvState {
@@ -140,6 +208,38 @@ where
             }
         }
     }
+
+    fn read_batched(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: &mut Batch,
+        _loop_buf: &mut Vec<u8>,
+    ) -> Outcome {
+        match batch.refill(fd) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Drained,
+            Err(err) => {
+                (self.0)(udp, Err(err.into()));
+                return Outcome::Failed;
+            }
+        }
+        let Some((entry, data)) = batch.next() else {
+            return Outcome::Drained;
+        };
+        let flags = if entry.truncated {
+            UdpFlags::PARTIAL
+        } else {
+            UdpFlags::empty()
+        };
+        let datagram = Datagram {
+            data,
+            addr: entry.addr.unwrap_or_else(unspecified),
+            flags,
+        };
+        (self.0)(udp, Ok(datagram));
+        Outcome::Delivered
+    }
 }
 
 /// Receives into buffers from the caller's allocator.
@@ -194,6 +294,39 @@ where
                 Outcome::Failed
             }
         }
+    }
+
+    /// Caller buffers are not batched: only datagrams a batch already holds
+    /// (read before receiving switched to caller buffers) are copied out.
+    fn read_batched(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: &mut Batch,
+        loop_buf: &mut Vec<u8>,
+    ) -> Outcome {
+        if !batch.pending() {
+            return self.read_one(udp, fd, loop_buf);
+        }
+        let mut buf = (self.alloc)(udp, RECV_BUF_SIZE);
+        let Some((entry, data)) = batch.next() else {
+            return Outcome::Drained;
+        };
+        let dest = buf.as_mut();
+        let len = data.len().min(dest.len());
+        dest[..len].copy_from_slice(&data[..len]);
+        let flags = if entry.truncated || len < data.len() {
+            UdpFlags::PARTIAL
+        } else {
+            UdpFlags::empty()
+        };
+        let meta = RecvMeta {
+            len,
+            addr: Some(entry.addr.unwrap_or_else(unspecified)),
+            flags,
+        };
+        (self.cb)(udp, Ok(meta), buf);
+        Outcome::Delivered
     }
 }
 
@@ -250,6 +383,15 @@ impl Udp {
             // is gone: re-arming the registration makes epoll report the
             // socket again if anything is waiting.
             super::rearm(st, key);
+            // Datagrams a batch read before receiving stopped come first.
+            if udp_mut(st, key)?
+                .recv
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.pending())
+            {
+                st.push_ready(key);
+            }
             Ok(())
         })
     }
@@ -309,7 +451,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
     let udp = Udp::from_key(lp, key);
     let mut buf = std::mem::take(&mut lp.state().recv_buf);
     for n in 1..=READ_BUDGET {
-        let (mut sink, epoch) = {
+        let (mut sink, epoch, mut batch) = {
             let mut st = lp.state();
             let Ok(u) = udp_mut(&mut st, key) else {
                 break;
@@ -329,12 +471,35 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                 refresh_active(&mut st, key);
                 break;
             };
-            (sink, u.recv.epoch)
+            let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
+            let batch = if u.recv.batch_enabled || pending {
+                let mut b = u
+                    .recv
+                    .batch
+                    .take()
+                    .unwrap_or_else(|| Box::new(Batch::new()));
+                if n == 1 {
+                    // A short refill proves the socket empty only within
+                    // the dispatch that made it: edges since then were spent.
+                    b.short = false;
+                }
+                Some(b)
+            } else {
+                None
+            };
+            (sink, u.recv.epoch, batch)
         };
-        let outcome = sink.read_one(&udp, &|| readable_fd(lp, key, epoch), &mut buf);
+        let fd = || readable_fd(lp, key, epoch);
+        let outcome = match batch.as_deref_mut() {
+            Some(batch) => sink.read_batched(&udp, &fd, batch, &mut buf),
+            None => sink.read_one(&udp, &fd, &mut buf),
+        };
         let mut unused = Some(sink);
         let mut st = lp.state();
         if let Ok(u) = udp_mut(&mut st, key) {
+            if batch.is_some() {
+                u.recv.batch = batch.take();
+            }
             // Put the sink back unless the callback stopped or restarted
             // receiving (then `unused` is dropped, outside the borrow).
             if u.recv.receiving && u.recv.epoch == epoch && u.recv.sink.is_none() {
@@ -351,6 +516,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         }
         drop(st);
         drop(unused);
+        drop(batch);
         if !matches!(outcome, Outcome::Delivered) {
             break;
         }

@@ -271,26 +271,46 @@ pub(crate) fn flush_queue(lp: &Loop, key: Key) {
         let Some(fd) = u.fd() else {
             return;
         };
-        let Some(front) = u.send.queue.front() else {
-            break;
-        };
-        let result = sys::send_msg(fd, &[&front.data], front.addr.as_ref());
-        if matches!(&result, Err(err) if must_wait(err)) {
+        if u.send.queue.is_empty() {
             break;
         }
-        let Some(q) = u.send.queue.pop_front() else {
-            break;
+        // Up to a batch of queued datagrams in one sendmmsg call.
+        let result = {
+            let mut batch: [(&[u8], Option<&SocketAddr>); sys::BATCH] = [(&[], None); sys::BATCH];
+            let count = u.send.queue.len().min(sys::BATCH);
+            for (slot, q) in batch.iter_mut().zip(u.send.queue.iter()) {
+                *slot = (&q.data, q.addr.as_ref());
+            }
+            sys::send_mmsg(fd, &batch[..count])
         };
-        let status = result.map(drop).map_err(Error::from);
-        let done = Completed {
-            id: q.id,
-            size: q.data.len(),
-            status,
-            cb: q.cb,
-        };
-        complete(st, key, done);
+        match result {
+            Err(err) if must_wait(&err) => break,
+            Ok(0) => break,
+            // The kernel took the first `sent`, in order.
+            Ok(sent) => {
+                for _ in 0..sent {
+                    finish_queued(st, key, Ok(()));
+                }
+            }
+            // The first datagram failed (e.g. EMSGSIZE): report it, go on.
+            Err(err) => finish_queued(st, key, Err(Error::from(err))),
+        }
     }
     sync_write_interest(st, key);
+}
+
+/// Completes the send at the head of the queue with `status`.
+fn finish_queued(st: &mut LoopState, key: Key, status: Result<()>) {
+    let Some(q) = udp_mut(st, key).ok().and_then(|u| u.send.queue.pop_front()) else {
+        return;
+    };
+    let done = Completed {
+        id: q.id,
+        size: q.data.len(),
+        status,
+        cb: q.cb,
+    };
+    complete(st, key, done);
 }
 
 /// The pending phase for one handle: runs the callbacks of the sends that

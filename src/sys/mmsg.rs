@@ -1,0 +1,158 @@
+//! Batched datagram I/O: `recvmmsg(2)` into a reusable buffer of fixed-size
+//! chunks, and `sendmmsg(2)` of several queued datagrams in one call.
+
+use super::sockaddr::{from_sockaddr_storage, to_sockaddr};
+use std::io;
+use std::mem;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+/// Datagrams one `recvmmsg` call reads at most.
+pub(crate) const BATCH: usize = 32;
+/// Room for one datagram: the largest UDP payload fits.
+const CHUNK: usize = 64 * 1024;
+
+/// One datagram of a batch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BatchEntry {
+    pub len: usize,
+    pub truncated: bool,
+    pub addr: Option<SocketAddr>,
+}
+
+/// A reusable receive batch: `BATCH` chunks of `CHUNK` bytes, plus the
+/// kernel-facing headers. Allocated once per handle that batches.
+pub(crate) struct RecvBatch {
+    data: Vec<u8>,
+    names: Vec<libc::sockaddr_storage>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    entries: Vec<BatchEntry>,
+}
+
+impl std::fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatch")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl RecvBatch {
+    pub(crate) fn new() -> RecvBatch {
+        // SAFETY: sockaddr_storage, iovec and mmsghdr are plain old data for
+        // which all-zero is a valid value (null pointers, zero lengths).
+        let zero_name: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        // SAFETY: as above.
+        let zero_iov: libc::iovec = unsafe { mem::zeroed() };
+        // SAFETY: as above.
+        let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
+        RecvBatch {
+            data: vec![0; BATCH * CHUNK],
+            names: vec![zero_name; BATCH],
+            iovecs: vec![zero_iov; BATCH],
+            headers: vec![zero_hdr; BATCH],
+            entries: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Reads up to `BATCH` waiting datagrams without blocking; returns how
+    /// many. WouldBlock when none is waiting.
+    pub(crate) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.entries.clear();
+        let base = self.data.as_mut_ptr();
+        for i in 0..BATCH {
+            // SAFETY: `i * CHUNK` is inside `data` (BATCH * CHUNK bytes).
+            self.iovecs[i].iov_base = unsafe { base.add(i * CHUNK) }.cast();
+            self.iovecs[i].iov_len = CHUNK;
+            let hdr = &mut self.headers[i].msg_hdr;
+            hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            hdr.msg_iov = &mut self.iovecs[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = std::ptr::null_mut();
+            hdr.msg_controllen = 0;
+            hdr.msg_flags = 0;
+            self.headers[i].msg_len = 0;
+        }
+        // SAFETY: every header points at its own name and iovec, which point
+        // into buffers owned by `self` that live through the call; the
+        // kernel writes at most the lengths given.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.headers.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        for i in 0..n {
+            let hdr = &self.headers[i];
+            self.entries.push(BatchEntry {
+                len: (hdr.msg_len as usize).min(CHUNK),
+                truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+                addr: from_sockaddr_storage(&self.names[i], hdr.msg_hdr.msg_namelen),
+            });
+        }
+        Ok(n)
+    }
+
+    /// Datagram `i` of the last successful `recv`.
+    pub(crate) fn get(&self, i: usize) -> Option<(BatchEntry, &[u8])> {
+        let e = *self.entries.get(i)?;
+        Some((e, &self.data[i * CHUNK..i * CHUNK + e.len]))
+    }
+
+    /// Number of datagrams the last `recv` read.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Sends up to `BATCH` datagrams in one `sendmmsg` call; returns how many
+/// the kernel took (they went out in order). WouldBlock when none did.
+pub(crate) fn send_mmsg(
+    fd: RawFd,
+    datagrams: &[(&[u8], Option<&SocketAddr>)],
+) -> io::Result<usize> {
+    let count = datagrams.len().min(BATCH);
+    // SAFETY: as in `RecvBatch::new`: all-zero values are valid.
+    let mut names: [libc::sockaddr_storage; BATCH] = unsafe { mem::zeroed() };
+    // SAFETY: as above.
+    let mut iovecs: [libc::iovec; BATCH] = unsafe { mem::zeroed() };
+    // SAFETY: as above.
+    let mut headers: [libc::mmsghdr; BATCH] = unsafe { mem::zeroed() };
+    for (i, (data, addr)) in datagrams.iter().take(count).enumerate() {
+        iovecs[i].iov_base = data.as_ptr() as *mut libc::c_void;
+        iovecs[i].iov_len = data.len();
+        let hdr = &mut headers[i].msg_hdr;
+        if let Some(addr) = addr {
+            let (storage, len) = to_sockaddr(addr);
+            names[i] = storage;
+            hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_namelen = len;
+        }
+        hdr.msg_iov = &mut iovecs[i];
+        hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `count` headers point at live names, iovecs and the
+    // callers' slices, all valid for the duration of the call.
+    let n = unsafe {
+        libc::sendmmsg(
+            fd,
+            headers.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
