@@ -1,6 +1,6 @@
 //! What every handle shares: its type, closing, ref counting and liveness.
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::state::{CloseCb, Closing, Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, poll, timer, udp, watcher, Loop};
 use std::fmt;
@@ -184,13 +184,15 @@ impl Handle {
         // Held out here so that, if unused, it is dropped after the borrow.
         let mut cb = Some(cb);
         self.lp.with_deferred(|st, deferred| {
-            let Ok(slot) = st.live_mut(self.key) else {
+            if st.live(self.key).is_err() {
                 return;
-            };
-            slot.close_cb = cb.take().map(|cb| Box::new(cb) as Box<dyn FnOnce()>);
+            }
             stop_for_close(st, self.key, deferred);
             st.update_flags(self.key, |s| s.closing = true);
-            st.closing.push(self.key);
+            st.closing.push(Closing {
+                key: self.key,
+                cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
+            });
         });
     }
 }
@@ -214,7 +216,7 @@ fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
 
 /// The closing phase for one handle: removes its slot, then runs what the
 /// close owes (UDP send callbacks) and the close callback.
-pub(crate) fn finish_close(lp: &Loop, key: Key) {
+pub(crate) fn finish_close(lp: &Loop, key: Key, close_cb: Option<CloseCb>) {
     let slot = {
         let mut st = lp.state();
         if st.slot(key).is_none() {
@@ -223,7 +225,6 @@ pub(crate) fn finish_close(lp: &Loop, key: Key) {
         st.callbacks_run += 1;
         st.slots.remove(key.index as usize)
     };
-    let close_cb = slot.close_cb;
     if let Kind::Udp(state) = slot.kind {
         udp::finish_close(lp, key, *state);
     }

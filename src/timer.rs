@@ -1,10 +1,12 @@
 //! [`Timer`]: run a callback after a timeout, optionally repeating
 //! (libuv's `uv_timer_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::state::{Deferred, Key, Kind, LoopState, Slot};
+use crate::core::timer_heap::NOT_ARMED;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::Loop;
+use slab::Slab;
 
 type TimerCb = Box<dyn FnMut(&Timer)>;
 
@@ -15,8 +17,9 @@ pub(crate) struct TimerState {
     started: bool,
     /// Taken off the heap as due and waiting to fire in this timer phase.
     due_now: bool,
-    due_ms: u64,
     repeat_ms: u64,
+    /// Where the timer's entry is in the loop's heap; `NOT_ARMED` if none.
+    heap_pos: u32,
 }
 
 /// A timer handle (`uv_timer_t`).
@@ -53,7 +56,7 @@ impl Timer {
             cb: None,
             started: false,
             due_now: false,
-            due_ms: 0,
+            heap_pos: NOT_ARMED,
             repeat_ms: 0,
         });
         Timer {
@@ -134,9 +137,11 @@ impl Timer {
     pub fn due_in(&self) -> Result<u64> {
         let mut st = self.get_loop().state();
         let now = st.now_ms;
-        let active = st.live(self.key())?.active;
-        let due = timer_mut(&mut st, self.key())?.due_ms;
-        Ok(if active { due.saturating_sub(now) } else { 0 })
+        let at = timer_mut(&mut st, self.key())?.heap_pos;
+        Ok(st
+            .timers
+            .due_at(at)
+            .map_or(0, |due| due.saturating_sub(now)))
     }
 }
 
@@ -149,26 +154,52 @@ fn timer_mut(st: &mut LoopState, key: Key) -> Result<&mut TimerState> {
 
 /// Puts the timer on the heap `timeout_ms` from the cached loop time.
 fn arm(st: &mut LoopState, key: Key, timeout_ms: u64) {
-    disarm(st, key);
     let due = st.now_ms.saturating_add(timeout_ms);
-    st.timer_seq += 1;
-    let seq = st.timer_seq;
-    if let Ok(t) = timer_mut(st, key) {
-        t.due_ms = due;
-    }
-    st.timers.push(key.index, due, seq);
+    arm_at(st, key, due);
+}
+
+/// Puts the timer on the heap to fire at loop time `due`.
+fn arm_at(st: &mut LoopState, key: Key, due: u64) {
+    disarm(st, key);
+    let LoopState { timers, slots, .. } = st;
+    timers.push(key.index, due, &mut |slot, at| {
+        record_position(slots, slot, at)
+    });
     st.set_active(key, true);
+}
+
+/// The heap's report of where a timer's entry moved.
+fn record_position(slots: &mut Slab<Slot>, slot: u32, at: u32) {
+    if let Some(Slot {
+        kind: Kind::Timer(t),
+        ..
+    }) = slots.get_mut(slot as usize)
+    {
+        t.heap_pos = at;
+    }
+}
+
+/// Takes the earliest timer due at `now` off the heap: its key.
+pub(crate) fn pop_due(st: &mut LoopState, now: u64) -> Option<Key> {
+    let LoopState { timers, slots, .. } = st;
+    let index = timers.pop_due(now, &mut |slot, at| record_position(slots, slot, at))?;
+    let gen = slots.get(index as usize)?.gen;
+    Some(Key { index, gen })
 }
 
 /// Takes the timer off the heap and out of this phase's due list.
 fn disarm(st: &mut LoopState, key: Key) {
-    st.timers.remove(key.index);
-    if let Some(crate::core::state::Slot {
+    if let Some(Slot {
         kind: Kind::Timer(t),
         ..
     }) = st.slot_mut(key)
     {
         t.due_now = false;
+        let at = t.heap_pos;
+        if at != NOT_ARMED {
+            let LoopState { timers, slots, .. } = st;
+            timers.remove(at, &mut |slot, at| record_position(slots, slot, at));
+        }
     }
     st.set_active(key, false);
 }
@@ -233,11 +264,9 @@ pub(crate) fn rearm_due(st: &mut LoopState, key: Key) {
         return;
     }
     t.due_now = false;
-    let due = t.due_ms;
-    st.timer_seq += 1;
-    let seq = st.timer_seq;
-    st.timers.push(key.index, due, seq);
-    st.set_active(key, true);
+    // It was due already: due now, so it fires in the next timer phase.
+    let now = st.now_ms;
+    arm_at(st, key, now);
 }
 
 /// Part of `close`: disarm and release the callback.

@@ -3,7 +3,7 @@
 mod clock;
 pub(crate) mod run;
 pub(crate) mod state;
-mod timer_heap;
+pub(crate) mod timer_heap;
 
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;

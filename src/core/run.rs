@@ -1,7 +1,7 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
-use super::state::{Key, Phase, WAKER_TOKEN};
+use super::state::{Closing, Key, Phase, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
@@ -180,22 +180,27 @@ impl Loop {
     /// closed first (as libuv); handles closed by these callbacks wait for
     /// the next iteration.
     fn run_closing(&self) {
-        let list = {
+        let mut list = {
             let mut st = self.state();
             if st.closing.is_empty() {
                 return;
             }
-            let spare = std::mem::take(&mut st.scratch);
-            std::mem::replace(&mut st.closing, spare)
+            std::mem::take(&mut st.closing)
         };
-        let mut list = list;
         list.reverse();
-        for_each_resilient(
-            &list,
-            |key| handle::finish_close(self, key),
-            |_, rest| self.state().closing.extend_from_slice(rest),
-        );
-        self.give_back_scratch(list);
+        let mut pending = list.into_iter();
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            for c in pending.by_ref() {
+                handle::finish_close(self, c.key, c.cb);
+            }
+        }));
+        if let Err(payload) = result {
+            // Handles not reached yet finish closing in the next run, in
+            // the same order.
+            let rest: Vec<Closing> = pending.collect();
+            self.state().closing.extend(rest.into_iter().rev());
+            panic::resume_unwind(payload);
+        }
     }
 
     /// Fires every timer due at the cached loop time. Timers are taken off
@@ -206,9 +211,7 @@ impl Loop {
             let mut st = self.state();
             let mut due = std::mem::take(&mut st.timers_due);
             let now = st.now_ms;
-            while let Some(index) = st.timers.pop_due(now) {
-                let gen = st.slots[index as usize].gen;
-                let key = Key { index, gen };
+            while let Some(key) = timer::pop_due(&mut st, now) {
                 timer::mark_due(&mut st, key);
                 due.push(key);
             }

@@ -65,8 +65,17 @@ pub(crate) struct Slot {
     pub active: bool,
     pub referenced: bool,
     pub closing: bool,
-    pub close_cb: Option<Box<dyn FnOnce()>>,
     pub kind: Kind,
+}
+
+/// A close callback (`uv_close_cb`).
+pub(crate) type CloseCb = Box<dyn FnOnce()>;
+
+/// A handle waiting for the closing phase, with its close callback (kept
+/// here rather than in every slot, so that slots stay small).
+pub(crate) struct Closing {
+    pub key: Key,
+    pub cb: Option<CloseCb>,
 }
 
 impl Slot {
@@ -114,7 +123,6 @@ pub(crate) struct LoopState {
     /// Cached loop time in milliseconds (`uv_now`).
     pub now_ms: u64,
     pub timers: TimerHeap,
-    pub timer_seq: u64,
     /// Timers taken off the heap as due in this timer phase, in firing order.
     pub timers_due: Vec<Key>,
     /// Started watchers per phase, in start order, with their start sequence.
@@ -124,7 +132,7 @@ pub(crate) struct LoopState {
     /// UDP handles with send completions to report.
     pub pending: Vec<Key>,
     /// Handles closed and waiting for the closing phase, in `close()` order.
-    pub closing: Vec<Key>,
+    pub closing: Vec<Closing>,
     /// I/O handles to service without waiting for a new edge.
     pub ready: Vec<Key>,
     pub asyncs: Vec<Key>,
@@ -166,7 +174,6 @@ impl LoopState {
             clock,
             now_ms,
             timers: TimerHeap::default(),
-            timer_seq: 0,
             timers_due: Vec::new(),
             watchers: [Vec::new(), Vec::new(), Vec::new()],
             watcher_seq: 0,
@@ -202,7 +209,6 @@ impl LoopState {
             active: false,
             referenced: true,
             closing: false,
-            close_cb: None,
             kind,
         });
         Key {
@@ -293,5 +299,14 @@ impl LoopState {
 
     pub(crate) fn update_time(&mut self) {
         self.now_ms = self.clock.now_ms();
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A timer costs its slot plus a 16-byte heap entry: keep it at 64.
+    #[test]
+    fn a_timer_fits_in_64_bytes() {
+        assert!(std::mem::size_of::<super::Slot>() <= 48);
     }
 }

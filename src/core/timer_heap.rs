@@ -1,13 +1,17 @@
-//! A binary min-heap of armed timers ordered by (due time, start sequence),
-//! indexed by slab slot so that cancelling a timer is O(log n).
+//! A binary min-heap of armed timers ordered by (due time, start sequence).
+//!
+//! Each timer keeps its own heap position (in its slot), which the heap
+//! updates through a callback as entries move, so cancelling a timer is
+//! O(log n) and an entry is 16 bytes: with the slot, a timer costs 64 bytes.
 
-/// Slot positions for slots that hold no heap entry.
-const ABSENT: u32 = u32::MAX;
+/// A position that is no heap position: the timer is not armed.
+pub(crate) const NOT_ARMED: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     due_ms: u64,
-    seq: u64,
+    /// Start order among timers due at the same time.
+    seq: u32,
     slot: u32,
 }
 
@@ -17,12 +21,12 @@ impl Entry {
     }
 }
 
-/// The armed timers of one loop.
+/// The armed timers of one loop. `moved(slot, position)` callbacks tell the
+/// owner where a timer's entry now is (`NOT_ARMED` once it left the heap).
 #[derive(Debug, Default)]
 pub(crate) struct TimerHeap {
     entries: Vec<Entry>,
-    /// `positions[slot]` is the entry index of that slot's timer, or ABSENT.
-    positions: Vec<u32>,
+    next_seq: u32,
 }
 
 impl TimerHeap {
@@ -37,66 +41,80 @@ impl TimerHeap {
         self.entries.first().map(|e| e.due_ms)
     }
 
-    /// Arms `slot`, which must not be armed already.
-    pub(crate) fn push(&mut self, slot: u32, due_ms: u64, seq: u64) {
-        let at = self.entries.len();
-        if self.positions.len() <= slot as usize {
-            self.positions.resize(slot as usize + 1, ABSENT);
+    /// Due time of the timer at heap position `at`.
+    pub(crate) fn due_at(&self, at: u32) -> Option<u64> {
+        self.entries.get(at as usize).map(|e| e.due_ms)
+    }
+
+    /// Arms `slot` (not armed already) to fire at `due_ms`, after every
+    /// timer armed earlier for the same time.
+    pub(crate) fn push(&mut self, slot: u32, due_ms: u64, moved: &mut impl FnMut(u32, u32)) {
+        if self.next_seq == u32::MAX {
+            self.renumber(moved);
         }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let at = self.entries.len();
         self.entries.push(Entry { due_ms, seq, slot });
-        self.positions[slot as usize] = at as u32;
-        self.sift_up(at);
+        moved(slot, at as u32);
+        self.sift_up(at, moved);
     }
 
     /// Removes and returns the earliest timer's slot if it is due at `now_ms`.
-    pub(crate) fn pop_due(&mut self, now_ms: u64) -> Option<u32> {
+    pub(crate) fn pop_due(&mut self, now_ms: u64, moved: &mut impl FnMut(u32, u32)) -> Option<u32> {
         let first = *self.entries.first()?;
         if first.due_ms > now_ms {
             return None;
         }
-        self.remove_at(0);
+        self.remove(0, moved);
         Some(first.slot)
     }
 
-    /// Disarms `slot`; returns whether it was armed.
-    pub(crate) fn remove(&mut self, slot: u32) -> bool {
-        match self.positions.get(slot as usize) {
-            Some(&at) if at != ABSENT => {
-                self.remove_at(at as usize);
-                true
-            }
-            _ => false,
+    /// Disarms the timer at heap position `at`.
+    pub(crate) fn remove(&mut self, at: u32, moved: &mut impl FnMut(u32, u32)) {
+        let at = at as usize;
+        if at >= self.entries.len() {
+            return;
         }
-    }
-
-    fn remove_at(&mut self, at: usize) {
         let removed = self.entries.swap_remove(at);
-        self.positions[removed.slot as usize] = ABSENT;
+        moved(removed.slot, NOT_ARMED);
         if at < self.entries.len() {
-            self.positions[self.entries[at].slot as usize] = at as u32;
-            self.sift_down(at);
-            self.sift_up(at);
+            moved(self.entries[at].slot, at as u32);
+            self.sift_down(at, moved);
+            self.sift_up(at, moved);
         }
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.entries.swap(a, b);
-        self.positions[self.entries[a].slot as usize] = a as u32;
-        self.positions[self.entries[b].slot as usize] = b as u32;
+    /// Gives the armed timers the sequence numbers 0..n in their current
+    /// order, so that sequence numbers never wrap around: a sorted array is
+    /// a valid heap, and relative order is all that sequences express.
+    fn renumber(&mut self, moved: &mut impl FnMut(u32, u32)) {
+        self.entries.sort_unstable_by_key(|e| (e.due_ms, e.seq));
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            e.seq = i as u32;
+            moved(e.slot, i as u32);
+        }
+        self.next_seq = self.entries.len() as u32;
     }
 
-    fn sift_up(&mut self, mut at: usize) {
+    fn swap(&mut self, a: usize, b: usize, moved: &mut impl FnMut(u32, u32)) {
+        self.entries.swap(a, b);
+        moved(self.entries[a].slot, a as u32);
+        moved(self.entries[b].slot, b as u32);
+    }
+
+    fn sift_up(&mut self, mut at: usize, moved: &mut impl FnMut(u32, u32)) {
         while at > 0 {
             let parent = (at - 1) / 2;
             if !self.entries[at].before(&self.entries[parent]) {
                 break;
             }
-            self.swap(at, parent);
+            self.swap(at, parent, moved);
             at = parent;
         }
     }
 
-    fn sift_down(&mut self, mut at: usize) {
+    fn sift_down(&mut self, mut at: usize, moved: &mut impl FnMut(u32, u32)) {
         let len = self.entries.len();
         loop {
             let left = 2 * at + 1;
@@ -112,7 +130,7 @@ impl TimerHeap {
             if !self.entries[child].before(&self.entries[at]) {
                 break;
             }
-            self.swap(at, child);
+            self.swap(at, child, moved);
             at = child;
         }
     }
@@ -121,22 +139,83 @@ impl TimerHeap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    /// Heap plus the positions its callbacks report.
+    #[derive(Default)]
+    struct Tracked {
+        heap: TimerHeap,
+        pos: HashMap<u32, u32>,
+    }
+
+    impl Tracked {
+        fn push(&mut self, slot: u32, due: u64) {
+            let pos = &mut self.pos;
+            self.heap.push(slot, due, &mut |s, p| {
+                pos.insert(s, p);
+            });
+        }
+        fn remove(&mut self, slot: u32) {
+            let at = self.pos[&slot];
+            let pos = &mut self.pos;
+            self.heap.remove(at, &mut |s, p| {
+                pos.insert(s, p);
+            });
+        }
+        fn pop_due(&mut self, now: u64) -> Option<u32> {
+            let pos = &mut self.pos;
+            self.heap.pop_due(now, &mut |s, p| {
+                pos.insert(s, p);
+            })
+        }
+    }
 
     #[test]
-    fn pops_in_due_then_sequence_order_and_cancels() {
-        let mut heap = TimerHeap::default();
-        heap.push(3, 10, 1);
-        heap.push(1, 5, 2);
-        heap.push(7, 10, 0);
-        heap.push(2, 5, 3);
-        assert!(heap.remove(1));
-        assert!(!heap.remove(1));
-        assert_eq!(heap.next_due(), Some(5));
+    fn pops_in_due_then_start_order_and_cancels() {
+        let mut t = Tracked::default();
+        t.push(3, 10);
+        t.push(1, 5);
+        t.push(7, 10);
+        t.push(2, 5);
+        t.remove(1);
+        assert_eq!(t.pos[&1], NOT_ARMED);
+        assert_eq!(t.heap.next_due(), Some(5));
         let mut order = Vec::new();
-        while let Some(slot) = heap.pop_due(10) {
+        while let Some(slot) = t.pop_due(10) {
             order.push(slot);
         }
-        assert_eq!(order, vec![2, 7, 3]);
-        assert_eq!(heap.len(), 0);
+        assert_eq!(order, vec![2, 3, 7]);
+        assert_eq!(t.heap.len(), 0);
+    }
+
+    #[test]
+    fn sequence_wrap_keeps_start_order() {
+        let mut t = Tracked::default();
+        t.heap.next_seq = u32::MAX - 2;
+        for slot in 0..6 {
+            t.push(slot, 100);
+        }
+        t.push(9, 50);
+        let mut order = Vec::new();
+        while let Some(slot) = t.pop_due(100) {
+            order.push(slot);
+        }
+        assert_eq!(order, vec![9, 0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn positions_always_point_at_their_entries() {
+        let mut t = Tracked::default();
+        for slot in 0..200u32 {
+            t.push(slot, u64::from((slot * 7919) % 97));
+        }
+        for slot in (0..200).step_by(3) {
+            t.remove(slot);
+        }
+        for (&slot, &at) in &t.pos {
+            if at != NOT_ARMED {
+                assert_eq!(t.heap.entries[at as usize].slot, slot);
+            }
+        }
     }
 }
