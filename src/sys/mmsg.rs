@@ -12,13 +12,20 @@ pub(crate) const BATCH: usize = 32;
 /// Room for one datagram: the largest UDP payload fits.
 const CHUNK: usize = 64 * 1024;
 
-/// One datagram of a batch.
+/// One message of a batch: a datagram, or with receive offload several
+/// datagrams of `segment` bytes each (the last may be shorter).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BatchEntry {
     pub len: usize,
     pub truncated: bool,
     pub addr: Option<SocketAddr>,
+    pub segment: Option<usize>,
 }
+
+/// Room for the control messages a receive may carry (`UDP_GRO`).
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Control([u8; 64]);
 
 /// A reusable receive batch: `BATCH` chunks of `CHUNK` bytes, plus the
 /// kernel-facing headers. Allocated once per handle that batches.
@@ -26,6 +33,7 @@ pub(crate) struct RecvBatch {
     data: Vec<u8>,
     names: Vec<libc::sockaddr_storage>,
     iovecs: Vec<libc::iovec>,
+    controls: Vec<Control>,
     headers: Vec<libc::mmsghdr>,
     entries: Vec<BatchEntry>,
 }
@@ -51,6 +59,7 @@ impl RecvBatch {
             data: vec![0; BATCH * CHUNK],
             names: vec![zero_name; BATCH],
             iovecs: vec![zero_iov; BATCH],
+            controls: vec![Control([0; 64]); BATCH],
             headers: vec![zero_hdr; BATCH],
             entries: Vec::with_capacity(BATCH),
         }
@@ -70,8 +79,8 @@ impl RecvBatch {
             hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             hdr.msg_iov = &mut self.iovecs[i];
             hdr.msg_iovlen = 1;
-            hdr.msg_control = std::ptr::null_mut();
-            hdr.msg_controllen = 0;
+            hdr.msg_control = self.controls[i].0.as_mut_ptr().cast();
+            hdr.msg_controllen = mem::size_of::<Control>() as _;
             hdr.msg_flags = 0;
             self.headers[i].msg_len = 0;
         }
@@ -93,10 +102,13 @@ impl RecvBatch {
         let n = n as usize;
         for i in 0..n {
             let hdr = &self.headers[i];
+            // SAFETY: the kernel just filled this header's control buffer.
+            let segment = unsafe { super::gro_segment(&hdr.msg_hdr) };
             self.entries.push(BatchEntry {
                 len: (hdr.msg_len as usize).min(CHUNK),
                 truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
                 addr: from_sockaddr_storage(&self.names[i], hdr.msg_hdr.msg_namelen),
+                segment,
             });
         }
         Ok(n)

@@ -4,12 +4,14 @@
 //! The rest of the crate only sees plain Rust types: `RawFd`/`BorrowedFd`,
 //! `SocketAddr`, byte slices and `io::Result`.
 
+mod gso;
 mod mmsg;
 mod resolve;
 mod sockaddr;
 mod socket;
 mod sockopt;
 
+pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
 pub(crate) use socket::*;

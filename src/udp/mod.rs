@@ -5,11 +5,13 @@
 //! multicast, broadcast, TTL and buffer-size setters.
 
 mod flags;
+mod offload;
 mod options;
 mod recv;
 mod send;
 
 pub use flags::{Membership, UdpFlags};
+pub use offload::gso_supported;
 pub use recv::{Datagram, RecvMeta};
 pub use send::SendRequest;
 

@@ -79,8 +79,11 @@ trait Sink {
 /// A handle's recvmmsg batch and how far delivery got.
 pub(super) struct Batch {
     buf: sys::RecvBatch,
-    /// Next datagram to deliver.
+    /// Next message to deliver from.
     pos: usize,
+    /// Offset of the next datagram inside a message of several coalesced
+    /// datagrams (receive offload).
+    seg_off: usize,
     /// The last refill, in this dispatch, read fewer datagrams than fit: the
     /// socket was empty then, and any datagram arriving later raises a new
     /// edge, so no `recvmmsg` is needed just to see EAGAIN.
@@ -92,6 +95,7 @@ impl Batch {
         Batch {
             buf: sys::RecvBatch::new(),
             pos: 0,
+            seg_off: 0,
             short: false,
         }
     }
@@ -116,6 +120,7 @@ impl Batch {
         match self.buf.recv(fd) {
             Ok(n) => {
                 self.pos = 0;
+                self.seg_off = 0;
                 self.short = n < sys::BATCH;
                 Ok(n > 0)
             }
@@ -124,11 +129,28 @@ impl Batch {
         }
     }
 
-    /// Takes the datagram at `pos`.
+    /// Takes the next datagram: a whole message, or its next segment when
+    /// the kernel coalesced several datagrams into it.
     fn next(&mut self) -> Option<(sys::BatchEntry, &[u8])> {
-        let i = self.pos;
-        self.pos += 1;
-        self.buf.get(i)
+        let (entry, data) = self.buf.get(self.pos)?;
+        match entry.segment {
+            Some(size) if size < data.len() => {
+                let start = self.seg_off;
+                let end = (start + size).min(data.len());
+                if end >= data.len() {
+                    self.pos += 1;
+                    self.seg_off = 0;
+                } else {
+                    self.seg_off = end;
+                }
+                Some((entry, &data[start..end]))
+            }
+            _ => {
+                self.pos += 1;
+                self.seg_off = 0;
+                Some((entry, data))
+            }
+        }
     }
 }
 
@@ -143,6 +165,9 @@ pub(super) struct RecvState {
     last_read: u64,
     /// Batch receiving with recvmmsg was asked for.
     batch_enabled: bool,
+    /// Receive offload is on: messages may hold several datagrams, which
+    /// only the batch path splits.
+    pub(super) gro: bool,
     /// The batch buffer, once batching was used (kept for the handle's life).
     batch: Option<Box<Batch>>,
 }
@@ -296,19 +321,29 @@ where
         }
     }
 
-    /// Caller buffers are not batched: only datagrams a batch already holds
-    /// (read before receiving switched to caller buffers) are copied out.
+    /// Datagrams come from the batch (batching or receive offload is on, or
+    /// a batch still holds datagrams) and are copied into caller buffers.
     fn read_batched(
         &mut self,
         udp: &Udp,
         fd: &dyn Fn() -> Option<RawFd>,
         batch: &mut Batch,
-        loop_buf: &mut Vec<u8>,
+        _loop_buf: &mut Vec<u8>,
     ) -> Outcome {
-        if !batch.pending() {
-            return self.read_one(udp, fd, loop_buf);
+        match batch.refill(fd) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Drained,
+            Err(err) => {
+                let buf = (self.alloc)(udp, RECV_BUF_SIZE);
+                (self.cb)(udp, Err(err.into()), buf);
+                return Outcome::Failed;
+            }
         }
         let mut buf = (self.alloc)(udp, RECV_BUF_SIZE);
+        if buf.as_mut().is_empty() {
+            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            return Outcome::Failed;
+        }
         let Some((entry, data)) = batch.next() else {
             return Outcome::Drained;
         };
@@ -472,7 +507,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                 break;
             };
             let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
-            let batch = if u.recv.batch_enabled || pending {
+            let batch = if u.recv.batch_enabled || u.recv.gro || pending {
                 let mut b = u
                     .recv
                     .batch

@@ -79,7 +79,7 @@ impl SendState {
 }
 
 /// Errors after which a send stays queued and is retried when writable.
-fn must_wait(err: &io::Error) -> bool {
+pub(super) fn must_wait(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock || err.raw_os_error() == Some(libc::ENOBUFS)
 }
 
@@ -93,7 +93,7 @@ fn check_destination(connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
 }
 
 /// Validates a send and binds the socket if needed; returns the descriptor.
-fn prepare_send(
+pub(super) fn prepare_send(
     st: &mut LoopState,
     key: Key,
     bufs: &[&[u8]],

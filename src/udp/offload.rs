@@ -1,0 +1,140 @@
+//! Many datagrams per system call: segmentation offload for sending
+//! (`UDP_SEGMENT`) and receive offload (`UDP_GRO`), with fallbacks where the
+//! kernel lacks them.
+
+use super::send::{must_wait, prepare_send};
+use super::{udp_mut, Udp};
+use crate::error::{Error, Result, StatusCode};
+use crate::sys;
+use std::net::SocketAddr;
+
+/// The largest UDP payload over IPv4.
+const MAX_DATAGRAM: usize = 65_507;
+
+/// Whether this kernel segments datagrams for us (`UDP_SEGMENT`, Linux
+/// 4.18+). Probed once; [`Udp::try_send_segments`] works either way.
+pub fn gso_supported() -> bool {
+    sys::gso_supported()
+}
+
+impl Udp {
+    /// Sends `data` as consecutive datagrams of `segment_size` bytes (the
+    /// last may be shorter), all to `addr` (or the connected peer), and
+    /// returns the bytes sent. With segmentation offload this is one system
+    /// call for up to 64 datagrams; without, one `sendmmsg` per 32.
+    ///
+    /// Like [`Udp::try_send`], it never queues: EAGAIN when sends are in
+    /// flight or the socket would block before the first datagram. A
+    /// shorter count means the socket filled up part way, at a datagram
+    /// boundary. EINVAL for a zero or too large segment size, for more than
+    /// 64 segments, or for empty data.
+    pub fn try_send_segments(
+        &self,
+        data: &[u8],
+        segment_size: usize,
+        addr: Option<SocketAddr>,
+    ) -> Result<usize> {
+        if segment_size == 0
+            || segment_size > MAX_DATAGRAM
+            || data.is_empty()
+            || data.len().div_ceil(segment_size) > sys::GSO_MAX_SEGMENTS
+        {
+            return Err(StatusCode::EINVAL.into());
+        }
+        let key = self.key();
+        let mut st = self.get_loop().state();
+        let fd = prepare_send(&mut st, key, &[data], addr.as_ref())?;
+        if udp_mut(&mut st, key)?.send.in_flight() != 0 {
+            return Err(StatusCode::EAGAIN.into());
+        }
+        drop(st);
+        let sent = if data.len() <= segment_size {
+            sys::send_msg(fd, &[data], addr.as_ref())
+        } else if sys::gso_supported() {
+            // Fits in a u16: segment_size <= MAX_DATAGRAM.
+            sys::send_segments(fd, data, segment_size as u16, addr.as_ref())
+        } else {
+            send_segments_without_offload(fd, data, segment_size, addr.as_ref())
+        };
+        sent.map_err(|err| {
+            if must_wait(&err) {
+                StatusCode::EAGAIN.into()
+            } else {
+                Error::from(err)
+            }
+        })
+    }
+
+    /// Turns receive offload on or off (`UDP_GRO`): the kernel may then hand
+    /// over several datagrams from one sender in one message, which the
+    /// receive path splits again, so callbacks still see one datagram each.
+    /// Returns whether offload is on; `Ok(false)` when this kernel lacks it
+    /// (datagrams then simply arrive one by one). EBADF before a socket
+    /// exists.
+    pub fn set_gro(&self, on: bool) -> Result<bool> {
+        let mut st = self.get_loop().state();
+        let u = udp_mut(&mut st, self.key())?;
+        let fd = u.fd().ok_or(StatusCode::EBADF)?;
+        match sys::set_gro(fd, on) {
+            Ok(()) => {
+                u.recv.gro = on;
+                Ok(on)
+            }
+            Err(err) if err.raw_os_error() == Some(libc::ENOPROTOOPT) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// The fallback: the segments as separate datagrams, 32 per `sendmmsg`.
+fn send_segments_without_offload(
+    fd: std::os::fd::RawFd,
+    data: &[u8],
+    segment_size: usize,
+    addr: Option<&SocketAddr>,
+) -> std::io::Result<usize> {
+    let mut sent = 0;
+    let mut chunks = data.chunks(segment_size).peekable();
+    while chunks.peek().is_some() {
+        let mut batch: [(&[u8], Option<&SocketAddr>); sys::BATCH] = [(&[], None); sys::BATCH];
+        let mut count = 0;
+        for (slot, chunk) in batch.iter_mut().zip(chunks.by_ref()) {
+            *slot = (chunk, addr);
+            count += 1;
+        }
+        match sys::send_mmsg(fd, &batch[..count]) {
+            Ok(n) => {
+                sent += batch[..n].iter().map(|(d, _)| d.len()).sum::<usize>();
+                if n < count {
+                    break;
+                }
+            }
+            Err(err) if sent == 0 => return Err(err),
+            Err(_) => break,
+        }
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    /// The path taken on kernels without segmentation offload.
+    #[test]
+    fn the_fallback_sends_each_segment_as_a_datagram() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let data: Vec<u8> = (0..250u8).collect();
+        let sent = send_segments_without_offload(tx.as_raw_fd(), &data, 100, Some(&to)).unwrap();
+        assert_eq!(sent, 250);
+        let mut buf = [0u8; 200];
+        for (i, want) in [100, 100, 50].into_iter().enumerate() {
+            let n = rx.recv(&mut buf).unwrap();
+            assert_eq!(n, want);
+            assert_eq!(&buf[..n], &data[i * 100..i * 100 + n]);
+        }
+    }
+}
