@@ -53,44 +53,63 @@ unsafe fn deliver(
     }
 }
 
-/// Reads one waiting datagram into `len` bytes at `chunk`, without blocking;
-/// None when nothing is waiting or the read failed (the loop's next read
-/// reports the failure).
+/// Reads the datagrams waiting now into consecutive `DGRAM_MAX`-byte
+/// chunks at `first_chunk`, up to `count` of them, with one `recvmmsg`, and
+/// appends what each got to `out`. Stops quietly when nothing is waiting or
+/// the read fails (the loop's next read reports the failure).
 ///
 /// # Safety
-/// `chunk` points to `len` writable bytes.
-unsafe fn recv_chunk(fd: c_int, chunk: *mut libc::c_char, len: usize) -> Option<RecvMeta> {
-    // SAFETY: all-zero is a valid sockaddr_storage.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut addr_len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: `chunk` holds `len` writable bytes per the contract above and
-    // `storage` holds `addr_len`; MSG_TRUNC returns the datagram's real size.
+/// `first_chunk` points to `count * DGRAM_MAX` writable bytes.
+unsafe fn recv_chunks(
+    fd: c_int,
+    first_chunk: *mut libc::c_char,
+    count: usize,
+    out: &mut Vec<RecvMeta>,
+) {
+    let count = count.min(MMSG_MAX_WIDTH);
+    // SAFETY: all-zero is a valid value of these plain C structs.
+    let mut names: [libc::sockaddr_storage; MMSG_MAX_WIDTH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut iovecs: [libc::iovec; MMSG_MAX_WIDTH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut headers: [libc::mmsghdr; MMSG_MAX_WIDTH] = unsafe { std::mem::zeroed() };
+    for k in 0..count {
+        // SAFETY: chunk `k` lies inside the buffer, per the contract above.
+        iovecs[k].iov_base = unsafe { first_chunk.add(k * DGRAM_MAX) }.cast();
+        iovecs[k].iov_len = DGRAM_MAX;
+        headers[k].msg_hdr.msg_name = (&mut names[k] as *mut libc::sockaddr_storage).cast();
+        headers[k].msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as _;
+        headers[k].msg_hdr.msg_iov = &mut iovecs[k];
+        headers[k].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `count` headers point at their own names and
+    // iovecs, and the iovecs at chunks of the program's buffer; all live
+    // through the call.
     let n = unsafe {
-        libc::recvfrom(
+        libc::recvmmsg(
             fd,
-            chunk.cast(),
-            len,
-            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-            (&mut storage as *mut libc::sockaddr_storage).cast(),
-            &mut addr_len,
+            headers.as_mut_ptr(),
+            count as c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
         )
     };
-    if n < 0 {
-        return None;
+    for k in 0..usize::try_from(n).unwrap_or(0) {
+        let hdr = &headers[k].msg_hdr;
+        let flags = if hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            UdpFlags::PARTIAL
+        } else {
+            UdpFlags::empty()
+        };
+        // SAFETY: the kernel wrote a socket address into `names[k]`.
+        let addr =
+            unsafe { crate::addr::sockaddr_to_std(&names[k] as *const _ as *const sockaddr) };
+        out.push(RecvMeta {
+            len: (headers[k].msg_len as usize).min(DGRAM_MAX),
+            addr,
+            flags,
+        });
     }
-    let real = n as usize;
-    let flags = if real > len {
-        UdpFlags::PARTIAL
-    } else {
-        UdpFlags::empty()
-    };
-    // SAFETY: the kernel wrote a socket address of `addr_len` bytes.
-    let addr = unsafe { crate::addr::sockaddr_to_std(&storage as *const _ as *const sockaddr) };
-    Some(RecvMeta {
-        len: real.min(len),
-        addr,
-        flags,
-    })
 }
 
 /// Receives more datagrams into the chunks after the first and reports the
@@ -102,17 +121,11 @@ unsafe fn recv_chunk(fd: c_int, chunk: *mut libc::c_char, len: usize) -> Option<
 /// chunk already holds the first datagram (`first`).
 unsafe fn deliver_batch(handle: *mut uv_udp_t, udp: &ruv::Udp, buf: uv_buf_t, first: RecvMeta) {
     let width = (buf.len / DGRAM_MAX).min(MMSG_MAX_WIDTH);
-    let mut got = vec![first];
-    if let Ok(fd) = udp.fileno() {
-        for k in 1..width {
-            // SAFETY: chunk `k` lies inside the program's buffer (k < width).
-            let chunk = unsafe { buf.base.add(k * DGRAM_MAX) };
-            // SAFETY: as above; the chunk holds DGRAM_MAX bytes.
-            match unsafe { recv_chunk(fd, chunk, DGRAM_MAX) } {
-                Some(meta) => got.push(meta),
-                None => break,
-            }
-        }
+    let mut got = Vec::with_capacity(width);
+    got.push(first);
+    if let (Ok(fd), true) = (udp.fileno(), width > 1) {
+        // SAFETY: chunks 1..width lie inside the program's buffer.
+        unsafe { recv_chunks(fd, buf.base.add(DGRAM_MAX), width - 1, &mut got) };
     }
     for (k, meta) in got.iter().enumerate() {
         let chunk = uv_buf_t {
