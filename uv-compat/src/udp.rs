@@ -422,6 +422,19 @@ impl AsRef<[u8]> for uv_buf_t {
     }
 }
 
+/// A send's destination: NULL is none (a connected handle's peer); an
+/// address that is not IPv4/IPv6 is UV_EINVAL.
+///
+/// # Safety
+/// `addr` is NULL or a valid socket address.
+unsafe fn destination(addr: *const sockaddr) -> Result<Option<std::net::SocketAddr>, c_int> {
+    if addr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: per the contract above.
+    unsafe { sockaddr_to_std(addr) }.map(Some).ok_or(EINVAL)
+}
+
 /// The buffers of a send as a slice; NULL with a count is UV_EINVAL.
 ///
 /// # Safety
@@ -464,10 +477,9 @@ pub unsafe extern "C" fn uv_udp_send(
         Err(code) => return code,
     };
     // SAFETY: per the contract above.
-    let addr = match (addr.is_null(), unsafe { sockaddr_to_std(addr) }) {
-        (true, _) => None,
-        (false, Some(a)) => Some(a),
-        (false, None) => return EINVAL,
+    let addr = match unsafe { destination(addr) } {
+        Ok(addr) => addr,
+        Err(code) => return code,
     };
     // SAFETY: writable per the contract above.
     unsafe {
@@ -514,10 +526,9 @@ pub unsafe extern "C" fn uv_udp_try_send(
         Err(code) => return code,
     };
     // SAFETY: per the contract above.
-    let addr = match (addr.is_null(), unsafe { sockaddr_to_std(addr) }) {
-        (true, _) => None,
-        (false, Some(a)) => Some(a),
-        (false, None) => return EINVAL,
+    let addr = match unsafe { destination(addr) } {
+        Ok(addr) => addr,
+        Err(code) => return code,
     };
     match u.try_send(bufs, addr) {
         Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
