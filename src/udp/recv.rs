@@ -12,9 +12,11 @@ use super::{bind_if_needed, refresh_active, udp_mut, Udp, UdpFlags};
 use crate::core::state::{Deferred, Key, RECV_BUF_SIZE};
 use crate::error::{Error, Result, StatusCode};
 use crate::{sys, Loop};
+use std::cell::Cell;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::RawFd;
+use std::rc::Rc;
 
 /// Datagrams one handle reads per loop iteration at most (as libuv).
 const READ_BUDGET: usize = 32;
@@ -159,8 +161,10 @@ impl Batch {
 pub(super) struct RecvState {
     sink: Option<Box<dyn Sink>>,
     receiving: bool,
-    /// Bumped by every start, so a callback can tell it was restarted.
-    epoch: u64,
+    /// Bumped by every start and stop. The dispatch holds a clone, so it
+    /// tells between two datagrams, without borrowing the loop state,
+    /// whether a callback stopped, restarted or closed the handle.
+    epoch: Rc<Cell<u64>>,
     /// Last loop iteration this handle read in.
     last_read: u64,
     /// Batch receiving with recvmmsg was asked for.
@@ -178,6 +182,9 @@ impl RecvState {
     }
 
     pub(super) fn stop(&mut self, deferred: &mut Deferred) {
+        if self.receiving {
+            self.epoch.set(self.epoch.get() + 1);
+        }
         self.receiving = false;
         if let Some(sink) = self.sink.take() {
             deferred.push(sink);
@@ -411,7 +418,7 @@ impl Udp {
             bind_if_needed(st, key, super::AF_INET, UdpFlags::empty())?;
             let u = udp_mut(st, key)?;
             u.recv.receiving = true;
-            u.recv.epoch += 1;
+            u.recv.epoch.set(u.recv.epoch.get() + 1);
             u.recv.sink = sink.take();
             refresh_active(st, key);
             // Datagrams may have arrived while not receiving, and their edge
@@ -470,89 +477,91 @@ impl Udp {
     }
 }
 
-/// The descriptor to read from, if the handle still receives under `epoch`.
-fn readable_fd(lp: &Loop, key: Key, epoch: u64) -> Option<RawFd> {
-    let mut st = lp.state();
-    let u = udp_mut(&mut st, key).ok()?;
-    if u.recv.receiving && u.recv.epoch == epoch {
-        u.fd()
-    } else {
-        None
-    }
-}
-
-/// Reads up to the budget, delivering each datagram as it comes.
+/// Reads up to the budget, delivering each datagram as it comes. The sink
+/// and the batch are taken out of the loop state once per receive session;
+/// between datagrams only the handle's epoch is checked (a `Cell` load), so
+/// the common case borrows the loop state twice per dispatch. A callback
+/// that restarts receiving continues the same budget with the new callback,
+/// as in libuv; one that stops or closes the handle ends the dispatch.
 pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
+    {
+        let mut st = lp.state();
+        let Ok(u) = udp_mut(&mut st, key) else {
+            return;
+        };
+        if !u.recv.receiving || u.recv.last_read == iteration {
+            // Not receiving, or already read in this iteration (that read
+            // queued the handle again if it left datagrams behind).
+            return;
+        }
+        u.recv.last_read = iteration;
+        if let Some(b) = u.recv.batch.as_mut() {
+            // A short refill proves the socket empty only within the
+            // dispatch that made it: edges since then were spent.
+            b.short = false;
+        }
+    }
     let udp = Udp::from_key(lp, key);
     let mut buf = std::mem::take(&mut lp.state().recv_buf);
-    for n in 1..=READ_BUDGET {
-        let (mut sink, epoch, mut batch) = {
-            let mut st = lp.state();
-            let Ok(u) = udp_mut(&mut st, key) else {
-                break;
-            };
-            if !u.recv.receiving {
-                break;
-            }
-            if n == 1 && u.recv.last_read == iteration {
-                // Already read in this iteration; that read queued the
-                // handle again if it left datagrams behind.
-                break;
-            }
-            u.recv.last_read = iteration;
-            let Some(sink) = u.recv.sink.take() else {
-                // Its callback was lost to a panic: stop receiving.
-                u.recv.receiving = false;
-                refresh_active(&mut st, key);
-                break;
-            };
-            let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
-            let batch = if u.recv.batch_enabled || u.recv.gro || pending {
-                let mut b = u
-                    .recv
-                    .batch
-                    .take()
-                    .unwrap_or_else(|| Box::new(Batch::new()));
-                if n == 1 {
-                    // A short refill proves the socket empty only within
-                    // the dispatch that made it: edges since then were spent.
-                    b.short = false;
-                }
-                Some(b)
-            } else {
-                None
-            };
-            (sink, u.recv.epoch, batch)
+    let mut delivered = 0;
+    while delivered < READ_BUDGET {
+        let Some(session) = take_session(lp, key) else {
+            break;
         };
-        let fd = || readable_fd(lp, key, epoch);
-        let outcome = match batch.as_deref_mut() {
-            Some(batch) => sink.read_batched(&udp, &fd, batch, &mut buf),
-            None => sink.read_one(&udp, &fd, &mut buf),
-        };
-        let mut unused = Some(sink);
-        let mut st = lp.state();
-        if let Ok(u) = udp_mut(&mut st, key) {
-            if batch.is_some() {
-                u.recv.batch = batch.take();
-            }
-            // Put the sink back unless the callback stopped or restarted
-            // receiving (then `unused` is dropped, outside the borrow).
-            if u.recv.receiving && u.recv.epoch == epoch && u.recv.sink.is_none() {
-                u.recv.sink = unused.take();
-            }
-            let again = match outcome {
-                Outcome::Drained => false,
-                Outcome::Failed => true,
-                Outcome::Delivered => n == READ_BUDGET,
+        let Session {
+            mut sink,
+            mut batch,
+            fd,
+            epoch_cell,
+            epoch,
+        } = session;
+        let live = || epoch_cell.get() == epoch;
+        let fd_if_live = || live().then_some(fd);
+        let mut outcome = Outcome::Drained;
+        while delivered < READ_BUDGET && live() {
+            outcome = match batch.as_deref_mut() {
+                Some(batch) => sink.read_batched(&udp, &fd_if_live, batch, &mut buf),
+                None => sink.read_one(&udp, &fd_if_live, &mut buf),
             };
-            if again {
-                st.push_ready(key);
+            if !matches!(outcome, Outcome::Delivered) {
+                break;
             }
+            delivered += 1;
         }
-        drop(st);
-        drop(unused);
-        drop(batch);
-        if !matches!(outcome, Outcome::Delivered) {
+        let restarted = {
+            let mut unused = Some(sink);
+            let mut st = lp.state();
+            let restarted = match udp_mut(&mut st, key) {
+                Ok(u) => {
+                    if batch.is_some() {
+                        u.recv.batch = batch.take();
+                    }
+                    let same = u.recv.epoch.get() == epoch;
+                    // Put the sink back unless a callback stopped or
+                    // restarted receiving (then `unused` is dropped below,
+                    // outside the borrow).
+                    if same && u.recv.receiving && u.recv.sink.is_none() {
+                        u.recv.sink = unused.take();
+                    }
+                    let again = match outcome {
+                        Outcome::Failed => true,
+                        Outcome::Delivered => delivered == READ_BUDGET,
+                        Outcome::Drained => false,
+                    };
+                    let receiving = u.recv.receiving;
+                    if same && receiving && again {
+                        st.push_ready(key);
+                    }
+                    !same && receiving
+                }
+                Err(_) => false,
+            };
+            drop(st);
+            drop(unused);
+            drop(batch);
+            restarted
+        };
+        if !restarted {
             break;
         }
     }
@@ -560,4 +569,55 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
     if st.recv_buf.capacity() < buf.capacity() {
         st.recv_buf = buf;
     }
+    if delivered == READ_BUDGET && udp_mut(&mut st, key).is_ok_and(|u| u.recv.receiving) {
+        // A session restarted on the last datagram of the budget.
+        if !st.ready.contains(&key) {
+            st.push_ready(key);
+        }
+    }
+}
+
+/// What a dispatch takes out of the loop state for one receive session.
+struct Session {
+    sink: Box<dyn Sink>,
+    batch: Option<Box<Batch>>,
+    fd: RawFd,
+    epoch_cell: Rc<Cell<u64>>,
+    epoch: u64,
+}
+
+/// Takes the sink (and the batch, when batching) of a receiving handle.
+fn take_session(lp: &Loop, key: Key) -> Option<Session> {
+    let mut st = lp.state();
+    let u = udp_mut(&mut st, key).ok()?;
+    if !u.recv.receiving {
+        return None;
+    }
+    let fd = u.fd()?;
+    let Some(sink) = u.recv.sink.take() else {
+        // Its callback was lost to a panic: stop receiving.
+        u.recv.receiving = false;
+        refresh_active(&mut st, key);
+        return None;
+    };
+    let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
+    let batch = if u.recv.batch_enabled || u.recv.gro || pending {
+        Some(
+            u.recv
+                .batch
+                .take()
+                .unwrap_or_else(|| Box::new(Batch::new())),
+        )
+    } else {
+        None
+    };
+    let epoch_cell = u.recv.epoch.clone();
+    let epoch = epoch_cell.get();
+    Some(Session {
+        sink,
+        batch,
+        fd,
+        epoch_cell,
+        epoch,
+    })
 }
