@@ -71,12 +71,12 @@ impl Poll {
     /// EEXIST if the descriptor is already watched by this loop; EPERM for
     /// descriptors epoll cannot watch (regular files); EBADF for a closed one.
     pub fn new(lp: &Loop, fd: RawFd) -> Result<Poll> {
-        let kind = Kind::Poll(PollState {
+        let kind = Kind::Poll(Box::new(PollState {
             fd,
             events: PollEvents::empty(),
             cb: None,
             epoch: 0,
-        });
+        }));
         let handle = Handle::insert(lp, kind);
         let registered = {
             let st = lp.state();

@@ -98,11 +98,11 @@ mod impls {
 impl<P: WatcherPhase> Watcher<P> {
     /// Creates a stopped watcher (`uv_idle_init` and friends).
     pub fn new(lp: &Loop) -> Self {
-        let kind = Kind::Watcher(WatcherState {
+        let kind = Kind::Watcher(Box::new(WatcherState {
             phase: P::PHASE,
             cb: None,
             seq: None,
-        });
+        }));
         Watcher {
             handle: Handle::insert(lp, kind),
             phase: PhantomData,

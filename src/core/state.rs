@@ -41,9 +41,9 @@ impl Key {
 /// Per-kind state of a handle.
 pub(crate) enum Kind {
     Timer(timer::TimerState),
-    Watcher(watcher::WatcherState),
+    Watcher(Box<watcher::WatcherState>),
     Async(async_handle::AsyncState),
-    Poll(poll::PollState),
+    Poll(Box<poll::PollState>),
     Udp(Box<udp::UdpState>),
 }
 
@@ -304,9 +304,15 @@ impl LoopState {
 
 #[cfg(test)]
 mod size_tests {
-    /// A timer costs its slot plus a 16-byte heap entry: keep it at 64.
+    /// The slab stores `Vacant(usize) | Occupied(Slot)`: what a timer costs
+    /// there plus its 16-byte heap entry must stay within 64 bytes.
     #[test]
     fn a_timer_fits_in_64_bytes() {
-        assert!(std::mem::size_of::<super::Slot>() <= 48);
+        #[allow(dead_code)]
+        enum SlabEntry {
+            Vacant(usize),
+            Occupied(super::Slot),
+        }
+        assert!(std::mem::size_of::<SlabEntry>() + 16 <= 64);
     }
 }
