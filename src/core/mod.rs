@@ -220,7 +220,6 @@ impl Loop {
         if !st.slots.is_empty() || st.running {
             return Err(Error::Status(StatusCode::EBUSY));
         }
-        st.recv_buf = Vec::new();
         st.scratch = Vec::new();
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();

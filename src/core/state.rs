@@ -142,8 +142,6 @@ pub(crate) struct LoopState {
     pub stop_flag: bool,
     pub running: bool,
     pub iteration: u64,
-    /// The shared receive buffer handed to receive callbacks as a slice.
-    pub recv_buf: Vec<u8>,
     pub poll: mio::Poll,
     pub events: mio::Events,
     pub waker: Arc<mio::Waker>,
@@ -158,8 +156,6 @@ pub(crate) struct LoopState {
     pub callbacks_run: u64,
 }
 
-/// Size of the shared receive buffer and of libuv's suggested allocation.
-pub(crate) const RECV_BUF_SIZE: usize = 64 * 1024;
 /// Events fetched per poll.
 const EVENTS_CAPACITY: usize = 1024;
 
@@ -188,7 +184,6 @@ impl LoopState {
             stop_flag: false,
             running: false,
             iteration: 0,
-            recv_buf: Vec::new(),
             poll,
             events: mio::Events::with_capacity(EVENTS_CAPACITY),
             waker,

@@ -27,8 +27,9 @@ pub(crate) struct BatchEntry {
 #[repr(C, align(8))]
 struct Control([u8; 64]);
 
-/// A reusable receive batch: `BATCH` chunks of `CHUNK` bytes, plus the
-/// kernel-facing headers. Allocated once per handle that batches.
+/// A reusable receive batch: `width` chunks of `CHUNK` bytes (at most
+/// `BATCH`), plus the kernel-facing headers. Allocated once per handle; the
+/// kernel touches only the pages datagrams land in.
 pub(crate) struct RecvBatch {
     data: Vec<u8>,
     names: Vec<libc::sockaddr_storage>,
@@ -47,7 +48,8 @@ impl std::fmt::Debug for RecvBatch {
 }
 
 impl RecvBatch {
-    pub(crate) fn new() -> RecvBatch {
+    pub(crate) fn new(width: usize) -> RecvBatch {
+        let width = width.clamp(1, BATCH);
         // SAFETY: sockaddr_storage, iovec and mmsghdr are plain old data for
         // which all-zero is a valid value (null pointers, zero lengths).
         let zero_name: libc::sockaddr_storage = unsafe { mem::zeroed() };
@@ -56,22 +58,28 @@ impl RecvBatch {
         // SAFETY: as above.
         let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
         RecvBatch {
-            data: vec![0; BATCH * CHUNK],
-            names: vec![zero_name; BATCH],
-            iovecs: vec![zero_iov; BATCH],
-            controls: vec![Control([0; 64]); BATCH],
-            headers: vec![zero_hdr; BATCH],
-            entries: Vec::with_capacity(BATCH),
+            data: vec![0; width * CHUNK],
+            names: vec![zero_name; width],
+            iovecs: vec![zero_iov; width],
+            controls: vec![Control([0; 64]); width],
+            headers: vec![zero_hdr; width],
+            entries: Vec::with_capacity(width),
         }
     }
 
-    /// Reads up to `BATCH` waiting datagrams without blocking; returns how
+    /// Datagrams one `recv` reads at most.
+    pub(crate) fn width(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// Reads up to `width` waiting datagrams without blocking; returns how
     /// many. WouldBlock when none is waiting.
     pub(crate) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
         self.entries.clear();
+        let width = self.width();
         let base = self.data.as_mut_ptr();
-        for i in 0..BATCH {
-            // SAFETY: `i * CHUNK` is inside `data` (BATCH * CHUNK bytes).
+        for i in 0..width {
+            // SAFETY: `i * CHUNK` is inside `data` (width * CHUNK bytes).
             self.iovecs[i].iov_base = unsafe { base.add(i * CHUNK) }.cast();
             self.iovecs[i].iov_len = CHUNK;
             let hdr = &mut self.headers[i].msg_hdr;
@@ -91,7 +99,7 @@ impl RecvBatch {
             libc::recvmmsg(
                 fd,
                 self.headers.as_mut_ptr(),
-                BATCH as libc::c_uint,
+                width as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 std::ptr::null_mut(),
             )

@@ -4,11 +4,13 @@
 //! connects; `send.rs` sends; `recv.rs` receives; `options.rs` holds the
 //! multicast, broadcast, TTL and buffer-size setters.
 
+mod batch;
 mod flags;
 mod offload;
 mod options;
 mod recv;
 mod send;
+mod sink;
 
 pub use flags::{Membership, UdpFlags};
 pub use offload::gso_supported;

@@ -1,20 +1,23 @@
-//! Receiving: into the loop's shared buffer (the safe, allocation-free
-//! path) or into buffers the caller supplies (libuv's `alloc_cb`).
+//! Receiving: datagrams lent in place from the handle's receive batch (the
+//! safe, allocation-free path) or copied into buffers the caller supplies
+//! (libuv's `alloc_cb`).
 //!
-//! mio reports readiness edge-triggered. A handle reads until the socket
-//! would block or its budget of 32 datagrams per iteration is spent; in the
-//! latter case, after an error, and after `receive_start`, it goes on the
-//! loop's ready list and is read again next iteration without a new edge.
-//! `receive_start` re-arms the epoll registration, which reports datagrams
-//! that arrived while the handle was not receiving.
+//! mio reports readiness edge-triggered. A handle reads until the socket is
+//! known empty (EAGAIN, or a `recvmmsg` that returned fewer datagrams than
+//! asked for) or its budget of 32 datagrams per iteration is spent; in the
+//! latter case and after an error it goes on the loop's ready list and is
+//! read again next iteration without a new edge. `receive_start` re-arms
+//! the epoll registration, which reports datagrams that arrived while the
+//! handle was not receiving.
 
+use super::batch::{Batch, DEFAULT_WIDTH, WIDE};
+use super::sink::{AllocSink, BatchSink, Outcome, Sink};
 use super::{bind_if_needed, refresh_active, udp_mut, Udp, UdpFlags};
-use crate::core::state::{Deferred, Key, RECV_BUF_SIZE};
-use crate::error::{Error, Result, StatusCode};
-use crate::{sys, Loop};
+use crate::core::state::{Deferred, Key};
+use crate::error::{Result, StatusCode};
+use crate::Loop;
 use std::cell::Cell;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
 
@@ -45,115 +48,6 @@ pub struct RecvMeta {
     pub addr: Option<SocketAddr>,
     /// [`UdpFlags::PARTIAL`] when the datagram was truncated.
     pub flags: UdpFlags,
-}
-
-/// How one read ended.
-enum Outcome {
-    /// A datagram was delivered.
-    Delivered,
-    /// Nothing more is waiting: the next edge will tell.
-    Drained,
-    /// An error was delivered: try again next iteration.
-    Failed,
-}
-
-/// Reads one datagram and hands it to the user; type-erases the two ways
-/// of supplying a buffer.
-trait Sink {
-    fn read_one(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        loop_buf: &mut Vec<u8>,
-    ) -> Outcome;
-
-    /// Delivers the next datagram of `batch`, refilling it with one
-    /// `recvmmsg` when it is used up.
-    fn read_batched(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: &mut Batch,
-        loop_buf: &mut Vec<u8>,
-    ) -> Outcome;
-}
-
-/// A handle's recvmmsg batch and how far delivery got.
-pub(super) struct Batch {
-    buf: sys::RecvBatch,
-    /// Next message to deliver from.
-    pos: usize,
-    /// Offset of the next datagram inside a message of several coalesced
-    /// datagrams (receive offload).
-    seg_off: usize,
-    /// The last refill, in this dispatch, read fewer datagrams than fit: the
-    /// socket was empty then, and any datagram arriving later raises a new
-    /// edge, so no `recvmmsg` is needed just to see EAGAIN.
-    short: bool,
-}
-
-impl Batch {
-    fn new() -> Batch {
-        Batch {
-            buf: sys::RecvBatch::new(),
-            pos: 0,
-            seg_off: 0,
-            short: false,
-        }
-    }
-
-    /// Datagrams read from the socket but not delivered yet.
-    fn pending(&self) -> bool {
-        self.pos < self.buf.len()
-    }
-
-    /// Makes a datagram available at `pos`: Ok(false) when the socket has
-    /// nothing more to give.
-    fn refill(&mut self, fd: &dyn Fn() -> Option<RawFd>) -> io::Result<bool> {
-        if self.pending() {
-            return Ok(true);
-        }
-        if std::mem::take(&mut self.short) {
-            return Ok(false);
-        }
-        let Some(fd) = fd() else {
-            return Ok(false);
-        };
-        match self.buf.recv(fd) {
-            Ok(n) => {
-                self.pos = 0;
-                self.seg_off = 0;
-                self.short = n < sys::BATCH;
-                Ok(n > 0)
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(false),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Takes the next datagram: a whole message, or its next segment when
-    /// the kernel coalesced several datagrams into it.
-    fn next(&mut self) -> Option<(sys::BatchEntry, &[u8])> {
-        let (entry, data) = self.buf.get(self.pos)?;
-        match entry.segment {
-            Some(size) if size < data.len() => {
-                let start = self.seg_off;
-                let end = (start + size).min(data.len());
-                if end >= data.len() {
-                    self.pos += 1;
-                    self.seg_off = 0;
-                } else {
-                    self.seg_off = end;
-                }
-                Some((entry, &data[start..end]))
-            }
-            _ => {
-                self.pos += 1;
-                self.seg_off = 0;
-                Some((entry, data))
-            }
-        }
-    }
 }
 
 /// The receive side of a UDP handle.
@@ -192,192 +86,14 @@ impl RecvState {
     }
 }
 
-fn unspecified() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
-}
-
-fn flags_for(received: &sys::Received) -> UdpFlags {
-    if received.truncated {
-        UdpFlags::PARTIAL
-    } else {
-        UdpFlags::empty()
-    }
-}
-
-/// Receives into the loop's shared 64 KiB buffer.
-struct LoopBufferSink<F>(F);
-
-impl<F> Sink for LoopBufferSink<F>
-where
-    F: FnMut(&Udp, Result<Datagram<'_>>),
-{
-    fn read_one(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        loop_buf: &mut Vec<u8>,
-    ) -> Outcome {
-        let Some(fd) = fd() else {
-            return Outcome::Drained;
-        };
-        if loop_buf.len() < RECV_BUF_SIZE {
-            loop_buf.resize(RECV_BUF_SIZE, 0);
-        }
-        match sys::recv_from(fd, loop_buf) {
-            Ok(r) => {
-                let datagram = Datagram {
-                    data: &loop_buf[..r.len],
-                    addr: r.addr.unwrap_or_else(unspecified),
-                    flags: flags_for(&r),
-                };
-                (self.0)(udp, Ok(datagram));
-                Outcome::Delivered
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Outcome::Drained,
-            Err(err) => {
-                (self.0)(udp, Err(err.into()));
-                Outcome::Failed
-            }
-        }
-    }
-
-    fn read_batched(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: &mut Batch,
-        _loop_buf: &mut Vec<u8>,
-    ) -> Outcome {
-        match batch.refill(fd) {
-            Ok(true) => {}
-            Ok(false) => return Outcome::Drained,
-            Err(err) => {
-                (self.0)(udp, Err(err.into()));
-                return Outcome::Failed;
-            }
-        }
-        let Some((entry, data)) = batch.next() else {
-            return Outcome::Drained;
-        };
-        let flags = if entry.truncated {
-            UdpFlags::PARTIAL
-        } else {
-            UdpFlags::empty()
-        };
-        let datagram = Datagram {
-            data,
-            addr: entry.addr.unwrap_or_else(unspecified),
-            flags,
-        };
-        (self.0)(udp, Ok(datagram));
-        Outcome::Delivered
-    }
-}
-
-/// Receives into buffers from the caller's allocator.
-struct AllocSink<A, C> {
-    alloc: A,
-    cb: C,
-}
-
-impl<A, C, B> Sink for AllocSink<A, C>
-where
-    A: FnMut(&Udp, usize) -> B,
-    C: FnMut(&Udp, Result<RecvMeta>, B),
-    B: AsMut<[u8]>,
-{
-    fn read_one(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        _loop_buf: &mut Vec<u8>,
-    ) -> Outcome {
-        let nothing = RecvMeta {
-            len: 0,
-            addr: None,
-            flags: UdpFlags::empty(),
-        };
-        let mut buf = (self.alloc)(udp, RECV_BUF_SIZE);
-        if buf.as_mut().is_empty() {
-            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
-            return Outcome::Failed;
-        }
-        // The allocator may have stopped or closed the handle.
-        let Some(fd) = fd() else {
-            (self.cb)(udp, Ok(nothing), buf);
-            return Outcome::Drained;
-        };
-        match sys::recv_from(fd, buf.as_mut()) {
-            Ok(r) => {
-                let meta = RecvMeta {
-                    len: r.len,
-                    addr: Some(r.addr.unwrap_or_else(unspecified)),
-                    flags: flags_for(&r),
-                };
-                (self.cb)(udp, Ok(meta), buf);
-                Outcome::Delivered
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                (self.cb)(udp, Ok(nothing), buf);
-                Outcome::Drained
-            }
-            Err(err) => {
-                (self.cb)(udp, Err(Error::from(err)), buf);
-                Outcome::Failed
-            }
-        }
-    }
-
-    /// Datagrams come from the batch (batching or receive offload is on, or
-    /// a batch still holds datagrams) and are copied into caller buffers.
-    fn read_batched(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: &mut Batch,
-        _loop_buf: &mut Vec<u8>,
-    ) -> Outcome {
-        match batch.refill(fd) {
-            Ok(true) => {}
-            Ok(false) => return Outcome::Drained,
-            Err(err) => {
-                let buf = (self.alloc)(udp, RECV_BUF_SIZE);
-                (self.cb)(udp, Err(err.into()), buf);
-                return Outcome::Failed;
-            }
-        }
-        let mut buf = (self.alloc)(udp, RECV_BUF_SIZE);
-        if buf.as_mut().is_empty() {
-            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
-            return Outcome::Failed;
-        }
-        let Some((entry, data)) = batch.next() else {
-            return Outcome::Drained;
-        };
-        let dest = buf.as_mut();
-        let len = data.len().min(dest.len());
-        dest[..len].copy_from_slice(&data[..len]);
-        let flags = if entry.truncated || len < data.len() {
-            UdpFlags::PARTIAL
-        } else {
-            UdpFlags::empty()
-        };
-        let meta = RecvMeta {
-            len,
-            addr: Some(entry.addr.unwrap_or_else(unspecified)),
-            flags,
-        };
-        (self.cb)(udp, Ok(meta), buf);
-        Outcome::Delivered
-    }
-}
-
 impl Udp {
     /// Starts receiving (`uv_udp_recv_start`; python-uv's `receive_start`).
     /// Binds to `0.0.0.0:0` first if the handle has no socket.
     ///
-    /// `cb` gets the handle and either a [`Datagram`] — data lent from the
-    /// loop's buffer (no allocation per datagram), the sender, and flags
+    /// `cb` gets the handle and either a [`Datagram`] — data lent in place
+    /// from the handle's receive batch, which `recvmmsg` fills (4 datagrams
+    /// per call, 32 with [`Udp::set_recvmmsg`]; allocated once, no allocation
+    /// per datagram), the sender, and flags
     /// with [`UdpFlags::PARTIAL`] for a truncated datagram — or the error
     /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
     /// connected handle). Errors never stop receiving or close the handle.
@@ -387,7 +103,7 @@ impl Udp {
         &self,
         cb: impl FnMut(&Udp, Result<Datagram<'_>>) + 'static,
     ) -> Result<()> {
-        self.start_receiving(Box::new(LoopBufferSink(cb)))
+        self.start_receiving(Box::new(BatchSink(cb)))
     }
 
     /// Starts receiving into buffers the caller supplies (libuv's
@@ -451,14 +167,15 @@ impl Udp {
         Ok(())
     }
 
-    /// Turns batch receiving on or off (libuv's `UV_UDP_RECVMMSG`): with it
-    /// on, [`Udp::receive_start`] reads up to 32 datagrams per `recvmmsg`
-    /// call into a buffer of the handle's own (32 × 64 KiB of address space,
-    /// allocated on first use and reused; no allocation per datagram), and
-    /// hands them to the callback one by one. Datagrams read but not yet
-    /// delivered when receiving stops are kept and delivered first when it
-    /// starts again. Receiving into caller-supplied buffers
-    /// ([`Udp::receive_start_with`]) is not batched.
+    /// Turns wide batches on or off (libuv's `UV_UDP_RECVMMSG`):
+    /// [`Udp::receive_start`] always reads with `recvmmsg` into a batch of the
+    /// handle's own, 4 datagrams wide by default and 32 with this on (32 ×
+    /// 64 KiB of address space, allocated once; the kernel touches only the
+    /// pages datagrams land in). Datagrams are handed to the callback one by
+    /// one either way. With it on, [`Udp::receive_start_with`] also reads
+    /// through the batch and copies each datagram into a caller buffer.
+    /// Datagrams read but not yet delivered when receiving stops are kept
+    /// and delivered first when it starts again.
     pub fn set_recvmmsg(&self, on: bool) -> Result<()> {
         let mut st = self.get_loop().state();
         udp_mut(&mut st, self.key())?.recv.batch_enabled = on;
@@ -502,7 +219,6 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         }
     }
     let udp = Udp::from_key(lp, key);
-    let mut buf = std::mem::take(&mut lp.state().recv_buf);
     let mut delivered = 0;
     while delivered < READ_BUDGET {
         let Some(session) = take_session(lp, key) else {
@@ -519,10 +235,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         let fd_if_live = || live().then_some(fd);
         let mut outcome = Outcome::Drained;
         while delivered < READ_BUDGET && live() {
-            outcome = match batch.as_deref_mut() {
-                Some(batch) => sink.read_batched(&udp, &fd_if_live, batch, &mut buf),
-                None => sink.read_one(&udp, &fd_if_live, &mut buf),
-            };
+            outcome = sink.read(&udp, &fd_if_live, batch.as_deref_mut());
             if !matches!(outcome, Outcome::Delivered) {
                 break;
             }
@@ -566,9 +279,6 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         }
     }
     let mut st = lp.state();
-    if st.recv_buf.capacity() < buf.capacity() {
-        st.recv_buf = buf;
-    }
     if delivered == READ_BUDGET && udp_mut(&mut st, key).is_ok_and(|u| u.recv.receiving) {
         // A session restarted on the last datagram of the budget.
         if !st.ready.contains(&key) {
@@ -601,13 +311,18 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         return None;
     };
     let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
-    let batch = if u.recv.batch_enabled || u.recv.gro || pending {
-        Some(
-            u.recv
-                .batch
-                .take()
-                .unwrap_or_else(|| Box::new(Batch::new())),
-        )
+    let batch = if sink.always_batches() || u.recv.batch_enabled || u.recv.gro || pending {
+        let width = if u.recv.batch_enabled {
+            WIDE
+        } else {
+            DEFAULT_WIDTH
+        };
+        Some(match u.recv.batch.take() {
+            // Grow a small batch once batching is asked for, but never
+            // drop datagrams it still holds.
+            Some(b) if b.width() >= width || b.pending() => b,
+            _ => Box::new(Batch::new(width)),
+        })
     } else {
         None
     };

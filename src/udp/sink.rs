@@ -1,0 +1,205 @@
+//! Where received datagrams go: the two receive modes behind one trait, so
+//! the dispatch does not care which one a handle uses.
+
+use super::batch::Batch;
+use super::recv::{Datagram, RecvMeta};
+use super::{Udp, UdpFlags};
+use crate::error::{Error, Result, StatusCode};
+use crate::sys;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::RawFd;
+
+/// libuv's suggested allocation size, the largest datagram.
+const SUGGESTED_SIZE: usize = 64 * 1024;
+
+/// How one read ended.
+pub(super) enum Outcome {
+    /// A datagram was delivered.
+    Delivered,
+    /// Nothing more is waiting: the next edge will tell.
+    Drained,
+    /// An error was delivered: try again next iteration.
+    Failed,
+}
+
+/// Reads one datagram and hands it to the user.
+pub(super) trait Sink {
+    /// Whether this sink reads through the handle's batch even when
+    /// batching was not asked for.
+    fn always_batches(&self) -> bool;
+
+    /// Delivers one datagram: from `batch` (refilled with one `recvmmsg`
+    /// when used up) when there is one, else read on its own.
+    fn read(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: Option<&mut Batch>,
+    ) -> Outcome;
+}
+
+fn unspecified() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+}
+
+fn partial_if(truncated: bool) -> UdpFlags {
+    if truncated {
+        UdpFlags::PARTIAL
+    } else {
+        UdpFlags::empty()
+    }
+}
+
+/// Lends each datagram, in place in the handle's batch, to a callback.
+pub(super) struct BatchSink<F>(pub(super) F);
+
+impl<F> Sink for BatchSink<F>
+where
+    F: FnMut(&Udp, Result<Datagram<'_>>),
+{
+    fn always_batches(&self) -> bool {
+        true
+    }
+
+    fn read(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: Option<&mut Batch>,
+    ) -> Outcome {
+        // The dispatch always hands this sink a batch.
+        let Some(batch) = batch else {
+            return Outcome::Drained;
+        };
+        match batch.refill(fd) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Drained,
+            Err(err) => {
+                (self.0)(udp, Err(err.into()));
+                return Outcome::Failed;
+            }
+        }
+        let Some((entry, data)) = batch.next() else {
+            return Outcome::Drained;
+        };
+        let datagram = Datagram {
+            data,
+            addr: entry.addr.unwrap_or_else(unspecified),
+            flags: partial_if(entry.truncated),
+        };
+        (self.0)(udp, Ok(datagram));
+        Outcome::Delivered
+    }
+}
+
+/// Receives into buffers from the caller's allocator.
+pub(super) struct AllocSink<A, C> {
+    pub(super) alloc: A,
+    pub(super) cb: C,
+}
+
+impl<A, C, B> AllocSink<A, C>
+where
+    A: FnMut(&Udp, usize) -> B,
+    C: FnMut(&Udp, Result<RecvMeta>, B),
+    B: AsMut<[u8]>,
+{
+    /// libuv's read: allocate, `recvfrom` into the buffer, report.
+    fn read_one(&mut self, udp: &Udp, fd: &dyn Fn() -> Option<RawFd>) -> Outcome {
+        let nothing = RecvMeta {
+            len: 0,
+            addr: None,
+            flags: UdpFlags::empty(),
+        };
+        let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
+        if buf.as_mut().is_empty() {
+            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            return Outcome::Failed;
+        }
+        // The allocator may have stopped or closed the handle.
+        let Some(fd) = fd() else {
+            (self.cb)(udp, Ok(nothing), buf);
+            return Outcome::Drained;
+        };
+        match sys::recv_from(fd, buf.as_mut()) {
+            Ok(r) => {
+                let meta = RecvMeta {
+                    len: r.len,
+                    addr: Some(r.addr.unwrap_or_else(unspecified)),
+                    flags: partial_if(r.truncated),
+                };
+                (self.cb)(udp, Ok(meta), buf);
+                Outcome::Delivered
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                (self.cb)(udp, Ok(nothing), buf);
+                Outcome::Drained
+            }
+            Err(err) => {
+                (self.cb)(udp, Err(Error::from(err)), buf);
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// From the batch (batching or receive offload is on, or a batch still
+    /// holds datagrams), copied into a caller buffer.
+    fn read_batched(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: &mut Batch,
+    ) -> Outcome {
+        match batch.refill(fd) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Drained,
+            Err(err) => {
+                let buf = (self.alloc)(udp, SUGGESTED_SIZE);
+                (self.cb)(udp, Err(err.into()), buf);
+                return Outcome::Failed;
+            }
+        }
+        let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
+        if buf.as_mut().is_empty() {
+            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            return Outcome::Failed;
+        }
+        let Some((entry, data)) = batch.next() else {
+            return Outcome::Drained;
+        };
+        let dest = buf.as_mut();
+        let len = data.len().min(dest.len());
+        dest[..len].copy_from_slice(&data[..len]);
+        let meta = RecvMeta {
+            len,
+            addr: Some(entry.addr.unwrap_or_else(unspecified)),
+            flags: partial_if(entry.truncated || len < data.len()),
+        };
+        (self.cb)(udp, Ok(meta), buf);
+        Outcome::Delivered
+    }
+}
+
+impl<A, C, B> Sink for AllocSink<A, C>
+where
+    A: FnMut(&Udp, usize) -> B,
+    C: FnMut(&Udp, Result<RecvMeta>, B),
+    B: AsMut<[u8]>,
+{
+    fn always_batches(&self) -> bool {
+        false
+    }
+
+    fn read(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: Option<&mut Batch>,
+    ) -> Outcome {
+        match batch {
+            Some(batch) => self.read_batched(udp, fd, batch),
+            None => self.read_one(udp, fd),
+        }
+    }
+}
