@@ -5,7 +5,6 @@ use super::state::{Closing, Key, Phase, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
-use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -23,24 +22,40 @@ pub(crate) struct IoEvent {
 
 /// Runs `body` for each item in order. If one of them panics, `requeue`
 /// gets that item and the ones not reached yet, so the loop keeps their
-/// work for its next run; then the panic goes on.
-fn for_each_resilient<T: Copy>(
+/// work for its next run; then the panic goes on. A drop guard does this,
+/// so the common path costs nothing.
+fn for_each_resilient<T: Copy, R: FnMut(T, &[T])>(
     items: &[T],
     mut body: impl FnMut(T),
-    requeue: impl FnOnce(T, &[T]),
+    requeue: R,
 ) {
-    let started = Cell::new(0);
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        for &item in items {
-            started.set(started.get() + 1);
-            body(item);
-        }
-    }));
-    if let Err(payload) = result {
-        let at = started.get() - 1;
-        requeue(items[at], &items[at + 1..]);
-        panic::resume_unwind(payload);
+    /// On unwinding, hands the interrupted item and the rest to `requeue`.
+    struct Guard<'a, T: Copy, R: FnMut(T, &[T])> {
+        items: &'a [T],
+        started: usize,
+        requeue: R,
     }
+    impl<T: Copy, R: FnMut(T, &[T])> Drop for Guard<'_, T, R> {
+        fn drop(&mut self) {
+            if self.started > 0 && std::thread::panicking() {
+                let at = self.started - 1;
+                (self.requeue)(self.items[at], &self.items[at + 1..]);
+            }
+        }
+    }
+    if items.is_empty() {
+        return;
+    }
+    let mut guard = Guard {
+        items,
+        started: 0,
+        requeue,
+    };
+    for &item in items {
+        guard.started += 1;
+        body(item);
+    }
+    guard.started = 0;
 }
 
 /// Clears the running flag however `run` returns.
@@ -87,21 +102,24 @@ impl Loop {
             self.update_time();
             self.run_timers();
         }
-        while alive && !self.state().stop_flag {
-            let can_sleep = {
+        while alive {
+            let (can_sleep, pending) = {
                 let st = self.state();
-                st.pending.is_empty() && st.active_idles == 0
+                if st.stop_flag {
+                    break;
+                }
+                let pending = !st.pending.is_empty();
+                (!pending && st.active_idles == 0, pending)
             };
-            self.run_pending();
+            if pending {
+                self.run_pending();
+            }
+            // Each phase checks its own list: callbacks of an earlier phase
+            // may start watchers that must run in this iteration.
             self.run_watchers(Phase::Idle);
             self.run_watchers(Phase::Prepare);
             let block = mode == RunMode::Default || (mode == RunMode::Once && can_sleep);
-            let timeout = if block {
-                self.state().backend_timeout()
-            } else {
-                0
-            };
-            self.poll_io(timeout);
+            self.poll_io(block);
             for _ in 0..PENDING_ROUNDS_AFTER_POLL {
                 if self.state().pending.is_empty() {
                     break;
@@ -111,12 +129,17 @@ impl Loop {
             let before_check = self.state().callbacks_run;
             self.run_watchers(Phase::Check);
             self.run_closing();
+            let mut st = self.state();
             // The poll phase read the clock; read it again only if check or
             // close callbacks ran since, so timers see the time they took.
-            if self.state().callbacks_run != before_check {
-                self.update_time();
+            if st.callbacks_run != before_check {
+                st.update_time();
             }
-            self.run_timers();
+            let timers_due = st.timers.next_due().is_some_and(|due| due <= st.now_ms);
+            drop(st);
+            if timers_due {
+                self.run_timers();
+            }
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
@@ -163,11 +186,9 @@ impl Loop {
             }
             let mut snap = std::mem::take(&mut st.scratch_watchers);
             snap.clear();
-            snap.extend_from_slice(&st.watchers[phase as usize]);
+            snap.extend(st.watchers[phase as usize].iter().rev());
             snap
         };
-        let mut snapshot = snapshot;
-        snapshot.reverse();
         for_each_resilient(
             &snapshot,
             |(key, seq)| watcher::dispatch(self, key, seq),
@@ -234,14 +255,19 @@ impl Loop {
 
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
-    fn poll_io(&self, timeout_ms: i32) {
-        let (events, ready, iteration, manual_jump) = {
+    fn poll_io(&self, block: bool) {
+        let (events, ready, iteration, woken) = {
             let mut st = self.state();
+            let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
             // Handles queued as still ready before this poll; ones queued
             // while dispatching below wait for the next iteration.
-            let spare = std::mem::take(&mut st.scratch);
-            let ready = std::mem::replace(&mut st.ready, spare);
+            let ready = if st.ready.is_empty() {
+                Vec::new()
+            } else {
+                let spare = std::mem::take(&mut st.scratch);
+                std::mem::replace(&mut st.ready, spare)
+            };
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
@@ -270,18 +296,14 @@ impl Loop {
                 });
             }
             st.update_time();
-            let idle = events.is_empty() && !woken && ready.is_empty();
-            let jump = manual && timeout_ms > 0 && idle;
-            st.async_woken |= woken;
-            (events, ready, st.iteration, jump)
-        };
-        if manual_jump {
-            let mut st = self.state();
-            if let Some(due) = st.timers.next_due() {
-                st.clock.jump_to_ms(due);
-                st.update_time();
+            if manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty() {
+                if let Some(due) = st.timers.next_due() {
+                    st.clock.jump_to_ms(due);
+                    st.update_time();
+                }
             }
-        }
+            (events, ready, st.iteration, woken)
+        };
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
@@ -296,8 +318,11 @@ impl Loop {
         let mut events = events;
         events.clear();
         self.state().io_events = events;
-        if std::mem::take(&mut self.state().async_woken) {
+        if woken {
             async_handle::dispatch_wake(self);
+        }
+        if ready.is_empty() {
+            return;
         }
         // Only UDP handles whose read budget ran out (or whose read failed)
         // are queued; a handle an event already read in this iteration is

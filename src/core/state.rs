@@ -150,8 +150,6 @@ pub(crate) struct LoopState {
     pub scratch_watchers: Vec<(Key, u64)>,
     /// Readiness events of the current poll phase.
     pub io_events: Vec<super::run::IoEvent>,
-    /// The waker fired in this poll phase.
-    pub async_woken: bool,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
     pub callbacks_run: u64,
 }
@@ -190,7 +188,6 @@ impl LoopState {
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),
             io_events: Vec::new(),
-            async_woken: false,
             callbacks_run: 0,
         })
     }

@@ -2,7 +2,7 @@
 //! (`UDP_GRO`): many datagrams in one system call. Support is probed once;
 //! callers fall back to one datagram per message when it is missing.
 
-use super::sockaddr::to_sockaddr;
+use super::sockaddr::to_raw;
 use std::io;
 use std::mem;
 use std::net::SocketAddr;
@@ -46,12 +46,12 @@ pub(crate) fn send_segments(
         iov_base: data.as_ptr() as *mut libc::c_void,
         iov_len: data.len(),
     };
-    let mut dest = addr.map(to_sockaddr);
+    let dest = addr.map(to_raw);
     let mut control = SegmentCmsg([0; 32]);
     // SAFETY: all-zero is a valid msghdr.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    if let Some((storage, len)) = dest.as_mut() {
-        msg.msg_name = (storage as *mut libc::sockaddr_storage).cast();
+    if let Some((raw, len)) = dest.as_ref() {
+        msg.msg_name = raw.as_ptr() as *mut libc::c_void;
         msg.msg_namelen = *len;
     }
     msg.msg_iov = &mut iov;

@@ -1,7 +1,7 @@
 //! Batched datagram I/O: `recvmmsg(2)` into a reusable buffer of fixed-size
 //! chunks, and `sendmmsg(2)` of several queued datagrams in one call.
 
-use super::sockaddr::{from_sockaddr_storage, to_sockaddr};
+use super::sockaddr::{from_sockaddr_storage, to_raw, RawSockAddr};
 use std::io;
 use std::mem;
 use std::net::SocketAddr;
@@ -57,14 +57,28 @@ impl RecvBatch {
         let zero_iov: libc::iovec = unsafe { mem::zeroed() };
         // SAFETY: as above.
         let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
-        RecvBatch {
+        let mut batch = RecvBatch {
             data: vec![0; width * CHUNK],
             names: vec![zero_name; width],
             iovecs: vec![zero_iov; width],
             controls: vec![Control([0; 64]); width],
             headers: vec![zero_hdr; width],
             entries: Vec::with_capacity(width),
+        };
+        // Wire every header to its chunk, name and control buffer once: the
+        // vectors never grow, so their heap buffers never move.
+        let base = batch.data.as_mut_ptr();
+        for i in 0..width {
+            // SAFETY: `i * CHUNK` is inside `data` (width * CHUNK bytes).
+            batch.iovecs[i].iov_base = unsafe { base.add(i * CHUNK) }.cast();
+            batch.iovecs[i].iov_len = CHUNK;
+            let hdr = &mut batch.headers[i].msg_hdr;
+            hdr.msg_name = (&mut batch.names[i] as *mut libc::sockaddr_storage).cast();
+            hdr.msg_iov = &mut batch.iovecs[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = batch.controls[i].0.as_mut_ptr().cast();
         }
+        batch
     }
 
     /// Datagrams one `recv` reads at most.
@@ -73,28 +87,25 @@ impl RecvBatch {
     }
 
     /// Reads up to `width` waiting datagrams without blocking; returns how
-    /// many. WouldBlock when none is waiting.
-    pub(crate) fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+    /// many. WouldBlock when none is waiting. `offload` asks for the
+    /// control messages that tell receive-offload segment sizes.
+    pub(crate) fn recv(&mut self, fd: RawFd, offload: bool) -> io::Result<usize> {
         self.entries.clear();
         let width = self.width();
-        let base = self.data.as_mut_ptr();
-        for i in 0..width {
-            // SAFETY: `i * CHUNK` is inside `data` (width * CHUNK bytes).
-            self.iovecs[i].iov_base = unsafe { base.add(i * CHUNK) }.cast();
-            self.iovecs[i].iov_len = CHUNK;
-            let hdr = &mut self.headers[i].msg_hdr;
-            hdr.msg_name = (&mut self.names[i] as *mut libc::sockaddr_storage).cast();
-            hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            hdr.msg_iov = &mut self.iovecs[i];
-            hdr.msg_iovlen = 1;
-            hdr.msg_control = self.controls[i].0.as_mut_ptr().cast();
-            hdr.msg_controllen = mem::size_of::<Control>() as _;
-            hdr.msg_flags = 0;
-            self.headers[i].msg_len = 0;
+        let control_len = if offload {
+            mem::size_of::<Control>()
+        } else {
+            0
+        };
+        for header in &mut self.headers {
+            // The kernel rewrote these lengths last time: reset them.
+            header.msg_hdr.msg_namelen =
+                mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            header.msg_hdr.msg_controllen = control_len as _;
         }
-        // SAFETY: every header points at its own name and iovec, which point
-        // into buffers owned by `self` that live through the call; the
-        // kernel writes at most the lengths given.
+        // SAFETY: every header points at its own name, iovec and control
+        // buffer (wired in `new`), all owned by `self` and alive through the
+        // call; the kernel writes at most the lengths given.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
@@ -110,8 +121,12 @@ impl RecvBatch {
         let n = n as usize;
         for i in 0..n {
             let hdr = &self.headers[i];
-            // SAFETY: the kernel just filled this header's control buffer.
-            let segment = unsafe { super::gro_segment(&hdr.msg_hdr) };
+            let segment = if offload {
+                // SAFETY: the kernel just filled this header's control buffer.
+                unsafe { super::gro_segment(&hdr.msg_hdr) }
+            } else {
+                None
+            };
             self.entries.push(BatchEntry {
                 len: (hdr.msg_len as usize).min(CHUNK),
                 truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
@@ -141,8 +156,9 @@ pub(crate) fn send_mmsg(
     datagrams: &[(&[u8], Option<&SocketAddr>)],
 ) -> io::Result<usize> {
     let count = datagrams.len().min(BATCH);
-    // SAFETY: as in `RecvBatch::new`: all-zero values are valid.
-    let mut names: [libc::sockaddr_storage; BATCH] = unsafe { mem::zeroed() };
+    // SAFETY: as in `RecvBatch::new`: all-zero values are valid (the union
+    // holds only plain C structs).
+    let mut names: [RawSockAddr; BATCH] = unsafe { mem::zeroed() };
     // SAFETY: as above.
     let mut iovecs: [libc::iovec; BATCH] = unsafe { mem::zeroed() };
     // SAFETY: as above.
@@ -152,9 +168,9 @@ pub(crate) fn send_mmsg(
         iovecs[i].iov_len = data.len();
         let hdr = &mut headers[i].msg_hdr;
         if let Some(addr) = addr {
-            let (storage, len) = to_sockaddr(addr);
-            names[i] = storage;
-            hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            let (raw, len) = to_raw(addr);
+            names[i] = raw;
+            hdr.msg_name = names[i].as_ptr() as *mut libc::c_void;
             hdr.msg_namelen = len;
         }
         hdr.msg_iov = &mut iovecs[i];

@@ -4,6 +4,56 @@
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+/// An IPv4 or IPv6 socket address as the kernel reads it: 28 bytes, not
+/// the 128 of a `sockaddr_storage`, so building one per send is cheap.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) union RawSockAddr {
+    v4: libc::sockaddr_in,
+    v6: libc::sockaddr_in6,
+}
+
+impl RawSockAddr {
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
+        (self as *const RawSockAddr).cast()
+    }
+}
+
+/// `addr` as the kernel reads it, with its length.
+pub(crate) fn to_raw(addr: &SocketAddr) -> (RawSockAddr, libc::socklen_t) {
+    match addr {
+        SocketAddr::V4(a) => {
+            let v4 = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            (
+                RawSockAddr { v4 },
+                mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        }
+        SocketAddr::V6(a) => {
+            let v6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            (
+                RawSockAddr { v6 },
+                mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            )
+        }
+    }
+}
+
 /// Writes `addr` into a zeroed `sockaddr_storage`; returns it with its length.
 pub(crate) fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.

@@ -2,7 +2,7 @@
 //! needs: receive into a caller's buffer with truncation detection, gathered
 //! sends, IPv6 source-specific multicast and raw integer options.
 
-use super::sockaddr::{from_sockaddr_storage, to_sockaddr};
+use super::sockaddr::{from_sockaddr_storage, to_raw, to_sockaddr};
 use std::io;
 use std::mem;
 use std::net::SocketAddr;
@@ -74,11 +74,11 @@ pub(crate) fn send_msg<B: AsRef<[u8]>>(
         iov.iov_base = buf.as_ptr() as *mut libc::c_void;
         iov.iov_len = buf.len();
     }
-    let mut dest = addr.map(to_sockaddr);
+    let dest = addr.map(to_raw);
     // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    if let Some((storage, len)) = dest.as_mut() {
-        msg.msg_name = (storage as *mut libc::sockaddr_storage).cast();
+    if let Some((raw, len)) = dest.as_ref() {
+        msg.msg_name = raw.as_ptr() as *mut libc::c_void;
         msg.msg_namelen = *len;
     }
     msg.msg_iov = iovecs.as_mut_ptr();

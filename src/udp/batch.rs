@@ -24,6 +24,8 @@ pub(super) struct Batch {
     /// socket was empty then, and any datagram arriving later raises a new
     /// edge, so no `recvmmsg` is needed just to see EAGAIN.
     pub(super) short: bool,
+    /// Receive offload is on: read the segment sizes the kernel reports.
+    pub(super) offload: bool,
 }
 
 impl Batch {
@@ -33,6 +35,7 @@ impl Batch {
             pos: 0,
             seg_off: 0,
             short: false,
+            offload: false,
         }
     }
 
@@ -58,7 +61,7 @@ impl Batch {
         let Some(fd) = fd() else {
             return Ok(false);
         };
-        match self.buf.recv(fd) {
+        match self.buf.recv(fd, self.offload) {
             Ok(n) => {
                 self.pos = 0;
                 self.seg_off = 0;

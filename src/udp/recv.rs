@@ -317,12 +317,14 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         } else {
             DEFAULT_WIDTH
         };
-        Some(match u.recv.batch.take() {
+        let mut b = match u.recv.batch.take() {
             // Grow a small batch once batching is asked for, but never
             // drop datagrams it still holds.
             Some(b) if b.width() >= width || b.pending() => b,
             _ => Box::new(Batch::new(width)),
-        })
+        };
+        b.offload = u.recv.gro;
+        Some(b)
     } else {
         None
     };
