@@ -233,14 +233,13 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         } = session;
         let live = || epoch_cell.get() == epoch;
         let fd_if_live = || live().then_some(fd);
-        let mut outcome = Outcome::Drained;
-        while delivered < READ_BUDGET && live() {
-            outcome = sink.read(&udp, &fd_if_live, batch.as_deref_mut());
-            if !matches!(outcome, Outcome::Delivered) {
-                break;
-            }
-            delivered += 1;
-        }
+        let outcome = sink.read_many(
+            &udp,
+            &fd_if_live,
+            batch.as_deref_mut(),
+            READ_BUDGET - delivered,
+            &mut delivered,
+        );
         let restarted = {
             let mut unused = Some(sink);
             let mut st = lp.state();

@@ -37,6 +37,29 @@ pub(super) trait Sink {
         fd: &dyn Fn() -> Option<RawFd>,
         batch: Option<&mut Batch>,
     ) -> Outcome;
+
+    /// Delivers up to `budget` datagrams, counting them in `delivered`,
+    /// while `fd` says the session is still live; returns how the last read
+    /// ended (`Delivered` when the budget ran out or the session ended).
+    fn read_many(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        mut batch: Option<&mut Batch>,
+        budget: usize,
+        delivered: &mut usize,
+    ) -> Outcome {
+        for _ in 0..budget {
+            if fd().is_none() {
+                return Outcome::Delivered;
+            }
+            match self.read(udp, fd, batch.as_deref_mut()) {
+                Outcome::Delivered => *delivered += 1,
+                other => return other,
+            }
+        }
+        Outcome::Delivered
+    }
 }
 
 fn unspecified() -> SocketAddr {
@@ -60,6 +83,50 @@ where
 {
     fn always_batches(&self) -> bool {
         true
+    }
+
+    /// The hot path: a tight loop over the batch with the callback called
+    /// directly (it is this sink's own type), one refill per batch.
+    fn read_many(
+        &mut self,
+        udp: &Udp,
+        fd: &dyn Fn() -> Option<RawFd>,
+        batch: Option<&mut Batch>,
+        budget: usize,
+        delivered: &mut usize,
+    ) -> Outcome {
+        let Some(batch) = batch else {
+            return Outcome::Drained;
+        };
+        let mut left = budget;
+        while left > 0 {
+            match batch.refill(fd) {
+                Ok(true) => {}
+                Ok(false) => return Outcome::Drained,
+                Err(err) => {
+                    (self.0)(udp, Err(err.into()));
+                    return Outcome::Failed;
+                }
+            }
+            while left > 0 {
+                let Some((entry, data)) = batch.next() else {
+                    break;
+                };
+                let datagram = Datagram {
+                    data,
+                    addr: entry.addr.unwrap_or_else(unspecified),
+                    flags: partial_if(entry.truncated),
+                };
+                (self.0)(udp, Ok(datagram));
+                *delivered += 1;
+                left -= 1;
+                if fd().is_none() {
+                    // The callback stopped, restarted or closed the handle.
+                    return Outcome::Delivered;
+                }
+            }
+        }
+        Outcome::Delivered
     }
 
     fn read(
