@@ -1,0 +1,206 @@
+//! The C programs, compiled at run time: `raw.c` (blocking syscalls), and
+//! `uvbench.c` twice — against the system libuv and against uv-compat,
+//! whose `libuv.so` is built with `cargo build -p uv-compat --release`
+//! (a no-op when it is up to date).
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+
+const BENCH_H: &str = include_str!("../../c/bench.h");
+const RAW_C: &str = include_str!("../../c/raw.c");
+const UVBENCH_C: &str = include_str!("../../c/uvbench.c");
+
+/// The workspace root (this crate lives in `benches/ruv-bench`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The compiled C programs.
+#[derive(Clone, Debug)]
+pub struct Programs {
+    /// `raw.c`.
+    pub raw: PathBuf,
+    /// `uvbench.c` against the system libuv.
+    pub libuv: PathBuf,
+    /// `uvbench.c` against uv-compat.
+    pub uv_compat: PathBuf,
+}
+
+/// Writes the sources to `dir`, builds uv-compat and compiles the three
+/// programs (in parallel).
+pub fn prepare(dir: &Path) -> Result<Programs, String> {
+    let src = dir.join("src");
+    fs::create_dir_all(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    for (name, text) in [
+        ("bench.h", BENCH_H),
+        ("raw.c", RAW_C),
+        ("uvbench.c", UVBENCH_C),
+    ] {
+        let path = src.join(name);
+        if fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let compat_lib = build_uv_compat()?;
+    let include = workspace_root().join("uv-compat/include");
+    let programs = Programs {
+        raw: dir.join("bench-raw"),
+        libuv: dir.join("bench-libuv"),
+        uv_compat: dir.join("bench-uvcompat"),
+    };
+    let rpath = format!("-Wl,-rpath,{}", compat_lib.display());
+    let jobs: Vec<(PathBuf, Vec<OsString>)> = vec![
+        (programs.raw.clone(), vec![src.join("raw.c").into()]),
+        (
+            programs.libuv.clone(),
+            vec![src.join("uvbench.c").into(), "-luv".into()],
+        ),
+        (
+            programs.uv_compat.clone(),
+            vec![
+                "-I".into(),
+                include.into(),
+                src.join("uvbench.c").into(),
+                "-L".into(),
+                compat_lib.clone().into(),
+                rpath.into(),
+                "-luv".into(),
+            ],
+        ),
+    ];
+    let results: Vec<Result<(), String>> = thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(out, args)| s.spawn(move || compile(out, args)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("compiler thread panicked".into()))
+            })
+            .collect()
+    });
+    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    check_links_to(&programs.uv_compat, &compat_lib)?;
+    Ok(programs)
+}
+
+/// `cc -O2` one program.
+fn compile(out: &Path, args: &[OsString]) -> Result<(), String> {
+    let output = Command::new("cc")
+        .args([
+            "-O2",
+            "-std=gnu11",
+            "-D_GNU_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-o",
+        ])
+        .arg(out)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cc (install gcc): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "compiling {} failed:\n{}",
+            out.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Builds uv-compat in release mode; returns the directory of its
+/// `libuv.so`.
+fn build_uv_compat() -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "uv-compat",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(workspace_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo to build uv-compat: {e}"))?;
+    if !output.status.success() {
+        return Err("cargo build -p uv-compat --release failed".into());
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let files = msg["filenames"].as_array().into_iter().flatten();
+        for file in files.filter_map(|f| f.as_str()) {
+            if file.ends_with("/libuv.so") {
+                let dir = Path::new(file)
+                    .parent()
+                    .ok_or("libuv.so has no directory")?;
+                return Ok(dir.to_path_buf());
+            }
+        }
+    }
+    Err("cargo built uv-compat but reported no libuv.so".into())
+}
+
+/// Checks with `ldd` that `program` loads the `libuv.so` of `lib_dir`, not
+/// the system's.
+fn check_links_to(program: &Path, lib_dir: &Path) -> Result<(), String> {
+    let Ok(out) = Command::new("ldd").arg(program).output() else {
+        return Ok(()); // no ldd: nothing to check with
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = lib_dir.join("libuv.so");
+    let want = want.canonicalize().unwrap_or(want);
+    let linked = text.lines().any(|l| {
+        l.split("=>")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .is_some_and(|p| Path::new(p).canonicalize().ok().as_deref() == Some(want.as_path()))
+    });
+    if linked {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not load {}:\n{text}",
+            program.display(),
+            want.display()
+        ))
+    }
+}
+
+/// Whether `tool --version` runs.
+pub fn have_tool(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `perf stat` can count the syscall tracepoints here.
+pub fn perf_counts_syscalls() -> bool {
+    Command::new("perf")
+        .args(["stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stderr).lines().any(|l| {
+                    l.split(',')
+                        .next()
+                        .is_some_and(|c| c.trim().parse::<u64>().is_ok())
+                })
+        })
+}

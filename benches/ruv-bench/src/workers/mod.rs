@@ -1,0 +1,64 @@
+//! `ruv-bench worker IMPL SCENARIO key=value...`: the Rust implementations
+//! of the scenarios, each run by the harness as a child process of its own
+//! so that its CPU time and memory are its own.
+//!
+//! Workers speak the protocol of [`crate::kv`] and stop by themselves: a
+//! watchdog thread ends the process after `timeout_s` seconds.
+
+pub mod common;
+mod ruv;
+mod tokio;
+
+use crate::kv::{print_result, Params};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What a worker reports: the pairs of its `RESULT` line.
+pub type Outcome = Result<Vec<(&'static str, u64)>, Box<dyn std::error::Error>>;
+
+/// Runs one worker: `args` is `[impl, scenario, key=value...]`.
+pub fn main(args: &[String]) -> ExitCode {
+    let (Some(imp), Some(scenario)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: ruv-bench worker IMPL SCENARIO [key=value...]");
+        return ExitCode::from(2);
+    };
+    let params = match Params::parse(args[2..].iter().map(String::as_str)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    start_watchdog(params.u64("timeout_s", 30));
+    let outcome = match imp.as_str() {
+        "ruv" => ruv::run(scenario, &params),
+        "tokio-await" => tokio::run(tokio::Style::Await, scenario, &params),
+        "tokio-ready" => tokio::run(tokio::Style::Ready, scenario, &params),
+        other => Err(format!("unknown implementation {other}").into()),
+    };
+    match outcome {
+        Ok(pairs) => {
+            print_result(&pairs);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{imp} {scenario}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Ends the process after `secs` seconds, whatever it is doing.
+fn start_watchdog(secs: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        eprintln!("watchdog: still running after {secs} s");
+        std::process::exit(3);
+    });
+}
+
+/// Prints the result and leaves without tearing down millions of handles.
+pub fn exit_with(pairs: &[(&'static str, u64)]) -> ! {
+    print_result(pairs);
+    std::process::exit(0)
+}
