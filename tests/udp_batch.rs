@@ -155,3 +155,46 @@ fn a_closed_batch_handle_releases_everything() {
     lp.run(RunMode::Default).unwrap();
     lp.close().unwrap();
 }
+
+/// Without `set_recvmmsg` handles share one batch of the loop; one that
+/// stops with datagrams still in it keeps them, and another handle receiving
+/// in between gets its own datagrams, not those.
+#[test]
+fn datagrams_left_in_the_shared_batch_stay_with_their_handle() {
+    let lp = Loop::new().unwrap();
+    let _dog = util::watchdog(&lp, 5_000);
+    let (a, a_addr) = util::bound_udp(&lp);
+    let (b, b_addr) = util::bound_udp(&lp);
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    send_numbered(&sender, a_addr, 0..4);
+    let got_a = Rc::new(RefCell::new(Vec::new()));
+    let g = got_a.clone();
+    a.receive_start(move |u, r| {
+        g.borrow_mut().push(number(r.unwrap().data));
+        u.receive_stop().unwrap();
+    })
+    .unwrap();
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*got_a.borrow(), vec![0]);
+    // B receives while A's three datagrams wait in the batch A kept.
+    send_numbered(&sender, b_addr, 100..103);
+    let got_b = Rc::new(RefCell::new(Vec::new()));
+    let g = got_b.clone();
+    b.receive_start(move |_, r| g.borrow_mut().push(number(r.unwrap().data)))
+        .unwrap();
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*got_b.borrow(), vec![100, 101, 102]);
+    let g = got_a.clone();
+    a.receive_start(move |_, r| g.borrow_mut().push(number(r.unwrap().data)))
+        .unwrap();
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*got_a.borrow(), vec![0, 1, 2, 3]);
+    a.close(|| {});
+    b.close(|| {});
+    _dog.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+}

@@ -148,6 +148,10 @@ pub(crate) struct LoopState {
     /// Reusable scratch list so phases do not allocate per iteration.
     pub scratch: Vec<Key>,
     pub scratch_watchers: Vec<(Key, u64)>,
+    /// The receive batch handles share when they did not ask for batching
+    /// of their own: one hot buffer for the whole loop. A handle left with
+    /// undelivered datagrams keeps the batch and the loop makes a new one.
+    pub shared_batch: Option<Box<crate::udp::SharedBatch>>,
     /// Readiness events of the current poll phase.
     pub io_events: Vec<super::run::IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
@@ -187,6 +191,7 @@ impl LoopState {
             waker,
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),
+            shared_batch: None,
             io_events: Vec::new(),
             callbacks_run: 0,
         })

@@ -12,8 +12,8 @@ pub(super) const DEFAULT_WIDTH: usize = 4;
 /// Batch width with `Udp::set_recvmmsg(true)` (libuv's `UV_UDP_RECVMMSG`).
 pub(super) const WIDE: usize = sys::BATCH;
 
-/// A handle's recvmmsg batch and how far delivery got.
-pub(super) struct Batch {
+/// A recvmmsg batch and how far delivery got.
+pub(crate) struct Batch {
     buf: sys::RecvBatch,
     /// Next message to deliver from.
     pos: usize,
@@ -42,6 +42,11 @@ impl Batch {
     /// Datagrams the batch reads at most per refill.
     pub(super) fn width(&self) -> usize {
         self.buf.width()
+    }
+
+    /// Forgets datagrams not delivered yet (their handle is gone).
+    pub(super) fn discard(&mut self) {
+        self.pos = self.buf.len();
     }
 
     /// Datagrams read from the socket but not delivered yet.

@@ -17,6 +17,7 @@ pub use offload::gso_supported;
 pub use recv::{Datagram, RecvMeta};
 pub use send::SendRequest;
 
+pub(crate) use batch::Batch as SharedBatch;
 pub(crate) use recv::dispatch_read;
 pub(crate) use send::{finish_close, requeue_completions, run_completions};
 

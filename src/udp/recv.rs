@@ -91,9 +91,9 @@ impl Udp {
     /// Binds to `0.0.0.0:0` first if the handle has no socket.
     ///
     /// `cb` gets the handle and either a [`Datagram`] — data lent in place
-    /// from the handle's receive batch, which `recvmmsg` fills (4 datagrams
-    /// per call, 32 with [`Udp::set_recvmmsg`]; allocated once, no allocation
-    /// per datagram), the sender, and flags
+    /// from a receive batch that `recvmmsg` fills (4 datagrams per call, 32
+    /// with [`Udp::set_recvmmsg`]; allocated once, no allocation per
+    /// datagram), the sender, and flags
     /// with [`UdpFlags::PARTIAL`] for a truncated datagram — or the error
     /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
     /// connected handle). Errors never stop receiving or close the handle.
@@ -168,10 +168,11 @@ impl Udp {
     }
 
     /// Turns wide batches on or off (libuv's `UV_UDP_RECVMMSG`):
-    /// [`Udp::receive_start`] always reads with `recvmmsg` into a batch of the
-    /// handle's own, 4 datagrams wide by default and 32 with this on (32 ×
-    /// 64 KiB of address space, allocated once; the kernel touches only the
-    /// pages datagrams land in). Datagrams are handed to the callback one by
+    /// [`Udp::receive_start`] always reads with `recvmmsg`, by default into a
+    /// batch the loop's handles share (4 datagrams wide), and with this on
+    /// into a batch of the handle's own, 32 wide (32 × 64 KiB of address
+    /// space, allocated once; the kernel touches only the pages datagrams
+    /// land in). Datagrams are handed to the callback one by
     /// one either way. With it on, [`Udp::receive_start_with`] also reads
     /// through the batch and copies each datagram into a caller buffer.
     /// Datagrams read but not yet delivered when receiving stops are kept
@@ -227,6 +228,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         let Session {
             mut sink,
             mut batch,
+            shared,
             fd,
             epoch_cell,
             epoch,
@@ -242,11 +244,18 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         );
         let restarted = {
             let mut unused = Some(sink);
-            let mut st = lp.state();
-            let restarted = match udp_mut(&mut st, key) {
+            let mut guard = lp.state();
+            let st = &mut *guard;
+            let mut to_loop = None;
+            let restarted = match udp_mut(st, key) {
                 Ok(u) => {
-                    if batch.is_some() {
-                        u.recv.batch = batch.take();
+                    match batch.take() {
+                        // The loop's shared batch goes back to the loop,
+                        // unless it holds datagrams this handle has not
+                        // seen yet: then the handle keeps it.
+                        Some(b) if shared && !b.pending() => to_loop = Some(b),
+                        Some(b) => u.recv.batch = Some(b),
+                        None => {}
                     }
                     let same = u.recv.epoch.get() == epoch;
                     // Put the sink back unless a callback stopped or
@@ -266,9 +275,21 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                     }
                     !same && receiving
                 }
-                Err(_) => false,
+                Err(_) => {
+                    // Closed: what the shared batch still held was its.
+                    if shared {
+                        to_loop = batch.take().map(|mut b| {
+                            b.discard();
+                            b
+                        });
+                    }
+                    false
+                }
             };
-            drop(st);
+            if to_loop.is_some() {
+                st.shared_batch = to_loop;
+            }
+            drop(guard);
             drop(unused);
             drop(batch);
             restarted
@@ -290,6 +311,8 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
 struct Session {
     sink: Box<dyn Sink>,
     batch: Option<Box<Batch>>,
+    /// `batch` is the loop's shared one.
+    shared: bool,
     fd: RawFd,
     epoch_cell: Rc<Cell<u64>>,
     epoch: u64,
@@ -310,7 +333,9 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         return None;
     };
     let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
-    let batch = if sink.always_batches() || u.recv.batch_enabled || u.recv.gro || pending {
+    let own = u.recv.batch_enabled || u.recv.gro || pending;
+    let mut shared = false;
+    let batch = if own {
         let width = if u.recv.batch_enabled {
             WIDE
         } else {
@@ -324,6 +349,30 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         };
         b.offload = u.recv.gro;
         Some(b)
+    } else if sink.always_batches() {
+        // A drained batch of its own is no longer needed: it becomes the
+        // loop's shared one if the loop has none.
+        let spare = u.recv.batch.take();
+        let epoch_cell = u.recv.epoch.clone();
+        let mut b = match st.shared_batch.take() {
+            Some(b) => {
+                drop(spare);
+                b
+            }
+            None => spare.unwrap_or_else(|| Box::new(Batch::new(DEFAULT_WIDTH))),
+        };
+        // Another handle's short refill says nothing about this socket.
+        b.short = false;
+        b.offload = false;
+        shared = true;
+        return Some(Session {
+            sink,
+            batch: Some(b),
+            shared,
+            fd,
+            epoch: epoch_cell.get(),
+            epoch_cell,
+        });
     } else {
         None
     };
@@ -332,6 +381,7 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
     Some(Session {
         sink,
         batch,
+        shared,
         fd,
         epoch_cell,
         epoch,
