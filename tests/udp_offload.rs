@@ -83,6 +83,11 @@ fn bad_segment_requests_are_einval() {
     );
     assert_eq!(tx.try_send_segments(&[0; 10], 70_000, Some(addr)), einval);
     assert_eq!(
+        tx.try_send_segments(&vec![0; 64 * 1200], 1200, Some(addr)),
+        Err(Error::Status(StatusCode::EMSGSIZE)),
+        "more than one datagram's worth in all"
+    );
+    assert_eq!(
         tx.try_send_segments(&[0; 10], 5, None),
         Err(Error::Status(StatusCode::EDESTADDRREQ))
     );

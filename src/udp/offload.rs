@@ -27,7 +27,8 @@ impl Udp {
     /// flight or the socket would block before the first datagram. A
     /// shorter count means the socket filled up part way, at a datagram
     /// boundary. EINVAL for a zero or too large segment size, for more than
-    /// 64 segments, or for empty data.
+    /// 64 segments, or for empty data; EMSGSIZE for more than 65,507 bytes
+    /// in all (the kernel segments at most one UDP datagram's worth).
     pub fn try_send_segments(
         &self,
         data: &[u8],
@@ -40,6 +41,9 @@ impl Udp {
             || data.len().div_ceil(segment_size) > sys::GSO_MAX_SEGMENTS
         {
             return Err(StatusCode::EINVAL.into());
+        }
+        if data.len() > MAX_DATAGRAM {
+            return Err(StatusCode::EMSGSIZE.into());
         }
         let key = self.key();
         let mut st = self.get_loop().state();
