@@ -56,38 +56,19 @@ pub(crate) fn to_raw(addr: &SocketAddr) -> (RawSockAddr, libc::socklen_t) {
 
 /// Writes `addr` into a zeroed `sockaddr_storage`; returns it with its length.
 pub(crate) fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    let (raw, len) = to_raw(addr);
     // SAFETY: sockaddr_storage is plain old data; all-zero is a valid value.
     let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            unsafe { (&mut storage as *mut _ as *mut libc::sockaddr_in).write(sin) };
-            mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            unsafe { (&mut storage as *mut _ as *mut libc::sockaddr_in6).write(sin6) };
-            mem::size_of::<libc::sockaddr_in6>()
-        }
+    // SAFETY: sockaddr_storage is larger than and aligned for RawSockAddr,
+    // and the two do not overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (&raw as *const RawSockAddr).cast::<u8>(),
+            (&mut storage as *mut libc::sockaddr_storage).cast::<u8>(),
+            mem::size_of::<RawSockAddr>(),
+        )
     };
-    (storage, len as libc::socklen_t)
+    (storage, len)
 }
 
 /// Reads an IPv4 or IPv6 address the kernel wrote; `None` for other families

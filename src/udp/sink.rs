@@ -135,28 +135,8 @@ where
         fd: &dyn Fn() -> Option<RawFd>,
         batch: Option<&mut Batch>,
     ) -> Outcome {
-        // The dispatch always hands this sink a batch.
-        let Some(batch) = batch else {
-            return Outcome::Drained;
-        };
-        match batch.refill(fd) {
-            Ok(true) => {}
-            Ok(false) => return Outcome::Drained,
-            Err(err) => {
-                (self.0)(udp, Err(err.into()));
-                return Outcome::Failed;
-            }
-        }
-        let Some((entry, data)) = batch.next() else {
-            return Outcome::Drained;
-        };
-        let datagram = Datagram {
-            data,
-            addr: entry.addr.unwrap_or_else(unspecified),
-            flags: partial_if(entry.truncated),
-        };
-        (self.0)(udp, Ok(datagram));
-        Outcome::Delivered
+        let mut delivered = 0;
+        self.read_many(udp, fd, batch, 1, &mut delivered)
     }
 }
 
