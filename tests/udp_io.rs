@@ -6,16 +6,10 @@ mod util;
 
 use ruv::udp::{AF_INET, AF_INET6};
 use ruv::{Error, Idle, Loop, Membership, RecvMeta, RunMode, StatusCode, Udp, UdpFlags};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-
-type Shared<T> = Rc<RefCell<T>>;
-
-fn shared<T>(value: T) -> Shared<T> {
-    Rc::new(RefCell::new(value))
-}
 
 fn status<T>(code: StatusCode) -> ruv::Result<T> {
     Err(Error::Status(code))
@@ -49,32 +43,11 @@ fn bound(lp: &Loop, bind: SocketAddr) -> (Udp, SocketAddr) {
     (udp, addr)
 }
 
-/// Runs the loop in DEFAULT mode under a watchdog, then lets the watchdog
-/// close.
-fn run_guarded(lp: &Loop) -> bool {
-    let dog = util::watchdog(lp, 10_000);
-    let alive = lp.run(RunMode::Default).unwrap();
-    dog.close(|| {});
-    lp.run(RunMode::NoWait).unwrap();
-    alive
-}
-
-/// Closes every handle and runs the loop until they are gone, then closes
-/// the loop.
-fn close_all(lp: &Loop, handles: &[&Udp]) {
-    for h in handles {
-        h.close(|| {});
-    }
-    run_guarded(lp);
-    assert_eq!(lp.handle_count(), 0);
-    lp.close().unwrap();
-}
-
 /// A receiving handle that records what it gets and closes itself after
 /// `want` datagrams.
-fn recorder(lp: &Loop, bind: SocketAddr, want: usize) -> (Udp, SocketAddr, Shared<Vec<Got>>) {
+fn recorder(lp: &Loop, bind: SocketAddr, want: usize) -> (Udp, SocketAddr, util::Shared<Vec<Got>>) {
     let (udp, addr) = bound(lp, bind);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     udp.receive_start(move |h, result| {
         let d = result.expect("receive error");
@@ -125,7 +98,7 @@ fn round_trip(bind: SocketAddr) {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, bind, 2);
     let (sender, saddr) = bound(&lp, bind);
-    let sent = shared(Vec::new());
+    let sent = util::shared(Vec::new());
     let s = sent.clone();
     sender
         .send(
@@ -147,7 +120,7 @@ fn round_trip(bind: SocketAddr) {
             h.handle().close(|| {});
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*sent.borrow(), vec![Ok(()), Ok(())]);
     assert_eq!(
         *log.borrow(),
@@ -182,7 +155,7 @@ fn first_send_binds_the_ipv4_wildcard() {
     assert_eq!(sender.family(), Ok(Some(AF_INET)));
     let local = sender.sockname().unwrap();
     assert_eq!(local.ip(), sa("0.0.0.0:0").ip());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let want = SocketAddr::from(([127, 0, 0, 1], local.port()));
     assert_eq!(*log.borrow(), vec![got(b"auto", want)]);
     assert!(receiver.is_closed());
@@ -203,7 +176,7 @@ fn first_send_to_ipv6_binds_the_ipv6_wildcard() {
     assert_eq!(sender.family(), Ok(Some(AF_INET6)));
     let local = sender.sockname().unwrap();
     assert_eq!(local.ip(), sa("[::]:0").ip());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let want = SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], local.port()));
     assert_eq!(*log.borrow(), vec![got(b"auto6", want)]);
     assert!(receiver.is_closed());
@@ -214,7 +187,7 @@ fn first_send_to_ipv6_binds_the_ipv6_wildcard() {
 fn receive_start_binds_the_ipv4_wildcard() {
     let lp = Loop::new().unwrap();
     let udp = Udp::new(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     udp.receive_start(move |h, r| {
         let d = r.unwrap();
@@ -231,9 +204,9 @@ fn receive_start_binds_the_ipv4_wildcard() {
     let (sender, saddr) = util::bound_udp(&lp);
     let to = SocketAddr::from(([127, 0, 0, 1], local.port()));
     assert_eq!(sender.try_send(&[b"to wildcard"], Some(to)), Ok(11));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"to wildcard", saddr)]);
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -241,7 +214,7 @@ fn empty_datagram_arrives_with_its_address() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, util::any_v4(), 3);
     let (sender, saddr) = util::bound_udp(&lp);
-    let sent = shared(Vec::new());
+    let sent = util::shared(Vec::new());
     for bufs in [&[&b""[..]][..], &[&b""[..], &b""[..]][..]] {
         let s = sent.clone();
         sender
@@ -253,13 +226,13 @@ fn empty_datagram_arrives_with_its_address() {
     lp.run(RunMode::NoWait).unwrap();
     assert_eq!(*sent.borrow(), vec![Ok(()), Ok(())]);
     assert_eq!(sender.try_send(&[b""], Some(raddr)), Ok(0));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec![got(b"", saddr), got(b"", saddr), got(b"", saddr)]
     );
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -270,10 +243,10 @@ fn large_datagram_arrives_whole() {
     // The largest IPv4 UDP payload.
     let big: Vec<u8> = (0..65_507u32).map(|i| (i % 251) as u8).collect();
     assert_eq!(sender.try_send(&[&big], Some(raddr)), Ok(65_507));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(&big, saddr)]);
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 // ------------------------------------------------------- caller's buffers
@@ -306,10 +279,10 @@ enum Event {
 /// Starts receiving into buffers of the sizes `sizes` yields in turn (the
 /// last size repeats); records events; closes the handle on the first
 /// `(0, None)` return after `want_data` datagrams.
-fn receive_into(udp: &Udp, sizes: Vec<usize>, want_data: usize) -> Shared<Vec<Event>> {
-    let events = shared(Vec::new());
+fn receive_into(udp: &Udp, sizes: Vec<usize>, want_data: usize) -> util::Shared<Vec<Event>> {
+    let events = util::shared(Vec::new());
     let serial = Rc::new(Cell::new(0));
-    let allocated = shared(Vec::new());
+    let allocated = util::shared(Vec::new());
     let (s, a) = (serial.clone(), allocated.clone());
     let alloc = move |_: &Udp, suggested: usize| {
         assert_eq!(suggested, 65_536);
@@ -361,7 +334,7 @@ fn receive_into_small_buffer_sets_partial() {
     assert_eq!(sender.try_send(&[b"abcdefgh"], Some(raddr)), Ok(8));
     assert_eq!(sender.try_send(&[b"wxyz"], Some(raddr)), Ok(4));
     let events = receive_into(&receiver, vec![4], 2);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *events.borrow(),
         vec![
@@ -395,7 +368,7 @@ fn receive_into_small_buffer_sets_partial() {
         ]
     );
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -405,7 +378,7 @@ fn empty_buffer_is_enobufs_and_keeps_the_datagram() {
     let (sender, saddr) = util::bound_udp(&lp);
     assert_eq!(sender.try_send(&[b"data"], Some(raddr)), Ok(4));
     let events = receive_into(&receiver, vec![0, 16], 1);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *events.borrow(),
         vec![
@@ -433,7 +406,7 @@ fn empty_buffer_is_enobufs_and_keeps_the_datagram() {
             },
         ]
     );
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -463,7 +436,7 @@ fn caller_buffer_comes_back_when_nothing_is_waiting() {
     }
     let before = events.borrow().len();
     assert_eq!(sender.try_send(&[b"late"], Some(raddr)), Ok(4));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let ev = events.borrow();
     let after: Vec<_> = ev[before..].iter().collect();
     assert_eq!(after.len(), 2, "{after:?}");
@@ -473,7 +446,7 @@ fn caller_buffer_comes_back_when_nothing_is_waiting() {
     assert!(matches!(after[1], Event::Data { meta, .. }
         if *meta == RecvMeta { len: 0, addr: None, flags: UdpFlags::empty() }));
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 // --------------------------------------------------------- send callbacks
@@ -483,7 +456,7 @@ fn send_callbacks_run_in_send_order_with_ascending_ids() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, util::any_v4(), 5);
     let (sender, saddr) = util::bound_udp(&lp);
-    let order = shared(Vec::new());
+    let order = util::shared(Vec::new());
     let mut ids = Vec::new();
     for i in 0..5u8 {
         let o = order.clone();
@@ -496,7 +469,7 @@ fn send_callbacks_run_in_send_order_with_ascending_ids() {
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     assert!(order.borrow().is_empty());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let want: Vec<_> = ids
         .iter()
         .zip(0..5u8)
@@ -506,7 +479,7 @@ fn send_callbacks_run_in_send_order_with_ascending_ids() {
     let want: Vec<_> = (0..5u8).map(|i| got(&[b'0' + i], saddr)).collect();
     assert_eq!(*log.borrow(), want);
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -514,7 +487,7 @@ fn send_callback_is_deferred_to_the_loop() {
     let lp = Loop::new().unwrap();
     let (peer, paddr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
-    let called = shared(Vec::new());
+    let called = util::shared(Vec::new());
     let c = called.clone();
     let req = sender
         .send(&[&b"0123"[..], &b"456"[..]], Some(paddr), move |req, st| {
@@ -546,7 +519,7 @@ fn send_callback_is_deferred_to_the_loop() {
     assert_eq!(sender.send_queue_size(), Ok(0));
     assert!(!sender.is_active());
     assert!(!lp.alive());
-    close_all(&lp, &[&peer, &sender]);
+    util::close_all(&lp, &[&peer, &sender]);
 }
 
 #[test]
@@ -566,10 +539,10 @@ fn pending_send_keeps_the_loop_alive_when_unreferenced() {
         .unwrap();
     assert!(!sender.has_ref());
     assert!(lp.alive());
-    assert!(!run_guarded(&lp));
+    assert!(!util::run_guarded(&lp));
     assert_eq!(called.get(), 1);
     assert!(!lp.alive());
-    close_all(&lp, &[&peer, &sender]);
+    util::close_all(&lp, &[&peer, &sender]);
 }
 
 #[test]
@@ -581,7 +554,7 @@ fn queued_send_keeps_the_loop_alive_when_unreferenced_and_drains() {
     let saddr = sender.sockname().unwrap();
     sender.unref();
     let big = vec![b'B'; CHOKE];
-    let statuses = shared(Vec::new());
+    let statuses = util::shared(Vec::new());
     for data in [&big[..], &b"after"[..]] {
         let s = statuses.clone();
         sender
@@ -609,9 +582,9 @@ fn queued_send_keeps_the_loop_alive_when_unreferenced_and_drains() {
     assert_eq!(sender.send_queue_count(), Ok(0));
     assert_eq!(sender.send_queue_size(), Ok(0));
     receiver.ref_();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(&big, saddr), got(b"after", saddr)]);
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -627,7 +600,7 @@ fn queued_sends_drain_in_order_when_the_socket_has_room() {
         sender.try_send(&[&big], Some(raddr)),
         status(StatusCode::EAGAIN)
     );
-    let order = shared(Vec::new());
+    let order = util::shared(Vec::new());
     let payloads: [&[u8]; 4] = [b"first", &big, b"third", b"fourth"];
     let mut ids = Vec::new();
     for (i, data) in payloads.iter().enumerate() {
@@ -652,13 +625,13 @@ fn queued_sends_drain_in_order_when_the_socket_has_room() {
     assert_eq!(sender.send_queue_count(), Ok(3));
     assert_eq!(sender.send_queue_size(), Ok(CHOKE + 11));
     sender.set_send_buffer_size(1 << 20).unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let want: Vec<_> = (0..4).map(|i| (i, ids[i], Ok(()))).collect();
     assert_eq!(*order.borrow(), want);
     let want: Vec<_> = payloads.iter().map(|p| got(p, saddr)).collect();
     assert_eq!(*log.borrow(), want);
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 // ------------------------------------------------------ close and sends
@@ -668,7 +641,7 @@ fn close_reports_written_sends_before_the_close_callback() {
     let lp = Loop::new().unwrap();
     let (peer, paddr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let mut ids = Vec::new();
     for i in 0..3 {
         let l = log.clone();
@@ -682,7 +655,7 @@ fn close_reports_written_sends_before_the_close_callback() {
     let l = log.clone();
     sender.close(move || l.borrow_mut().push("close".to_string()));
     assert!(log.borrow().is_empty());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let want: Vec<String> = ids
         .iter()
         .enumerate()
@@ -690,7 +663,7 @@ fn close_reports_written_sends_before_the_close_callback() {
         .chain(["close".to_string()])
         .collect();
     assert_eq!(*log.borrow(), want);
-    close_all(&lp, &[&peer]);
+    util::close_all(&lp, &[&peer]);
 }
 
 fn close_with_queued_sends(run_first: bool) {
@@ -698,7 +671,7 @@ fn close_with_queued_sends(run_first: bool) {
     let (receiver, raddr) = bound(&lp, util::any_v6());
     let sender = choked_sender(&lp);
     let big = vec![b'C'; CHOKE];
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let payloads: [&[u8]; 6] = [b"w1", b"w2", &big, b"q1", b"q2", b"q3"];
     let mut ids = Vec::new();
     for (i, data) in payloads.iter().enumerate() {
@@ -724,12 +697,12 @@ fn close_with_queued_sends(run_first: bool) {
     }
     let l = log.clone();
     sender.close(move || l.borrow_mut().push("close".to_string()));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let cancelled = format!("{:?}", status::<()>(StatusCode::ECANCELED));
     want.extend((2..6).map(|i| format!("send {i} {} {cancelled}", ids[i])));
     want.push("close".to_string());
     assert_eq!(*log.borrow(), want);
-    close_all(&lp, &[&receiver]);
+    util::close_all(&lp, &[&receiver]);
 }
 
 #[test]
@@ -756,7 +729,7 @@ fn at_most_32_datagrams_per_iteration() {
             Ok(text.len())
         );
     }
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |_, r| {
@@ -776,7 +749,7 @@ fn at_most_32_datagrams_per_iteration() {
     assert_eq!(per_run, vec![32, 32, 32, 4, 0]);
     let want: Vec<String> = (0..100).map(|i: u32| i.to_string()).collect();
     assert_eq!(*log.borrow(), want);
-    close_all(&lp, &[&receiver, &sender]);
+    util::close_all(&lp, &[&receiver, &sender]);
 }
 
 #[test]
@@ -802,7 +775,7 @@ fn budget_is_per_handle() {
     assert_eq!((counts[0].get(), counts[1].get()), (32, 32));
     lp.run(RunMode::NoWait).unwrap();
     assert_eq!((counts[0].get(), counts[1].get()), (40, 40));
-    close_all(&lp, &[&a, &b, &sender]);
+    util::close_all(&lp, &[&a, &b, &sender]);
 }
 
 // ------------------------------------------------------- start and stop
@@ -812,7 +785,7 @@ fn receive_stop_then_start_delivers_what_arrived_meanwhile() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, saddr) = util::bound_udp(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -822,7 +795,7 @@ fn receive_stop_then_start_delivers_what_arrived_meanwhile() {
         })
         .unwrap();
     sender.try_send(&[b"one"], Some(raddr)).unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"one", saddr)]);
     assert!(!receiver.is_receiving());
     assert!(!receiver.is_active());
@@ -849,12 +822,12 @@ fn receive_stop_then_start_delivers_what_arrived_meanwhile() {
             }
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec![got(b"one", saddr), got(b"two", saddr), got(b"three", saddr)]
     );
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -875,10 +848,10 @@ fn receive_start_twice_is_ealready() {
     assert!(receiver.is_receiving());
     let (sender, saddr) = util::bound_udp(&lp);
     sender.try_send(&[b"first cb"], Some(raddr)).unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     // The first callback stayed in place.
     assert_eq!(*log.borrow(), vec![got(b"first cb", saddr)]);
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -891,7 +864,7 @@ fn receive_stop_when_not_receiving_is_ok() {
     assert_eq!(bound_one.receive_stop(), Ok(()));
     assert_eq!(bound_one.receive_stop(), Ok(()));
     assert!(!bound_one.is_active());
-    close_all(&lp, &[&udp, &bound_one]);
+    util::close_all(&lp, &[&udp, &bound_one]);
 }
 
 // ------------------------------------------------------------ ICMP errors
@@ -907,9 +880,9 @@ fn connected_udp_reports_econnrefused(v6: bool) {
     let dead = dead_port(v6);
     let client = Udp::new(&lp);
     client.connect(Some(dead)).unwrap();
-    let events = shared(Vec::<ruv::Result<Got>>::new());
-    let sends = shared(Vec::new());
-    let peer: Shared<Option<Udp>> = shared(None);
+    let events = util::shared(Vec::<ruv::Result<Got>>::new());
+    let sends = util::shared(Vec::new());
+    let peer: util::Shared<Option<Udp>> = util::shared(None);
     let (e, s, p) = (events.clone(), sends.clone(), peer.clone());
     client
         .receive_start(move |h, r| {
@@ -955,7 +928,7 @@ fn connected_udp_reports_econnrefused(v6: bool) {
     client
         .send(&[b"probe 1"], None, move |_, st| s.borrow_mut().push(st))
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *events.borrow(),
         vec![
@@ -990,9 +963,9 @@ fn connected_udp_receives_only_from_its_peer() {
     // The stranger's datagram is filtered by the kernel; the peer's arrives.
     stranger.try_send(&[b"stranger"], Some(caddr)).unwrap();
     peer.try_send(&[b"peer"], Some(caddr)).unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"peer", paddr)]);
-    close_all(&lp, &[&peer, &stranger]);
+    util::close_all(&lp, &[&peer, &stranger]);
 }
 
 // ------------------------------------------------------------- dual stack
@@ -1005,12 +978,12 @@ fn ipv6_wildcard_receives_ipv4_as_mapped_addresses() {
     let (sender, saddr) = util::bound_udp(&lp);
     let to = SocketAddr::from(([127, 0, 0, 1], raddr.port()));
     assert_eq!(sender.try_send(&[b"mapped"], Some(to)), Ok(6));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let mapped: SocketAddr = format!("[::ffff:127.0.0.1]:{}", saddr.port())
         .parse()
         .unwrap();
     assert_eq!(*log.borrow(), vec![got(b"mapped", mapped)]);
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -1019,7 +992,7 @@ fn ipv6only_socket_does_not_receive_ipv4() {
     let receiver = Udp::new(&lp);
     receiver.bind(sa("[::]:0"), UdpFlags::IPV6ONLY).unwrap();
     let port = receiver.sockname().unwrap().port();
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -1038,9 +1011,9 @@ fn ipv6only_socket_does_not_receive_ipv4() {
         Some(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], port))),
     )
     .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"v6", v6addr)]);
-    close_all(&lp, &[&v4, &v6]);
+    util::close_all(&lp, &[&v4, &v6]);
 }
 
 // -------------------------------------------------- multicast, broadcast
@@ -1058,7 +1031,7 @@ fn multicast_on_loopback() {
         Ok(()) => {}
         Err(Error::Status(code @ (StatusCode::ENODEV | StatusCode::EADDRNOTAVAIL))) => {
             eprintln!("multicast on loopback unavailable here ({code}); skipping");
-            close_all(&lp, &[&udp]);
+            util::close_all(&lp, &[&udp]);
             return;
         }
         Err(other) => panic!("join failed: {other}"),
@@ -1067,7 +1040,7 @@ fn multicast_on_loopback() {
     udp.set_multicast_interface(Some("127.0.0.1")).unwrap();
     // TTL 0: nothing can leave this host, the local copy is still delivered.
     udp.set_multicast_ttl(0).unwrap();
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     udp.receive_start(move |h, r| {
         let d = r.unwrap();
@@ -1090,13 +1063,13 @@ fn multicast_on_loopback() {
         }
     })
     .unwrap();
-    let sent = shared(Vec::new());
+    let sent = util::shared(Vec::new());
     let s = sent.clone();
     udp.send(&[b"to the group"], Some(group), move |_, st| {
         s.borrow_mut().push(st)
     })
     .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*sent.borrow(), vec![Ok(())]);
     assert_eq!(
         *log.borrow(),
@@ -1118,7 +1091,7 @@ fn membership_binds_a_lazy_handle() {
         }
         Err(e) => eprintln!("multicast on loopback unavailable here ({e}); skipping"),
     }
-    close_all(&lp, &[&udp]);
+    util::close_all(&lp, &[&udp]);
 }
 
 #[test]
@@ -1133,7 +1106,7 @@ fn broadcast_on_loopback_needs_set_broadcast() {
     );
     sender.set_broadcast(true).unwrap();
     assert_eq!(sender.try_send(&[b"bcast"], Some(to)), Ok(5));
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"bcast", saddr)]);
     assert!(receiver.is_closed());
     sender.set_broadcast(false).unwrap();
@@ -1141,7 +1114,7 @@ fn broadcast_on_loopback_needs_set_broadcast() {
         sender.try_send(&[b"bcast"], Some(to)),
         status(StatusCode::EACCES)
     );
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 // ------------------------------------------------ idling after the work
@@ -1199,7 +1172,7 @@ fn loop_goes_idle_after_a_sustained_burst() {
         "the loop spun {extra} idle iterations after the socket was drained"
     );
     assert_eq!(count.get(), sent);
-    close_all(&lp, &[&receiver]);
+    util::close_all(&lp, &[&receiver]);
 }
 
 #[test]
@@ -1230,7 +1203,7 @@ fn empty_allocator_with_nothing_waiting_does_not_spin() {
         errors.get()
     );
     assert_eq!(lp.backend_timeout(), -1);
-    close_all(&lp, &[&receiver]);
+    util::close_all(&lp, &[&receiver]);
 }
 
 // ------------------------------------------------ more errors, more paths
@@ -1241,9 +1214,9 @@ fn send_errors_on_a_connected_handle_go_to_the_callback() {
     let dead = dead_port(false);
     let client = Udp::new(&lp);
     client.connect(Some(dead)).unwrap();
-    let statuses = shared(Vec::new());
+    let statuses = util::shared(Vec::new());
 
-    fn send_and_log(udp: &Udp, statuses: &Shared<Vec<ruv::Result<()>>>, then: fn(&Udp)) {
+    fn send_and_log(udp: &Udp, statuses: &util::Shared<Vec<ruv::Result<()>>>, then: fn(&Udp)) {
         let s = statuses.clone();
         udp.send(&[b"knock"], None, move |req, st| {
             s.borrow_mut().push(st);
@@ -1264,7 +1237,7 @@ fn send_errors_on_a_connected_handle_go_to_the_callback() {
             send_and_log(req.handle(), &s3, |h| h.close(|| {}));
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *statuses.borrow(),
         vec![Ok(()), status(StatusCode::ECONNREFUSED), Ok(())]
@@ -1284,21 +1257,21 @@ fn try_send_reports_a_pending_icmp_error_directly() {
         status(StatusCode::ECONNREFUSED)
     );
     assert_eq!(client.try_send(&[b"three"], None), Ok(5));
-    close_all(&lp, &[&client]);
+    util::close_all(&lp, &[&client]);
 }
 
 #[test]
 fn wrong_family_and_port_zero_are_reported_through_the_callback() {
     let lp = Loop::new().unwrap();
     let (udp, _) = util::bound_udp(&lp);
-    let statuses = shared(Vec::new());
+    let statuses = util::shared(Vec::new());
     for to in [sa("[::1]:9"), sa("127.0.0.1:0")] {
         let s = statuses.clone();
         udp.send(&[b"x"], Some(to), move |_, st| s.borrow_mut().push(st))
             .unwrap();
     }
     assert!(statuses.borrow().is_empty());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *statuses.borrow(),
         vec![status(StatusCode::EAFNOSUPPORT), status(StatusCode::EINVAL)]
@@ -1308,7 +1281,7 @@ fn wrong_family_and_port_zero_are_reported_through_the_callback() {
         status(StatusCode::EAFNOSUPPORT)
     );
     assert_eq!(udp.send_queue_count(), Ok(0));
-    close_all(&lp, &[&udp]);
+    util::close_all(&lp, &[&udp]);
 }
 
 #[test]
@@ -1319,7 +1292,7 @@ fn queued_too_large_datagram_fails_alone() {
     let saddr = sender.sockname().unwrap();
     let big = vec![b'B'; CHOKE];
     let huge = vec![b'H'; 70_000];
-    let statuses = shared(Vec::new());
+    let statuses = util::shared(Vec::new());
     for data in [&big[..], &huge[..], &b"tail"[..]] {
         let s = statuses.clone();
         sender
@@ -1330,14 +1303,14 @@ fn queued_too_large_datagram_fails_alone() {
     assert!(statuses.borrow().is_empty());
     assert_eq!(sender.send_queue_count(), Ok(3));
     sender.set_send_buffer_size(1 << 20).unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *statuses.borrow(),
         vec![Ok(()), status(StatusCode::EMSGSIZE), Ok(())]
     );
     assert_eq!(*log.borrow(), vec![got(&big, saddr), got(b"tail", saddr)]);
     assert!(receiver.is_closed());
-    close_all(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -1350,7 +1323,7 @@ fn linux_recverr_reports_icmp_errors_on_unconnected_handles() {
         let udp = Udp::new(&lp);
         udp.bind(util::any_v4(), flags).unwrap();
         let addr = udp.sockname().unwrap();
-        let log = shared(Vec::new());
+        let log = util::shared(Vec::new());
         let l = log.clone();
         udp.receive_start(move |h, r| {
             let r = r.map(|d| d.data.to_vec());
@@ -1365,7 +1338,7 @@ fn linux_recverr_reports_icmp_errors_on_unconnected_handles() {
         assert_eq!(marker.try_send(&[b"marker"], Some(addr)), Ok(6));
         logs.push(log);
     }
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     // Without the flag the kernel keeps the error from an unconnected
     // socket; with it the error is reported, then the handle goes on.
     assert_eq!(*logs[0].borrow(), vec![Ok(b"marker".to_vec())]);
@@ -1373,7 +1346,7 @@ fn linux_recverr_reports_icmp_errors_on_unconnected_handles() {
         *logs[1].borrow(),
         vec![status(StatusCode::ECONNREFUSED), Ok(b"marker".to_vec())]
     );
-    close_all(&lp, &[&marker]);
+    util::close_all(&lp, &[&marker]);
 }
 
 #[test]
@@ -1394,12 +1367,12 @@ fn source_specific_multicast_on_loopback() {
         Ok(()) => {}
         Err(Error::Status(code @ (StatusCode::ENODEV | StatusCode::EADDRNOTAVAIL))) => {
             eprintln!("source-specific multicast unavailable here ({code}); skipping");
-            close_all(&lp, &[&receiver]);
+            util::close_all(&lp, &[&receiver]);
             return;
         }
         Err(other) => panic!("join failed: {other}"),
     }
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -1424,9 +1397,9 @@ fn source_specific_multicast_on_loopback() {
         senders.push(s);
     }
     let from = senders[1].sockname().unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec![got(b"the source", from)]);
-    close_all(&lp, &[&senders[0], &senders[1]]);
+    util::close_all(&lp, &[&senders[0], &senders[1]]);
 }
 
 #[test]
@@ -1447,7 +1420,7 @@ fn leave_source_membership() {
         }
         Err(e) => eprintln!("source-specific multicast unavailable here ({e}); skipping"),
     }
-    close_all(&lp, &[&udp]);
+    util::close_all(&lp, &[&udp]);
 }
 
 #[test]
@@ -1459,7 +1432,7 @@ fn dual_stack_handle_sends_to_ipv4_and_ipv6only_refuses() {
     let dual_port = dual.sockname().unwrap().port();
     let only = Udp::new(&lp);
     only.bind(sa("[::]:0"), UdpFlags::IPV6ONLY).unwrap();
-    let statuses = shared(Vec::new());
+    let statuses = util::shared(Vec::new());
     for h in [&only, &dual] {
         let s = statuses.clone();
         h.send(&[b"from v6 socket"], Some(raddr), move |_, st| {
@@ -1467,7 +1440,7 @@ fn dual_stack_handle_sends_to_ipv4_and_ipv6only_refuses() {
         })
         .unwrap();
     }
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *statuses.borrow(),
         vec![status(StatusCode::ENETUNREACH), Ok(())]
@@ -1475,7 +1448,7 @@ fn dual_stack_handle_sends_to_ipv4_and_ipv6only_refuses() {
     let from = SocketAddr::from(([127, 0, 0, 1], dual_port));
     assert_eq!(*log.borrow(), vec![got(b"from v6 socket", from)]);
     assert!(receiver.is_closed());
-    close_all(&lp, &[&dual, &only]);
+    util::close_all(&lp, &[&dual, &only]);
 }
 
 #[test]
@@ -1488,7 +1461,7 @@ fn adopted_socket_delivers_datagrams_that_waited_before_open() {
     peer.send_to(b"early 1", addr).unwrap();
     peer.send_to(b"early 2", addr).unwrap();
     let udp = Udp::from_socket(&lp, sock).unwrap();
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     udp.receive_start(move |h, r| {
         let d = r.unwrap();
@@ -1498,7 +1471,7 @@ fn adopted_socket_delivers_datagrams_that_waited_before_open() {
         }
     })
     .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec![got(b"early 1", paddr), got(b"early 2", paddr)]

@@ -5,37 +5,12 @@
 mod util;
 
 use ruv::{Error, Idle, Loop, RecvMeta, RunMode, StatusCode, Timer, Udp, UdpFlags};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-type Shared<T> = Rc<RefCell<T>>;
-
-fn shared<T>(value: T) -> Shared<T> {
-    Rc::new(RefCell::new(value))
-}
-
 fn text(data: &[u8]) -> String {
     String::from_utf8(data.to_vec()).unwrap()
-}
-
-/// Runs the loop in DEFAULT mode under a watchdog; returns `run`'s value.
-fn run_guarded(lp: &Loop) -> bool {
-    let dog = util::watchdog(lp, 10_000);
-    let alive = lp.run(RunMode::Default).unwrap();
-    dog.close(|| {});
-    lp.run(RunMode::NoWait).unwrap();
-    alive
-}
-
-/// Closes the given handles, lets the loop finish, and closes it.
-fn finish(lp: &Loop, handles: &[&Udp]) {
-    for h in handles {
-        h.close(|| {});
-    }
-    run_guarded(lp);
-    assert_eq!(lp.handle_count(), 0);
-    lp.close().unwrap();
 }
 
 /// Sends `payloads` to `to` at once, one datagram each.
@@ -51,7 +26,7 @@ fn close_self_in_receive_callback_stops_all_callbacks() {
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, saddr) = util::bound_udp(&lp);
     send_now(&sender, raddr, &["a", "b", "c", "d", "e"]);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -70,13 +45,13 @@ fn close_self_in_receive_callback_stops_all_callbacks() {
             assert_eq!(h.sockname(), Err(Error::ClosedHandle));
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec!["recv a", "send Ok(())", "close"]);
     assert!(receiver.is_closed());
     // Nothing more, however long the loop runs.
     lp.run(RunMode::NoWait).unwrap();
     assert_eq!(log.borrow().len(), 3);
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -88,7 +63,7 @@ fn close_another_receiving_handle_from_a_receive_callback() {
     // Both have datagrams waiting, so both may be ready in the same poll.
     send_now(&sender, aaddr, &["to a 1", "to a 2"]);
     send_now(&sender, baddr, &["to b 1", "to b 2"]);
-    let received = shared(Vec::new());
+    let received = util::shared(Vec::new());
     let closes = Rc::new(Cell::new(0));
     let both = [a.clone(), b.clone()];
     for h in [&a, &b] {
@@ -104,13 +79,13 @@ fn close_another_receiving_handle_from_a_receive_callback() {
         })
         .unwrap();
     }
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     let got = received.borrow().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0] == "to a 1" || got[0] == "to b 1", "{got:?}");
     assert_eq!(closes.get(), 2);
     assert!(a.is_closed() && b.is_closed());
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -119,7 +94,7 @@ fn closing_another_handle_reports_its_sends_first() {
     let (receiver, raddr) = util::bound_udp(&lp);
     let (other, _) = util::bound_udp(&lp);
     let (sink, sink_addr) = util::bound_udp(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let other2 = other.clone();
     let l = log.clone();
     receiver
@@ -140,12 +115,12 @@ fn closing_another_handle_reports_its_sends_first() {
         })
         .unwrap();
     send_now(&sink, raddr, &["go"]);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec!["recv go", "other send Ok(())", "other close"]
     );
-    finish(&lp, &[&sink]);
+    util::close_all(&lp, &[&sink]);
 }
 
 #[test]
@@ -168,10 +143,10 @@ fn close_receiver_from_a_send_callback_before_it_reads() {
             rcv.close(move || c.set(true));
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(received.get(), 0);
     assert!(closed.get());
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -189,7 +164,7 @@ fn echo_from_the_receive_callback() {
         })
         .unwrap();
     let (client, _) = util::bound_udp(&lp);
-    let replies = shared(Vec::new());
+    let replies = util::shared(Vec::new());
     let (r, srv) = (replies.clone(), server.clone());
     client
         .receive_start(move |h, res| {
@@ -203,7 +178,7 @@ fn echo_from_the_receive_callback() {
         })
         .unwrap();
     send_now(&client, server_addr, &["one", "two", "three"]);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *replies.borrow(),
         vec!["echo: one", "echo: two", "echo: three"]
@@ -217,7 +192,7 @@ fn receive_stop_in_the_callback_stops_the_rest_of_the_batch() {
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
     send_now(&sender, raddr, &["0", "1", "2", "3", "4"]);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -245,9 +220,9 @@ fn receive_stop_in_the_callback_stops_the_rest_of_the_batch() {
             }
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec!["0", "1", "2", "3", "4"]);
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -256,7 +231,7 @@ fn restart_receiving_with_a_new_callback_from_the_callback() {
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
     send_now(&sender, raddr, &["0", "1", "2", "3"]);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -274,12 +249,12 @@ fn restart_receiving_with_a_new_callback_from_the_callback() {
             .unwrap();
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec!["first 0", "second 1", "second 2", "second 3"]
     );
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -287,7 +262,7 @@ fn start_a_timer_from_a_receive_callback() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let l = log.clone();
     receiver
         .receive_start(move |h, r| {
@@ -307,10 +282,10 @@ fn start_a_timer_from_a_receive_callback() {
         })
         .unwrap();
     send_now(&sender, raddr, &["tick"]);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*log.borrow(), vec!["recv tick", "timer"]);
     assert!(receiver.is_closed());
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -335,7 +310,7 @@ fn stop_the_loop_from_a_send_callback() {
     assert_eq!(calls.get(), 1);
     assert!(lp.alive());
     dog.close(|| {});
-    finish(&lp, &[&receiver, &sender]);
+    util::close_all(&lp, &[&receiver, &sender]);
 }
 
 #[test]
@@ -358,9 +333,9 @@ fn loop_is_busy_inside_a_receive_callback() {
         })
         .unwrap();
     send_now(&sender, raddr, &["x"]);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert!(checked.get());
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -368,8 +343,8 @@ fn create_and_use_a_new_handle_from_a_receive_callback() {
     let lp = Loop::new().unwrap();
     let (server, server_addr) = util::bound_udp(&lp);
     let (client, client_addr) = util::bound_udp(&lp);
-    let created: Shared<Option<(Udp, SocketAddr)>> = shared(None);
-    let log = shared(Vec::new());
+    let created: util::Shared<Option<(Udp, SocketAddr)>> = util::shared(None);
+    let log = util::shared(Vec::new());
     let (cr, l) = (created.clone(), log.clone());
     server
         .receive_start(move |h, r| {
@@ -412,7 +387,7 @@ fn create_and_use_a_new_handle_from_a_receive_callback() {
         })
         .unwrap();
     send_now(&client, server_addr, &["hi"]);
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec![
@@ -432,7 +407,7 @@ fn close_self_in_a_send_callback_still_reports_the_other_sends() {
     let lp = Loop::new().unwrap();
     let (sink, sink_addr) = util::bound_udp(&lp);
     let (sender, _) = util::bound_udp(&lp);
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
     let mut ids = Vec::new();
     for i in 0..3 {
         let l = log.clone();
@@ -453,13 +428,13 @@ fn close_self_in_a_send_callback_still_reports_the_other_sends() {
             .unwrap();
         ids.push(req.id());
     }
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *log.borrow(),
         vec!["send 0 Ok(())", "send 1 Ok(())", "send 2 Ok(())", "close"]
     );
     assert!(sender.is_closed());
-    finish(&lp, &[&sink]);
+    util::close_all(&lp, &[&sink]);
 }
 
 #[test]
@@ -467,7 +442,7 @@ fn chain_sends_from_send_callbacks() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, saddr) = util::bound_udp(&lp);
-    let received = shared(Vec::new());
+    let received = util::shared(Vec::new());
     let r = received.clone();
     receiver
         .receive_start(move |h, res| {
@@ -480,7 +455,7 @@ fn chain_sends_from_send_callbacks() {
         })
         .unwrap();
 
-    fn send_next(udp: &Udp, to: SocketAddr, n: u32, ids: Shared<Vec<u64>>) {
+    fn send_next(udp: &Udp, to: SocketAddr, n: u32, ids: util::Shared<Vec<u64>>) {
         let payload = n.to_string();
         let ids2 = ids.clone();
         let req = udp
@@ -496,9 +471,9 @@ fn chain_sends_from_send_callbacks() {
             .unwrap();
         ids.borrow_mut().push(req.id());
     }
-    let ids = shared(Vec::new());
+    let ids = util::shared(Vec::new());
     send_next(&sender, raddr, 0, ids.clone());
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*received.borrow(), vec!["0", "1", "2", "3", "4"]);
     let ids = ids.borrow();
     assert_eq!(ids.len(), 5);
@@ -514,7 +489,7 @@ fn close_the_handle_from_its_allocator() {
     let (sender, _) = util::bound_udp(&lp);
     send_now(&sender, raddr, &["unread"]);
     let allocs = Rc::new(Cell::new(0));
-    let results = shared(Vec::new());
+    let results = util::shared(Vec::new());
     let closed = Rc::new(Cell::new(false));
     let (a, c) = (allocs.clone(), closed.clone());
     let r = results.clone();
@@ -531,7 +506,7 @@ fn close_the_handle_from_its_allocator() {
             },
         )
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     // The buffer comes back unused with (0, None); nothing else happens.
     assert_eq!(allocs.get(), 1);
     assert_eq!(
@@ -546,7 +521,7 @@ fn close_the_handle_from_its_allocator() {
         )]
     );
     assert!(closed.get());
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -555,7 +530,7 @@ fn receive_stop_from_the_allocator_returns_the_buffer() {
     let (receiver, raddr) = util::bound_udp(&lp);
     let (sender, saddr) = util::bound_udp(&lp);
     send_now(&sender, raddr, &["kept"]);
-    let results = shared(Vec::new());
+    let results = util::shared(Vec::new());
     let r = results.clone();
     receiver
         .receive_start_with(
@@ -568,7 +543,7 @@ fn receive_stop_from_the_allocator_returns_the_buffer() {
             },
         )
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(
         *results.borrow(),
         vec![Ok(RecvMeta {
@@ -578,7 +553,7 @@ fn receive_stop_from_the_allocator_returns_the_buffer() {
         })]
     );
     // The datagram was not consumed.
-    let got = shared(Vec::new());
+    let got = util::shared(Vec::new());
     let g = got.clone();
     receiver
         .receive_start(move |h, res| {
@@ -587,9 +562,9 @@ fn receive_stop_from_the_allocator_returns_the_buffer() {
             h.close(|| {});
         })
         .unwrap();
-    run_guarded(&lp);
+    util::run_guarded(&lp);
     assert_eq!(*got.borrow(), vec![("kept".to_string(), saddr)]);
-    finish(&lp, &[&sender]);
+    util::close_all(&lp, &[&sender]);
 }
 
 #[test]
@@ -602,10 +577,10 @@ fn restarting_from_the_callback_keeps_the_read_budget() {
             .try_send(&[i.to_string().as_bytes()], Some(raddr))
             .unwrap();
     }
-    let log = shared(Vec::new());
+    let log = util::shared(Vec::new());
 
     // Every callback stops receiving and starts again with a fresh one.
-    fn start(udp: &Udp, log: Shared<Vec<String>>) {
+    fn start(udp: &Udp, log: util::Shared<Vec<String>>) {
         udp.receive_start(move |h, r| {
             log.borrow_mut().push(text(r.unwrap().data));
             h.receive_stop().unwrap();
@@ -623,5 +598,5 @@ fn restarting_from_the_callback_keeps_the_read_budget() {
     assert_eq!(per_run, vec![32, 32, 6, 0]);
     let want: Vec<String> = (0..70u32).map(|i| i.to_string()).collect();
     assert_eq!(*log.borrow(), want);
-    finish(&lp, &[&receiver, &sender]);
+    util::close_all(&lp, &[&receiver, &sender]);
 }

@@ -2,8 +2,10 @@
 //! with `mod util;` and uses what it needs.
 #![allow(dead_code)]
 
-use ruv::{Loop, Timer, Udp, UdpFlags};
+use ruv::{Loop, RunMode, Timer, Udp, UdpFlags};
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::rc::Rc;
 
 /// `127.0.0.1:0`: loopback, any free port.
 pub fn any_v4() -> SocketAddr {
@@ -41,4 +43,33 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count())
         .unwrap_or(0)
+}
+
+/// A value shared between a test and its callbacks.
+pub type Shared<T> = Rc<RefCell<T>>;
+
+/// Wraps `value` for sharing with callbacks.
+pub fn shared<T>(value: T) -> Shared<T> {
+    Rc::new(RefCell::new(value))
+}
+
+/// Runs the loop in DEFAULT mode under a watchdog, then lets the watchdog
+/// close; returns `run`'s value.
+pub fn run_guarded(lp: &Loop) -> bool {
+    let dog = watchdog(lp, 10_000);
+    let alive = lp.run(RunMode::Default).unwrap();
+    dog.close(|| {});
+    lp.run(RunMode::NoWait).unwrap();
+    alive
+}
+
+/// Closes the given handles, lets the loop finish, checks that no handle
+/// is left, and closes the loop.
+pub fn close_all(lp: &Loop, handles: &[&Udp]) {
+    for h in handles {
+        h.close(|| {});
+    }
+    run_guarded(lp);
+    assert_eq!(lp.handle_count(), 0);
+    lp.close().unwrap();
 }
