@@ -2,7 +2,7 @@
 //! become writable, and the completions reported in the pending phase.
 
 use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
-use crate::core::state::{Key, LoopState};
+use crate::core::state::{Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::{sys, Loop};
 use std::collections::VecDeque;
@@ -146,7 +146,12 @@ impl Udp {
             st.next_req_id += 1;
             st.active_reqs += 1;
             let size = bufs.iter().map(|b| b.len()).sum();
-            let u = udp_mut(st, key)?;
+            // One slot lookup for the rest of the send.
+            let slot = st.live_mut(key)?;
+            let was_active = slot.active;
+            let Kind::Udp(u) = &mut slot.kind else {
+                return Err(Error::ClosedHandle);
+            };
             u.send.size += size;
             u.send.count += 1;
             let cb: SendCb = match cb.take() {
@@ -158,6 +163,7 @@ impl Udp {
             } else {
                 Err(io::ErrorKind::WouldBlock.into())
             };
+            let mut newly_pending = false;
             match sent {
                 Err(err) if must_wait(&err) => u.send.queue.push_back(Queued {
                     id,
@@ -167,20 +173,26 @@ impl Udp {
                 }),
                 result => {
                     let status = result.map(drop).map_err(Error::from);
-                    complete(
-                        st,
-                        key,
-                        Completed {
-                            id,
-                            size,
-                            status,
-                            cb,
-                        },
-                    );
+                    u.send.completed.push_back(Completed {
+                        id,
+                        size,
+                        status,
+                        cb,
+                    });
+                    newly_pending = !std::mem::replace(&mut u.send.in_pending, true);
                 }
             }
-            sync_write_interest(st, key);
-            refresh_active(st, key);
+            let interest_changes = u.send.has_queued() != u.write_interest;
+            if newly_pending {
+                st.pending.push(key);
+            }
+            if interest_changes {
+                sync_write_interest(st, key);
+            }
+            // A send in flight makes the handle active.
+            if !was_active {
+                refresh_active(st, key);
+            }
             Ok::<u64, Error>(id)
         })?;
         Ok(SendRequest {
@@ -324,7 +336,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
         u.send.in_pending = false;
         u.send.completed.len()
     };
-    let udp = Udp::from_key(lp, key);
+    let mut udp = Udp::from_key(lp, key);
     for _ in 0..count {
         let done = {
             let mut st = lp.state();
@@ -336,15 +348,17 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
             };
             u.send.count -= 1;
             u.send.size -= done.size;
+            // Only the last send in flight can make the handle inactive.
+            let idle = u.send.count == 0 && !u.recv.is_receiving();
             st.active_reqs -= 1;
-            refresh_active(&mut st, key);
+            if idle {
+                refresh_active(&mut st, key);
+            }
             done
         };
-        let req = SendRequest {
-            udp: udp.clone(),
-            id: done.id,
-        };
+        let req = SendRequest { udp, id: done.id };
         (done.cb)(&req, done.status);
+        udp = req.udp;
     }
 }
 
