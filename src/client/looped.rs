@@ -430,7 +430,7 @@ where
     /// One datagram (or read error) from the loop.
     fn on_datagram(this: &Rc<Self>, result: crate::Result<Datagram<'_>>) {
         let result = match result {
-            // Cannot happen with the loop's 64 KiB buffer and UDP's limit
+            // Cannot happen with 64 KiB receive chunks and UDP's limit
             // of 65,527 bytes (without jumbograms).
             Ok(dgram) if dgram.flags.contains(UdpFlags::PARTIAL) => {
                 Err(ClientError::Os(StatusCode::EMSGSIZE))

@@ -224,6 +224,7 @@ impl Loop {
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();
         st.ready = Vec::new();
+        st.shared_batch = None;
         Ok(())
     }
 }
