@@ -11,7 +11,8 @@ use crate::handle::{typed_handle, Handle};
 use crate::Loop;
 use std::marker::PhantomData;
 
-type WatcherCb = Box<dyn FnMut(&Handle)>;
+/// Takes the handle by value so the typed token is built without a clone.
+type WatcherCb = Box<dyn FnMut(Handle)>;
 
 /// Per-watcher state in the loop's slab.
 pub(crate) struct WatcherState {
@@ -119,9 +120,9 @@ impl<P: WatcherPhase> Watcher<P> {
             return Ok(());
         }
         let mut cb = cb;
-        w.cb = Some(Box::new(move |h: &Handle| {
+        w.cb = Some(Box::new(move |handle: Handle| {
             cb(&Watcher {
-                handle: h.clone(),
+                handle,
                 phase: PhantomData,
             })
         }));
@@ -201,7 +202,7 @@ pub(crate) fn dispatch(lp: &Loop, key: Key, seq: u64) {
         return;
     };
     lp.state().callbacks_run += 1;
-    cb(&Handle::from_parts(lp.clone(), key, ty));
+    cb(Handle::from_parts(lp.clone(), key, ty));
     let mut st = lp.state();
     if let Ok(w) = watcher_mut(&mut st, key) {
         if w.seq == Some(seq) && w.cb.is_none() {

@@ -179,22 +179,37 @@ impl Loop {
     /// Runs one watcher phase: most recently started first (as libuv);
     /// watchers started during the phase wait for the next iteration.
     fn run_watchers(&self, phase: Phase) {
-        let snapshot = {
+        /// Phases with this many watchers or fewer snapshot on the stack.
+        const INLINE: usize = 4;
+        let mut inline = [(Key { index: 0, gen: 0 }, 0u64); INLINE];
+        let (count, spilled) = {
             let mut st = self.state();
-            if st.watchers[phase as usize].is_empty() {
+            let list = &st.watchers[phase as usize];
+            let count = list.len();
+            if count == 0 {
                 return;
             }
-            let mut snap = std::mem::take(&mut st.scratch_watchers);
-            snap.clear();
-            snap.extend(st.watchers[phase as usize].iter().rev());
-            snap
+            if count <= INLINE {
+                for (slot, entry) in inline.iter_mut().zip(list.iter().rev()) {
+                    *slot = *entry;
+                }
+                (count, None)
+            } else {
+                let mut snap = std::mem::take(&mut st.scratch_watchers);
+                snap.clear();
+                snap.extend(st.watchers[phase as usize].iter().rev());
+                (count, Some(snap))
+            }
         };
+        let snapshot = spilled.as_deref().unwrap_or(&inline[..count]);
         for_each_resilient(
-            &snapshot,
+            snapshot,
             |(key, seq)| watcher::dispatch(self, key, seq),
             |_, _| {},
         );
-        self.state().scratch_watchers = snapshot;
+        if let Some(snap) = spilled {
+            self.state().scratch_watchers = snap;
+        }
     }
 
     /// Finishes closing the handles closed before this phase, most recently
