@@ -355,3 +355,55 @@ fn a_buffer_whose_as_ref_reads_the_loop_does_not_panic() {
     udp.close(|| {});
     lp.run(RunMode::Default).unwrap();
 }
+
+// ---------------------------------------------------------------------------
+// An async wakeup seen in the same poll as a datagram whose receive callback
+// panicked was lost for good: the poll phase kept it in a local, the unwind
+// skipped the async dispatch, and the handle's pending flag stayed set so no
+// later send woke the loop again. Fixed: the wakeup is kept in the loop
+// state until the async callbacks have run.
+#[test]
+fn async_wakeup_survives_panic_in_io_callback_of_same_poll() {
+    use ruv::Async;
+    use std::panic::{self, AssertUnwindSafe};
+    fn bound(lp: &Loop) -> (Udp, SocketAddr) {
+        let u = Udp::new(lp);
+        u.bind("127.0.0.1:0".parse().unwrap(), ruv::UdpFlags::empty())
+            .unwrap();
+        let a = u.sockname().unwrap();
+        (u, a)
+    }
+    let lp = Loop::new().unwrap();
+    let fired = Rc::new(Cell::new(0));
+    let f = fired.clone();
+    let wakeup = Async::new(&lp, move |_| f.set(f.get() + 1));
+    let (rx, addr) = bound(&lp);
+    rx.receive_start(|_, _| panic!("user callback panics"))
+        .unwrap();
+    let (tx, _) = bound(&lp);
+    tx.try_send(&[b"x"], Some(addr)).unwrap();
+    wakeup.send().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+
+    // One poll sees both the datagram and the wakeup; the receive callback
+    // panics.
+    let r = panic::catch_unwind(AssertUnwindSafe(|| lp.run(RunMode::NoWait)));
+    assert!(r.is_err(), "the receive callback should have panicked");
+    rx.receive_stop().unwrap();
+
+    // The wakeup was sent before the panic: it must still be delivered.
+    for _ in 0..5 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    // Even a fresh send no longer wakes the loop.
+    wakeup.send().unwrap();
+    for _ in 0..5 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    let n = fired.get();
+    rx.close(|| {});
+    tx.close(|| {});
+    wakeup.close(|| {});
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(n, 2, "the wakeup sent before the panic, then the fresh one");
+}

@@ -271,7 +271,7 @@ impl Loop {
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
     fn poll_io(&self, block: bool) {
-        let (events, ready, iteration, woken) = {
+        let (events, ready, iteration) = {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
@@ -317,23 +317,28 @@ impl Loop {
                     st.update_time();
                 }
             }
-            (events, ready, st.iteration, woken)
+            // Kept in the state, not a local, so that a wakeup survives a
+            // panicking I/O callback and is delivered by the next run.
+            st.async_woken |= woken;
+            (events, ready, st.iteration)
         };
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
             |_, rest| {
-                // Their edges are gone: service them from the ready list.
+                // Their edges are gone, and the handles queued before this
+                // poll have not had their turn: serve all from the ready list.
                 let mut st = self.state();
                 for ev in rest {
                     st.push_ready(ev.key);
                 }
+                st.ready.extend_from_slice(&ready);
             },
         );
         let mut events = events;
         events.clear();
         self.state().io_events = events;
-        if woken {
+        if std::mem::take(&mut self.state().async_woken) {
             async_handle::dispatch_wake(self);
         }
         if ready.is_empty() {

@@ -152,6 +152,8 @@ pub(crate) struct LoopState {
     /// of their own: one hot buffer for the whole loop. A handle left with
     /// undelivered datagrams keeps the batch and the loop makes a new one.
     pub shared_batch: Option<Box<crate::udp::SharedBatch>>,
+    /// The waker fired and the async callbacks have not run yet.
+    pub async_woken: bool,
     /// Readiness events of the current poll phase.
     pub io_events: Vec<super::run::IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
@@ -191,6 +193,7 @@ impl LoopState {
             waker,
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),
+            async_woken: false,
             shared_batch: None,
             io_events: Vec::new(),
             callbacks_run: 0,

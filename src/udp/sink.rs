@@ -212,6 +212,17 @@ where
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
             return Outcome::Failed;
         }
+        // The allocator may have stopped or closed the handle: the datagram
+        // stays in the batch and the buffer comes back unused.
+        if fd().is_none() {
+            let nothing = RecvMeta {
+                len: 0,
+                addr: None,
+                flags: UdpFlags::empty(),
+            };
+            (self.cb)(udp, Ok(nothing), buf);
+            return Outcome::Drained;
+        }
         let Some((entry, data)) = batch.next() else {
             return Outcome::Drained;
         };
