@@ -160,7 +160,20 @@ fn arm(st: &mut LoopState, key: Key, timeout_ms: u64) {
 
 /// Puts the timer on the heap to fire at loop time `due`.
 fn arm_at(st: &mut LoopState, key: Key, due: u64) {
-    disarm(st, key);
+    // One slot lookup for the common case: a timer that is not armed.
+    let armed = match st.slot_mut(key) {
+        Some(Slot {
+            kind: Kind::Timer(t),
+            ..
+        }) => {
+            t.due_now = false;
+            t.heap_pos != NOT_ARMED
+        }
+        _ => return,
+    };
+    if armed {
+        disarm(st, key);
+    }
     let LoopState { timers, slots, .. } = st;
     timers.push(key.index, due, &mut |slot, at| {
         record_position(slots, slot, at)
