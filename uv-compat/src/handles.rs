@@ -194,7 +194,7 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
         if !raw.is_null() {
             let token = Box::from_raw(raw as *mut Token);
             if let Some(ctx) = handle_ctx(h) {
-                ctx.handles.borrow_mut().remove(&token.handle().id());
+                ctx.handles.borrow_mut().remove(token.handle().id());
             }
             drop(token);
         }
@@ -438,9 +438,10 @@ pub unsafe extern "C" fn uv_recv_buffer_size(handle: *mut uv_handle_t, value: *m
     }
 }
 
-/// `uv_walk`: every handle of the loop, closing ones included, in the order
-/// they were initialized. Handles whose close callback ran meanwhile are
-/// skipped.
+/// `uv_walk`: every handle of the loop, closing ones included, in the
+/// order of their ruv slots (libuv: the order they were initialized, which
+/// is the same until closed handles' slots are reused). Handles whose close
+/// callback ran meanwhile are skipped.
 ///
 /// # Safety
 /// `loop_` is an initialized loop.
@@ -454,10 +455,9 @@ pub unsafe extern "C" fn uv_walk(
     let (Some(ctx), Some(cb)) = (unsafe { ctx(loop_) }, walk_cb) else {
         return;
     };
-    let snapshot: Vec<(u64, *mut uv_handle_t)> =
-        ctx.handles.borrow().iter().map(|(k, v)| (*k, *v)).collect();
+    let snapshot = ctx.handles.borrow().snapshot();
     for (id, h) in snapshot {
-        if ctx.handles.borrow().contains_key(&id) {
+        if ctx.handles.borrow().contains(id) {
             // SAFETY: still linked, so still alive (the program keeps
             // handles alive until their close callback).
             unsafe { cb(h, arg) };

@@ -5,14 +5,56 @@ use crate::types::{uv_handle_t, uv_loop_t};
 use libc::{c_int, c_void};
 use ruv::{Loop, RunMode};
 use std::cell::{RefCell, UnsafeCell};
-use std::collections::BTreeMap;
 
 /// What a C loop holds, boxed in `ruv_private_[0]`.
 pub(crate) struct LoopCtx {
     pub(crate) lp: Loop,
-    /// Every initialized, not yet closed handle by ruv id (which grows with
-    /// initialization order), for `uv_walk`.
-    pub(crate) handles: RefCell<BTreeMap<u64, *mut uv_handle_t>>,
+    /// Every initialized, not yet closed handle, indexed by its ruv slot,
+    /// for `uv_walk`: O(1) to add and remove, no allocation per handle.
+    pub(crate) handles: RefCell<HandleTable>,
+}
+
+/// The C handles of a loop by ruv slot (the low half of `Handle::id`).
+#[derive(Default)]
+pub(crate) struct HandleTable {
+    by_slot: Vec<(u64, *mut uv_handle_t)>,
+}
+
+impl HandleTable {
+    fn slot(id: u64) -> usize {
+        (id & 0xffff_ffff) as usize
+    }
+
+    pub(crate) fn insert(&mut self, id: u64, h: *mut uv_handle_t) {
+        let at = Self::slot(id);
+        if self.by_slot.len() <= at {
+            self.by_slot.resize(at + 1, (0, std::ptr::null_mut()));
+        }
+        self.by_slot[at] = (id, h);
+    }
+
+    pub(crate) fn remove(&mut self, id: u64) {
+        if let Some(entry) = self.by_slot.get_mut(Self::slot(id)) {
+            if entry.0 == id {
+                *entry = (0, std::ptr::null_mut());
+            }
+        }
+    }
+
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        self.by_slot
+            .get(Self::slot(id))
+            .is_some_and(|entry| entry.0 == id && !entry.1.is_null())
+    }
+
+    /// The handles in slot order.
+    pub(crate) fn snapshot(&self) -> Vec<(u64, *mut uv_handle_t)> {
+        self.by_slot
+            .iter()
+            .filter(|entry| !entry.1.is_null())
+            .copied()
+            .collect()
+    }
 }
 
 /// The context of an initialized loop.
