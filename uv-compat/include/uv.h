@@ -373,7 +373,7 @@ struct uv_loop_s {
   uv_handle_type type; \
   uv_close_cb close_cb; \
   /* private */ \
-  void* ruv_private_[3]; \
+  void* ruv_private_[5]; \
   unsigned int ruv_flags_; \
 
 struct uv_handle_s {

@@ -15,10 +15,21 @@ const MAGIC_MASK: c_uint = 0xffff_0000;
 pub(crate) const CLOSING: c_uint = 1;
 /// The close callback ran; the ruv handle is gone.
 pub(crate) const CLOSED: c_uint = 2;
+/// The token is stored in `ruv_private_` (from init until the close
+/// callback).
+const LINKED: c_uint = 8;
+/// The `ruv_private_` word of the async sender box.
+pub(crate) const SENDER: usize = 4;
+
+// The token lives in place in `ruv_private_[0..4]`.
+const _: () = assert!(
+    std::mem::size_of::<Token>() <= 4 * std::mem::size_of::<*mut c_void>()
+        && std::mem::align_of::<Token>() <= std::mem::align_of::<*mut c_void>()
+);
 /// `uv_udp_init_ex` was given `UV_UDP_RECVMMSG`.
 pub(crate) const RECVMMSG: c_uint = 4;
 
-/// The ruv handle behind a C handle, boxed in `ruv_private_[0]`.
+/// The ruv handle behind a C handle, stored in place in `ruv_private_`.
 pub(crate) enum Token {
     Timer(ruv::Timer),
     Idle(ruv::Idle),
@@ -69,13 +80,13 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<&'a Token> {
     }
     // SAFETY: non-NULL and owned by the program, per the caller.
     let handle = unsafe { &*h };
-    if handle.ruv_flags_ & MAGIC_MASK != MAGIC || handle.ruv_private_[0].is_null() {
+    if handle.ruv_flags_ & MAGIC_MASK != MAGIC || handle.ruv_flags_ & LINKED == 0 {
         return None;
     }
-    // SAFETY: `ruv_private_[0]` of an initialized handle is the Box<Token>
-    // made by `init`, freed only when the close callback runs (which also
-    // clears the pointer).
-    Some(unsafe { &*(handle.ruv_private_[0] as *const Token) })
+    // SAFETY: while LINKED is set, `ruv_private_` holds the Token written
+    // by `init` (sized and aligned for it, asserted above); it is read out
+    // and LINKED cleared only when the close callback runs.
+    Some(unsafe { &*(handle.ruv_private_.as_ptr() as *const Token) })
 }
 
 /// The handle's flag bits, 0 for a handle never initialized here.
@@ -124,9 +135,9 @@ pub(crate) unsafe fn init(
         (*h).loop_ = loop_;
         (*h).type_ = type_;
         (*h).close_cb = None;
-        (*h).ruv_private_ = [std::ptr::null_mut(); 3];
-        (*h).ruv_private_[0] = Box::into_raw(Box::new(token)) as *mut c_void;
-        (*h).ruv_flags_ = MAGIC | extra_flags;
+        (*h).ruv_private_ = [std::ptr::null_mut(); 5];
+        std::ptr::write((*h).ruv_private_.as_mut_ptr() as *mut Token, token);
+        (*h).ruv_flags_ = MAGIC | LINKED | extra_flags;
     }
     ctx.handles.borrow_mut().insert(id, h);
 }
@@ -187,18 +198,19 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
 /// # Safety
 /// `h` is a closing handle initialized here.
 unsafe fn finish_close(h: *mut uv_handle_t) {
-    // SAFETY: per the caller; the box was made by `init` and is freed once.
+    // SAFETY: per the caller; the token written by `init` is read out once
+    // (LINKED is cleared first) and the sender box is freed once.
     unsafe {
         (*h).ruv_flags_ |= CLOSED;
-        let raw = std::mem::replace(&mut (*h).ruv_private_[0], std::ptr::null_mut());
-        if !raw.is_null() {
-            let token = Box::from_raw(raw as *mut Token);
+        if (*h).ruv_flags_ & LINKED != 0 {
+            (*h).ruv_flags_ &= !LINKED;
+            let token = std::ptr::read((*h).ruv_private_.as_ptr() as *const Token);
             if let Some(ctx) = handle_ctx(h) {
                 ctx.handles.borrow_mut().remove(token.handle().id());
             }
             drop(token);
         }
-        let sender = std::mem::replace(&mut (*h).ruv_private_[1], std::ptr::null_mut());
+        let sender = std::mem::replace(&mut (*h).ruv_private_[SENDER], std::ptr::null_mut());
         if !sender.is_null() {
             // The async sender box made by `uv_async_init`: libuv forbids
             // sends once the close callback runs, so nothing uses it now.

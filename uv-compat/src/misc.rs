@@ -56,73 +56,13 @@ mod kind {
     pub(super) const UV_RANDOM: c_int = 10;
 }
 
-/// `#[repr(C)]` mirrors of the structs of uv.h, field for field, used only
-/// for their sizes. The C tests check the same sizes from C.
-#[allow(dead_code)]
+/// The structs of uv.h, whose sizes the size functions report.
 mod layout {
-    use libc::{c_int, c_uint, c_void, size_t};
-
-    type Callback = Option<unsafe extern "C" fn()>;
-
-    #[repr(C)]
-    pub(super) struct uv_loop_t {
-        data: *mut c_void,
-        ruv_private_: [*mut c_void; 4],
-    }
-
-    /// `UV_HANDLE_FIELDS`.
-    #[repr(C)]
-    pub(super) struct HandleFields {
-        data: *mut c_void,
-        loop_: *mut uv_loop_t,
-        type_: c_int,
-        close_cb: Callback,
-        ruv_private_: [*mut c_void; 3],
-        ruv_flags_: c_uint,
-    }
-
-    /// `uv_handle_t` is exactly `UV_HANDLE_FIELDS`.
-    pub(super) type uv_handle_t = HandleFields;
-
-    /// A handle with one callback after the common fields: the shape of
-    /// `uv_timer_t`, `uv_prepare_t`, `uv_check_t`, `uv_idle_t`,
-    /// `uv_async_t` and `uv_poll_t`.
-    #[repr(C)]
-    pub(super) struct HandleWithCallback {
-        handle: HandleFields,
-        cb: Callback,
-    }
-
-    pub(super) type uv_timer_t = HandleWithCallback;
-    pub(super) type uv_prepare_t = HandleWithCallback;
-    pub(super) type uv_check_t = HandleWithCallback;
-    pub(super) type uv_idle_t = HandleWithCallback;
-    pub(super) type uv_async_t = HandleWithCallback;
-    pub(super) type uv_poll_t = HandleWithCallback;
-
-    #[repr(C)]
-    pub(super) struct uv_udp_t {
-        handle: HandleFields,
-        send_queue_size: size_t,
-        send_queue_count: size_t,
-        alloc_cb: Callback,
-        recv_cb: Callback,
-    }
-
-    /// `UV_REQ_FIELDS`; `uv_req_t` is exactly these.
-    #[repr(C)]
-    pub(super) struct uv_req_t {
-        data: *mut c_void,
-        type_: c_int,
-        ruv_private_: [*mut c_void; 2],
-    }
-
-    #[repr(C)]
-    pub(super) struct uv_udp_send_t {
-        req: uv_req_t,
-        handle: *mut uv_udp_t,
-        cb: Callback,
-    }
+    pub(super) use crate::types::{
+        uv_async_t, uv_handle_t, uv_loop_t, uv_poll_t, uv_req_t, uv_timer_t, uv_udp_send_t,
+        uv_udp_t, uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t,
+        uv_watcher_t as uv_idle_t,
+    };
 }
 
 /// `uv_buf_init`: a `uv_buf_t` over `len` bytes at `base`.
@@ -334,9 +274,9 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn sizes_on_lp64() {
         assert_eq!(uv_loop_size(), 40);
-        assert_eq!(uv_handle_size(kind::UV_HANDLE), 64);
-        assert_eq!(uv_handle_size(kind::UV_TIMER), 72);
-        assert_eq!(uv_handle_size(kind::UV_UDP), 96);
+        assert_eq!(uv_handle_size(kind::UV_HANDLE), 80);
+        assert_eq!(uv_handle_size(kind::UV_TIMER), 88);
+        assert_eq!(uv_handle_size(kind::UV_UDP), 112);
         assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
         assert_eq!(uv_req_size(kind::UV_REQ), 32);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 48);

@@ -54,8 +54,9 @@ pub struct uv_handle_t {
     pub type_: c_int,
     /// Set by `uv_close`.
     pub close_cb: Option<uv_close_cb>,
-    /// `[0]`: the ruv token box; `[1]`: the async sender box.
-    pub ruv_private_: [*mut c_void; 3],
+    /// `[0..4]`: the ruv token, stored in place; `[4]`: the async sender
+    /// box.
+    pub ruv_private_: [*mut c_void; 5],
     /// Marker and state bits, see `crate::handles`.
     pub ruv_flags_: c_uint,
 }
