@@ -188,7 +188,7 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
     token.handle().close(move || {
         let h = h as *mut uv_handle_t;
         // SAFETY: the program keeps the handle alive until its close
-        // callback has run, which is now; the token box is ours to free.
+        // callback has run, which is now; the token is ours to read out.
         unsafe { finish_close(h) };
     });
 }
