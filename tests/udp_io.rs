@@ -7,7 +7,7 @@ mod util;
 use ruv::udp::{AF_INET, AF_INET6};
 use ruv::{Error, Idle, Loop, Membership, RecvMeta, RunMode, StatusCode, Udp, UdpFlags};
 use std::cell::Cell;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
@@ -141,10 +141,11 @@ fn send_and_receive_ipv6() {
     round_trip(util::any_v6());
 }
 
-#[test]
-fn first_send_binds_the_ipv4_wildcard() {
+/// The first send on a handle without a socket binds the wildcard address
+/// of the destination's family; the datagram arrives from loopback.
+fn first_send_binds_the_wildcard(to: SocketAddr, family: i32, wildcard: &str, from: IpAddr) {
     let lp = Loop::new().unwrap();
-    let (receiver, raddr, log) = recorder(&lp, util::any_v4(), 1);
+    let (receiver, raddr, log) = recorder(&lp, to, 1);
     let sender = Udp::new(&lp);
     sender
         .send(&[b"auto"], Some(raddr), |req, st| {
@@ -152,35 +153,36 @@ fn first_send_binds_the_ipv4_wildcard() {
             req.handle().close(|| {});
         })
         .unwrap();
-    assert_eq!(sender.family(), Ok(Some(AF_INET)));
+    assert_eq!(sender.family(), Ok(Some(family)));
     let local = sender.sockname().unwrap();
-    assert_eq!(local.ip(), sa("0.0.0.0:0").ip());
+    assert_eq!(local.ip(), sa(wildcard).ip());
     util::run_guarded(&lp);
-    let want = SocketAddr::from(([127, 0, 0, 1], local.port()));
-    assert_eq!(*log.borrow(), vec![got(b"auto", want)]);
+    assert_eq!(
+        *log.borrow(),
+        vec![got(b"auto", SocketAddr::new(from, local.port()))]
+    );
     assert!(receiver.is_closed());
     lp.close().unwrap();
 }
 
 #[test]
+fn first_send_binds_the_ipv4_wildcard() {
+    first_send_binds_the_wildcard(
+        util::any_v4(),
+        AF_INET,
+        "0.0.0.0:0",
+        IpAddr::from([127, 0, 0, 1]),
+    );
+}
+
+#[test]
 fn first_send_to_ipv6_binds_the_ipv6_wildcard() {
-    let lp = Loop::new().unwrap();
-    let (receiver, raddr, log) = recorder(&lp, util::any_v6(), 1);
-    let sender = Udp::new(&lp);
-    sender
-        .send(&[b"auto6"], Some(raddr), |req, st| {
-            st.unwrap();
-            req.handle().close(|| {});
-        })
-        .unwrap();
-    assert_eq!(sender.family(), Ok(Some(AF_INET6)));
-    let local = sender.sockname().unwrap();
-    assert_eq!(local.ip(), sa("[::]:0").ip());
-    util::run_guarded(&lp);
-    let want = SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], local.port()));
-    assert_eq!(*log.borrow(), vec![got(b"auto6", want)]);
-    assert!(receiver.is_closed());
-    lp.close().unwrap();
+    first_send_binds_the_wildcard(
+        util::any_v6(),
+        AF_INET6,
+        "[::]:0",
+        IpAddr::from([0, 0, 0, 0, 0, 0, 0, 1]),
+    );
 }
 
 #[test]

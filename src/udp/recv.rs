@@ -332,9 +332,10 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         refresh_active(&mut st, key);
         return None;
     };
+    let epoch_cell = u.recv.epoch.clone();
     let pending = u.recv.batch.as_ref().is_some_and(|b| b.pending());
     let own = u.recv.batch_enabled || u.recv.gro || pending;
-    let mut shared = false;
+    let shared = !own && sink.always_batches();
     let batch = if own {
         let width = if u.recv.batch_enabled {
             WIDE
@@ -349,11 +350,10 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         };
         b.offload = u.recv.gro;
         Some(b)
-    } else if sink.always_batches() {
+    } else if shared {
         // A drained batch of its own is no longer needed: it becomes the
         // loop's shared one if the loop has none.
         let spare = u.recv.batch.take();
-        let epoch_cell = u.recv.epoch.clone();
         let mut b = match st.shared_batch.take() {
             Some(b) => {
                 drop(spare);
@@ -364,19 +364,10 @@ fn take_session(lp: &Loop, key: Key) -> Option<Session> {
         // Another handle's short refill says nothing about this socket.
         b.short = false;
         b.offload = false;
-        shared = true;
-        return Some(Session {
-            sink,
-            batch: Some(b),
-            shared,
-            fd,
-            epoch: epoch_cell.get(),
-            epoch_cell,
-        });
+        Some(b)
     } else {
         None
     };
-    let epoch_cell = u.recv.epoch.clone();
     let epoch = epoch_cell.get();
     Some(Session {
         sink,

@@ -62,6 +62,14 @@ pub(super) trait Sink {
     }
 }
 
+/// libuv's `(nread 0, addr NULL)`: nothing more was waiting; the buffer
+/// comes back unused.
+const NOTHING: RecvMeta = RecvMeta {
+    len: 0,
+    addr: None,
+    flags: UdpFlags::empty(),
+};
+
 fn unspecified() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
 }
@@ -154,11 +162,6 @@ where
 {
     /// libuv's read: allocate, `recvfrom` into the buffer, report.
     fn read_one(&mut self, udp: &Udp, fd: &dyn Fn() -> Option<RawFd>) -> Outcome {
-        let nothing = RecvMeta {
-            len: 0,
-            addr: None,
-            flags: UdpFlags::empty(),
-        };
         let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
         if buf.as_mut().is_empty() {
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
@@ -166,7 +169,7 @@ where
         }
         // The allocator may have stopped or closed the handle.
         let Some(fd) = fd() else {
-            (self.cb)(udp, Ok(nothing), buf);
+            (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
         };
         match sys::recv_from(fd, buf.as_mut()) {
@@ -180,7 +183,7 @@ where
                 Outcome::Delivered
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                (self.cb)(udp, Ok(nothing), buf);
+                (self.cb)(udp, Ok(NOTHING), buf);
                 Outcome::Drained
             }
             Err(err) => {
@@ -215,12 +218,7 @@ where
         // The allocator may have stopped or closed the handle: the datagram
         // stays in the batch and the buffer comes back unused.
         if fd().is_none() {
-            let nothing = RecvMeta {
-                len: 0,
-                addr: None,
-                flags: UdpFlags::empty(),
-            };
-            (self.cb)(udp, Ok(nothing), buf);
+            (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
         }
         let Some((entry, data)) = batch.next() else {
