@@ -139,8 +139,16 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
 
 /// The loop's waker fired: run the callback of every handle with a send.
 pub(crate) fn dispatch_wake(lp: &Loop) {
-    let keys: Vec<Key> = lp.state().asyncs.clone();
-    for key in keys {
+    // A snapshot in the loop's reusable scratch list: no allocation per
+    // wakeup once it has grown.
+    let keys = {
+        let mut st = lp.state();
+        let mut keys = std::mem::take(&mut st.scratch);
+        keys.clear();
+        keys.extend_from_slice(&st.asyncs);
+        keys
+    };
+    for &key in &keys {
         let cb = {
             let mut st = lp.state();
             let Ok(slot) = st.live_mut(key) else {
@@ -172,4 +180,5 @@ pub(crate) fn dispatch_wake(lp: &Loop) {
         drop(st);
         drop(cb);
     }
+    lp.give_back_scratch(keys);
 }

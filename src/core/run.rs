@@ -168,7 +168,9 @@ impl Loop {
         self.give_back_scratch(list);
     }
 
-    fn give_back_scratch(&self, mut list: Vec<Key>) {
+    /// Returns a scratch list taken from the loop state, keeping the larger
+    /// allocation for reuse.
+    pub(crate) fn give_back_scratch(&self, mut list: Vec<Key>) {
         list.clear();
         let mut st = self.state();
         if st.scratch.capacity() < list.capacity() {
