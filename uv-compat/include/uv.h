@@ -5,8 +5,8 @@
  * unchanged and link with -luv against libuv.so / libuv.a built from
  * uv-compat. Only Linux is supported.
  *
- * Structs carry libuv's public fields (data, loop, type, ...) first; the
- * fields named ruv_private_* belong to the library: never read or write them.
+ * Structs carry libuv's public fields (data, loop, type, ...); the fields
+ * named ruv_* belong to the library: never read or write them.
  */
 #ifndef UV_H
 #define UV_H
@@ -371,10 +371,10 @@ struct uv_loop_s {
   void* data; \
   uv_loop_t* loop; \
   uv_handle_type type; \
+  unsigned int ruv_flags_; /* private, in the padding after type */ \
   uv_close_cb close_cb; \
   /* private */ \
-  void* ruv_private_[5]; \
-  unsigned int ruv_flags_; \
+  void* ruv_private_[4]; \
 
 struct uv_handle_s {
   UV_HANDLE_FIELDS
@@ -403,6 +403,8 @@ struct uv_idle_s {
 struct uv_async_s {
   UV_HANDLE_FIELDS
   uv_async_cb async_cb;
+  /* private */
+  void* ruv_private_sender_;
 };
 
 struct uv_poll_s {

@@ -1,6 +1,6 @@
 //! `uv_async_init`, `uv_async_send`.
 
-use crate::handles::{init, status, Token, EINVAL, SENDER};
+use crate::handles::{init, status, Token, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::{c_int, c_void};
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn uv_async_init(
             Token::Async(a),
             0,
         );
-        (*handle).handle.ruv_private_[SENDER] = sender as *mut c_void;
+        (*handle).ruv_private_sender_ = sender as *mut c_void;
     }
     0
 }
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn uv_async_send(handle: *mut uv_async_t) -> c_int {
     }
     // SAFETY: only the sender pointer is read: it is written once by
     // `uv_async_init` and its box lives until the loop is closed.
-    let sender = unsafe { (*handle).handle.ruv_private_[SENDER] } as *const ruv::AsyncSender;
+    let sender = unsafe { (*handle).ruv_private_sender_ } as *const ruv::AsyncSender;
     if sender.is_null() {
         return EINVAL;
     }

@@ -18,10 +18,8 @@ pub(crate) const CLOSED: c_uint = 2;
 /// The token is stored in `ruv_private_` (from init until the close
 /// callback).
 const LINKED: c_uint = 8;
-/// The `ruv_private_` word of the async sender box.
-pub(crate) const SENDER: usize = 4;
 
-// The token lives in place in `ruv_private_[0..4]`.
+// The token lives in place in `ruv_private_`.
 const _: () = assert!(
     std::mem::size_of::<Token>() <= 4 * std::mem::size_of::<*mut c_void>()
         && std::mem::align_of::<Token>() <= std::mem::align_of::<*mut c_void>()
@@ -135,11 +133,13 @@ pub(crate) unsafe fn init(
         (*h).loop_ = loop_;
         (*h).type_ = type_;
         (*h).close_cb = None;
-        (*h).ruv_private_ = [std::ptr::null_mut(); 5];
+        (*h).ruv_private_ = [std::ptr::null_mut(); 4];
         std::ptr::write((*h).ruv_private_.as_mut_ptr() as *mut Token, token);
         (*h).ruv_flags_ = MAGIC | LINKED | extra_flags;
     }
-    ctx.handles.borrow_mut().insert(id, h);
+    if let Ok(mut handles) = ctx.handles.try_borrow_mut() {
+        handles.insert(id, h);
+    }
 }
 
 /// Reads a handle's loop context.
@@ -206,15 +206,23 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
             (*h).ruv_flags_ &= !LINKED;
             let token = std::ptr::read((*h).ruv_private_.as_ptr() as *const Token);
             if let Some(ctx) = handle_ctx(h) {
-                ctx.handles.borrow_mut().remove(token.handle().id());
+                if let Ok(mut handles) = ctx.handles.try_borrow_mut() {
+                    handles.remove(token.handle().id(), h);
+                }
+            }
+            if let Token::Async(_) = token {
+                // An async token means `h` is the `uv_async_t` that
+                // `uv_async_init` linked.
+                let a = h as *mut uv_async_t;
+                let sender = std::mem::replace(&mut (*a).ruv_private_sender_, std::ptr::null_mut());
+                if !sender.is_null() {
+                    // The sender box made by `uv_async_init`: libuv forbids
+                    // sends once the close callback runs, so nothing uses
+                    // it now.
+                    drop(Box::from_raw(sender as *mut ruv::AsyncSender));
+                }
             }
             drop(token);
-        }
-        let sender = std::mem::replace(&mut (*h).ruv_private_[SENDER], std::ptr::null_mut());
-        if !sender.is_null() {
-            // The async sender box made by `uv_async_init`: libuv forbids
-            // sends once the close callback runs, so nothing uses it now.
-            drop(Box::from_raw(sender as *mut ruv::AsyncSender));
         }
         if let Some(cb) = (*h).close_cb {
             cb(h);
@@ -467,9 +475,15 @@ pub unsafe extern "C" fn uv_walk(
     let (Some(ctx), Some(cb)) = (unsafe { ctx(loop_) }, walk_cb) else {
         return;
     };
-    let snapshot = ctx.handles.borrow().snapshot();
+    let Ok(snapshot) = ctx.handles.try_borrow().map(|handles| handles.snapshot()) else {
+        return;
+    };
     for (id, h) in snapshot {
-        if ctx.handles.borrow().contains(id) {
+        if ctx
+            .handles
+            .try_borrow()
+            .is_ok_and(|handles| handles.get(id) == Some(h))
+        {
             // SAFETY: still linked, so still alive (the program keeps
             // handles alive until their close callback).
             unsafe { cb(h, arg) };

@@ -1,23 +1,30 @@
 //! The loop functions: `uv_loop_init`, `uv_run`, `uv_default_loop`, …
 
-use crate::handles::{status, EINVAL};
+use crate::handles::{status, token, EINVAL};
 use crate::types::{uv_handle_t, uv_loop_t};
 use libc::{c_int, c_void};
 use ruv::{Loop, RunMode};
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 
 /// What a C loop holds, boxed in `ruv_private_[0]`.
 pub(crate) struct LoopCtx {
     pub(crate) lp: Loop,
     /// Every initialized, not yet closed handle, indexed by its ruv slot,
-    /// for `uv_walk`: O(1) to add and remove, no allocation per handle.
+    /// for `uv_walk` and for callbacks that find their C handle by ruv id:
+    /// O(1) to add, remove and look up, no allocation per handle.
     pub(crate) handles: RefCell<HandleTable>,
 }
 
-/// The C handles of a loop by ruv slot (the low half of `Handle::id`).
+/// The C handles of a loop by ruv slot (the low half of `Handle::id`): one
+/// pointer per slot, NULL when free. The full id is not stored: the handle's
+/// own in-place token has it, and lookups check it.
+///
+/// Invariant: a non-NULL entry is a linked handle (initialized here, close
+/// callback not run yet), which the program keeps alive; `finish_close`
+/// clears the entry before the close callback tells the program.
 #[derive(Default)]
 pub(crate) struct HandleTable {
-    by_slot: Vec<(u64, *mut uv_handle_t)>,
+    by_slot: Vec<*mut uv_handle_t>,
 }
 
 impl HandleTable {
@@ -25,35 +32,80 @@ impl HandleTable {
         (id & 0xffff_ffff) as usize
     }
 
+    /// The id of the ruv handle linked to the entry `h`, if any.
+    fn id_of(h: *mut uv_handle_t) -> Option<u64> {
+        // SAFETY: `h` is NULL or a table entry, which is alive (the
+        // invariant above); `token` checks it is linked.
+        unsafe { token(h) }.map(|t| t.handle().id())
+    }
+
     pub(crate) fn insert(&mut self, id: u64, h: *mut uv_handle_t) {
         let at = Self::slot(id);
         if self.by_slot.len() <= at {
-            self.by_slot.resize(at + 1, (0, std::ptr::null_mut()));
+            self.by_slot.resize(at + 1, std::ptr::null_mut());
         }
-        self.by_slot[at] = (id, h);
+        self.by_slot[at] = h;
     }
 
-    pub(crate) fn remove(&mut self, id: u64) {
+    /// Unlinks `h`, the handle of ruv id `id`, if it is still the entry of
+    /// its slot.
+    pub(crate) fn remove(&mut self, id: u64, h: *mut uv_handle_t) {
         if let Some(entry) = self.by_slot.get_mut(Self::slot(id)) {
-            if entry.0 == id {
-                *entry = (0, std::ptr::null_mut());
+            if *entry == h {
+                *entry = std::ptr::null_mut();
             }
         }
     }
 
-    pub(crate) fn contains(&self, id: u64) -> bool {
-        self.by_slot
-            .get(Self::slot(id))
-            .is_some_and(|entry| entry.0 == id && !entry.1.is_null())
+    /// The linked C handle of ruv id `id`.
+    pub(crate) fn get(&self, id: u64) -> Option<*mut uv_handle_t> {
+        let h = *self.by_slot.get(Self::slot(id))?;
+        (!h.is_null() && Self::id_of(h) == Some(id)).then_some(h)
     }
 
-    /// The handles in slot order.
+    /// The handles with their ids, in slot order.
     pub(crate) fn snapshot(&self) -> Vec<(u64, *mut uv_handle_t)> {
         self.by_slot
             .iter()
-            .filter(|entry| !entry.1.is_null())
-            .copied()
+            .filter(|h| !h.is_null())
+            .filter_map(|&h| Some((Self::id_of(h)?, h)))
             .collect()
+    }
+}
+
+thread_local! {
+    /// The context of the loop `uv_run` is running on this thread (the
+    /// innermost one, if a callback runs another loop), NULL if none.
+    static RUNNING: Cell<*const LoopCtx> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The context of `lp` if `uv_run` is running it on this thread: how a
+/// callback that captures nothing finds its loop's handle table. Callbacks
+/// of a ruv loop run only inside its `run`, which only `uv_run` calls.
+pub(crate) fn running_ctx<'a>(lp: &Loop) -> Option<&'a LoopCtx> {
+    let raw = RUNNING.with(Cell::get);
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL `RUNNING` was set by `uv_run` from a live context
+    // and is restored when that `uv_run` returns; the context cannot be
+    // freed meanwhile (`uv_loop_close` is EBUSY while the loop runs).
+    let ctx = unsafe { &*raw };
+    ctx.lp.same_loop(lp).then_some(ctx)
+}
+
+/// Restores the previous `RUNNING` when a `uv_run` ends.
+struct Running(*const LoopCtx);
+
+impl Running {
+    fn enter(ctx: &LoopCtx) -> Running {
+        Running(RUNNING.with(|r| r.replace(ctx)))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.with(|r| r.set(self.0));
     }
 }
 
@@ -164,6 +216,7 @@ pub unsafe extern "C" fn uv_run(loop_: *mut uv_loop_t, mode: c_int) -> c_int {
     // A clone: callbacks may close the loop's last handle, never the loop
     // itself while it runs, but the clone makes that independent of them.
     let lp = ctx.lp.clone();
+    let _running = Running::enter(ctx);
     match lp.run(mode) {
         Ok(alive) => alive as c_int,
         Err(err) => status(err),

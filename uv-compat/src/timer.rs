@@ -1,7 +1,7 @@
 //! `uv_timer_*`.
 
 use crate::handles::{init, live, to_status, token, Token, EINVAL};
-use crate::loops::ctx;
+use crate::loops::{ctx, running_ctx};
 use crate::types::*;
 use libc::c_int;
 
@@ -68,16 +68,34 @@ pub unsafe extern "C" fn uv_timer_start(
     }
     // SAFETY: initialized timer.
     unsafe { (*handle).timer_cb = cb };
-    let h = handle as usize;
-    to_status(t.start(timeout, repeat, move |_| {
-        let h = h as *mut uv_timer_t;
-        // SAFETY: the timer is alive while its callback can run (closing
-        // it stops it); the callback is read now so C may change it.
-        if let Some(cb) = unsafe { (*h).timer_cb } {
-            // SAFETY: calling the program's callback with its own handle.
-            unsafe { cb(h) };
-        }
-    }))
+    // A function item, not a closure over `handle`: zero-sized, so ruv's
+    // box for it allocates nothing.
+    to_status(t.start(timeout, repeat, fire))
+}
+
+/// The ruv callback of every C timer: finds the C handle through the
+/// running loop's handle table by the timer's id, then calls its callback.
+fn fire(t: &ruv::Timer) {
+    let Some(ctx) = running_ctx(t.get_loop()) else {
+        return;
+    };
+    let Some(h) = ctx
+        .handles
+        .try_borrow()
+        .ok()
+        .and_then(|handles| handles.get(t.id()))
+    else {
+        return;
+    };
+    let h = h as *mut uv_timer_t;
+    // SAFETY: a table entry is a linked handle, alive until its close
+    // callback (closing it stops the timer), and linked by `uv_timer_init`
+    // as a timer since its token is this timer's; the callback is read now
+    // so C may change it.
+    if let Some(cb) = unsafe { (*h).timer_cb } {
+        // SAFETY: calling the program's callback with its own handle.
+        unsafe { cb(h) };
+    }
 }
 
 /// `uv_timer_stop`.

@@ -52,13 +52,13 @@ pub struct uv_handle_t {
     pub loop_: *mut uv_loop_t,
     /// `uv_handle_type`.
     pub type_: c_int,
+    /// Marker and state bits, see `crate::handles` (in the padding after
+    /// `type_`).
+    pub ruv_flags_: c_uint,
     /// Set by `uv_close`.
     pub close_cb: Option<uv_close_cb>,
-    /// `[0..4]`: the ruv token, stored in place; `[4]`: the async sender
-    /// box.
-    pub ruv_private_: [*mut c_void; 5],
-    /// Marker and state bits, see `crate::handles`.
-    pub ruv_flags_: c_uint,
+    /// The ruv token, stored in place.
+    pub ruv_private_: [*mut c_void; 4],
 }
 
 /// `uv_timer_t`.
@@ -89,6 +89,8 @@ pub struct uv_async_t {
     pub handle: uv_handle_t,
     /// The callback given to `uv_async_init` (may be NULL).
     pub async_cb: Option<uv_async_cb>,
+    /// The `ruv::AsyncSender` box, NULL once the close callback ran.
+    pub ruv_private_sender_: *mut c_void,
 }
 
 /// `uv_poll_t`.

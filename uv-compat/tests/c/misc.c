@@ -9,7 +9,8 @@
  * uv_interface_addresses ("lo" with 127.0.0.1/255.0.0.0, is_internal) and
  * uv_free_interface_addresses, uv_version / uv_version_string against the
  * UV_VERSION_* macros, uv_handle_type_name / uv_req_type_name (NULL for
- * unknown), uv_handle_get_type/get_data/set_data/get_loop,
+ * unknown), uv_handle_size / uv_req_size / uv_loop_size against sizeof,
+ * uv_handle_get_type/get_data/set_data/get_loop,
  * uv_req_get_data/set_data/get_type, and the numeric values of the public
  * enums (handle and request types, run modes, UDP flags, membership, poll
  * events).
@@ -218,6 +219,21 @@ static void test_version(void) {
   ASSERT_GE(UV_VERSION_MINOR, 44);
 }
 
+/* The library's idea of the struct sizes is the header's. */
+static void test_sizes(void) {
+  ASSERT_EQ(uv_loop_size(), sizeof(uv_loop_t));
+  ASSERT_EQ(uv_handle_size(UV_HANDLE), sizeof(uv_handle_t));
+  ASSERT_EQ(uv_handle_size(UV_TIMER), sizeof(uv_timer_t));
+  ASSERT_EQ(uv_handle_size(UV_IDLE), sizeof(uv_idle_t));
+  ASSERT_EQ(uv_handle_size(UV_PREPARE), sizeof(uv_prepare_t));
+  ASSERT_EQ(uv_handle_size(UV_CHECK), sizeof(uv_check_t));
+  ASSERT_EQ(uv_handle_size(UV_ASYNC), sizeof(uv_async_t));
+  ASSERT_EQ(uv_handle_size(UV_POLL), sizeof(uv_poll_t));
+  ASSERT_EQ(uv_handle_size(UV_UDP), sizeof(uv_udp_t));
+  ASSERT_EQ(uv_req_size(UV_REQ), sizeof(uv_req_t));
+  ASSERT_EQ(uv_req_size(UV_UDP_SEND), sizeof(uv_udp_send_t));
+}
+
 static void test_names_and_constants(void) {
   ASSERT_STR_EQ(uv_handle_type_name(UV_UDP), "udp");
   ASSERT_STR_EQ(uv_handle_type_name(UV_TIMER), "timer");
@@ -341,6 +357,7 @@ int main(int argc, char** argv) {
   test_time_and_buf();
   test_interfaces();
   test_version();
+  test_sizes();
   test_names_and_constants();
   test_accessors();
   uv_library_shutdown();

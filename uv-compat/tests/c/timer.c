@@ -8,7 +8,9 @@
  * timeouts firing in start order (whatever the order of their handles),
  * a timer stopped by an earlier timer's callback in the same pass, restart
  * from its own callback, a huge timeout that never fires (backend timeout
- * clamps to INT_MAX), unreferenced timers not keeping the loop alive.
+ * clamps to INT_MAX), unreferenced timers not keeping the loop alive,
+ * timers of a second loop run from a timer callback of the first (each
+ * callback gets its own handle), a closed timer's slot reused by a new one.
  *
  * 1.45+-only assertions (guarded by UV_VERSION_HEX >= 0x012d00; the #else
  * branch pins libuv 1.44): a timer restarted with timeout 0 from its own
@@ -283,6 +285,77 @@ static void test_unref(void) {
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
 }
 
+/* Two loops: a timer of the outer loop runs the inner loop from its
+ * callback; every timer gets its own handle, on its own loop. */
+static uv_loop_t inner_loop;
+static uv_timer_t outer_timers[2];
+static uv_timer_t inner_timers[2];
+static int outer_seen[2];
+static int inner_seen[2];
+
+static void inner_cb(uv_timer_t* h) {
+  ASSERT_PTR_EQ(h->loop, &inner_loop);
+  ASSERT(h == &inner_timers[0] || h == &inner_timers[1]);
+  inner_seen[h - inner_timers]++;
+  uv_close((uv_handle_t*) h, NULL);
+}
+
+static void outer_cb(uv_timer_t* h) {
+  int i;
+
+  ASSERT_PTR_EQ(h->loop, &loop);
+  ASSERT(h == &outer_timers[0] || h == &outer_timers[1]);
+  outer_seen[h - outer_timers]++;
+  if (h == &outer_timers[0]) {
+    /* The inner loop's slots coincide with the outer loop's. */
+    for (i = 0; i < 2; i++) {
+      ASSERT_OK(uv_timer_init(&inner_loop, &inner_timers[i]));
+      ASSERT_OK(uv_timer_start(&inner_timers[i], inner_cb, 0, 0));
+    }
+    ASSERT_EQ(uv_run(&inner_loop, UV_RUN_DEFAULT), 0);
+    ASSERT_EQ(inner_seen[0], 1);
+    ASSERT_EQ(inner_seen[1], 1);
+    ASSERT_EQ(outer_seen[1], 0);
+  }
+  uv_close((uv_handle_t*) h, NULL);
+}
+
+static void test_two_loops(void) {
+  int i;
+
+  ASSERT_OK(uv_loop_init(&inner_loop));
+  for (i = 0; i < 2; i++) {
+    ASSERT_OK(uv_timer_init(&loop, &outer_timers[i]));
+    ASSERT_OK(uv_timer_start(&outer_timers[i], outer_cb, 0, 0));
+  }
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(outer_seen[0], 1);
+  ASSERT_EQ(outer_seen[1], 1);
+  ASSERT_OK(uv_loop_close(&inner_loop));
+}
+
+/* A closed timer's slot goes to the next timer, which fires with its own
+ * handle; the closed one never fires again. */
+static void test_slot_reuse(void) {
+  uv_timer_t a, b;
+
+  ASSERT_OK(uv_timer_init(&loop, &a));
+  ASSERT_OK(uv_timer_start(&a, never_cb, 0, 0));
+  uv_close((uv_handle_t*) &a, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+
+  memset(fired, 0, sizeof(fired));
+  order_n = 0;
+  ASSERT_OK(uv_timer_init(&loop, &b));
+  b.data = (void*) (intptr_t) 3;
+  ASSERT_OK(uv_timer_start(&b, order_cb, 0, 0));
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(fired[3], 1);
+  ASSERT_EQ(order_n, 1);
+  uv_close((uv_handle_t*) &b, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+}
+
 int main(void) {
   ASSERT_OK(uv_loop_init(&loop));
   test_basics();
@@ -292,6 +365,8 @@ int main(void) {
   test_restart_in_callback();
   test_huge_timeout();
   test_unref();
+  test_two_loops();
+  test_slot_reuse();
   ASSERT_OK(uv_loop_close(&loop));
   printf("timer: ok\n");
   return 0;
