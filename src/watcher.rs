@@ -194,14 +194,15 @@ pub(crate) fn dispatch(lp: &Loop, key: Key, seq: u64) {
         if w.seq != Some(seq) {
             return;
         }
-        (w.cb.take(), w.phase.handle_type())
+        let taken = (w.cb.take(), w.phase.handle_type());
+        st.callbacks_run += 1;
+        taken
     };
     let Some(mut cb) = cb else {
         // Its callback was lost to a panic: stop rather than spin.
         lp.with_deferred(|st, deferred| stop(st, key, deferred));
         return;
     };
-    lp.state().callbacks_run += 1;
     cb(Handle::from_parts(lp.clone(), key, ty));
     let mut st = lp.state();
     if let Ok(w) = watcher_mut(&mut st, key) {

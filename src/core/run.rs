@@ -6,7 +6,6 @@ use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
 use std::panic::{self, AssertUnwindSafe};
-use std::time::Duration;
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
 /// deferred from the poll phase run in the same iteration.
@@ -180,7 +179,17 @@ impl Loop {
 
     /// Runs one watcher phase: most recently started first (as libuv);
     /// watchers started during the phase wait for the next iteration.
+    #[inline]
     fn run_watchers(&self, phase: Phase) {
+        // Most loops have no watchers in most phases: answer that without
+        // setting up the snapshot.
+        if !self.state().watchers[phase as usize].is_empty() {
+            self.run_started_watchers(phase);
+        }
+    }
+
+    #[inline(never)]
+    fn run_started_watchers(&self, phase: Phase) {
         /// Phases with this many watchers or fewer snapshot on the stack.
         const INLINE: usize = 4;
         let mut inline = [(Key { index: 0, gen: 0 }, 0u64); INLINE];
@@ -288,28 +297,28 @@ impl Loop {
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
-            let wait = match timeout_ms {
-                t if t < 0 => None,
-                t if manual && t > 0 => Some(Duration::ZERO),
-                t => Some(Duration::from_millis(t as u64)),
-            };
             let mut events = std::mem::take(&mut st.io_events);
             let st = &mut *st;
-            if let Err(err) = st.poll.poll(&mut st.events, wait) {
-                // EINTR: nothing to dispatch; the loop simply goes on.
-                debug_assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
-                st.events.clear();
+            let timeout = if manual && timeout_ms > 0 {
+                0
+            } else {
+                timeout_ms
+            };
+            if let Err(err) = st.events.wait(st.epoll_fd, timeout) {
+                // Only EINTR is expected, and the buffer handles it; anything
+                // else means the loop's own descriptor is broken.
+                debug_assert!(false, "epoll_wait: {err}");
             }
             let mut woken = false;
             for ev in st.events.iter() {
-                if ev.token() == WAKER_TOKEN {
+                if ev.token == WAKER_TOKEN.0 {
                     woken = true;
                     continue;
                 }
                 events.push(IoEvent {
-                    key: Key::from_token(ev.token()),
-                    readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                    writable: ev.is_writable() || ev.is_error(),
+                    key: Key::from_token(mio::Token(ev.token)),
+                    readable: ev.readable,
+                    writable: ev.writable,
                 });
             }
             st.update_time();

@@ -143,7 +143,9 @@ pub(crate) struct LoopState {
     pub running: bool,
     pub iteration: u64,
     pub poll: mio::Poll,
-    pub events: mio::Events,
+    /// The epoll instance behind `poll` (waited on directly, see `sys::epoll`).
+    pub epoll_fd: std::os::fd::RawFd,
+    pub events: crate::sys::EventBuffer,
     pub waker: Arc<mio::Waker>,
     /// Reusable scratch list so phases do not allocate per iteration.
     pub scratch: Vec<Key>,
@@ -167,6 +169,7 @@ impl LoopState {
     pub(crate) fn new(clock: Clock) -> Result<LoopState> {
         let poll = mio::Poll::new()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER_TOKEN)?);
+        let epoll_fd = std::os::fd::AsRawFd::as_raw_fd(&poll);
         let now_ms = clock.now_ms();
         Ok(LoopState {
             slots: Slab::new(),
@@ -189,7 +192,8 @@ impl LoopState {
             running: false,
             iteration: 0,
             poll,
-            events: mio::Events::with_capacity(EVENTS_CAPACITY),
+            epoll_fd,
+            events: crate::sys::EventBuffer::with_capacity(EVENTS_CAPACITY),
             waker,
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),

@@ -16,7 +16,6 @@ const CHUNK: usize = 64 * 1024;
 /// datagrams of `segment` bytes each (the last may be shorter).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BatchEntry {
-    pub len: usize,
     pub truncated: bool,
     pub addr: Option<SocketAddr>,
     pub segment: Option<usize>,
@@ -36,13 +35,17 @@ pub(crate) struct RecvBatch {
     iovecs: Vec<libc::iovec>,
     controls: Vec<Control>,
     headers: Vec<libc::mmsghdr>,
-    entries: Vec<BatchEntry>,
+    /// Datagrams the last `recv` read; their headers are decoded lazily,
+    /// when each is handed out.
+    count: usize,
+    /// The last `recv` asked for receive-offload control messages.
+    offload: bool,
 }
 
 impl std::fmt::Debug for RecvBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvBatch")
-            .field("entries", &self.entries.len())
+            .field("count", &self.count)
             .finish()
     }
 }
@@ -63,7 +66,8 @@ impl RecvBatch {
             iovecs: vec![zero_iov; width],
             controls: vec![Control([0; 64]); width],
             headers: vec![zero_hdr; width],
-            entries: Vec::with_capacity(width),
+            count: 0,
+            offload: false,
         };
         // Wire every header to its chunk, name and control buffer once: the
         // vectors never grow, so their heap buffers never move.
@@ -90,7 +94,8 @@ impl RecvBatch {
     /// many. WouldBlock when none is waiting. `offload` asks for the
     /// control messages that tell receive-offload segment sizes.
     pub(crate) fn recv(&mut self, fd: RawFd, offload: bool) -> io::Result<usize> {
-        self.entries.clear();
+        self.count = 0;
+        self.offload = offload;
         let width = self.width();
         let control_len = if offload {
             mem::size_of::<Control>()
@@ -118,34 +123,37 @@ impl RecvBatch {
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let n = n as usize;
-        for i in 0..n {
-            let hdr = &self.headers[i];
-            let segment = if offload {
-                // SAFETY: the kernel just filled this header's control buffer.
-                unsafe { super::gro_segment(&hdr.msg_hdr) }
-            } else {
-                None
-            };
-            self.entries.push(BatchEntry {
-                len: (hdr.msg_len as usize).min(CHUNK),
-                truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
-                addr: from_sockaddr_storage(&self.names[i], hdr.msg_hdr.msg_namelen),
-                segment,
-            });
-        }
-        Ok(n)
+        self.count = (n as usize).min(width);
+        Ok(self.count)
     }
 
-    /// Datagram `i` of the last successful `recv`.
+    /// Datagram `i` of the last successful `recv`, decoded from its header.
+    #[inline(always)]
     pub(crate) fn get(&self, i: usize) -> Option<(BatchEntry, &[u8])> {
-        let e = *self.entries.get(i)?;
-        Some((e, &self.data[i * CHUNK..i * CHUNK + e.len]))
+        if i >= self.count {
+            return None;
+        }
+        let hdr = &self.headers[i];
+        let segment = if self.offload {
+            // SAFETY: the kernel filled this header's control buffer in the
+            // last `recv`, which asked for control messages.
+            unsafe { super::gro_segment(&hdr.msg_hdr) }
+        } else {
+            None
+        };
+        let len = (hdr.msg_len as usize).min(CHUNK);
+        let entry = BatchEntry {
+            truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            addr: from_sockaddr_storage(&self.names[i], hdr.msg_hdr.msg_namelen),
+            segment,
+        };
+        let start = i * CHUNK;
+        Some((entry, self.data.get(start..start + len)?))
     }
 
     /// Number of datagrams the last `recv` read.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 }
 

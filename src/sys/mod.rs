@@ -4,6 +4,7 @@
 //! The rest of the crate only sees plain Rust types: `RawFd`/`BorrowedFd`,
 //! `SocketAddr`, byte slices and `io::Result`.
 
+mod epoll;
 mod gso;
 mod mmsg;
 mod resolve;
@@ -11,6 +12,7 @@ mod sockaddr;
 mod socket;
 mod sockopt;
 
+pub(crate) use epoll::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;

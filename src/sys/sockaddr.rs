@@ -73,6 +73,7 @@ pub(crate) fn to_sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::s
 
 /// Reads an IPv4 or IPv6 address the kernel wrote; `None` for other families
 /// or a length too short for the family.
+#[inline]
 pub(crate) fn from_sockaddr_storage(
     storage: &libc::sockaddr_storage,
     len: libc::socklen_t,

@@ -57,6 +57,9 @@ pub(crate) fn send_msg<B: AsRef<[u8]>>(
     bufs: &[B],
     addr: Option<&SocketAddr>,
 ) -> io::Result<usize> {
+    if let [buf] = bufs {
+        return send_to(fd, buf.as_ref(), addr);
+    }
     let empty = libc::iovec {
         iov_base: std::ptr::null_mut(),
         iov_len: 0,
@@ -86,6 +89,33 @@ pub(crate) fn send_msg<B: AsRef<[u8]>>(
     // SAFETY: `msg` points at `iovecs` and `dest`, which live until the call
     // returns; each iovec describes a live, readable slice from `bufs`.
     let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// One buffer as one datagram: `sendto(2)` needs no message header, which
+/// makes it the cheaper call for the common send.
+fn send_to(fd: RawFd, buf: &[u8], addr: Option<&SocketAddr>) -> io::Result<usize> {
+    let dest = addr.map(to_raw);
+    let (name, len) = match dest.as_ref() {
+        Some((raw, len)) => (raw.as_ptr(), *len),
+        None => (std::ptr::null(), 0),
+    };
+    // SAFETY: `buf` is a live, readable slice of `buf.len()` bytes; `name`
+    // is NULL with length 0 or points at `dest`, alive until the call returns.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            name,
+            len,
+        )
+    };
     if n < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -1,9 +1,11 @@
 //! A handle's receive batch: datagrams read with one `recvmmsg` and handed
 //! out one by one, splitting messages that receive offload coalesced.
 
+use super::recv::{Datagram, Live};
+use super::UdpFlags;
 use crate::sys;
 use std::io;
-use std::os::fd::RawFd;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// Batch width of a handle that did not ask for batching: small, but wide
 /// enough that a refill returning fewer datagrams proves the socket empty
@@ -11,6 +13,9 @@ use std::os::fd::RawFd;
 pub(super) const DEFAULT_WIDTH: usize = 4;
 /// Batch width with `Udp::set_recvmmsg(true)` (libuv's `UV_UDP_RECVMMSG`).
 pub(super) const WIDE: usize = sys::BATCH;
+
+/// The sender reported for a datagram whose address the kernel did not give.
+const UNSPECIFIED: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
 /// A recvmmsg batch and how far delivery got.
 pub(crate) struct Batch {
@@ -56,14 +61,14 @@ impl Batch {
 
     /// Makes a datagram available: Ok(false) when the socket has nothing
     /// more to give.
-    pub(super) fn refill(&mut self, fd: &dyn Fn() -> Option<RawFd>) -> io::Result<bool> {
+    pub(super) fn refill(&mut self, fd: &Live<'_>) -> io::Result<bool> {
         if self.pending() {
             return Ok(true);
         }
         if std::mem::take(&mut self.short) {
             return Ok(false);
         }
-        let Some(fd) = fd() else {
+        let Some(fd) = fd.get() else {
             return Ok(false);
         };
         match self.buf.recv(fd, self.offload) {
@@ -80,9 +85,16 @@ impl Batch {
 
     /// Takes the next datagram: a whole message, or its next segment when
     /// the kernel coalesced several datagrams into it.
-    pub(super) fn next(&mut self) -> Option<(sys::BatchEntry, &[u8])> {
+    #[inline(always)]
+    pub(super) fn next(&mut self) -> Option<Datagram<'_>> {
         let (entry, data) = self.buf.get(self.pos)?;
-        match entry.segment {
+        let addr = entry.addr.unwrap_or(UNSPECIFIED);
+        let flags = if entry.truncated {
+            UdpFlags::PARTIAL
+        } else {
+            UdpFlags::empty()
+        };
+        let data = match entry.segment {
             Some(size) if size < data.len() => {
                 let start = self.seg_off;
                 let end = (start + size).min(data.len());
@@ -92,13 +104,14 @@ impl Batch {
                 } else {
                     self.seg_off = end;
                 }
-                Some((entry, &data[start..end]))
+                &data[start..end]
             }
             _ => {
                 self.pos += 1;
                 self.seg_off = 0;
-                Some((entry, data))
+                data
             }
-        }
+        };
+        Some(Datagram { data, addr, flags })
     }
 }

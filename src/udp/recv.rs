@@ -233,8 +233,11 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             epoch_cell,
             epoch,
         } = session;
-        let live = || epoch_cell.get() == epoch;
-        let fd_if_live = || live().then_some(fd);
+        let fd_if_live = Live {
+            epoch_cell: &epoch_cell,
+            epoch,
+            fd,
+        };
         let outcome = sink.read_many(
             &udp,
             &fd_if_live,
@@ -304,6 +307,22 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
         if !st.ready.contains(&key) {
             st.push_ready(key);
         }
+    }
+}
+
+/// The descriptor of a receive session, while the session lasts: a
+/// callback that stops, restarts or closes the handle bumps its epoch.
+pub(super) struct Live<'a> {
+    epoch_cell: &'a Cell<u64>,
+    epoch: u64,
+    fd: RawFd,
+}
+
+impl Live<'_> {
+    /// The descriptor, or `None` once the session ended.
+    #[inline]
+    pub(super) fn get(&self) -> Option<RawFd> {
+        (self.epoch_cell.get() == self.epoch).then_some(self.fd)
     }
 }
 

@@ -140,24 +140,34 @@ impl Udp {
         let key = self.key();
         // Held out here so that, on error, it is dropped after the borrow.
         let mut cb = Some(cb);
-        let id = self.get_loop().with_deferred(|st, _| {
-            let fd = prepare_send(st, key, bufs, addr.as_ref())?;
+        let id = {
+            let mut guard = self.get_loop().state();
+            let st = &mut *guard;
+            // The first send of an unbound handle binds it (rare: kept out
+            // of the single slot lookup below).
+            if udp_mut(st, key)?.fd().is_none() {
+                prepare_send(st, key, bufs, addr.as_ref())?;
+            }
             let id = st.next_req_id;
-            st.next_req_id += 1;
-            st.active_reqs += 1;
-            let size = bufs.iter().map(|b| b.len()).sum();
-            // One slot lookup for the rest of the send.
             let slot = st.live_mut(key)?;
             let was_active = slot.active;
             let Kind::Udp(u) = &mut slot.kind else {
                 return Err(Error::ClosedHandle);
             };
-            u.send.size += size;
-            u.send.count += 1;
+            if bufs.is_empty() {
+                return Err(StatusCode::EINVAL.into());
+            }
+            check_destination(u.connected, addr.as_ref())?;
+            let Some(fd) = u.fd() else {
+                return Err(StatusCode::EBADF.into());
+            };
             let cb: SendCb = match cb.take() {
                 Some(cb) => Box::new(cb),
                 None => return Err(StatusCode::EINVAL.into()),
             };
+            let size = bufs.iter().map(|b| b.len()).sum();
+            u.send.size += size;
+            u.send.count += 1;
             let sent = if u.send.queue.is_empty() {
                 sys::send_msg(fd, bufs, addr.as_ref())
             } else {
@@ -183,6 +193,8 @@ impl Udp {
                 }
             }
             let interest_changes = u.send.has_queued() != u.write_interest;
+            st.next_req_id += 1;
+            st.active_reqs += 1;
             if newly_pending {
                 st.pending.push(key);
             }
@@ -193,8 +205,8 @@ impl Udp {
             if !was_active {
                 refresh_active(st, key);
             }
-            Ok::<u64, Error>(id)
-        })?;
+            id
+        };
         Ok(SendRequest {
             udp: self.clone(),
             id,
@@ -248,7 +260,10 @@ const INLINE_BUFS: usize = 8;
 /// Calls `f` with `bufs` as plain slices. The caller's `as_ref` runs here,
 /// before the loop state is borrowed, so it may itself use the loop.
 fn with_slices<B: AsRef<[u8]>, R>(bufs: &[B], f: impl FnOnce(&[&[u8]]) -> R) -> R {
-    if bufs.len() <= INLINE_BUFS {
+    if let [one] = bufs {
+        // The common send: no array to fill.
+        f(&[one.as_ref()])
+    } else if bufs.len() <= INLINE_BUFS {
         let mut inline: [&[u8]; INLINE_BUFS] = [&[]; INLINE_BUFS];
         for (slot, buf) in inline.iter_mut().zip(bufs) {
             *slot = buf.as_ref();

@@ -2,13 +2,12 @@
 //! the dispatch does not care which one a handle uses.
 
 use super::batch::Batch;
-use super::recv::{Datagram, RecvMeta};
+use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
 use crate::sys;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::fd::RawFd;
 
 /// libuv's suggested allocation size, the largest datagram.
 const SUGGESTED_SIZE: usize = 64 * 1024;
@@ -31,12 +30,7 @@ pub(super) trait Sink {
 
     /// Delivers one datagram: from `batch` (refilled with one `recvmmsg`
     /// when used up) when there is one, else read on its own.
-    fn read(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: Option<&mut Batch>,
-    ) -> Outcome;
+    fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome;
 
     /// Delivers up to `budget` datagrams, counting them in `delivered`,
     /// while `fd` says the session is still live; returns how the last read
@@ -44,13 +38,13 @@ pub(super) trait Sink {
     fn read_many(
         &mut self,
         udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
+        fd: &Live<'_>,
         mut batch: Option<&mut Batch>,
         budget: usize,
         delivered: &mut usize,
     ) -> Outcome {
         for _ in 0..budget {
-            if fd().is_none() {
+            if fd.get().is_none() {
                 return Outcome::Delivered;
             }
             match self.read(udp, fd, batch.as_deref_mut()) {
@@ -98,7 +92,7 @@ where
     fn read_many(
         &mut self,
         udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
+        fd: &Live<'_>,
         batch: Option<&mut Batch>,
         budget: usize,
         delivered: &mut usize,
@@ -106,43 +100,38 @@ where
         let Some(batch) = batch else {
             return Outcome::Drained;
         };
+        // Counted in a local: the callback is opaque, so a count behind a
+        // reference would be stored on every datagram.
         let mut left = budget;
-        while left > 0 {
+        let outcome = 'session: loop {
+            if left == 0 {
+                break Outcome::Delivered;
+            }
             match batch.refill(fd) {
                 Ok(true) => {}
-                Ok(false) => return Outcome::Drained,
+                Ok(false) => break Outcome::Drained,
                 Err(err) => {
                     (self.0)(udp, Err(err.into()));
-                    return Outcome::Failed;
+                    break Outcome::Failed;
                 }
             }
             while left > 0 {
-                let Some((entry, data)) = batch.next() else {
+                let Some(datagram) = batch.next() else {
                     break;
                 };
-                let datagram = Datagram {
-                    data,
-                    addr: entry.addr.unwrap_or_else(unspecified),
-                    flags: partial_if(entry.truncated),
-                };
                 (self.0)(udp, Ok(datagram));
-                *delivered += 1;
                 left -= 1;
-                if fd().is_none() {
+                if fd.get().is_none() {
                     // The callback stopped, restarted or closed the handle.
-                    return Outcome::Delivered;
+                    break 'session Outcome::Delivered;
                 }
             }
-        }
-        Outcome::Delivered
+        };
+        *delivered += budget - left;
+        outcome
     }
 
-    fn read(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: Option<&mut Batch>,
-    ) -> Outcome {
+    fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome {
         let mut delivered = 0;
         self.read_many(udp, fd, batch, 1, &mut delivered)
     }
@@ -161,14 +150,14 @@ where
     B: AsMut<[u8]>,
 {
     /// libuv's read: allocate, `recvfrom` into the buffer, report.
-    fn read_one(&mut self, udp: &Udp, fd: &dyn Fn() -> Option<RawFd>) -> Outcome {
+    fn read_one(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
         let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
         if buf.as_mut().is_empty() {
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
             return Outcome::Failed;
         }
         // The allocator may have stopped or closed the handle.
-        let Some(fd) = fd() else {
+        let Some(fd) = fd.get() else {
             (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
         };
@@ -195,12 +184,7 @@ where
 
     /// From the batch (batching or receive offload is on, or a batch still
     /// holds datagrams), copied into a caller buffer.
-    fn read_batched(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: &mut Batch,
-    ) -> Outcome {
+    fn read_batched(&mut self, udp: &Udp, fd: &Live<'_>, batch: &mut Batch) -> Outcome {
         match batch.refill(fd) {
             Ok(true) => {}
             Ok(false) => return Outcome::Drained,
@@ -217,11 +201,11 @@ where
         }
         // The allocator may have stopped or closed the handle: the datagram
         // stays in the batch and the buffer comes back unused.
-        if fd().is_none() {
+        if fd.get().is_none() {
             (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
         }
-        let Some((entry, data)) = batch.next() else {
+        let Some(Datagram { data, addr, flags }) = batch.next() else {
             return Outcome::Drained;
         };
         let dest = buf.as_mut();
@@ -229,8 +213,8 @@ where
         dest[..len].copy_from_slice(&data[..len]);
         let meta = RecvMeta {
             len,
-            addr: Some(entry.addr.unwrap_or_else(unspecified)),
-            flags: partial_if(entry.truncated || len < data.len()),
+            addr: Some(addr),
+            flags: flags | partial_if(len < data.len()),
         };
         (self.cb)(udp, Ok(meta), buf);
         Outcome::Delivered
@@ -247,12 +231,7 @@ where
         false
     }
 
-    fn read(
-        &mut self,
-        udp: &Udp,
-        fd: &dyn Fn() -> Option<RawFd>,
-        batch: Option<&mut Batch>,
-    ) -> Outcome {
+    fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome {
         match batch {
             Some(batch) => self.read_batched(udp, fd, batch),
             None => self.read_one(udp, fd),
