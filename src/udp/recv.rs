@@ -202,27 +202,11 @@ impl Udp {
 /// that restarts receiving continues the same budget with the new callback,
 /// as in libuv; one that stops or closes the handle ends the dispatch.
 pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
-    {
-        let mut st = lp.state();
-        let Ok(u) = udp_mut(&mut st, key) else {
-            return;
-        };
-        if !u.recv.receiving || u.recv.last_read == iteration {
-            // Not receiving, or already read in this iteration (that read
-            // queued the handle again if it left datagrams behind).
-            return;
-        }
-        u.recv.last_read = iteration;
-        if let Some(b) = u.recv.batch.as_mut() {
-            // A short refill proves the socket empty only within the
-            // dispatch that made it: edges since then were spent.
-            b.short = false;
-        }
-    }
     let udp = Udp::from_key(lp, key);
     let mut delivered = 0;
+    let mut start = Some(iteration);
     while delivered < READ_BUDGET {
-        let Some(session) = take_session(lp, key) else {
+        let Some(session) = take_session(lp, key, start.take()) else {
             break;
         };
         let Session {
@@ -338,11 +322,25 @@ struct Session {
 }
 
 /// Takes the sink (and the batch, when batching) of a receiving handle.
-fn take_session(lp: &Loop, key: Key) -> Option<Session> {
+/// `start` is the iteration of a dispatch's first session: a handle already
+/// read in that iteration is skipped (that read queued it again if it left
+/// datagrams behind).
+fn take_session(lp: &Loop, key: Key, start: Option<u64>) -> Option<Session> {
     let mut st = lp.state();
     let u = udp_mut(&mut st, key).ok()?;
     if !u.recv.receiving {
         return None;
+    }
+    if let Some(iteration) = start {
+        if u.recv.last_read == iteration {
+            return None;
+        }
+        u.recv.last_read = iteration;
+        if let Some(b) = u.recv.batch.as_mut() {
+            // A short refill proves the socket empty only within the
+            // dispatch that made it: edges since then were spent.
+            b.short = false;
+        }
     }
     let fd = u.fd()?;
     let Some(sink) = u.recv.sink.take() else {

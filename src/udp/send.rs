@@ -343,21 +343,20 @@ fn finish_queued(st: &mut LoopState, key: Key, status: Result<()>) {
 /// The pending phase for one handle: runs the callbacks of the sends that
 /// completed before this phase began (later ones wait for the next round).
 pub(crate) fn run_completions(lp: &Loop, key: Key) {
-    let count = {
-        let mut st = lp.state();
-        let Ok(u) = udp_mut(&mut st, key) else {
-            return;
-        };
-        u.send.in_pending = false;
-        u.send.completed.len()
-    };
     let mut udp = Udp::from_key(lp, key);
-    for _ in 0..count {
+    // Set by the first round, which also takes the handle off the list.
+    let mut count = usize::MAX;
+    let mut reported = 0;
+    while reported < count {
         let done = {
             let mut st = lp.state();
             let Ok(u) = udp_mut(&mut st, key) else {
                 return;
             };
+            if count == usize::MAX {
+                u.send.in_pending = false;
+                count = u.send.completed.len();
+            }
             let Some(done) = u.send.completed.pop_front() else {
                 return;
             };
@@ -371,6 +370,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
             }
             done
         };
+        reported += 1;
         let req = SendRequest { udp, id: done.id };
         (done.cb)(&req, done.status);
         udp = req.udp;
