@@ -111,13 +111,17 @@ impl RecvBatch {
         // SAFETY: every header points at its own name, iovec and control
         // buffer (wired in `new`), all owned by `self` and alive through the
         // call; the kernel writes at most the lengths given.
+        // The system call is made directly: glibc's wrapper makes it a
+        // thread-cancellation point, which costs ~30 instructions per call
+        // and means nothing for a call that never blocks (MSG_DONTWAIT).
         let n = unsafe {
-            libc::recvmmsg(
-                fd,
+            libc::syscall(
+                libc::SYS_recvmmsg,
+                libc::c_long::from(fd),
                 self.headers.as_mut_ptr(),
-                width as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
+                width as libc::c_long,
+                libc::c_long::from(libc::MSG_DONTWAIT),
+                std::ptr::null_mut::<libc::timespec>(),
             )
         };
         if n < 0 {

@@ -26,15 +26,17 @@ pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let mut addr_len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes and `storage` for
     // `addr_len` bytes; the kernel writes no more than those lengths.
-    // MSG_TRUNC makes the kernel return the datagram's real length.
+    // MSG_TRUNC makes the kernel return the datagram's real length. Made
+    // directly, not through glibc's wrapper: see `RecvBatch::recv`.
     let n = unsafe {
-        libc::recvfrom(
-            fd,
-            buf.as_mut_ptr().cast(),
+        libc::syscall(
+            libc::SYS_recvfrom,
+            libc::c_long::from(fd),
+            buf.as_mut_ptr(),
             buf.len(),
-            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
-            (&mut storage as *mut libc::sockaddr_storage).cast(),
-            &mut addr_len,
+            libc::c_long::from(libc::MSG_TRUNC | libc::MSG_DONTWAIT),
+            &mut storage as *mut libc::sockaddr_storage,
+            &mut addr_len as *mut libc::socklen_t,
         )
     };
     if n < 0 {
@@ -106,14 +108,16 @@ fn send_to(fd: RawFd, buf: &[u8], addr: Option<&SocketAddr>) -> io::Result<usize
     };
     // SAFETY: `buf` is a live, readable slice of `buf.len()` bytes; `name`
     // is NULL with length 0 or points at `dest`, alive until the call returns.
+    // Made directly, not through glibc's wrapper: see `RecvBatch::recv`.
     let n = unsafe {
-        libc::sendto(
-            fd,
-            buf.as_ptr().cast(),
+        libc::syscall(
+            libc::SYS_sendto,
+            libc::c_long::from(fd),
+            buf.as_ptr(),
             buf.len(),
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            libc::c_long::from(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL),
             name,
-            len,
+            libc::c_long::from(len),
         )
     };
     if n < 0 {
