@@ -374,7 +374,7 @@ struct uv_loop_s {
   unsigned int ruv_flags_; /* private, in the padding after type */ \
   uv_close_cb close_cb; \
   /* private */ \
-  void* ruv_private_[4]; \
+  void* ruv_private_[3]; \
 
 struct uv_handle_s {
   UV_HANDLE_FIELDS

@@ -1,6 +1,6 @@
 //! `uv_async_init`, `uv_async_send`.
 
-use crate::handles::{init, status, Token, EINVAL};
+use crate::handles::{init, status, OwnedToken, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::{c_int, c_void};
@@ -47,7 +47,7 @@ pub unsafe extern "C" fn uv_async_init(
             ctx,
             handle as *mut uv_handle_t,
             handle_type::ASYNC,
-            Token::Async(a),
+            OwnedToken::Async(a),
             0,
         );
         (*handle).ruv_private_sender_ = sender as *mut c_void;

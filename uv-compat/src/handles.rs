@@ -6,6 +6,7 @@ use crate::loops::{ctx, LoopCtx};
 use crate::types::*;
 use libc::{c_int, c_uint, c_void};
 use ruv::{Error, StatusCode};
+use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
 
 /// Set in `ruv_flags_` by every `*_init`: the handle was initialized here.
@@ -15,20 +16,17 @@ const MAGIC_MASK: c_uint = 0xffff_0000;
 pub(crate) const CLOSING: c_uint = 1;
 /// The close callback ran; the ruv handle is gone.
 pub(crate) const CLOSED: c_uint = 2;
+/// `uv_udp_init_ex` was given `UV_UDP_RECVMMSG`.
+pub(crate) const RECVMMSG: c_uint = 4;
 /// The token is stored in `ruv_private_` (from init until the close
 /// callback).
 const LINKED: c_uint = 8;
+/// Which field of [`Stored`] `ruv_private_` holds (a [`Kind`]).
+const KIND_MASK: c_uint = 0xf0;
+const KIND_SHIFT: u32 = 4;
 
-// The token lives in place in `ruv_private_`.
-const _: () = assert!(
-    std::mem::size_of::<Token>() <= 4 * std::mem::size_of::<*mut c_void>()
-        && std::mem::align_of::<Token>() <= std::mem::align_of::<*mut c_void>()
-);
-/// `uv_udp_init_ex` was given `UV_UDP_RECVMMSG`.
-pub(crate) const RECVMMSG: c_uint = 4;
-
-/// The ruv handle behind a C handle, stored in place in `ruv_private_`.
-pub(crate) enum Token {
+/// A ruv handle being linked to its C handle by [`init`].
+pub(crate) enum OwnedToken {
     Timer(ruv::Timer),
     Idle(ruv::Idle),
     Prepare(ruv::Prepare),
@@ -38,8 +36,20 @@ pub(crate) enum Token {
     Udp(ruv::Udp),
 }
 
-impl Token {
-    pub(crate) fn handle(&self) -> &ruv::Handle {
+/// The ruv handle behind a live C handle, borrowed from the struct.
+#[derive(Clone, Copy)]
+pub(crate) enum Token<'a> {
+    Timer(&'a ruv::Timer),
+    Idle(&'a ruv::Idle),
+    Prepare(&'a ruv::Prepare),
+    Check(&'a ruv::Check),
+    Async(&'a ruv::Async),
+    Poll(&'a ruv::Poll),
+    Udp(&'a ruv::Udp),
+}
+
+impl<'a> Token<'a> {
+    pub(crate) fn handle(self) -> &'a ruv::Handle {
         match self {
             Token::Timer(h) => h,
             Token::Idle(h) => h,
@@ -48,6 +58,119 @@ impl Token {
             Token::Async(h) => h,
             Token::Poll(h) => h,
             Token::Udp(h) => h,
+        }
+    }
+}
+
+/// The tag of a stored token, kept in `ruv_flags_` rather than next to the
+/// value: an enum's tag would add a word to every handle struct.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+enum Kind {
+    Timer = 1,
+    Idle,
+    Prepare,
+    Check,
+    Async,
+    Poll,
+    Udp,
+}
+
+impl Kind {
+    fn from_flags(flags: c_uint) -> Option<Kind> {
+        Some(match (flags & KIND_MASK) >> KIND_SHIFT {
+            1 => Kind::Timer,
+            2 => Kind::Idle,
+            3 => Kind::Prepare,
+            4 => Kind::Check,
+            5 => Kind::Async,
+            6 => Kind::Poll,
+            7 => Kind::Udp,
+            _ => return None,
+        })
+    }
+
+    fn flags(self) -> c_uint {
+        (self as c_uint) << KIND_SHIFT
+    }
+}
+
+/// What `ruv_private_` holds while a handle is linked: the ruv handle of
+/// the type its [`Kind`] names, dropped only through [`take`].
+union Stored {
+    timer: ManuallyDrop<ruv::Timer>,
+    idle: ManuallyDrop<ruv::Idle>,
+    prepare: ManuallyDrop<ruv::Prepare>,
+    check: ManuallyDrop<ruv::Check>,
+    async_: ManuallyDrop<ruv::Async>,
+    poll: ManuallyDrop<ruv::Poll>,
+    udp: ManuallyDrop<ruv::Udp>,
+}
+
+// The token lives in place in `ruv_private_`.
+const _: () = assert!(
+    std::mem::size_of::<Stored>() <= std::mem::size_of::<[*mut c_void; PRIVATE_WORDS]>()
+        && std::mem::align_of::<Stored>() <= std::mem::align_of::<*mut c_void>()
+);
+
+impl OwnedToken {
+    fn into_stored(self) -> (Kind, Stored) {
+        match self {
+            OwnedToken::Timer(h) => (
+                Kind::Timer,
+                Stored {
+                    timer: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Idle(h) => (
+                Kind::Idle,
+                Stored {
+                    idle: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Prepare(h) => (
+                Kind::Prepare,
+                Stored {
+                    prepare: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Check(h) => (
+                Kind::Check,
+                Stored {
+                    check: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Async(h) => (
+                Kind::Async,
+                Stored {
+                    async_: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Poll(h) => (
+                Kind::Poll,
+                Stored {
+                    poll: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Udp(h) => (
+                Kind::Udp,
+                Stored {
+                    udp: ManuallyDrop::new(h),
+                },
+            ),
+        }
+    }
+
+    /// The id of the ruv handle.
+    fn id(&self) -> u64 {
+        match self {
+            OwnedToken::Timer(h) => h.id(),
+            OwnedToken::Idle(h) => h.id(),
+            OwnedToken::Prepare(h) => h.id(),
+            OwnedToken::Check(h) => h.id(),
+            OwnedToken::Async(h) => h.id(),
+            OwnedToken::Poll(h) => h.id(),
+            OwnedToken::Udp(h) => h.id(),
         }
     }
 }
@@ -72,19 +195,57 @@ pub(crate) const EBADF: c_int = StatusCode::EBADF.code();
 ///
 /// # Safety
 /// `h` is NULL or points to a handle struct the program owns.
-pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<&'a Token> {
+pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
     if h.is_null() {
         return None;
     }
     // SAFETY: non-NULL and owned by the program, per the caller.
     let handle = unsafe { &*h };
-    if handle.ruv_flags_ & MAGIC_MASK != MAGIC || handle.ruv_flags_ & LINKED == 0 {
+    let f = handle.ruv_flags_;
+    if f & MAGIC_MASK != MAGIC || f & LINKED == 0 {
         return None;
     }
-    // SAFETY: while LINKED is set, `ruv_private_` holds the Token written
-    // by `init` (sized and aligned for it, asserted above); it is read out
-    // and LINKED cleared only when the close callback runs.
-    Some(unsafe { &*(handle.ruv_private_.as_ptr() as *const Token) })
+    let stored = handle.ruv_private_.as_ptr() as *const Stored;
+    // SAFETY: while LINKED is set, `ruv_private_` holds the value written
+    // by `init` (sized and aligned for it, asserted above) in the field its
+    // kind bits name; it is read out and LINKED cleared only when the close
+    // callback runs.
+    Some(unsafe {
+        match Kind::from_flags(f)? {
+            Kind::Timer => Token::Timer(&(*stored).timer),
+            Kind::Idle => Token::Idle(&(*stored).idle),
+            Kind::Prepare => Token::Prepare(&(*stored).prepare),
+            Kind::Check => Token::Check(&(*stored).check),
+            Kind::Async => Token::Async(&(*stored).async_),
+            Kind::Poll => Token::Poll(&(*stored).poll),
+            Kind::Udp => Token::Udp(&(*stored).udp),
+        }
+    })
+}
+
+/// Moves the token out of a linked handle and unlinks it.
+///
+/// # Safety
+/// `h` is a handle struct the program owns, LINKED by `init`.
+unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
+    // SAFETY: per the caller.
+    let f = unsafe { (*h).ruv_flags_ };
+    let kind = Kind::from_flags(f)?;
+    // SAFETY: per the caller: LINKED is cleared here, so the value `init`
+    // stored in the field its kind names is read out exactly once.
+    unsafe {
+        (*h).ruv_flags_ = f & !(LINKED | KIND_MASK);
+        let stored = std::ptr::read((*h).ruv_private_.as_ptr() as *const Stored);
+        Some(match kind {
+            Kind::Timer => OwnedToken::Timer(ManuallyDrop::into_inner(stored.timer)),
+            Kind::Idle => OwnedToken::Idle(ManuallyDrop::into_inner(stored.idle)),
+            Kind::Prepare => OwnedToken::Prepare(ManuallyDrop::into_inner(stored.prepare)),
+            Kind::Check => OwnedToken::Check(ManuallyDrop::into_inner(stored.check)),
+            Kind::Async => OwnedToken::Async(ManuallyDrop::into_inner(stored.async_)),
+            Kind::Poll => OwnedToken::Poll(ManuallyDrop::into_inner(stored.poll)),
+            Kind::Udp => OwnedToken::Udp(ManuallyDrop::into_inner(stored.udp)),
+        })
+    }
 }
 
 /// The handle's flag bits, 0 for a handle never initialized here.
@@ -124,18 +285,19 @@ pub(crate) unsafe fn init(
     ctx: &LoopCtx,
     h: *mut uv_handle_t,
     type_: c_int,
-    token: Token,
+    token: OwnedToken,
     extra_flags: c_uint,
 ) {
-    let id = token.handle().id();
-    // SAFETY: writable per the caller; we only write plain fields.
+    let id = token.id();
+    let (kind, stored) = token.into_stored();
+    // SAFETY: writable per the caller; we only write plain fields, and the
+    // token where `token` finds it.
     unsafe {
         (*h).loop_ = loop_;
         (*h).type_ = type_;
         (*h).close_cb = None;
-        (*h).ruv_private_ = [std::ptr::null_mut(); 4];
-        std::ptr::write((*h).ruv_private_.as_mut_ptr() as *mut Token, token);
-        (*h).ruv_flags_ = MAGIC | LINKED | extra_flags;
+        std::ptr::write((*h).ruv_private_.as_mut_ptr() as *mut Stored, stored);
+        (*h).ruv_flags_ = MAGIC | LINKED | kind.flags() | extra_flags;
     }
     if let Ok(mut handles) = ctx.handles.try_borrow_mut() {
         handles.insert(id, h);
@@ -158,7 +320,7 @@ pub(crate) unsafe fn handle_ctx<'a>(h: *const uv_handle_t) -> Option<&'a LoopCtx
 ///
 /// # Safety
 /// `h` is NULL or a handle struct the program owns.
-pub(crate) unsafe fn live<'a>(h: *const uv_handle_t) -> Result<&'a Token, c_int> {
+pub(crate) unsafe fn live<'a>(h: *const uv_handle_t) -> Result<Token<'a>, c_int> {
     // SAFETY: forwarded contract.
     unsafe {
         if is_closing(h) {
@@ -202,15 +364,18 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
     // (LINKED is cleared first) and the sender box is freed once.
     unsafe {
         (*h).ruv_flags_ |= CLOSED;
-        if (*h).ruv_flags_ & LINKED != 0 {
-            (*h).ruv_flags_ &= !LINKED;
-            let token = std::ptr::read((*h).ruv_private_.as_ptr() as *const Token);
+        let token = if (*h).ruv_flags_ & LINKED != 0 {
+            take(h)
+        } else {
+            None
+        };
+        if let Some(token) = token {
             if let Some(ctx) = handle_ctx(h) {
                 if let Ok(mut handles) = ctx.handles.try_borrow_mut() {
-                    handles.remove(token.handle().id(), h);
+                    handles.remove(token.id(), h);
                 }
             }
-            if let Token::Async(_) = token {
+            if let OwnedToken::Async(_) = token {
                 // An async token means `h` is the `uv_async_t` that
                 // `uv_async_init` linked.
                 let a = h as *mut uv_async_t;

@@ -274,10 +274,10 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn sizes_on_lp64() {
         assert_eq!(uv_loop_size(), 40);
-        assert_eq!(uv_handle_size(kind::UV_HANDLE), 64);
-        assert_eq!(uv_handle_size(kind::UV_TIMER), 72);
-        assert_eq!(uv_handle_size(kind::UV_ASYNC), 80);
-        assert_eq!(uv_handle_size(kind::UV_UDP), 96);
+        assert_eq!(uv_handle_size(kind::UV_HANDLE), 56);
+        assert_eq!(uv_handle_size(kind::UV_TIMER), 64);
+        assert_eq!(uv_handle_size(kind::UV_ASYNC), 72);
+        assert_eq!(uv_handle_size(kind::UV_UDP), 88);
         assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
         assert_eq!(uv_req_size(kind::UV_REQ), 32);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 48);

@@ -1,6 +1,6 @@
 //! `uv_poll_*`.
 
-use crate::handles::{init, live, status, to_status, token, Token, EINVAL};
+use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::c_int;
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn uv_poll_init(
             ctx,
             handle as *mut uv_handle_t,
             handle_type::POLL,
-            Token::Poll(p),
+            OwnedToken::Poll(p),
             0,
         );
     }

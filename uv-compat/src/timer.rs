@@ -1,6 +1,6 @@
 //! `uv_timer_*`.
 
-use crate::handles::{init, live, to_status, token, Token, EINVAL};
+use crate::handles::{init, live, to_status, token, OwnedToken, Token, EINVAL};
 use crate::loops::{ctx, running_ctx};
 use crate::types::*;
 use libc::c_int;
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn uv_timer_init(loop_: *mut uv_loop_t, handle: *mut uv_ti
             ctx,
             handle as *mut uv_handle_t,
             handle_type::TIMER,
-            Token::Timer(t),
+            OwnedToken::Timer(t),
             0,
         );
     }

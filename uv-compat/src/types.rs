@@ -57,9 +57,12 @@ pub struct uv_handle_t {
     pub ruv_flags_: c_uint,
     /// Set by `uv_close`.
     pub close_cb: Option<uv_close_cb>,
-    /// The ruv token, stored in place.
-    pub ruv_private_: [*mut c_void; 4],
+    /// The ruv token, stored in place (its tag is in `ruv_flags_`).
+    pub ruv_private_: [*mut c_void; PRIVATE_WORDS],
 }
+
+/// Words of `uv_handle_t::ruv_private_`.
+pub const PRIVATE_WORDS: usize = 3;
 
 /// `uv_timer_t`.
 #[repr(C)]

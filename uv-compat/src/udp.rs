@@ -1,7 +1,7 @@
 //! `uv_udp_*`: everything but receiving (see `udp_recv.rs`).
 
 use crate::addr::{sockaddr_to_std, std_to_sockaddr};
-use crate::handles::{init, live, status, to_status, token, Token, EINVAL, RECVMMSG};
+use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL, RECVMMSG};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::{c_char, c_int, c_uint, sockaddr};
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn uv_udp_init_ex(
             ctx,
             handle as *mut uv_handle_t,
             handle_type::UDP,
-            Token::Udp(u),
+            OwnedToken::Udp(u),
             mmsg,
         );
     }

@@ -1,14 +1,14 @@
 //! `uv_idle_*`, `uv_prepare_*`, `uv_check_*`: one implementation, three
 //! sets of symbols.
 
-use crate::handles::{init, live, to_status, token, Token, EINVAL};
+use crate::handles::{init, live, to_status, token, OwnedToken, Token, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::c_int;
 use ruv::{Watcher, WatcherPhase};
 
 /// Builds the token of a new watcher of one phase.
-type MakeToken = fn(&ruv::Loop) -> Token;
+type MakeToken = fn(&ruv::Loop) -> OwnedToken;
 
 /// `uv_*_init`.
 ///
@@ -108,7 +108,11 @@ macro_rules! watcher_api {
         #[no_mangle]
         pub unsafe extern "C" fn $init(loop_: *mut uv_loop_t, handle: *mut uv_watcher_t) -> c_int {
             // SAFETY: forwarded contract.
-            unsafe { watcher_init(loop_, handle, $ty, |lp| Token::$variant(<$ruv>::new(lp))) }
+            unsafe {
+                watcher_init(loop_, handle, $ty, |lp| {
+                    OwnedToken::$variant(<$ruv>::new(lp))
+                })
+            }
         }
 
         /// libuv's watcher start for this phase.
