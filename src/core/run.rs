@@ -286,6 +286,32 @@ impl Loop {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
+            let manual = st.clock.is_manual();
+            // A manual clock never sleeps for a timer: it polls without
+            // blocking and then jumps to the timer's due time.
+            let timeout = if manual && timeout_ms > 0 {
+                0
+            } else {
+                timeout_ms
+            };
+            let st = &mut *st;
+            if let Err(err) = st.events.wait(st.epoll_fd, timeout) {
+                // Only EINTR is expected, and the buffer handles it; anything
+                // else means the loop's own descriptor is broken.
+                debug_assert!(false, "epoll_wait: {err}");
+            }
+            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken {
+                // Nothing to dispatch (the common idle iteration): no lists
+                // to hand around.
+                st.update_time();
+                if manual && timeout_ms > 0 {
+                    if let Some(due) = st.timers.next_due() {
+                        st.clock.jump_to_ms(due);
+                        st.update_time();
+                    }
+                }
+                return;
+            }
             // Handles queued as still ready before this poll; ones queued
             // while dispatching below wait for the next iteration.
             let ready = if st.ready.is_empty() {
@@ -294,21 +320,7 @@ impl Loop {
                 let spare = std::mem::take(&mut st.scratch);
                 std::mem::replace(&mut st.ready, spare)
             };
-            let manual = st.clock.is_manual();
-            // A manual clock never sleeps for a timer: it polls without
-            // blocking and then jumps to the timer's due time.
             let mut events = std::mem::take(&mut st.io_events);
-            let st = &mut *st;
-            let timeout = if manual && timeout_ms > 0 {
-                0
-            } else {
-                timeout_ms
-            };
-            if let Err(err) = st.events.wait(st.epoll_fd, timeout) {
-                // Only EINTR is expected, and the buffer handles it; anything
-                // else means the loop's own descriptor is broken.
-                debug_assert!(false, "epoll_wait: {err}");
-            }
             let mut woken = false;
             for ev in st.events.iter() {
                 if ev.token == WAKER_TOKEN.0 {

@@ -55,6 +55,11 @@ impl EventBuffer {
         Ok(())
     }
 
+    /// Whether the last wait returned no events.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// The events of the last wait.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Ready> + '_ {
         self.events[..self.len].iter().map(|ev| {

@@ -12,8 +12,8 @@
 //! - [`report`], [`stats`], [`targets`]: medians, ratios, tables, JSON;
 //! - [`kv`], [`measure`]: the line protocol and self-measurement.
 //!
-//! No `unsafe`: raw system calls live in the C programs, and the two calls
-//! std lacks (`SO_RCVBUFFORCE`, `CLOCK_PROCESS_CPUTIME_ID`) go through nix.
+//! No `unsafe`: raw system calls live in the C programs, and the calls
+//! std lacks (`SO_RCVBUFFORCE`, `CLOCK_PROCESS_CPUTIME_ID`) and `alarm` go through nix.
 
 #![forbid(unsafe_code)]
 
