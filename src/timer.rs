@@ -225,9 +225,30 @@ pub(crate) fn mark_due(st: &mut LoopState, key: Key) {
     st.set_active(key, false);
 }
 
+/// The handle in slot `index` now.
+fn key_at(st: &LoopState, index: u32) -> Option<Key> {
+    let gen = st.slots.get(index as usize)?.gen;
+    Some(Key { index, gen })
+}
+
+/// [`fire`] for the handle in slot `index`.
+pub(crate) fn fire_slot(lp: &Loop, index: u32) {
+    let key = key_at(&lp.state(), index);
+    if let Some(key) = key {
+        fire(lp, key);
+    }
+}
+
+/// [`rearm_due`] for the handle in slot `index`.
+pub(crate) fn rearm_due_slot(st: &mut LoopState, index: u32) {
+    if let Some(key) = key_at(st, index) {
+        rearm_due(st, key);
+    }
+}
+
 /// Fires a timer marked due, unless a callback earlier in this phase
 /// stopped, restarted or closed it.
-pub(crate) fn fire(lp: &Loop, key: Key) {
+fn fire(lp: &Loop, key: Key) {
     let cb = {
         let mut st = lp.state();
         let Ok(t) = timer_mut(&mut st, key) else {
@@ -269,7 +290,7 @@ pub(crate) fn fire(lp: &Loop, key: Key) {
 
 /// A timer taken off the heap as due but not fired (a callback before it
 /// panicked): back on the heap at its due time, to fire next timer phase.
-pub(crate) fn rearm_due(st: &mut LoopState, key: Key) {
+fn rearm_due(st: &mut LoopState, key: Key) {
     let Ok(t) = timer_mut(st, key) else {
         return;
     };

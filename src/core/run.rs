@@ -254,23 +254,27 @@ impl Loop {
     /// the heap first, so a timer restarted by a callback waits for the next
     /// iteration even when it is already due again.
     fn run_timers(&self) {
+        // Slot indexes, not keys: half the memory when a million timers are
+        // due at once. A slot's current handle is the one taken off the heap
+        // exactly when it is a timer marked due: a handle created after the
+        // pops, in a reused slot, cannot be marked.
         let due = {
             let mut st = self.state();
             let mut due = std::mem::take(&mut st.timers_due);
             let now = st.now_ms;
             while let Some(key) = timer::pop_due(&mut st, now) {
                 timer::mark_due(&mut st, key);
-                due.push(key);
+                due.push(key.index);
             }
             due
         };
         for_each_resilient(
             &due,
-            |key| timer::fire(self, key),
+            |index| timer::fire_slot(self, index),
             |_, rest| {
                 let mut st = self.state();
-                for &key in rest {
-                    timer::rearm_due(&mut st, key);
+                for &index in rest {
+                    timer::rearm_due_slot(&mut st, index);
                 }
             },
         );

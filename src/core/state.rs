@@ -123,8 +123,9 @@ pub(crate) struct LoopState {
     /// Cached loop time in milliseconds (`uv_now`).
     pub now_ms: u64,
     pub timers: TimerHeap,
-    /// Timers taken off the heap as due in this timer phase, in firing order.
-    pub timers_due: Vec<Key>,
+    /// Slots of the timers taken off the heap as due in this timer phase,
+    /// in firing order.
+    pub timers_due: Vec<u32>,
     /// Started watchers per phase, in start order, with their start sequence.
     pub watchers: [Vec<(Key, u64)>; 3],
     pub watcher_seq: u64,
