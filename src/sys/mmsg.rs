@@ -137,7 +137,9 @@ impl RecvBatch {
         if i >= self.count {
             return None;
         }
-        let hdr = &self.headers[i];
+        // SAFETY: `i < count <= width`, and `headers` and `names` hold
+        // `width` entries (they never change size after `new`).
+        let (hdr, name) = unsafe { (self.headers.get_unchecked(i), self.names.get_unchecked(i)) };
         let segment = if self.offload {
             // SAFETY: the kernel filled this header's control buffer in the
             // last `recv`, which asked for control messages.
@@ -148,11 +150,15 @@ impl RecvBatch {
         let len = (hdr.msg_len as usize).min(CHUNK);
         let entry = BatchEntry {
             truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
-            addr: from_sockaddr_storage(&self.names[i], hdr.msg_hdr.msg_namelen),
+            addr: from_sockaddr_storage(name, hdr.msg_hdr.msg_namelen),
             segment,
         };
         let start = i * CHUNK;
-        Some((entry, self.data.get(start..start + len)?))
+        // SAFETY: `data` holds `width * CHUNK` bytes, `i < width` and
+        // `len <= CHUNK`, so the range lies inside it.
+        Some((entry, unsafe {
+            self.data.get_unchecked(start..start + len)
+        }))
     }
 
     /// Number of datagrams the last `recv` read.
