@@ -555,6 +555,52 @@ pub(crate) fn std_to_storage(addr: &SocketAddr) -> sockaddr_storage {
     storage
 }
 
+/// A socket address in its C layout (`sockaddr_in` or `sockaddr_in6`),
+/// built without zero-filling a whole `sockaddr_storage`: what the receive
+/// callbacks are handed for a sender known as a [`SocketAddr`].
+#[repr(C)]
+pub(crate) union CSockAddr {
+    v4: sockaddr_in,
+    v6: sockaddr_in6,
+}
+
+impl CSockAddr {
+    /// `addr` in the layout [`sockaddr_to_std`] reads back (flow info and
+    /// scope id stored raw).
+    #[inline]
+    pub(crate) fn new(addr: &SocketAddr) -> CSockAddr {
+        match addr {
+            SocketAddr::V4(v4) => CSockAddr {
+                v4: sockaddr_in {
+                    sin_family: AF_INET as sa_family_t,
+                    sin_port: v4.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                },
+            },
+            SocketAddr::V6(v6) => CSockAddr {
+                v6: sockaddr_in6 {
+                    sin6_family: AF_INET6 as sa_family_t,
+                    sin6_port: v6.port().to_be(),
+                    sin6_flowinfo: v6.flowinfo(),
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: v6.ip().octets(),
+                    },
+                    sin6_scope_id: v6.scope_id(),
+                },
+            },
+        }
+    }
+
+    /// The address as C's `const struct sockaddr*`, valid while `self` is.
+    #[inline]
+    pub(crate) fn as_ptr(&self) -> *const sockaddr {
+        (self as *const CSockAddr).cast()
+    }
+}
+
 /// Writes `addr` to `out` the way `getsockname(2)` does: at most `*len`
 /// bytes, then `*len` set to the full size of the address. Returns 0, or
 /// UV_EINVAL if `out` or `len` is NULL.
@@ -656,6 +702,9 @@ mod tests {
             // SAFETY: `storage` holds a whole address of its family.
             let back = unsafe { sockaddr_to_std(ptr::addr_of!(storage).cast()) };
             assert_eq!(back, Some(addr));
+            let c = CSockAddr::new(&addr);
+            // SAFETY: `c` holds a whole address of its family.
+            assert_eq!(unsafe { sockaddr_to_std(c.as_ptr()) }, Some(addr));
 
             // SAFETY: all zeroes is a valid sockaddr_storage.
             let mut out: sockaddr_storage = unsafe { mem::zeroed() };

@@ -21,18 +21,6 @@ pub(crate) unsafe fn udp<'a>(handle: *const uv_udp_t) -> Result<&'a ruv::Udp, c_
     }
 }
 
-/// Copies ruv's send queue counters into the public struct fields.
-///
-/// # Safety
-/// `handle` is an initialized UDP handle.
-pub(crate) unsafe fn sync_counters(handle: *mut uv_udp_t, udp: &ruv::Udp) {
-    // SAFETY: per the contract above.
-    unsafe {
-        (*handle).send_queue_size = udp.send_queue_size().unwrap_or(0);
-        (*handle).send_queue_count = udp.send_queue_count().unwrap_or(0);
-    }
-}
-
 /// `uv_udp_init`.
 ///
 /// # Safety
@@ -487,22 +475,32 @@ pub unsafe extern "C" fn uv_udp_send(
         (*req).handle = handle;
         (*req).cb = send_cb;
     }
+    // The public counters mirror ruv's (bytes and sends whose callback has
+    // not run) without asking ruv: a send that ruv accepts counts until
+    // just before its callback, which ruv always runs later from the loop.
+    let size: usize = bufs.iter().map(|b| b.len).sum();
     let (r, h) = (req as usize, handle as usize);
-    let sent = u.send(bufs, addr, move |sr, result| {
+    let sent = u.send(bufs, addr, move |_, result| {
         let (req, handle) = (r as *mut uv_udp_send_t, h as *mut uv_udp_t);
         // SAFETY: the request and its handle are alive until this callback
         // (the handle's close callback runs after all send callbacks).
         unsafe {
-            sync_counters(handle, sr.handle());
+            (*handle).send_queue_size = (*handle).send_queue_size.saturating_sub(size);
+            (*handle).send_queue_count = (*handle).send_queue_count.saturating_sub(1);
             if let Some(cb) = (*req).cb {
                 cb(req, result.err().map_or(0, status));
             }
         }
     });
-    // SAFETY: initialized handle.
-    unsafe { sync_counters(handle, u) };
     match sent {
-        Ok(_) => 0,
+        Ok(_) => {
+            // SAFETY: initialized handle; its send callback has not run.
+            unsafe {
+                (*handle).send_queue_size += size;
+                (*handle).send_queue_count += 1;
+            }
+            0
+        }
         Err(err) => status(err),
     }
 }
