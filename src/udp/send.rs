@@ -143,24 +143,27 @@ impl Udp {
         let id = {
             let mut guard = self.get_loop().state();
             let st = &mut *guard;
-            // The first send of an unbound handle binds it (rare: kept out
-            // of the single slot lookup below).
-            if udp_mut(st, key)?.fd().is_none() {
-                prepare_send(st, key, bufs, addr.as_ref())?;
-            }
             let id = st.next_req_id;
             let slot = st.live_mut(key)?;
             let was_active = slot.active;
             let Kind::Udp(u) = &mut slot.kind else {
                 return Err(Error::ClosedHandle);
             };
+            let Some(fd) = u.fd() else {
+                // The first send of an unbound handle validates and binds,
+                // then starts over (rare: kept off the common path, which
+                // looks the slot up once).
+                prepare_send(st, key, bufs, addr.as_ref())?;
+                drop(guard);
+                return match cb.take() {
+                    Some(cb) => self.send_slices(bufs, addr, cb),
+                    None => Err(StatusCode::EINVAL.into()),
+                };
+            };
             if bufs.is_empty() {
                 return Err(StatusCode::EINVAL.into());
             }
             check_destination(u.connected, addr.as_ref())?;
-            let Some(fd) = u.fd() else {
-                return Err(StatusCode::EBADF.into());
-            };
             let cb: SendCb = match cb.take() {
                 Some(cb) => Box::new(cb),
                 None => return Err(StatusCode::EINVAL.into()),
