@@ -52,6 +52,7 @@ c_tests! {
     multicast_c => "multicast.c",
     phases_c => "phases.c",
     poll_c => "poll.c",
+    review_session_c => "review_session.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
