@@ -1,7 +1,7 @@
 //! `uv_udp_recv_start` / `uv_udp_recv_stop`: libuv's allocator-driven
 //! receive, including the `UV_UDP_RECVMMSG` batch mode.
 
-use crate::addr::CSockAddr;
+use crate::addr::{std_to_storage, CSockAddr};
 use crate::handles::{flags, status, to_status, token, Token, CLOSING, RECVMMSG};
 use crate::types::*;
 use crate::udp::udp;
@@ -268,14 +268,20 @@ pub unsafe extern "C" fn uv_udp_recv_start(
                 addr: Some(addr),
                 flags,
             }) => {
-                let addr = CSockAddr::new(&addr);
                 if let (Some(c), true) = (chunks.as_deref_mut(), buf.len >= DGRAM_MAX) {
+                    // The batch's senders are kernel-written `sockaddr_in6`
+                    // sized objects, as in libuv's recvmmsg path.
+                    let addr = CSockAddr::new(&addr);
                     // SAFETY: the handle is alive while it receives; the
                     // buffer holds at least one chunk.
                     unsafe { deliver_batch(handle, udp, c, buf, len, &addr, flags) }
                 } else {
+                    // A single read hands a whole zeroed `sockaddr_storage`,
+                    // as libuv does: programs may copy all of it.
+                    let storage = std_to_storage(&addr);
+                    let ptr = (&storage as *const libc::sockaddr_storage).cast::<sockaddr>();
                     // SAFETY: the handle is alive while it receives.
-                    unsafe { deliver(handle, len as ssize_t, &buf, addr.as_ptr(), flags.bits()) }
+                    unsafe { deliver(handle, len as ssize_t, &buf, ptr, flags.bits()) }
                 }
             }
             Ok(meta) => {
