@@ -420,6 +420,9 @@ struct uv_udp_s {
   size_t send_queue_count;
   uv_alloc_cb alloc_cb;
   uv_udp_recv_cb recv_cb;
+  /* private: the sends whose callback has not run, oldest and newest (a
+     list through the requests' private fields) */
+  void* ruv_private_sends_[2];
 };
 
 #define UV_REQ_FIELDS \

@@ -223,6 +223,50 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
     })
 }
 
+/// The ruv UDP handle of a handle linked as UDP none of whose `unless`
+/// flag bits are set: one load of the flags decides.
+///
+/// # Safety
+/// `h` is NULL or points to a handle struct the program owns.
+#[inline]
+unsafe fn udp_unless<'a>(h: *const uv_handle_t, unless: c_uint) -> Option<&'a ruv::Udp> {
+    const WANT: c_uint = MAGIC | LINKED | ((Kind::Udp as c_uint) << KIND_SHIFT);
+    if h.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and owned by the program, per the caller.
+    let handle = unsafe { &*h };
+    if handle.ruv_flags_ & (MAGIC_MASK | LINKED | KIND_MASK | unless) != WANT {
+        return None;
+    }
+    let stored = handle.ruv_private_.as_ptr() as *const Stored;
+    // SAFETY: LINKED with the UDP kind: `ruv_private_` holds the `ruv::Udp`
+    // written by `init` (see `token`).
+    Some(unsafe { &(*stored).udp })
+}
+
+/// The ruv UDP handle of a handle linked as UDP (closing or not).
+///
+/// # Safety
+/// `h` is NULL or points to a handle struct the program owns.
+#[inline]
+pub(crate) unsafe fn linked_udp<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Udp> {
+    // SAFETY: forwarded contract.
+    unsafe { udp_unless(h, 0) }
+}
+
+/// The ruv UDP handle of a live UDP handle (initialized here as UDP, not
+/// closing): what [`live`] and a kind check decide — the check every
+/// `uv_udp_send` makes.
+///
+/// # Safety
+/// `h` is NULL or points to a handle struct the program owns.
+#[inline]
+pub(crate) unsafe fn live_udp<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Udp> {
+    // SAFETY: forwarded contract.
+    unsafe { udp_unless(h, CLOSING | CLOSED) }
+}
+
 /// Moves the token out of a linked handle and unlinks it.
 ///
 /// # Safety

@@ -1,7 +1,7 @@
 //! The loop functions: `uv_loop_init`, `uv_run`, `uv_default_loop`, …
 
-use crate::handles::{status, token, EINVAL};
-use crate::types::{uv_handle_t, uv_loop_t};
+use crate::handles::{linked_udp, status, token, EINVAL};
+use crate::types::{uv_handle_t, uv_loop_t, uv_udp_t};
 use libc::{c_int, c_void};
 use ruv::{Loop, RunMode};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -19,12 +19,21 @@ pub(crate) struct LoopCtx {
 /// pointer per slot, NULL when free. The full id is not stored: the handle's
 /// own in-place token has it, and lookups check it.
 ///
-/// Invariant: a non-NULL entry is a linked handle (initialized here, close
-/// callback not run yet), which the program keeps alive; `finish_close`
-/// clears the entry before the close callback tells the program.
+/// ruv frees a closing UDP handle's slot before it runs the handle's
+/// cancelled send callbacks and its close callback; a handle initialized by
+/// one of those callbacks takes the slot over. The closing handle, still
+/// linked, is then kept in `displaced` until its close callback, so its
+/// remaining send callbacks still find it (and `uv_walk` still lists it).
+///
+/// Invariant: a non-NULL entry (of either kind) is a linked handle
+/// (initialized here, close callback not run yet), which the program keeps
+/// alive; `finish_close` clears the entry before the close callback tells
+/// the program.
 #[derive(Default)]
 pub(crate) struct HandleTable {
     by_slot: Vec<*mut uv_handle_t>,
+    /// Linked handles whose slot a newer handle took (almost always empty).
+    displaced: Vec<*mut uv_handle_t>,
 }
 
 impl HandleTable {
@@ -44,29 +53,61 @@ impl HandleTable {
         if self.by_slot.len() <= at {
             self.by_slot.resize(at + 1, std::ptr::null_mut());
         }
-        self.by_slot[at] = h;
+        let old = std::mem::replace(&mut self.by_slot[at], h);
+        if !old.is_null() && old != h {
+            self.displaced.push(old);
+        }
     }
 
-    /// Unlinks `h`, the handle of ruv id `id`, if it is still the entry of
-    /// its slot.
+    /// Unlinks `h`, the handle of ruv id `id`, wherever it is.
     pub(crate) fn remove(&mut self, id: u64, h: *mut uv_handle_t) {
         if let Some(entry) = self.by_slot.get_mut(Self::slot(id)) {
             if *entry == h {
                 *entry = std::ptr::null_mut();
+                return;
             }
         }
+        self.displaced.retain(|&d| d != h);
     }
 
     /// The linked C handle of ruv id `id`.
+    #[inline]
     pub(crate) fn get(&self, id: u64) -> Option<*mut uv_handle_t> {
         let h = *self.by_slot.get(Self::slot(id))?;
-        (!h.is_null() && Self::id_of(h) == Some(id)).then_some(h)
+        if !h.is_null() && Self::id_of(h) == Some(id) {
+            return Some(h);
+        }
+        self.get_displaced(id)
     }
 
-    /// The handles with their ids, in slot order.
+    /// The linked `uv_udp_t` of ruv id `id`: [`HandleTable::get`] with the
+    /// kind check folded into the id check.
+    #[inline]
+    pub(crate) fn get_udp(&self, id: u64) -> Option<*mut uv_udp_t> {
+        let h = *self.by_slot.get(Self::slot(id))?;
+        // SAFETY: `h` is NULL or a table entry, which is alive (the
+        // invariant above).
+        if unsafe { linked_udp(h) }.is_some_and(|u| u.id() == id) {
+            return Some(h as *mut uv_udp_t);
+        }
+        let h = self.get_displaced(id)?;
+        // SAFETY: as above.
+        unsafe { linked_udp(h) }.map(|_| h as *mut uv_udp_t)
+    }
+
+    #[cold]
+    fn get_displaced(&self, id: u64) -> Option<*mut uv_handle_t> {
+        self.displaced
+            .iter()
+            .copied()
+            .find(|&d| Self::id_of(d) == Some(id))
+    }
+
+    /// The handles with their ids, in slot order, then the displaced ones.
     pub(crate) fn snapshot(&self) -> Vec<(u64, *mut uv_handle_t)> {
         self.by_slot
             .iter()
+            .chain(&self.displaced)
             .filter(|h| !h.is_null())
             .filter_map(|&h| Some((Self::id_of(h)?, h)))
             .collect()

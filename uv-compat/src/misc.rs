@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(uv_handle_size(kind::UV_HANDLE), 56);
         assert_eq!(uv_handle_size(kind::UV_TIMER), 64);
         assert_eq!(uv_handle_size(kind::UV_ASYNC), 72);
-        assert_eq!(uv_handle_size(kind::UV_UDP), 88);
+        assert_eq!(uv_handle_size(kind::UV_UDP), 104);
         assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
         assert_eq!(uv_req_size(kind::UV_REQ), 32);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 48);

@@ -120,6 +120,9 @@ pub struct uv_udp_t {
     pub alloc_cb: Option<uv_alloc_cb>,
     /// The receive callback given to `uv_udp_recv_start`.
     pub recv_cb: Option<uv_udp_recv_cb>,
+    /// The sends whose callback has not run, oldest and newest: a list
+    /// linked through the requests' private fields (see `udp.rs`).
+    pub ruv_private_sends_: [*mut uv_udp_send_t; 2],
 }
 
 /// `UV_REQ_FIELDS`.
@@ -130,7 +133,8 @@ pub struct uv_req_t {
     pub data: *mut c_void,
     /// `uv_req_type`.
     pub type_: c_int,
-    /// Unused by the library so far.
+    /// For a `uv_udp_send_t` whose callback has not run: the next send of
+    /// its handle and the send's size in bytes (see `udp.rs`).
     pub ruv_private_: [*mut c_void; 2],
 }
 

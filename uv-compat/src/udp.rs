@@ -1,24 +1,23 @@
 //! `uv_udp_*`: everything but receiving (see `udp_recv.rs`).
 
 use crate::addr::{sockaddr_to_std, std_to_sockaddr};
-use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL, RECVMMSG};
-use crate::loops::ctx;
+use crate::handles::{flags, init, live_udp, status, to_status, OwnedToken, EINVAL, RECVMMSG};
+use crate::loops::{ctx, running_ctx};
 use crate::types::*;
-use libc::{c_char, c_int, c_uint, sockaddr};
+use libc::{c_char, c_int, c_uint, c_void, sockaddr};
 use ruv::{Membership, StatusCode, UdpFlags};
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
 
 /// The ruv UDP handle of a live C handle.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
+#[inline]
 pub(crate) unsafe fn udp<'a>(handle: *const uv_udp_t) -> Result<&'a ruv::Udp, c_int> {
     // SAFETY: forwarded contract.
-    match unsafe { live(handle as *const uv_handle_t) }? {
-        Token::Udp(u) => Ok(u),
-        _ => Err(EINVAL),
-    }
+    unsafe { live_udp(handle as *const uv_handle_t) }.ok_or(EINVAL)
 }
 
 /// `uv_udp_init`.
@@ -66,6 +65,7 @@ pub unsafe extern "C" fn uv_udp_init_ex(
         (*handle).send_queue_count = 0;
         (*handle).alloc_cb = None;
         (*handle).recv_cb = None;
+        (*handle).ruv_private_sends_ = [ptr::null_mut(); 2];
         init(
             loop_,
             ctx,
@@ -441,6 +441,15 @@ unsafe fn buffers<'a>(bufs: *const uv_buf_t, nbufs: c_uint) -> Result<&'a [uv_bu
 /// `uv_udp_send`: the callback always runs later from the loop. UV_EINVAL
 /// for no buffers or a closing handle (undefined in libuv).
 ///
+/// Nothing is allocated per send: ruv's callback is [`sent`], which
+/// captures nothing (so its box is zero-sized), and the request joins its
+/// handle's list of sends in flight, kept in the structs' private fields
+/// (`ruv_private_sends_` of the handle: oldest and newest; `ruv_private_`
+/// of each request: the next one and the send's size). ruv reports a
+/// handle's sends in the order they were made — completed ones in the
+/// pending phase, the rest (ECANCELED) when the handle closes — so the
+/// callback's request is always the oldest of its handle's list.
+///
 /// # Safety
 /// `req` points to writable memory of `sizeof(uv_udp_send_t)` that stays
 /// alive until `send_cb` runs; `handle` is NULL or an initialized UDP
@@ -475,33 +484,75 @@ pub unsafe extern "C" fn uv_udp_send(
         (*req).handle = handle;
         (*req).cb = send_cb;
     }
+    if let Err(err) = u.send(bufs, addr, sent) {
+        return status(err);
+    }
     // The public counters mirror ruv's (bytes and sends whose callback has
     // not run) without asking ruv: a send that ruv accepts counts until
     // just before its callback, which ruv always runs later from the loop.
-    let size: usize = bufs.iter().map(|b| b.len).sum();
-    let (r, h) = (req as usize, handle as usize);
-    let sent = u.send(bufs, addr, move |_, result| {
-        let (req, handle) = (r as *mut uv_udp_send_t, h as *mut uv_udp_t);
-        // SAFETY: the request and its handle are alive until this callback
-        // (the handle's close callback runs after all send callbacks).
-        unsafe {
-            (*handle).send_queue_size = (*handle).send_queue_size.saturating_sub(size);
-            (*handle).send_queue_count = (*handle).send_queue_count.saturating_sub(1);
-            if let Some(cb) = (*req).cb {
-                cb(req, result.err().map_or(0, status));
-            }
+    let size: usize = match bufs {
+        [one] => one.len,
+        _ => bufs.iter().map(|b| b.len).sum(),
+    };
+    // SAFETY: `req` is writable and stays alive until its callback, which
+    // has not run; `handle` is a live UDP handle, whose list holds only
+    // such requests (see `sent`).
+    unsafe {
+        (*handle).send_queue_size += size;
+        (*handle).send_queue_count += 1;
+        (*req).req.ruv_private_ = [ptr::null_mut(), size as *mut c_void];
+        let newest = (*handle).ruv_private_sends_[1];
+        if newest.is_null() {
+            (*handle).ruv_private_sends_[0] = req;
+        } else {
+            (*newest).req.ruv_private_[0] = req as *mut c_void;
         }
-    });
-    match sent {
-        Ok(_) => {
-            // SAFETY: initialized handle; its send callback has not run.
-            unsafe {
-                (*handle).send_queue_size += size;
-                (*handle).send_queue_count += 1;
-            }
-            0
+        (*handle).ruv_private_sends_[1] = req;
+    }
+    0
+}
+
+/// ruv's callback of every C send: takes the oldest request off the list
+/// of the C handle (found through the running loop's handle table by the
+/// ruv handle's id), updates the counters and calls the request's
+/// callback.
+fn sent(req: &ruv::SendRequest, result: ruv::Result<()>) {
+    let u = req.handle();
+    let Some(ctx) = running_ctx(u.get_loop()) else {
+        return;
+    };
+    let Some(handle) = ctx
+        .handles
+        .try_borrow()
+        .ok()
+        .and_then(|handles| handles.get_udp(u.id()))
+    else {
+        return;
+    };
+    // SAFETY: a table entry is a linked handle, alive until its close
+    // callback, which ruv runs after the handle's send callbacks (the table
+    // keeps it if a newer handle takes its slot meanwhile); its token is
+    // this UDP handle's, so `uv_udp_init_ex` linked it as a `uv_udp_t`.
+    // Its list holds the requests `uv_udp_send` accepted whose callback
+    // has not run, which the program keeps alive; ruv reports them in the
+    // order they were made, so the oldest is this one. It leaves the list
+    // before its callback, which may reuse it for a new send. The callback
+    // is read now so C may have changed it.
+    unsafe {
+        let r = (*handle).ruv_private_sends_[0];
+        if r.is_null() {
+            return;
         }
-        Err(err) => status(err),
+        let [next, size] = (*r).req.ruv_private_;
+        (*handle).ruv_private_sends_[0] = next as *mut uv_udp_send_t;
+        if next.is_null() {
+            (*handle).ruv_private_sends_[1] = ptr::null_mut();
+        }
+        (*handle).send_queue_size = (*handle).send_queue_size.saturating_sub(size as usize);
+        (*handle).send_queue_count = (*handle).send_queue_count.saturating_sub(1);
+        if let Some(cb) = (*r).cb {
+            cb(r, result.err().map_or(0, status));
+        }
     }
 }
 
@@ -572,28 +623,39 @@ pub unsafe extern "C" fn uv_udp_try_send2(
     sent
 }
 
-/// `uv_udp_get_send_queue_size`.
+/// The public send queue counters of a UDP handle initialized here (also
+/// while it closes, when ruv no longer has them, and after), as libuv reads
+/// its fields; 0 for anything else.
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle.
+unsafe fn send_queue(handle: *const uv_udp_t) -> Option<(usize, usize)> {
+    // SAFETY: per the contract above; `flags` checks the marker `init`
+    // sets, and the type is then the one `init` wrote.
+    unsafe {
+        if flags(handle as *const uv_handle_t) == 0 || (*handle).handle.type_ != handle_type::UDP {
+            return None;
+        }
+        Some(((*handle).send_queue_size, (*handle).send_queue_count))
+    }
+}
+
+/// `uv_udp_get_send_queue_size`: `send_queue_size`.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle.
 #[no_mangle]
 pub unsafe extern "C" fn uv_udp_get_send_queue_size(handle: *const uv_udp_t) -> usize {
-    // SAFETY: per the contract above.
-    match unsafe { token(handle as *const uv_handle_t) } {
-        Some(Token::Udp(u)) => u.send_queue_size().unwrap_or(0),
-        _ => 0,
-    }
+    // SAFETY: forwarded contract.
+    unsafe { send_queue(handle) }.map_or(0, |(size, _)| size)
 }
 
-/// `uv_udp_get_send_queue_count`.
+/// `uv_udp_get_send_queue_count`: `send_queue_count`.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle.
 #[no_mangle]
 pub unsafe extern "C" fn uv_udp_get_send_queue_count(handle: *const uv_udp_t) -> usize {
-    // SAFETY: per the contract above.
-    match unsafe { token(handle as *const uv_handle_t) } {
-        Some(Token::Udp(u)) => u.send_queue_count().unwrap_or(0),
-        _ => 0,
-    }
+    // SAFETY: forwarded contract.
+    unsafe { send_queue(handle) }.map_or(0, |(_, count)| count)
 }
