@@ -212,12 +212,12 @@ impl Loop {
                 (count, Some(snap))
             }
         };
+        // A watcher a panic skipped simply runs in the next iteration: there
+        // is nothing to requeue, so a plain loop does.
         let snapshot = spilled.as_deref().unwrap_or(&inline[..count]);
-        for_each_resilient(
-            snapshot,
-            |(key, seq)| watcher::dispatch(self, key, seq),
-            |_, _| {},
-        );
+        for &(key, seq) in snapshot {
+            watcher::dispatch(self, key, seq);
+        }
         if let Some(snap) = spilled {
             self.state().scratch_watchers = snap;
         }
