@@ -135,6 +135,18 @@ pub(crate) fn running_ctx<'a>(lp: &Loop) -> Option<&'a LoopCtx> {
     ctx.lp.same_loop(lp).then_some(ctx)
 }
 
+/// Looks a C handle up with `find` in the handle table of `lp`, when `lp`
+/// is the loop `uv_run` is running (ruv's capture-free callbacks reach
+/// their C handles this way).
+pub(crate) fn running_handle<T>(
+    lp: &Loop,
+    find: impl FnOnce(&HandleTable) -> Option<T>,
+) -> Option<T> {
+    let ctx = running_ctx(lp)?;
+    let handles = ctx.handles.try_borrow().ok()?;
+    find(&handles)
+}
+
 /// Restores the previous `RUNNING` when a `uv_run` ends.
 struct Running(*const LoopCtx);
 

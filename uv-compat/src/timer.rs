@@ -1,7 +1,7 @@
 //! `uv_timer_*`.
 
 use crate::handles::{init, live, to_status, token, OwnedToken, Token, EINVAL};
-use crate::loops::{ctx, running_ctx};
+use crate::loops::{ctx, running_handle};
 use crate::types::*;
 use libc::c_int;
 
@@ -76,15 +76,7 @@ pub unsafe extern "C" fn uv_timer_start(
 /// The ruv callback of every C timer: finds the C handle through the
 /// running loop's handle table by the timer's id, then calls its callback.
 fn fire(t: &ruv::Timer) {
-    let Some(ctx) = running_ctx(t.get_loop()) else {
-        return;
-    };
-    let Some(h) = ctx
-        .handles
-        .try_borrow()
-        .ok()
-        .and_then(|handles| handles.get(t.id()))
-    else {
+    let Some(h) = running_handle(t.get_loop(), |handles| handles.get(t.id())) else {
         return;
     };
     let h = h as *mut uv_timer_t;

@@ -2,7 +2,7 @@
 
 use crate::addr::{sockaddr_to_std, std_to_sockaddr};
 use crate::handles::{flags, init, live_udp, status, to_status, OwnedToken, EINVAL, RECVMMSG};
-use crate::loops::{ctx, running_ctx};
+use crate::loops::{ctx, running_handle};
 use crate::types::*;
 use libc::{c_char, c_int, c_uint, c_void, sockaddr};
 use ruv::{Membership, StatusCode, UdpFlags};
@@ -518,15 +518,7 @@ pub unsafe extern "C" fn uv_udp_send(
 /// callback.
 fn sent(req: &ruv::SendRequest, result: ruv::Result<()>) {
     let u = req.handle();
-    let Some(ctx) = running_ctx(u.get_loop()) else {
-        return;
-    };
-    let Some(handle) = ctx
-        .handles
-        .try_borrow()
-        .ok()
-        .and_then(|handles| handles.get_udp(u.id()))
-    else {
+    let Some(handle) = running_handle(u.get_loop(), |handles| handles.get_udp(u.id())) else {
         return;
     };
     // SAFETY: a table entry is a linked handle, alive until its close
