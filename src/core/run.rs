@@ -307,13 +307,7 @@ impl Loop {
             if st.events.is_empty() && st.ready.is_empty() && !st.async_woken {
                 // Nothing to dispatch (the common idle iteration): no lists
                 // to hand around.
-                st.update_time();
-                if manual && timeout_ms > 0 {
-                    if let Some(due) = st.timers.next_due() {
-                        st.clock.jump_to_ms(due);
-                        st.update_time();
-                    }
-                }
+                st.time_after_wait(manual && timeout_ms > 0);
                 return;
             }
             // Handles queued as still ready before this poll; ones queued
@@ -337,13 +331,9 @@ impl Loop {
                     writable: ev.writable,
                 });
             }
-            st.update_time();
-            if manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty() {
-                if let Some(due) = st.timers.next_due() {
-                    st.clock.jump_to_ms(due);
-                    st.update_time();
-                }
-            }
+            st.time_after_wait(
+                manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
+            );
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;

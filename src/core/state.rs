@@ -305,6 +305,19 @@ impl LoopState {
     pub(crate) fn update_time(&mut self) {
         self.now_ms = self.clock.now_ms();
     }
+
+    /// Reads the clock after the poll phase's wait. `virtual_sleep`: the
+    /// loop would have slept until its next timer with nothing to dispatch,
+    /// so a manual clock jumps there (a system clock ignores the jump).
+    pub(crate) fn time_after_wait(&mut self, virtual_sleep: bool) {
+        self.update_time();
+        if virtual_sleep {
+            if let Some(due) = self.timers.next_due() {
+                self.clock.jump_to_ms(due);
+                self.update_time();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
