@@ -15,7 +15,8 @@ pub(super) const DEFAULT_WIDTH: usize = 4;
 pub(super) const WIDE: usize = sys::BATCH;
 
 /// The sender reported for a datagram whose address the kernel did not give.
-const UNSPECIFIED: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+pub(super) const UNSPECIFIED: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
 /// A recvmmsg batch and how far delivery got.
 pub(crate) struct Batch {

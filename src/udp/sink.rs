@@ -1,13 +1,12 @@
 //! Where received datagrams go: the two receive modes behind one trait, so
 //! the dispatch does not care which one a handle uses.
 
-use super::batch::Batch;
+use super::batch::{Batch, UNSPECIFIED};
 use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
 use crate::sys;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
 
 /// libuv's suggested allocation size, the largest datagram.
 const SUGGESTED_SIZE: usize = 64 * 1024;
@@ -63,10 +62,6 @@ const NOTHING: RecvMeta = RecvMeta {
     addr: None,
     flags: UdpFlags::empty(),
 };
-
-fn unspecified() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
-}
 
 fn partial_if(truncated: bool) -> UdpFlags {
     if truncated {
@@ -165,7 +160,7 @@ where
             Ok(r) => {
                 let meta = RecvMeta {
                     len: r.len,
-                    addr: Some(r.addr.unwrap_or_else(unspecified)),
+                    addr: Some(r.addr.unwrap_or(UNSPECIFIED)),
                     flags: partial_if(r.truncated),
                 };
                 (self.cb)(udp, Ok(meta), buf);
