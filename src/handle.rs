@@ -237,36 +237,40 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, close_cb: Option<CloseCb>) {
 /// conversion to [`Handle`] for a typed handle.
 macro_rules! typed_handle {
     ($name:ident) => {
-        impl std::ops::Deref for $name {
+        typed_handle!([] $name, stringify!($name));
+    };
+    // Generic tokens: `[generics] Type<..>, "debug name"`.
+    ([$($generics:tt)*] $name:ty, $label:expr) => {
+        impl<$($generics)*> std::ops::Deref for $name {
             type Target = $crate::handle::Handle;
             fn deref(&self) -> &$crate::handle::Handle {
                 &self.handle
             }
         }
 
-        impl std::fmt::Debug for $name {
+        impl<$($generics)*> std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_tuple(stringify!($name))
+                f.debug_tuple($label)
                     .field(&self.handle)
                     .finish()
             }
         }
 
-        impl PartialEq for $name {
+        impl<$($generics)*> PartialEq for $name {
             fn eq(&self, other: &$name) -> bool {
                 self.handle == other.handle
             }
         }
 
-        impl Eq for $name {}
+        impl<$($generics)*> Eq for $name {}
 
-        impl From<$name> for $crate::handle::Handle {
+        impl<$($generics)*> From<$name> for $crate::handle::Handle {
             fn from(h: $name) -> $crate::handle::Handle {
                 h.handle
             }
         }
 
-        impl AsRef<$crate::handle::Handle> for $name {
+        impl<$($generics)*> AsRef<$crate::handle::Handle> for $name {
             fn as_ref(&self) -> &$crate::handle::Handle {
                 &self.handle
             }

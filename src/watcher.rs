@@ -89,12 +89,7 @@ pub type Prepare = Watcher<PreparePhase>;
 /// Runs every iteration right after polling for I/O (`uv_check_t`).
 pub type Check = Watcher<CheckPhase>;
 
-mod impls {
-    use super::*;
-    typed_handle!(Idle);
-    typed_handle!(Prepare);
-    typed_handle!(Check);
-}
+typed_handle!([P: WatcherPhase] Watcher<P>, P::PHASE.handle_type().name());
 
 impl<P: WatcherPhase> Watcher<P> {
     /// Creates a stopped watcher (`uv_idle_init` and friends).

@@ -214,7 +214,12 @@ impl Loop {
         };
         // A watcher a panic skipped simply runs in the next iteration: there
         // is nothing to requeue, so a plain loop does.
-        let snapshot = spilled.as_deref().unwrap_or(&inline[..count]);
+        // Only the inline case may slice `inline`: a spilled count is past
+        // its end.
+        let snapshot: &[(Key, u64)] = match &spilled {
+            Some(snap) => snap,
+            None => &inline[..count],
+        };
         for &(key, seq) in snapshot {
             watcher::dispatch(self, key, seq);
         }

@@ -61,6 +61,7 @@ c_tests! {
     udp_mmsg_stop_c => "udp_mmsg_stop.c",
     udp_open_c => "udp_open.c",
     udp_send_order_c => "udp_send_order.c",
+    watcher_counts_c => "watcher_counts.c",
     watchers_c => "watchers.c",
 }
 
