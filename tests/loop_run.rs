@@ -559,3 +559,34 @@ fn default_loop_is_one_per_thread() {
     assert_ne!(fd_there, fd);
     assert_eq!(Loop::default_loop().unwrap().backend_fd(), fd);
 }
+
+/// Reports what `Loop::default_loop()` returned when it was called from a
+/// thread-local destructor.
+struct AsksForDefaultLoopOnDrop(std::sync::mpsc::Sender<std::thread::Result<Result<(), Error>>>);
+
+impl Drop for AsksForDefaultLoopOnDrop {
+    fn drop(&mut self) {
+        let outcome = std::panic::catch_unwind(|| Loop::default_loop().map(|_| ()));
+        let _ = self.0.send(outcome);
+    }
+}
+
+thread_local! {
+    static ASKS_ON_EXIT: RefCell<Option<AsksForDefaultLoopOnDrop>> = const { RefCell::new(None) };
+}
+
+#[test]
+fn default_loop_after_its_thread_local_is_gone_is_an_error() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Registered first, so destroyed after the default loop, which is
+        // registered by the call below.
+        ASKS_ON_EXIT.with(|slot| *slot.borrow_mut() = Some(AsksForDefaultLoopOnDrop(tx)));
+        Loop::default_loop().unwrap();
+    })
+    .join()
+    .expect("the thread exits without aborting");
+    let outcome = rx.recv().expect("the destructor ran");
+    let result = outcome.expect("default_loop does not panic in a destructor");
+    assert_eq!(result, Err(Error::Status(StatusCode::EINVAL)));
+}

@@ -94,16 +94,23 @@ impl Loop {
     }
 
     /// This thread's default loop (`uv_default_loop`), created on first use.
+    ///
+    /// Fails with `EINVAL` when the thread is exiting and its default loop
+    /// has already been destroyed (a call from a thread-local destructor
+    /// that runs after the loop's own): a loop made then could never run.
     pub fn default_loop() -> Result<Loop> {
-        DEFAULT_LOOP.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if let Some(lp) = slot.as_ref() {
-                return Ok(lp.clone());
-            }
-            let lp = Loop::new()?;
-            *slot = Some(lp.clone());
-            Ok(lp)
-        })
+        let gone = Error::Status(StatusCode::EINVAL);
+        DEFAULT_LOOP
+            .try_with(|cell| {
+                let mut slot = cell.try_borrow_mut().map_err(|_| gone)?;
+                if let Some(lp) = slot.as_ref() {
+                    return Ok(lp.clone());
+                }
+                let lp = Loop::new()?;
+                *slot = Some(lp.clone());
+                Ok(lp)
+            })
+            .unwrap_or(Err(gone))
     }
 
     /// Borrows the loop state. Never held across a user callback.
