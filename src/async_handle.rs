@@ -99,7 +99,7 @@ impl Async {
             shared: Arc::default(),
             cb,
         });
-        let handle = Handle::insert(lp, kind);
+        let handle = Handle::insert(lp, HandleType::Async, kind);
         let mut st = lp.state();
         st.asyncs.push(handle.key());
         st.set_active(handle.key(), true);

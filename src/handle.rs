@@ -85,8 +85,7 @@ impl Handle {
     }
 
     /// Stores a new handle in `lp` and returns its token.
-    pub(crate) fn insert(lp: &Loop, kind: Kind) -> Handle {
-        let ty = kind.handle_type();
+    pub(crate) fn insert(lp: &Loop, ty: HandleType, kind: Kind) -> Handle {
         let key = lp.state().insert(kind);
         Handle {
             lp: lp.clone(),
@@ -100,8 +99,8 @@ impl Handle {
     }
 
     /// A number that identifies this handle within its loop and is never
-    /// given to another handle of the loop while this one exists (its slot
-    /// and the slot's generation).
+    /// given to another handle of the loop, even after this one is closed
+    /// (its slot and the slot's generation, which only goes up).
     pub fn id(&self) -> u64 {
         (u64::from(self.key.gen) << 32) | u64::from(self.key.index)
     }
@@ -199,9 +198,8 @@ impl Handle {
 
 /// Stops whatever the handle is doing so that it no longer fires.
 fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
-    let ty = match st.slot(key) {
-        Some(slot) => slot.kind.handle_type(),
-        None => return,
+    let Some(ty) = st.slot(key).and_then(|s| s.kind.handle_type()) else {
+        return;
     };
     match ty {
         HandleType::Timer => timer::stop_for_close(st, key, deferred),
@@ -219,11 +217,13 @@ fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
 pub(crate) fn finish_close(lp: &Loop, key: Key, close_cb: Option<CloseCb>) {
     let slot = {
         let mut st = lp.state();
-        if st.slot(key).is_none() {
-            return;
-        }
-        st.callbacks_run += 1;
-        st.slots.remove(key.index as usize)
+        let slot = st.remove(key);
+        // A close callback follows: the loop reads the clock again after.
+        st.callbacks_run += u64::from(slot.is_some());
+        slot
+    };
+    let Some(slot) = slot else {
+        return;
     };
     if let Kind::Udp(state) = slot.kind {
         udp::finish_close(lp, key, *state);

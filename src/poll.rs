@@ -77,7 +77,7 @@ impl Poll {
             cb: None,
             epoch: 0,
         }));
-        let handle = Handle::insert(lp, kind);
+        let handle = Handle::insert(lp, HandleType::Poll, kind);
         let registered = {
             let st = lp.state();
             st.poll.registry().register(
@@ -87,7 +87,7 @@ impl Poll {
             )
         };
         if let Err(err) = registered {
-            lp.state().slots.remove(handle.key().index as usize);
+            lp.state().remove(handle.key());
             return Err(err.into());
         }
         Ok(Poll { handle })

@@ -4,7 +4,7 @@
 use crate::core::state::{Deferred, Key, Kind, LoopState, Slot};
 use crate::core::timer_heap::NOT_ARMED;
 use crate::error::{Error, Result, StatusCode};
-use crate::handle::{typed_handle, Handle};
+use crate::handle::{typed_handle, Handle, HandleType};
 use crate::Loop;
 use slab::Slab;
 
@@ -60,7 +60,7 @@ impl Timer {
             repeat_ms: 0,
         });
         Timer {
-            handle: Handle::insert(lp, kind),
+            handle: Handle::insert(lp, HandleType::Timer, kind),
         }
     }
 

@@ -100,7 +100,7 @@ impl<P: WatcherPhase> Watcher<P> {
             seq: None,
         }));
         Watcher {
-            handle: Handle::insert(lp, kind),
+            handle: Handle::insert(lp, P::PHASE.handle_type(), kind),
             phase: PhantomData,
         }
     }

@@ -8,7 +8,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
-use state::{Deferred, Key, LoopState};
+use state::{Deferred, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
@@ -59,7 +59,7 @@ impl fmt::Debug for Loop {
         match self.state.try_borrow() {
             Ok(st) => f
                 .debug_struct("Loop")
-                .field("handles", &st.slots.len())
+                .field("handles", &st.handle_count())
                 .field("now_ms", &st.now_ms)
                 .field("manual_clock", &st.clock.is_manual())
                 .finish(),
@@ -197,15 +197,8 @@ impl Loop {
     pub fn walk(&self, mut f: impl FnMut(&Handle)) {
         let handles: Vec<Handle> = {
             let st = self.state();
-            st.slots
-                .iter()
-                .map(|(index, slot)| {
-                    let key = Key {
-                        index: index as u32,
-                        gen: slot.gen,
-                    };
-                    Handle::from_parts(self.clone(), key, slot.kind.handle_type())
-                })
+            st.keys()
+                .map(|(key, ty)| Handle::from_parts(self.clone(), key, ty))
                 .collect()
         };
         for handle in &handles {
@@ -217,14 +210,14 @@ impl Loop {
 
     /// Number of handles the loop holds, closing ones included.
     pub fn handle_count(&self) -> usize {
-        self.state().slots.len()
+        self.state().handle_count()
     }
 
     /// Releases the loop's buffers (`uv_loop_close`). Fails with EBUSY while
     /// any handle exists, closing ones included; the loop stays usable.
     pub fn close(&self) -> Result<()> {
         let mut st = self.state();
-        if !st.slots.is_empty() || st.running {
+        if st.handle_count() != 0 || st.running {
             return Err(Error::Status(StatusCode::EBUSY));
         }
         st.scratch = Vec::new();

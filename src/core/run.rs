@@ -383,9 +383,8 @@ impl Loop {
     }
 
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let ty = match self.state().slot(ev.key) {
-            Some(slot) => slot.kind.handle_type(),
-            None => return,
+        let Some(ty) = self.state().slot(ev.key).and_then(|s| s.kind.handle_type()) else {
+            return;
         };
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),

@@ -14,6 +14,11 @@ use std::sync::Arc;
 
 /// A slot index plus the generation it was filled with. A token whose
 /// generation no longer matches its slot refers to a closed handle.
+///
+/// Generations count per slot and only go up: a slot whose generations are
+/// used up is retired, never reused, so a stale key can never match a later
+/// handle however long the loop runs (a loop-wide 32-bit counter would wrap
+/// after 2^32 handles and hand an old token's generation to a new handle).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub index: u32,
@@ -45,22 +50,38 @@ pub(crate) enum Kind {
     Async(async_handle::AsyncState),
     Poll(Box<poll::PollState>),
     Udp(Box<udp::UdpState>),
+    /// A free slot, linked to the next free one (`NO_SLOT` ends the list).
+    Vacant {
+        next_free: u32,
+    },
 }
 
 impl Kind {
-    pub(crate) fn handle_type(&self) -> HandleType {
-        match self {
+    /// The handle's type; `None` for a free slot.
+    pub(crate) fn handle_type(&self) -> Option<HandleType> {
+        Some(match self {
             Kind::Timer(_) => HandleType::Timer,
             Kind::Watcher(w) => w.phase.handle_type(),
             Kind::Async(_) => HandleType::Async,
             Kind::Poll(_) => HandleType::Poll,
             Kind::Udp(_) => HandleType::Udp,
-        }
+            Kind::Vacant { .. } => return None,
+        })
     }
 }
 
+/// Marks the generation of a free slot. Keys never carry this bit, so a
+/// lookup needs no other check to miss a free slot.
+const VACANT: u32 = 1 << 31;
+/// The last generation a slot hands out before it is retired.
+const LAST_GENERATION: u32 = VACANT - 1;
+/// The end of the free-slot list.
+const NO_SLOT: u32 = u32::MAX;
+
 /// One handle's slot in the slab.
 pub(crate) struct Slot {
+    /// The generation of the handle in the slot; for a free slot, the last
+    /// one it had, with `VACANT` set.
     pub gen: u32,
     pub active: bool,
     pub referenced: bool,
@@ -117,8 +138,13 @@ impl Phase {
 
 /// The state of one loop.
 pub(crate) struct LoopState {
+    /// Handle slots; closed handles leave free slots behind (`Kind::Vacant`)
+    /// that keep their generation, instead of being removed from the slab.
     pub slots: Slab<Slot>,
-    next_gen: u32,
+    /// The most recently freed slot: reused first, as the slab would.
+    free_head: u32,
+    /// Handles in `slots`, closing ones included (free slots are not).
+    handles: usize,
     pub clock: Clock,
     /// Cached loop time in milliseconds (`uv_now`).
     pub now_ms: u64,
@@ -174,7 +200,8 @@ impl LoopState {
         let now_ms = clock.now_ms();
         Ok(LoopState {
             slots: Slab::new(),
-            next_gen: 1,
+            free_head: NO_SLOT,
+            handles: 0,
             clock,
             now_ms,
             timers: TimerHeap::default(),
@@ -205,21 +232,73 @@ impl LoopState {
         })
     }
 
-    /// Stores a new handle; it starts inactive and referenced.
+    /// Stores a new handle; it starts inactive and referenced. It takes the
+    /// most recently freed slot, with that slot's next generation.
     pub(crate) fn insert(&mut self, kind: Kind) -> Key {
-        let gen = self.next_gen;
-        self.next_gen = self.next_gen.wrapping_add(1).max(1);
-        let index = self.slots.insert(Slot {
-            gen,
+        self.handles += 1;
+        let mut slot = Slot {
+            gen: 1,
             active: false,
             referenced: true,
             closing: false,
             kind,
-        });
-        Key {
-            index: index as u32,
-            gen,
+        };
+        while let Some(free) = self.slots.get_mut(self.free_head as usize) {
+            let Kind::Vacant { next_free } = free.kind else {
+                break;
+            };
+            let index = std::mem::replace(&mut self.free_head, next_free);
+            let last = free.gen & !VACANT;
+            if last >= LAST_GENERATION {
+                // Retired: it stays free and out of the list for good.
+                continue;
+            }
+            slot.gen = last + 1;
+            *free = slot;
+            return Key {
+                index,
+                gen: last + 1,
+            };
         }
+        let index = self.slots.insert(slot) as u32;
+        Key { index, gen: 1 }
+    }
+
+    /// Takes a handle out of its slot, leaving the slot free for reuse
+    /// (`insert` retires it instead once its generations are used up).
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Slot> {
+        let next_free = self.free_head;
+        let slot = self.slot_mut(key)?;
+        let vacant = Slot {
+            gen: slot.gen | VACANT,
+            active: false,
+            referenced: false,
+            closing: false,
+            kind: Kind::Vacant { next_free },
+        };
+        let taken = std::mem::replace(slot, vacant);
+        self.free_head = key.index;
+        self.handles -= 1;
+        Some(taken)
+    }
+
+    /// Number of handles, closing ones included.
+    pub(crate) fn handle_count(&self) -> usize {
+        self.handles
+    }
+
+    /// The key of every handle, in slot order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = (Key, HandleType)> + '_ {
+        self.slots.iter().filter_map(|(index, slot)| {
+            let ty = slot.kind.handle_type()?;
+            Some((
+                Key {
+                    index: index as u32,
+                    gen: slot.gen,
+                },
+                ty,
+            ))
+        })
     }
 
     /// The slot of a handle that exists (it may be closing).
@@ -332,5 +411,100 @@ mod size_tests {
             Occupied(super::Slot),
         }
         assert!(std::mem::size_of::<SlabEntry>() + 16 <= 64);
+    }
+}
+
+#[cfg(test)]
+impl LoopState {
+    /// Makes every free slot look as if `n` more handles had been created
+    /// in it and closed (the most any slot can have seen after `n` handle
+    /// creations), without spending hours creating them.
+    fn age_free_slots(&mut self, n: u32) {
+        for (_, slot) in self.slots.iter_mut() {
+            if matches!(slot.kind, Kind::Vacant { .. }) {
+                let aged = (slot.gen & !VACANT).saturating_add(n).min(LAST_GENERATION);
+                slot.gen = aged | VACANT;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod generation_tests {
+    use crate::{Error, Loop, RunMode, Timer};
+
+    fn close_and_finish(lp: &Loop, t: &Timer) {
+        t.close(|| {});
+        lp.run(RunMode::NoWait).unwrap();
+        assert!(t.is_closed());
+    }
+
+    #[test]
+    fn a_stale_token_never_reaches_a_handle_made_after_2_pow_32_others() {
+        let lp = Loop::new().unwrap();
+        let first = Timer::new(&lp);
+        close_and_finish(&lp, &first);
+        lp.state().age_free_slots(u32::MAX);
+        let later = Timer::new(&lp);
+        assert!(first.is_closed());
+        assert!(!later.is_closed());
+        assert_ne!(first, later);
+        assert_ne!(first.id(), later.id());
+        assert_eq!(first.start(1, 0, |_| {}), Err(Error::ClosedHandle));
+        assert!(!later.is_active());
+        later.start(1, 0, |_| {}).unwrap();
+        assert!(later.is_active());
+        close_and_finish(&lp, &later);
+        lp.close().unwrap();
+    }
+
+    #[test]
+    fn a_slot_whose_generations_are_used_up_is_never_reused() {
+        let lp = Loop::new().unwrap();
+        let first = Timer::new(&lp);
+        let slot = first.key().index;
+        close_and_finish(&lp, &first);
+        lp.state().age_free_slots(super::LAST_GENERATION - 2);
+        let last = Timer::new(&lp);
+        assert_eq!(last.key().index, slot);
+        assert_eq!(last.key().gen, super::LAST_GENERATION);
+        close_and_finish(&lp, &last);
+        let next = Timer::new(&lp);
+        assert_ne!(next.key().index, slot, "a used-up slot is retired");
+        assert_eq!(next.key().gen, 1);
+        assert!(last.is_closed() && first.is_closed() && !next.is_closed());
+        assert_eq!(lp.handle_count(), 1);
+        let mut walked = Vec::new();
+        lp.walk(|h| walked.push(h.clone()));
+        assert_eq!(walked, vec![crate::Handle::from(next.clone())]);
+        close_and_finish(&lp, &next);
+        assert_eq!(lp.handle_count(), 0);
+        lp.close().unwrap();
+    }
+
+    #[test]
+    fn freed_slots_are_reused_most_recent_first_with_the_next_generation() {
+        let lp = Loop::new().unwrap();
+        let timers: Vec<Timer> = (0..3).map(|_| Timer::new(&lp)).collect();
+        timers[0].close(|| {});
+        timers[2].close(|| {});
+        assert_eq!(lp.handle_count(), 3, "closing handles still count");
+        lp.run(RunMode::NoWait).unwrap();
+        assert_eq!(lp.handle_count(), 1);
+        // Closed in order 0, 2; the closing phase finishes 2 first, then 0.
+        let a = Timer::new(&lp);
+        let b = Timer::new(&lp);
+        let c = Timer::new(&lp);
+        assert_eq!((a.key().index, a.key().gen), (timers[0].key().index, 2));
+        assert_eq!((b.key().index, b.key().gen), (timers[2].key().index, 2));
+        assert_eq!((c.key().index, c.key().gen), (3, 1));
+        assert!(timers[0].is_closed() && timers[2].is_closed());
+        assert_eq!(lp.handle_count(), 4);
+        for t in [&timers[1], &a, &b, &c] {
+            t.close(|| {});
+        }
+        lp.run(RunMode::Default).unwrap();
+        assert_eq!(lp.handle_count(), 0);
+        lp.close().unwrap();
     }
 }

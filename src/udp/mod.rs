@@ -101,7 +101,7 @@ impl Udp {
             write_interest: false,
         }));
         Udp {
-            handle: Handle::insert(lp, kind),
+            handle: Handle::insert(lp, HandleType::Udp, kind),
         }
     }
 
@@ -116,7 +116,7 @@ impl Udp {
         if family != AF_UNSPEC {
             let created = lp.with_deferred(|st, _| create_socket(st, udp.key(), family));
             if let Err(err) = created {
-                lp.state().slots.remove(udp.key().index as usize);
+                lp.state().remove(udp.key());
                 return Err(err);
             }
         }
@@ -128,7 +128,7 @@ impl Udp {
     pub fn from_socket<S: AsFd + Into<OwnedFd>>(lp: &Loop, socket: S) -> Result<Udp> {
         let udp = Udp::new(lp);
         if let Err(err) = udp.open(socket) {
-            lp.state().slots.remove(udp.key().index as usize);
+            lp.state().remove(udp.key());
             return Err(err);
         }
         Ok(udp)
