@@ -14,6 +14,8 @@ use std::rc::Rc;
 const COUNTS: [usize; 6] = [0, 1, 4, 5, 6, 1000];
 
 type Log = Rc<RefCell<Vec<usize>>>;
+/// Restarts every watcher; shared with the watchers' own callbacks.
+type Restart = Rc<RefCell<Option<Box<dyn Fn()>>>>;
 
 /// Starts a watcher that logs `id` on every run.
 fn start_logging<P: WatcherPhase>(lp: &Loop, id: usize, log: &Log) -> Watcher<P> {
@@ -96,7 +98,7 @@ fn run_self_stopping<P: WatcherPhase>(n: usize) {
     let lp = Loop::new().unwrap();
     let log: Log = Rc::default();
     let all: Rc<RefCell<Vec<Watcher<P>>>> = Rc::default();
-    let restart: Rc<RefCell<Option<Box<dyn Fn()>>>> = Rc::default();
+    let restart: Restart = Rc::default();
     for _ in 0..n {
         all.borrow_mut().push(Watcher::<P>::new(&lp));
     }
