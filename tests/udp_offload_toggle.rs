@@ -374,3 +374,53 @@ fn on_between_receives_with_plain_datagrams_queued() {
         util::close_all(&lp, &[&rx, &tx]);
     }
 }
+
+/// Offload turned on from the allocator of `receive_start_with`, just
+/// before a read: the buffer may come back unused (`len 0`, no sender),
+/// and every datagram after it still arrives on its own.
+#[test]
+fn on_inside_the_allocator_splits_later_bursts() {
+    for wide in [false, true] {
+        let lp = Loop::new().unwrap();
+        let (rx, addr) = util::bound_udp(&lp);
+        let (tx, from) = util::bound_udp(&lp);
+        assert_eq!(tx.try_send(&[plain(0)], Some(addr)), Ok(4));
+        let mut want = vec![plain(0)];
+        want.extend(burst_datagrams(0));
+        let total = total_bytes(&want);
+        rx.set_recvmmsg(wide).unwrap();
+        let got: Received = shared(Vec::new());
+        let g = got.clone();
+        let mut first = true;
+        let sender = tx.clone();
+        rx.receive_start_with(
+            move |u, size| {
+                if std::mem::take(&mut first) {
+                    assert!(u.set_gro(true).is_ok());
+                    send_burst(&sender, addr, 0);
+                }
+                vec![0u8; size]
+            },
+            move |u, r: ruv::Result<RecvMeta>, buf| {
+                let meta = r.unwrap();
+                let Some(addr) = meta.addr else {
+                    assert_eq!(meta.len, 0);
+                    return;
+                };
+                g.borrow_mut().push((buf[..meta.len].to_vec(), addr));
+                if received_bytes(&g) == total {
+                    u.receive_stop().unwrap();
+                }
+            },
+        )
+        .unwrap();
+        run(&lp);
+        let mode = if wide {
+            Mode::BuffersWide
+        } else {
+            Mode::Buffers
+        };
+        assert_received(&got, &want, from, mode);
+        util::close_all(&lp, &[&rx, &tx]);
+    }
+}
