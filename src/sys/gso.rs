@@ -30,6 +30,12 @@ pub(crate) fn set_gro(fd: RawFd, on: bool) -> io::Result<()> {
     super::set_int_option(fd, libc::SOL_UDP, libc::UDP_GRO, i32::from(on))
 }
 
+/// Whether receive offload is on for the socket (set before ruv had it);
+/// false on kernels without `UDP_GRO`.
+pub(crate) fn gro_enabled(fd: RawFd) -> bool {
+    super::get_int_option(fd, libc::SOL_UDP, libc::UDP_GRO).is_ok_and(|on| on != 0)
+}
+
 /// Room for one `UDP_SEGMENT` control message.
 #[repr(C, align(8))]
 struct SegmentCmsg([u8; 32]);

@@ -182,12 +182,15 @@ impl Udp {
         // (a failure above leaves the caller's socket as it was).
         let socket = Socket::from(socket.into());
         let connected = socket.peer_addr().is_ok();
+        // Offload its owner turned on may have coalesced datagrams already.
+        let gro = crate::sys::gro_enabled(fd);
         let mut st = lp.state();
         let adopted = match udp_mut(&mut st, key) {
             Ok(u) if u.socket.is_none() => {
                 u.socket = Some(socket);
                 u.family = Some(family);
                 u.connected = connected;
+                u.recv.gro = gro;
                 return Ok(());
             }
             Ok(_) => Err(StatusCode::EBUSY.into()),

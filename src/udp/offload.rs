@@ -69,19 +69,31 @@ impl Udp {
         })
     }
 
-    /// Turns receive offload on or off (`UDP_GRO`): the kernel may then hand
-    /// over several datagrams from one sender in one message, which the
-    /// receive path splits again, so callbacks still see one datagram each.
-    /// Returns whether offload is on; `Ok(false)` when this kernel lacks it
+    /// Turns receive offload on (`UDP_GRO`): the kernel may then hand over
+    /// several datagrams from one sender in one message, which the receive
+    /// path splits again, so callbacks still see one datagram each. Returns
+    /// whether offload is on; `Ok(false)` when this kernel lacks it
     /// (datagrams then simply arrive one by one). EBADF before a socket
     /// exists.
+    ///
+    /// Once on, offload stays on for the socket's life, and `set_gro(false)`
+    /// answers `Ok(true)`: the kernel reports a coalesced message's segment
+    /// size only while its option is on, so turning it off would glue
+    /// together the datagrams of messages it already coalesced and queued.
+    /// Turning it on takes effect at once, even inside a receive callback:
+    /// the rest of that receive pass reads with segment sizes.
     pub fn set_gro(&self, on: bool) -> Result<bool> {
         let mut st = self.get_loop().state();
         let u = udp_mut(&mut st, self.key())?;
         let fd = u.fd().ok_or(StatusCode::EBADF)?;
+        if u.recv.gro {
+            return Ok(true);
+        }
         match sys::set_gro(fd, on) {
             Ok(()) => {
-                u.recv.gro = on;
+                if on {
+                    u.recv.offload_turned_on();
+                }
                 Ok(on)
             }
             Err(err) if err.raw_os_error() == Some(libc::ENOPROTOOPT) => Ok(false),
@@ -123,7 +135,47 @@ fn send_segments_without_offload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Loop, RunMode};
+    use std::cell::RefCell;
     use std::os::fd::AsRawFd;
+    use std::rc::Rc;
+
+    /// A socket adopted with offload already on (its owner set it) may hold
+    /// coalesced messages: they are split, and offload stays on.
+    #[test]
+    fn an_adopted_socket_with_offload_on_keeps_datagrams_apart() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let gro = sys::set_gro(rx.as_raw_fd(), true).is_ok();
+        let data: Vec<u8> = (0..250u8).collect();
+        let sent = if sys::gso_supported() {
+            sys::send_segments(tx.as_raw_fd(), &data, 100, Some(&to)).unwrap()
+        } else {
+            send_segments_without_offload(tx.as_raw_fd(), &data, 100, Some(&to)).unwrap()
+        };
+        assert_eq!(sent, 250);
+        let lp = Loop::new().unwrap();
+        let udp = Udp::from_socket(&lp, rx).unwrap();
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        udp.receive_start(move |u, r| {
+            let d = r.unwrap();
+            g.borrow_mut().push((d.data.to_vec(), d.addr));
+            // Bytes, not datagrams: glued ones add up to the same total.
+            if g.borrow().iter().map(|(d, _)| d.len()).sum::<usize>() == 250 {
+                u.receive_stop().unwrap();
+            }
+        })
+        .unwrap();
+        lp.run(RunMode::Default).unwrap();
+        let from = tx.local_addr().unwrap();
+        let want: Vec<(Vec<u8>, _)> = data.chunks(100).map(|c| (c.to_vec(), from)).collect();
+        assert_eq!(*got.borrow(), want);
+        assert_eq!(udp.set_gro(false), Ok(gro), "offload stays on");
+        udp.close(|| {});
+        lp.run(RunMode::Default).unwrap();
+    }
 
     /// The path taken on kernels without segmentation offload.
     #[test]

@@ -55,16 +55,18 @@ pub struct RecvMeta {
 pub(super) struct RecvState {
     sink: Option<Box<dyn Sink>>,
     receiving: bool,
-    /// Bumped by every start and stop. The dispatch holds a clone, so it
-    /// tells between two datagrams, without borrowing the loop state,
-    /// whether a callback stopped, restarted or closed the handle.
+    /// Bumped by every start and stop, and when receive offload is turned
+    /// on while receiving. The dispatch holds a clone, so it tells between
+    /// two datagrams, without borrowing the loop state, whether a callback
+    /// stopped, restarted or closed the handle, or turned offload on.
     epoch: Rc<Cell<u64>>,
     /// Last loop iteration this handle read in.
     last_read: u64,
     /// Batch receiving with recvmmsg was asked for.
     batch_enabled: bool,
-    /// Receive offload is on: messages may hold several datagrams, which
-    /// only the batch path splits.
+    /// Receive offload was turned on for the socket, and so stays on:
+    /// messages may hold several datagrams, so every read goes through the
+    /// batch and asks for segment sizes.
     pub(super) gro: bool,
     /// The batch buffer, once batching was used (kept for the handle's life).
     batch: Option<Box<Batch>>,
@@ -73,6 +75,16 @@ pub(super) struct RecvState {
 impl RecvState {
     pub(super) fn is_receiving(&self) -> bool {
         self.receiving
+    }
+
+    /// Receive offload was just turned on: a receive session in progress
+    /// decided without it whether to ask for segment sizes, so it ends
+    /// after the current datagram and the dispatch starts a new one.
+    pub(super) fn offload_turned_on(&mut self) {
+        self.gro = true;
+        if self.receiving {
+            self.epoch.set(self.epoch.get() + 1);
+        }
     }
 
     pub(super) fn stop(&mut self, deferred: &mut Deferred) {
@@ -200,7 +212,9 @@ impl Udp {
 /// between datagrams only the handle's epoch is checked (a `Cell` load), so
 /// the common case borrows the loop state twice per dispatch. A callback
 /// that restarts receiving continues the same budget with the new callback,
-/// as in libuv; one that stops or closes the handle ends the dispatch.
+/// as in libuv, and one that turns receive offload on continues it in a new
+/// session that asks for segment sizes; one that stops or closes the handle
+/// ends the dispatch.
 pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
     let udp = Udp::from_key(lp, key);
     let mut delivered = 0;
@@ -245,10 +259,10 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                         None => {}
                     }
                     let same = u.recv.epoch.get() == epoch;
-                    // Put the sink back unless a callback stopped or
-                    // restarted receiving (then `unused` is dropped below,
-                    // outside the borrow).
-                    if same && u.recv.receiving && u.recv.sink.is_none() {
+                    // Put the sink back unless a callback stopped receiving
+                    // or restarted it with a new sink (then `unused` is
+                    // dropped below, outside the borrow).
+                    if u.recv.receiving && u.recv.sink.is_none() {
                         u.recv.sink = unused.take();
                     }
                     let again = match outcome {

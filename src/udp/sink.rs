@@ -151,7 +151,8 @@ where
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
             return Outcome::Failed;
         }
-        // The allocator may have stopped or closed the handle.
+        // The allocator may have stopped or closed the handle, or turned
+        // receive offload on (a new session then reads with segment sizes).
         let Some(fd) = fd.get() else {
             (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
@@ -194,8 +195,9 @@ where
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
             return Outcome::Failed;
         }
-        // The allocator may have stopped or closed the handle: the datagram
-        // stays in the batch and the buffer comes back unused.
+        // The allocator may have stopped or closed the handle, or turned
+        // receive offload on: the datagram stays in the batch and the
+        // buffer comes back unused.
         if fd.get().is_none() {
             (self.cb)(udp, Ok(NOTHING), buf);
             return Outcome::Drained;
