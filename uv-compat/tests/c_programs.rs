@@ -59,6 +59,7 @@ c_tests! {
     udp_queue_and_sender_c => "udp_queue_and_sender.c",
     udp_mmsg_c => "udp_mmsg.c",
     udp_mmsg_stop_c => "udp_mmsg_stop.c",
+    udp_nbufs_c => "udp_nbufs.c",
     udp_open_c => "udp_open.c",
     udp_send_order_c => "udp_send_order.c",
     watchers_c => "watchers.c",

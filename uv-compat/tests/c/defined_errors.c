@@ -6,6 +6,7 @@
  *
  * Covers (from the issue): uv_udp_send on a closing handle; starting a
  * handle whose close callback already ran (timer); uv_udp_send with nbufs 0.
+ * uv_udp_send with an absurd nbufs or a NULL bufs array.
  * Also: uv_udp_try_send on a closing handle and with nbufs 0,
  * uv_udp_recv_start on a closing handle, starting closed idle/prepare/check
  * handles. (uv_timer_start on a closing handle is defined in libuv too and
@@ -190,6 +191,22 @@ int main(void) {
                         send_cb),
             UV_EINVAL);
   ASSERT_EQ(uv_udp_try_send(&u, &buf, 0, (struct sockaddr*) &addr),
+            UV_EINVAL);
+  ASSERT_EQ(u.send_queue_count, 0);
+
+  /* Absurd buffer counts (the array has one element) are refused before
+   * the array is read: UV_EMSGSIZE, as sendmsg answers past IOV_MAX (libuv
+   * tries to copy 64 GiB of buffers); a NULL array is UV_EINVAL. */
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, (unsigned) -1,
+                        (struct sockaddr*) &addr, send_cb),
+            UV_EMSGSIZE);
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, 1025, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EMSGSIZE);
+  ASSERT_EQ(uv_udp_send(&req, &u, NULL, 1, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_try_send(&u, NULL, 1, (struct sockaddr*) &addr),
             UV_EINVAL);
   ASSERT_EQ(u.send_queue_count, 0);
 
