@@ -47,6 +47,7 @@ c_tests! {
     async_c => "async.c",
     defined_errors_c => "defined_errors.c",
     errors_c => "errors.c",
+    header_c => "header.c",
     loop_c => "loop.c",
     misc_c => "misc.c",
     multicast_c => "multicast.c",
