@@ -53,6 +53,7 @@ c_tests! {
     multicast_c => "multicast.c",
     phases_c => "phases.c",
     poll_c => "poll.c",
+    poll_multiple_c => "poll_multiple.c",
     review_session_c => "review_session.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
