@@ -7,6 +7,9 @@
  * Covers (from the issue): uv_udp_send on a closing handle; starting a
  * handle whose close callback already ran (timer); uv_udp_send with nbufs 0.
  * uv_udp_send with an absurd nbufs or a NULL bufs array.
+ * uv_free_interface_addresses with a wrong count (too large, 0, negative)
+ * frees exactly what uv_interface_addresses made (libuv reads past the
+ * array or leaks the names; valgrind checks both here).
  * Also: uv_udp_try_send on a closing handle and with nbufs 0,
  * uv_udp_recv_start on a closing handle, starting closed idle/prepare/check
  * handles. (uv_timer_start on a closing handle is defined in libuv too and
@@ -77,6 +80,18 @@ static void poll_cb(uv_poll_t* h, int status, int events) {
 static void async_cb(uv_async_t* h) {
   (void) h;
   callbacks++;
+}
+
+static void interface_counts(void) {
+  uv_interface_address_t* ifs;
+  int count;
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    ASSERT_OK(uv_interface_addresses(&ifs, &count));
+    ASSERT_GT(count, 0); /* at least the loopback interface */
+    uv_free_interface_addresses(ifs, i == 0 ? count + 1000000 : i == 1 ? 0 : -1);
+  }
 }
 
 static void never_initialized(void) {
@@ -178,6 +193,7 @@ int main(void) {
   uv_buf_t buf = uv_buf_init(data, 4);
 
   never_initialized();
+  interface_counts();
 
   ASSERT_OK(uv_loop_init(&loop));
   ASSERT_OK(uv_udp_init(&loop, &peer));
