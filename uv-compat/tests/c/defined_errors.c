@@ -161,6 +161,8 @@ static void never_initialized(void) {
   ASSERT_EQ(uv_loop_alive(&garbage_loop), 0);
   ASSERT_EQ(uv_run(&garbage_loop, UV_RUN_NOWAIT), UV_EINVAL);
   ASSERT_EQ(uv_loop_close(&garbage_loop), UV_EINVAL);
+  ASSERT_EQ(uv_loop_configure(&garbage_loop, UV_LOOP_BLOCK_SIGNAL, SIGPROF),
+            UV_EINVAL);
 
   /* Memory initialized as a timer is no async handle; after the close
    * callback neither is an async handle. */
