@@ -35,6 +35,9 @@ pub(crate) struct PollState {
     cb: Option<PollCb>,
     /// Bumped by every start, so a callback can tell it was restarted.
     epoch: u64,
+    /// The descriptor is in the loop's epoll set for this handle: from a
+    /// successful start until stop, close, or a reported failure.
+    registered: bool,
 }
 
 /// A poll handle (`uv_poll_t`): reports when a descriptor owned by the
@@ -44,6 +47,11 @@ pub(crate) struct PollState {
 /// ready the callback runs again every iteration. The handle never reads,
 /// writes or closes the descriptor; stop or close the handle before closing
 /// the descriptor.
+///
+/// Several poll handles may be created for one descriptor, but only one
+/// of them can watch it at a time (as in libuv): the descriptor joins the
+/// loop's epoll set when a handle starts and leaves it when the handle
+/// stops, so starting another handle on it meanwhile is EEXIST.
 ///
 /// ```
 /// use ruv::{Loop, Poll, PollEvents, RunMode};
@@ -66,27 +74,33 @@ pub struct Poll {
 typed_handle!(Poll);
 
 impl Poll {
-    /// Creates a stopped poll handle for `fd` (`uv_poll_init`).
+    /// Creates a stopped poll handle for `fd` (`uv_poll_init`). Other
+    /// stopped handles for the same descriptor do not matter.
     ///
-    /// EEXIST if the descriptor is already watched by this loop; EPERM for
-    /// descriptors epoll cannot watch (regular files); EBADF for a closed one.
+    /// EEXIST if the descriptor is being watched by this loop right now (by
+    /// a started poll handle, or a UDP handle's socket); EPERM for
+    /// descriptors epoll cannot watch (regular files); EBADF for a closed
+    /// one.
     pub fn new(lp: &Loop, fd: RawFd) -> Result<Poll> {
         let kind = Kind::Poll(Box::new(PollState {
             fd,
             events: PollEvents::empty(),
             cb: None,
             epoch: 0,
+            registered: false,
         }));
         let handle = Handle::insert(lp, HandleType::Poll, kind);
-        let registered = {
+        // As libuv's `uv__io_check_fd`: whether epoll can watch the
+        // descriptor, found by adding and removing it; the handle
+        // registers it for real when it starts.
+        let probed = {
             let st = lp.state();
-            st.poll.registry().register(
-                &mut SourceFd(&fd),
-                handle.key().token(),
-                Interest::READABLE,
-            )
+            let registry = st.poll.registry();
+            registry
+                .register(&mut SourceFd(&fd), handle.key().token(), Interest::READABLE)
+                .and_then(|()| registry.deregister(&mut SourceFd(&fd)))
         };
-        if let Err(err) = registered {
+        if let Err(err) = probed {
             lp.state().remove(handle.key());
             return Err(err.into());
         }
@@ -96,6 +110,9 @@ impl Poll {
     /// Starts (or changes) watching for `events`; `cb` gets the events that
     /// are ready, or an error status (EBADF when the descriptor failed).
     /// Starting with no events is the same as [`Poll::stop`].
+    ///
+    /// EEXIST, and the handle stays as it was, while another handle of the
+    /// loop watches the descriptor.
     pub fn start(
         &self,
         events: PollEvents,
@@ -105,11 +122,15 @@ impl Poll {
         // Held out here so that, on error, it is dropped after the borrow.
         let mut cb = Some(cb);
         self.get_loop().with_deferred(|st, deferred| {
-            poll_mut(st, key)?.events = events;
-            // Re-registering makes epoll report the descriptor at once if it
-            // is ready already: level-triggered, not only edges.
-            rearm(st, key)?;
+            if events.is_empty() {
+                disarm(st, key)?;
+            } else {
+                // (Re-)registering makes epoll report the descriptor at once
+                // if it is ready already: level-triggered, not only edges.
+                arm(st, key, events)?;
+            }
             let p = poll_mut(st, key)?;
+            p.events = events;
             let new: Option<PollCb> = cb.take().map(|cb| Box::new(cb) as PollCb);
             if let Some(old) = std::mem::replace(&mut p.cb, new) {
                 deferred.push(old);
@@ -120,28 +141,30 @@ impl Poll {
         })
     }
 
-    /// Stops watching (`uv_poll_stop`); stopping a closed handle does nothing.
+    /// Stops watching (`uv_poll_stop`), letting another handle watch the
+    /// descriptor; stopping a closed handle does nothing.
     pub fn stop(&self) -> Result<()> {
         let key = self.key();
         self.get_loop().with_deferred(|st, deferred| {
             if let Ok(p) = poll_mut(st, key) {
-                p.events = PollEvents::empty();
                 if let Some(cb) = p.cb.take() {
                     deferred.push(cb);
                 }
-                st.set_active(key, false);
+                let _ = disarm(st, key);
             }
         });
         Ok(())
     }
 }
 
-/// Registers the descriptor for the events the handle watches. epoll
-/// reports a re-registered descriptor again if it is ready now, which is
-/// how reports stay level-triggered on top of mio's edges.
-fn rearm(st: &mut LoopState, key: Key) -> Result<()> {
+/// Puts the descriptor in the loop's epoll set for `events` (EEXIST if
+/// another handle has it there), or updates the handle's registration.
+/// epoll reports a (re-)registered descriptor again if it is ready now,
+/// which is how reports stay level-triggered on top of mio's edges. mio
+/// needs a non-empty interest, so readability is always in it.
+fn arm(st: &mut LoopState, key: Key, events: PollEvents) -> Result<()> {
     let p = poll_mut(st, key)?;
-    let (fd, events) = (p.fd, p.events);
+    let (fd, registered) = (p.fd, p.registered);
     let mut interest = Interest::READABLE;
     if events.contains(PollEvents::WRITABLE) {
         interest = interest.add(Interest::WRITABLE);
@@ -149,9 +172,27 @@ fn rearm(st: &mut LoopState, key: Key) -> Result<()> {
     if events.contains(PollEvents::PRIORITIZED) {
         interest = interest.add(Interest::PRIORITY);
     }
-    st.poll
-        .registry()
-        .reregister(&mut SourceFd(&fd), key.token(), interest)?;
+    let registry = st.poll.registry();
+    if registered {
+        registry.reregister(&mut SourceFd(&fd), key.token(), interest)?;
+    } else {
+        registry.register(&mut SourceFd(&fd), key.token(), interest)?;
+        poll_mut(st, key)?.registered = true;
+    }
+    Ok(())
+}
+
+/// Stops the handle: no events, inactive, the descriptor out of the epoll
+/// set. The application may have closed the descriptor already, which
+/// removed it from epoll; nothing is left to undo then.
+fn disarm(st: &mut LoopState, key: Key) -> Result<()> {
+    let p = poll_mut(st, key)?;
+    p.events = PollEvents::empty();
+    let fd = p.fd;
+    if std::mem::replace(&mut p.registered, false) {
+        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+    }
+    st.set_active(key, false);
     Ok(())
 }
 
@@ -165,13 +206,10 @@ fn poll_mut(st: &mut LoopState, key: Key) -> Result<&mut PollState> {
 /// Part of `close`: stop watching the descriptor.
 pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
     if let Ok(p) = poll_mut(st, key) {
-        let fd = p.fd;
         if let Some(cb) = p.cb.take() {
             deferred.push(cb);
         }
-        // The application may have closed the descriptor already, which
-        // removed it from epoll; nothing is left to undo then.
-        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        let _ = disarm(st, key);
     }
     st.set_active(key, false);
 }
@@ -213,27 +251,18 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
     };
     let cb = {
         let mut st = lp.state();
+        if report.is_err() {
+            // libuv stops a poll handle whose descriptor failed.
+            let _ = disarm(&mut st, key);
+        }
         let Ok(p) = poll_mut(&mut st, key) else {
             return;
         };
-        if report.is_err() {
-            // libuv stops a poll handle whose descriptor failed.
-            p.events = PollEvents::empty();
-            st.set_active(key, false);
-            let Ok(p) = poll_mut(&mut st, key) else {
-                return;
-            };
-            p.cb.take()
-        } else {
-            p.cb.take()
-        }
+        p.cb.take()
     };
     let Some(mut cb) = cb else {
         // Its callback was lost to a panic: stop watching.
-        if let Ok(p) = poll_mut(&mut lp.state(), key) {
-            p.events = PollEvents::empty();
-        }
-        lp.state().set_active(key, false);
+        let _ = disarm(&mut lp.state(), key);
         return;
     };
     cb(
@@ -246,10 +275,11 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
     if let Ok(p) = poll_mut(&mut st, key) {
         if p.cb.is_none() && p.epoch == epoch {
             p.cb = Some(cb);
-            if !p.events.is_empty() {
+            let events = p.events;
+            if !events.is_empty() {
                 // A failure here means the descriptor went away; the next
                 // start reports it.
-                let _ = rearm(&mut st, key);
+                let _ = arm(&mut st, key, events);
             }
             return;
         }

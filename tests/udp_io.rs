@@ -1316,6 +1316,65 @@ fn queued_too_large_datagram_fails_alone() {
 }
 
 #[test]
+fn more_buffers_than_iov_max_are_emsgsize_whether_sent_at_once_or_queued() {
+    let lp = Loop::new().unwrap();
+    let (receiver, raddr, log) = recorder(&lp, util::any_v6(), 3);
+    let bytes: Vec<u8> = (0..1025u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let pieces: Vec<&[u8]> = bytes.chunks(1).collect();
+    // 1024 buffers (the kernel's IOV_MAX) gather into one datagram.
+    let (direct, daddr) = bound(&lp, util::any_v6());
+    assert_eq!(direct.try_send(&pieces[..1024], Some(raddr)), Ok(1024));
+    // One more is EMSGSIZE, at once, from both kinds of send.
+    assert_eq!(
+        direct.try_send(&pieces, Some(raddr)),
+        status(StatusCode::EMSGSIZE)
+    );
+    assert_eq!(
+        direct
+            .send(&pieces, Some(raddr), |_, _| panic!("no callback"))
+            .map(drop),
+        status(StatusCode::EMSGSIZE)
+    );
+    assert_eq!(direct.send_queue_count(), Ok(0));
+    // Also while sends wait (their data copied into one buffer, which the
+    // kernel would take): the waiting ones go out, in order, without it.
+    let sender = choked_sender(&lp);
+    let saddr = sender.sockname().unwrap();
+    let big = vec![b'B'; CHOKE];
+    let statuses = util::shared(Vec::new());
+    let s = statuses.clone();
+    sender
+        .send(&[&big], Some(raddr), move |_, st| s.borrow_mut().push(st))
+        .unwrap();
+    assert_eq!(
+        sender
+            .send(&pieces, Some(raddr), |_, _| panic!("no callback"))
+            .map(drop),
+        status(StatusCode::EMSGSIZE)
+    );
+    let s = statuses.clone();
+    sender
+        .send(&[b"tail"], Some(raddr), move |_, st| {
+            s.borrow_mut().push(st)
+        })
+        .unwrap();
+    assert_eq!(sender.send_queue_count(), Ok(2));
+    sender.set_send_buffer_size(1 << 20).unwrap();
+    util::run_guarded(&lp);
+    assert_eq!(*statuses.borrow(), vec![Ok(()), Ok(())]);
+    assert_eq!(
+        *log.borrow(),
+        vec![
+            got(&bytes[..1024], daddr),
+            got(&big, saddr),
+            got(b"tail", saddr)
+        ]
+    );
+    assert!(receiver.is_closed());
+    util::close_all(&lp, &[&sender, &direct]);
+}
+
+#[test]
 fn linux_recverr_reports_icmp_errors_on_unconnected_handles() {
     let lp = Loop::new().unwrap();
     let dead = dead_port(false);

@@ -510,24 +510,63 @@ fn poll_reports_exactly_the_watched_events_that_are_ready() {
 }
 
 #[test]
-fn poll_new_twice_on_one_fd_is_eexist() {
+fn several_polls_on_one_fd_but_only_one_watches_at_a_time() {
     let lp = Loop::with_manual_clock().unwrap();
-    let (a, _b) = UnixStream::pair().unwrap();
-    let p = Poll::new(&lp, a.as_raw_fd()).unwrap();
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let fd = a.as_raw_fd();
+    // Stopped handles for one descriptor: as many as wanted (libuv's
+    // test-poll-multiple-handles).
+    let first = Poll::new(&lp, fd).unwrap();
+    let second = Poll::new(&lp, fd).unwrap();
+    let (first_seen, second_seen): (Reports, Reports) = Default::default();
+    let r = first_seen.clone();
+    first
+        .start(PollEvents::READABLE, move |_, ev| r.borrow_mut().push(ev))
+        .unwrap();
+    // While one watches, another can neither start nor be created, and the
+    // refused one stays stopped.
+    let r = second_seen.clone();
     assert_eq!(
-        Poll::new(&lp, a.as_raw_fd()).map(drop),
+        second.start(PollEvents::READABLE, move |_, ev| r.borrow_mut().push(ev)),
+        Err(Error::Status(StatusCode::EEXIST))
+    );
+    assert!(!second.is_active());
+    assert_eq!(
+        Poll::new(&lp, fd).map(drop),
         Err(Error::Status(StatusCode::EEXIST))
     );
     assert_eq!(
         lp.handle_count(),
-        1,
+        2,
         "the failed handle left nothing behind"
     );
-    // Once the first handle is closed the fd can be watched again.
-    p.close(|| {});
-    assert_eq!(lp.run(RunMode::NoWait), Ok(false));
-    let again = Poll::new(&lp, a.as_raw_fd()).unwrap();
-    assert_eq!(again.fileno(), Ok(a.as_raw_fd()));
+    // The watching one may change its events.
+    first
+        .start(PollEvents::READABLE | PollEvents::WRITABLE, |_, _| {})
+        .unwrap();
+    // Once it stops, the other watches, and only it gets the events.
+    first.stop().unwrap();
+    let r = second_seen.clone();
+    second
+        .start(PollEvents::READABLE, move |_, ev| r.borrow_mut().push(ev))
+        .unwrap();
+    assert_eq!(
+        first.start(PollEvents::READABLE, |_, _| {}),
+        Err(Error::Status(StatusCode::EEXIST))
+    );
+    b.write_all(b"x").unwrap();
+    assert_eq!(lp.run(RunMode::NoWait), Ok(true));
+    assert_eq!(take(&second_seen), [Ok(PollEvents::READABLE)]);
+    assert_eq!(take(&first_seen), []);
+    // Closing the watching one frees the descriptor at once.
+    second.close(|| {});
+    let r = first_seen.clone();
+    first
+        .start(PollEvents::READABLE, move |_, ev| r.borrow_mut().push(ev))
+        .unwrap();
+    assert_eq!(lp.run(RunMode::NoWait), Ok(true));
+    assert_eq!(take(&first_seen), [Ok(PollEvents::READABLE)]);
+    assert_eq!(take(&second_seen), []);
     teardown(&lp);
 }
 

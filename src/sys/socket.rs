@@ -53,6 +53,10 @@ pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
 /// Most buffers a single gathered send takes without a heap allocation.
 const INLINE_IOVECS: usize = 8;
 
+/// Most buffers one datagram can gather: the kernel's `UIO_MAXIOV`
+/// (`IOV_MAX`); `sendmsg(2)` refuses more with EMSGSIZE.
+pub(crate) const IOV_MAX: usize = 1024;
+
 /// Sends `bufs` as one datagram to `addr` (or the connected peer).
 pub(crate) fn send_msg<B: AsRef<[u8]>>(
     fd: RawFd,

@@ -83,6 +83,19 @@ pub(super) fn must_wait(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock || err.raw_os_error() == Some(libc::ENOBUFS)
 }
 
+/// The buffer count of one datagram: EINVAL for none, EMSGSIZE for more
+/// than the kernel gathers ([`sys::IOV_MAX`]). Refused here rather than by
+/// `sendmsg`, so that the answer does not depend on whether the send goes
+/// out at once (where the kernel would refuse it) or is queued (copied into
+/// one buffer, which the kernel would take).
+fn check_count(bufs: &[&[u8]]) -> Result<()> {
+    match bufs.len() {
+        0 => Err(StatusCode::EINVAL.into()),
+        n if n > sys::IOV_MAX => Err(StatusCode::EMSGSIZE.into()),
+        _ => Ok(()),
+    }
+}
+
 /// libuv's checks before a send: an address exactly when not connected.
 fn check_destination(connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
     match (connected, addr) {
@@ -100,9 +113,7 @@ pub(super) fn prepare_send(
     addr: Option<&SocketAddr>,
 ) -> Result<std::os::fd::RawFd> {
     let u = udp_mut(st, key)?;
-    if bufs.is_empty() {
-        return Err(StatusCode::EINVAL.into());
-    }
+    check_count(bufs)?;
     check_destination(u.connected, addr)?;
     let family = addr.map_or(super::AF_INET, family_of);
     bind_if_needed(st, key, family, super::UdpFlags::empty())
@@ -120,8 +131,10 @@ impl Udp {
     /// error status (EMSGSIZE for a datagram too large, ECANCELED when the
     /// handle is closed first).
     ///
-    /// EINVAL for no buffers; EISCONN for an address on a connected handle;
-    /// EDESTADDRREQ for no address on an unconnected one.
+    /// EINVAL for no buffers; EMSGSIZE for more than 1024 buffers (the
+    /// kernel's `IOV_MAX`), whether or not the send would have to wait;
+    /// EISCONN for an address on a connected handle; EDESTADDRREQ for no
+    /// address on an unconnected one.
     pub fn send<B: AsRef<[u8]>>(
         &self,
         bufs: &[B],
@@ -160,9 +173,7 @@ impl Udp {
                     None => Err(StatusCode::EINVAL.into()),
                 };
             };
-            if bufs.is_empty() {
-                return Err(StatusCode::EINVAL.into());
-            }
+            check_count(bufs)?;
             check_destination(u.connected, addr.as_ref())?;
             let cb: SendCb = match cb.take() {
                 Some(cb) => Box::new(cb),

@@ -15,15 +15,28 @@
 extern "C" {
 #endif
 
+/* The system headers libuv's uv.h and uv/unix.h include, so that a program
+ * including only uv.h sees the same declarations (O_* flags, struct stat,
+ * struct addrinfo, SIG* numbers, ...). */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/param.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define UV_EXTERN __attribute__((visibility("default")))
@@ -317,10 +330,175 @@ typedef int uv_file;
 typedef int uv_os_sock_t;
 typedef int uv_os_fd_t;
 typedef pid_t uv_pid_t;
+typedef uid_t uv_uid_t;
+typedef gid_t uv_gid_t;
 
 typedef pthread_t uv_thread_t;
 typedef pthread_mutex_t uv_mutex_t;
 typedef sem_t uv_sem_t;
+/* The types of libuv's once, condition variable and thread-local key
+ * functions (which this library does not provide: use pthread's). */
+typedef pthread_once_t uv_once_t;
+#define UV_ONCE_INIT PTHREAD_ONCE_INIT
+typedef pthread_cond_t uv_cond_t;
+typedef pthread_key_t uv_key_t;
+
+typedef struct {
+  long tv_sec;
+  long tv_nsec;
+} uv_timespec_t;
+
+typedef struct {
+  long tv_sec;
+  long tv_usec;
+} uv_timeval_t;
+
+typedef struct {
+  int64_t tv_sec;
+  int32_t tv_usec;
+} uv_timeval64_t;
+
+/* ---- plain constants ---------------------------------------------------- */
+#ifndef NI_MAXHOST
+# define NI_MAXHOST 1025
+#endif
+#ifndef NI_MAXSERV
+# define NI_MAXSERV 32
+#endif
+
+/* Room for an interface name and its NUL, as libuv sizes it. */
+#if defined(IF_NAMESIZE)
+# define UV_IF_NAMESIZE (IF_NAMESIZE + 1)
+#elif defined(IFNAMSIZ)
+# define UV_IF_NAMESIZE (IFNAMSIZ + 1)
+#else
+# define UV_IF_NAMESIZE (16 + 1)
+#endif
+
+/* Room for a host name and its NUL. */
+#ifdef MAXHOSTNAMELEN
+# define UV_MAXHOSTNAMESIZE (MAXHOSTNAMELEN + 1)
+#else
+# define UV_MAXHOSTNAMESIZE 256
+#endif
+
+/* Process priorities (nice values), libuv's names for them on Linux. */
+#define UV_PRIORITY_LOW 19
+#define UV_PRIORITY_BELOW_NORMAL 10
+#define UV_PRIORITY_NORMAL 0
+#define UV_PRIORITY_ABOVE_NORMAL -7
+#define UV_PRIORITY_HIGH -14
+#define UV_PRIORITY_HIGHEST -20
+
+/* open() flags under libuv's names: the system's O_* value, or 0 where the
+ * system has no such flag. O_DIRECT has libuv's fixed per-architecture
+ * value (the C library shows O_DIRECT only with _GNU_SOURCE). */
+#ifdef O_APPEND
+# define UV_FS_O_APPEND O_APPEND
+#else
+# define UV_FS_O_APPEND 0
+#endif
+#ifdef O_CREAT
+# define UV_FS_O_CREAT O_CREAT
+#else
+# define UV_FS_O_CREAT 0
+#endif
+#if defined(__x86_64__) || defined(__s390x__)
+# define UV_FS_O_DIRECT 0x04000
+#elif defined(__arm__) || defined(__m68k__)
+# define UV_FS_O_DIRECT 0x10000
+#elif defined(__mips__)
+# define UV_FS_O_DIRECT 0x08000
+#elif defined(__powerpc__)
+# define UV_FS_O_DIRECT 0x20000
+#elif defined(O_DIRECT)
+# define UV_FS_O_DIRECT O_DIRECT
+#else
+# define UV_FS_O_DIRECT 0
+#endif
+#ifdef O_DIRECTORY
+# define UV_FS_O_DIRECTORY O_DIRECTORY
+#else
+# define UV_FS_O_DIRECTORY 0
+#endif
+#ifdef O_DSYNC
+# define UV_FS_O_DSYNC O_DSYNC
+#else
+# define UV_FS_O_DSYNC 0
+#endif
+#ifdef O_EXCL
+# define UV_FS_O_EXCL O_EXCL
+#else
+# define UV_FS_O_EXCL 0
+#endif
+#ifdef O_EXLOCK
+# define UV_FS_O_EXLOCK O_EXLOCK
+#else
+# define UV_FS_O_EXLOCK 0
+#endif
+#ifdef O_NOATIME
+# define UV_FS_O_NOATIME O_NOATIME
+#else
+# define UV_FS_O_NOATIME 0
+#endif
+#ifdef O_NOCTTY
+# define UV_FS_O_NOCTTY O_NOCTTY
+#else
+# define UV_FS_O_NOCTTY 0
+#endif
+#ifdef O_NOFOLLOW
+# define UV_FS_O_NOFOLLOW O_NOFOLLOW
+#else
+# define UV_FS_O_NOFOLLOW 0
+#endif
+#ifdef O_NONBLOCK
+# define UV_FS_O_NONBLOCK O_NONBLOCK
+#else
+# define UV_FS_O_NONBLOCK 0
+#endif
+#ifdef O_RDONLY
+# define UV_FS_O_RDONLY O_RDONLY
+#else
+# define UV_FS_O_RDONLY 0
+#endif
+#ifdef O_RDWR
+# define UV_FS_O_RDWR O_RDWR
+#else
+# define UV_FS_O_RDWR 0
+#endif
+#ifdef O_SYMLINK
+# define UV_FS_O_SYMLINK O_SYMLINK
+#else
+# define UV_FS_O_SYMLINK 0
+#endif
+#ifdef O_SYNC
+# define UV_FS_O_SYNC O_SYNC
+#else
+# define UV_FS_O_SYNC 0
+#endif
+#ifdef O_TRUNC
+# define UV_FS_O_TRUNC O_TRUNC
+#else
+# define UV_FS_O_TRUNC 0
+#endif
+#ifdef O_WRONLY
+# define UV_FS_O_WRONLY O_WRONLY
+#else
+# define UV_FS_O_WRONLY 0
+#endif
+/* Windows-only flags: 0 on Unix, as in libuv. */
+#define UV_FS_O_FILEMAP 0
+#define UV_FS_O_RANDOM 0
+#define UV_FS_O_SHORT_LIVED 0
+#define UV_FS_O_SEQUENTIAL 0
+#define UV_FS_O_TEMPORARY 0
+
+/* Flags of libuv's uv_fs_copyfile and uv_fs_symlink. */
+#define UV_FS_COPYFILE_EXCL 0x0001
+#define UV_FS_COPYFILE_FICLONE 0x0002
+#define UV_FS_COPYFILE_FICLONE_FORCE 0x0004
+#define UV_FS_SYMLINK_DIR 0x0001
+#define UV_FS_SYMLINK_JUNCTION 0x0002
 /* A barrier of our own: pthread_barrier_t is hidden in strict ISO C modes. */
 typedef struct {
   pthread_mutex_t ruv_mutex_;
@@ -359,6 +537,19 @@ typedef void (*uv_udp_recv_cb)(uv_udp_t* handle,
                                const struct sockaddr* addr,
                                unsigned flags);
 typedef void (*uv_thread_cb)(void* arg);
+
+/* The options of libuv's uv_thread_create_ex (not provided here). */
+typedef enum {
+  UV_THREAD_NO_FLAGS = 0x00,
+  UV_THREAD_HAS_STACK_SIZE = 0x01
+} uv_thread_create_flags;
+
+struct uv_thread_options_s {
+  unsigned int flags;
+  size_t stack_size;
+};
+
+typedef struct uv_thread_options_s uv_thread_options_t;
 
 /* ---- structs the program allocates ------------------------------------ */
 struct uv_loop_s {

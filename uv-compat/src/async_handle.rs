@@ -1,6 +1,6 @@
 //! `uv_async_init`, `uv_async_send`.
 
-use crate::handles::{init, status, OwnedToken, EINVAL};
+use crate::handles::{init, is_linked_async, status, OwnedToken, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::{c_int, c_void};
@@ -55,17 +55,21 @@ pub unsafe extern "C" fn uv_async_init(
     0
 }
 
-/// `uv_async_send`: from any thread. UV_EINVAL once the handle is closed.
+/// `uv_async_send`: from any thread. UV_EINVAL once the handle is closed,
+/// and for memory that `uv_async_init` never initialized (or initialized
+/// as another handle type), as every other function here.
 ///
 /// # Safety
-/// `handle` is an async handle initialized here whose loop is not closed.
+/// `handle` is NULL or points to a `uv_async_t` the program owns.
 #[no_mangle]
 pub unsafe extern "C" fn uv_async_send(handle: *mut uv_async_t) -> c_int {
-    if handle.is_null() {
+    // SAFETY: non-NULL and owned by the program, per the contract above.
+    if handle.is_null() || !unsafe { is_linked_async(handle as *const uv_handle_t) } {
         return EINVAL;
     }
-    // SAFETY: only the sender pointer is read: it is written once by
-    // `uv_async_init` and its box lives until the loop is closed.
+    // SAFETY: linked as async by `uv_async_init`, which wrote the sender
+    // pointer before the program could hand the handle to another thread;
+    // the box lives until the close callback runs.
     let sender = unsafe { (*handle).ruv_private_sender_ } as *const ruv::AsyncSender;
     if sender.is_null() {
         return EINVAL;

@@ -245,6 +245,26 @@ unsafe fn udp_unless<'a>(h: *const uv_handle_t, unless: c_uint) -> Option<&'a ru
     Some(unsafe { &(*stored).udp })
 }
 
+/// Whether `h` is linked as an async handle: the check `uv_async_send`
+/// makes before it reads the sender, so that memory `uv_async_init` never
+/// saw is UV_EINVAL rather than a wild pointer. One load of the flags,
+/// atomic because sends come from any thread.
+///
+/// # Safety
+/// `h` is non-NULL and points to a handle struct the program owns.
+#[inline]
+pub(crate) unsafe fn is_linked_async(h: *const uv_handle_t) -> bool {
+    const WANT: c_uint = MAGIC | LINKED | ((Kind::Async as c_uint) << KIND_SHIFT);
+    // SAFETY: per the caller `ruv_flags_` is a live, 4-byte aligned
+    // `c_uint`; other threads only read it, the loop's thread changes it
+    // only in `uv_close` and when the close callback runs.
+    let f = unsafe {
+        std::sync::atomic::AtomicU32::from_ptr(std::ptr::addr_of!((*h).ruv_flags_) as *mut u32)
+    }
+    .load(std::sync::atomic::Ordering::Relaxed);
+    f & (MAGIC_MASK | LINKED | KIND_MASK) == WANT
+}
+
 /// The ruv UDP handle of a handle linked as UDP (closing or not).
 ///
 /// # Safety

@@ -136,22 +136,30 @@ fn same_interface(name: &[u8], base: &[u8]) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest[0] == b':')
 }
 
-/// Frees the names of the first `count` entries and the array itself.
+/// Frees the names of the entries and the array itself. The entries are
+/// counted by the array's own end marker, an entry with a NULL name (the
+/// array has one more entry than it lists), not by a count from C: a wrong
+/// count to `uv_free_interface_addresses` can neither read past the array
+/// nor leak names.
 ///
 /// # Safety
-/// `addresses` must be NULL or a `malloc`ed array of at least `count`
-/// entries whose names are NULL or `malloc`ed.
-unsafe fn free_entries(addresses: *mut uv_interface_address_t, count: usize) {
+/// `addresses` must be NULL or an array made by `uv_interface_addresses`:
+/// `malloc`ed, its names `malloc`ed up to the first NULL one, which comes
+/// before its end.
+unsafe fn free_entries(addresses: *mut uv_interface_address_t) {
     if addresses.is_null() {
         return;
     }
-    for i in 0..count {
-        // SAFETY: entry `i < count` exists and its name is NULL or
-        // malloc'ed (caller's contract); free(NULL) does nothing.
-        unsafe { libc::free((*addresses.add(i)).name.cast()) };
+    let mut at = addresses;
+    // SAFETY: every entry up to and including the first with a NULL name
+    // exists (caller's contract); the names before it are malloc'ed.
+    unsafe {
+        while !(*at).name.is_null() {
+            libc::free((*at).name.cast());
+            at = at.add(1);
+        }
+        libc::free(addresses.cast());
     }
-    // SAFETY: the array was malloc'ed (caller's contract).
-    unsafe { libc::free(addresses.cast()) };
 }
 
 /// Fills the `malloc`ed, zeroed array `out` of `count` entries from the
@@ -259,8 +267,10 @@ pub unsafe extern "C" fn uv_interface_addresses(
         return 0;
     }
 
+    // One zeroed entry more than listed: its NULL name ends the array for
+    // `free_entries`.
     // SAFETY: calloc has no preconditions; a NULL result is handled.
-    let array = unsafe { libc::calloc(total, std::mem::size_of::<uv_interface_address_t>()) }
+    let array = unsafe { libc::calloc(total + 1, std::mem::size_of::<uv_interface_address_t>()) }
         .cast::<uv_interface_address_t>();
     if array.is_null() {
         // SAFETY: `list` came from getifaddrs and is freed once.
@@ -274,8 +284,9 @@ pub unsafe extern "C" fn uv_interface_addresses(
     // to it any more.
     unsafe { libc::freeifaddrs(list) };
     if rc != 0 {
-        // SAFETY: `array` is malloc'ed, its names are NULL or strdup'ed.
-        unsafe { free_entries(array, total) };
+        // SAFETY: `array` is ours: strdup'ed names up to the first NULL
+        // one, at the latest the end marker.
+        unsafe { free_entries(array) };
         return rc;
     }
 
@@ -288,19 +299,20 @@ pub unsafe extern "C" fn uv_interface_addresses(
 }
 
 /// `uv_free_interface_addresses`: frees what [`uv_interface_addresses`]
-/// returned (each name, then the array).
+/// returned (each name, then the array). `count` is not needed: the array
+/// knows its end, so a wrong count (libuv: reads past the array or leaks)
+/// frees exactly the same.
 ///
 /// # Safety
 /// `addresses` must be NULL or an array returned by
-/// `uv_interface_addresses` with its `count`, not freed before.
+/// `uv_interface_addresses`, not freed before.
 #[no_mangle]
 pub unsafe extern "C" fn uv_free_interface_addresses(
     addresses: *mut uv_interface_address_t,
-    count: c_int,
+    _count: c_int,
 ) {
-    let count = usize::try_from(count).unwrap_or(0);
-    // SAFETY: the array and names are malloc'ed (caller's contract).
-    unsafe { free_entries(addresses, count) };
+    // SAFETY: an array made by `uv_interface_addresses` (caller's contract).
+    unsafe { free_entries(addresses) };
 }
 
 #[cfg(test)]

@@ -171,10 +171,24 @@ pub(crate) unsafe fn ctx<'a>(loop_: *const uv_loop_t) -> Option<&'a LoopCtx> {
         return None;
     }
     // SAFETY: non-NULL and owned by the program, per the caller.
-    let raw = unsafe { (*loop_).ruv_private_[0] };
-    // SAFETY: a non-NULL `ruv_private_[0]` is the Box<LoopCtx> made by
-    // `uv_loop_init`, freed (and cleared) only by `uv_loop_close`.
-    (!raw.is_null()).then(|| unsafe { &*(raw as *const LoopCtx) })
+    let [raw, tag, ..] = unsafe { (*loop_).ruv_private_ };
+    if raw.is_null() || tag != loop_tag(raw) {
+        // Never initialized (or closed): libuv leaves that undefined; the
+        // tag check makes it UV_EINVAL instead of a wild pointer.
+        return None;
+    }
+    // SAFETY: a non-NULL `ruv_private_[0]` with its tag next to it is the
+    // Box<LoopCtx> made by `uv_loop_init`, freed (and cleared) only by
+    // `uv_loop_close`.
+    Some(unsafe { &*(raw as *const LoopCtx) })
+}
+
+/// What `ruv_private_[1]` holds next to the context pointer of an
+/// initialized loop: derived from the pointer, so that memory that was
+/// never initialized (all one byte, or stale) does not pass for a loop.
+fn loop_tag(ctx: *mut c_void) -> *mut c_void {
+    const TAG: usize = 0x5275_764c_6f6f_7021;
+    (ctx as usize ^ TAG) as *mut c_void
 }
 
 /// `uv_loop_init`. `data` is kept; every other field is set.
@@ -196,8 +210,13 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
     });
     // SAFETY: writable per the contract above; `data` is not touched.
     unsafe {
-        (*loop_).ruv_private_ = [std::ptr::null_mut(); 4];
-        (*loop_).ruv_private_[0] = Box::into_raw(ctx) as *mut c_void;
+        let raw = Box::into_raw(ctx) as *mut c_void;
+        (*loop_).ruv_private_ = [
+            raw,
+            loop_tag(raw),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        ];
     }
     0
 }
@@ -220,6 +239,7 @@ pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
     // callback) refers to it any more.
     unsafe {
         let raw = std::mem::replace(&mut (*loop_).ruv_private_[0], std::ptr::null_mut());
+        (*loop_).ruv_private_[1] = std::ptr::null_mut();
         drop(Box::from_raw(raw as *mut LoopCtx));
     }
     0

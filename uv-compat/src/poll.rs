@@ -6,7 +6,9 @@ use crate::types::*;
 use libc::c_int;
 use ruv::{PollEvents, StatusCode};
 
-/// `uv_poll_init`: UV_EEXIST if the loop already watches `fd`.
+/// `uv_poll_init`: UV_EEXIST if a started handle of the loop watches `fd`
+/// (other, stopped poll handles on it are fine, as in libuv); a second
+/// handle's `uv_poll_start` is UV_EEXIST while the first one is started.
 ///
 /// # Safety
 /// `loop_` is an initialized loop; `handle` points to writable memory of

@@ -35,10 +35,16 @@ extern "C" {
 /// variadic `int` travels exactly like a named one, so this forwarder takes
 /// it as a named argument and hands it on to the variadic C function.
 ///
+/// UV_EINVAL for a loop that is not initialized, as everywhere else.
+///
 /// # Safety
-/// As libuv's: `loop_` is an initialized loop.
+/// `loop_` is NULL or points to a `uv_loop_t` the program owns.
 #[no_mangle]
 pub unsafe extern "C" fn uv_loop_configure(loop_: *mut c_void, option: c_int, arg: c_int) -> c_int {
+    // SAFETY: per the contract above.
+    if unsafe { crate::loops::ctx(loop_ as *const crate::types::uv_loop_t) }.is_none() {
+        return crate::handles::EINVAL;
+    }
     // SAFETY: forwarded contract; the C side reads at most one int.
     unsafe { ruv_shim_uv_loop_configure(loop_, option, arg) }
 }

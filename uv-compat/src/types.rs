@@ -18,7 +18,8 @@ pub struct uv_buf_t {
 pub struct uv_loop_t {
     /// The program's own pointer; kept across init and close.
     pub data: *mut c_void,
-    /// `[0]`: the `LoopCtx` box. The rest is unused.
+    /// `[0]`: the `LoopCtx` box; `[1]`: its tag (see `loops::ctx`). The
+    /// rest is unused.
     pub ruv_private_: [*mut c_void; 4],
 }
 

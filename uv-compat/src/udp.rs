@@ -423,23 +423,59 @@ unsafe fn destination(addr: *const sockaddr) -> Result<Option<std::net::SocketAd
     unsafe { sockaddr_to_std(addr) }.map(Some).ok_or(EINVAL)
 }
 
-/// The buffers of a send as a slice; NULL with a count is UV_EINVAL.
+/// The most buffers one datagram can gather: the kernel's `UIO_MAXIOV`
+/// (`IOV_MAX`), beyond which `sendmsg(2)` fails with EMSGSIZE.
+pub(crate) const MAX_BUFS: c_uint = 1024;
+
+/// The largest buffer count libuv 1.52 accepts at all (1,048,576); beyond
+/// it `uv_udp_send` and `uv_udp_try_send` answer UV_EINVAL before reading
+/// the array.
+pub(crate) const MAX_NBUFS_ACCEPTED: c_uint = 1 << 20;
+
+/// The buffers of one datagram, checked before the array is read, with
+/// their total size. The rules every C entry point taking `bufs`/`nbufs`
+/// shares:
+/// - `nbufs` 0, `nbufs` over [`MAX_NBUFS_ACCEPTED`] or `bufs` NULL:
+///   UV_EINVAL, as libuv 1.52 (an absurd count would otherwise be a slice
+///   over memory the program does not have);
+/// - `nbufs` over [`MAX_BUFS`]: UV_EMSGSIZE, what `sendmsg(2)` answers and
+///   libuv's `uv_udp_try_send` passes on, decided without reading the
+///   array;
+/// - lengths adding up past `isize::MAX`: UV_EINVAL, as `sendmsg(2)`.
 ///
 /// # Safety
-/// `bufs` is NULL or points to `nbufs` buffers.
-unsafe fn buffers<'a>(bufs: *const uv_buf_t, nbufs: c_uint) -> Result<&'a [uv_buf_t], c_int> {
-    if nbufs == 0 {
-        return Ok(&[]);
-    }
-    if bufs.is_null() {
+/// `bufs` is NULL or points to `nbufs` buffers (when `nbufs` is at most
+/// [`MAX_BUFS`]; a larger count is not read).
+#[inline]
+unsafe fn buffers<'a>(
+    bufs: *const uv_buf_t,
+    nbufs: c_uint,
+) -> Result<(&'a [uv_buf_t], usize), c_int> {
+    if nbufs == 0 || nbufs > MAX_NBUFS_ACCEPTED || bufs.is_null() {
         return Err(EINVAL);
     }
-    // SAFETY: per the contract above.
-    Ok(unsafe { std::slice::from_raw_parts(bufs, nbufs as usize) })
+    if nbufs > MAX_BUFS {
+        return Err(StatusCode::EMSGSIZE.code());
+    }
+    // SAFETY: non-NULL, and `nbufs` is the program's count of buffers at
+    // `bufs`, per the contract above; at most MAX_BUFS of them.
+    let bufs = unsafe { std::slice::from_raw_parts(bufs, nbufs as usize) };
+    let size = match bufs {
+        [one] => Some(one.len),
+        _ => bufs
+            .iter()
+            .try_fold(0usize, |sum, b| sum.checked_add(b.len)),
+    };
+    match size {
+        Some(size) if size <= isize::MAX as usize => Ok((bufs, size)),
+        _ => Err(EINVAL),
+    }
 }
 
 /// `uv_udp_send`: the callback always runs later from the loop. UV_EINVAL
-/// for no buffers or a closing handle (undefined in libuv).
+/// for no buffers or a closing handle (undefined in libuv); UV_EMSGSIZE at
+/// once for more than [`MAX_BUFS`] buffers (libuv queues the send and its
+/// callback gets UV_EMSGSIZE). See [`buffers`] for the checks.
 ///
 /// Nothing is allocated per send: ruv's callback is [`sent`], which
 /// captures nothing (so its box is zero-sized), and the request joins its
@@ -469,10 +505,11 @@ pub unsafe extern "C" fn uv_udp_send(
         return EINVAL;
     }
     // SAFETY: per the contract above.
-    let (u, bufs) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
+    let (u, (bufs, size)) =
+        match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
     // SAFETY: per the contract above.
     let addr = match unsafe { destination(addr) } {
         Ok(addr) => addr,
@@ -490,10 +527,6 @@ pub unsafe extern "C" fn uv_udp_send(
     // The public counters mirror ruv's (bytes and sends whose callback has
     // not run) without asking ruv: a send that ruv accepts counts until
     // just before its callback, which ruv always runs later from the loop.
-    let size: usize = match bufs {
-        [one] => one.len,
-        _ => bufs.iter().map(|b| b.len).sum(),
-    };
     // SAFETY: `req` is writable and stays alive until its callback, which
     // has not run; `handle` is a live UDP handle, whose list holds only
     // such requests (see `sent`).
@@ -549,7 +582,7 @@ fn sent(req: &ruv::SendRequest, result: ruv::Result<()>) {
 }
 
 /// `uv_udp_try_send`: bytes sent, or UV_EAGAIN when sends are queued or the
-/// socket would block.
+/// socket would block; the buffers are checked by [`buffers`].
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle; `bufs` points to `nbufs`
@@ -562,7 +595,7 @@ pub unsafe extern "C" fn uv_udp_try_send(
     addr: *const sockaddr,
 ) -> c_int {
     // SAFETY: per the contract above.
-    let (u, bufs) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
+    let (u, (bufs, _)) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -579,7 +612,9 @@ pub unsafe extern "C" fn uv_udp_try_send(
 
 /// `uv_udp_try_send2` (libuv 1.50): sends up to `count` datagrams at once;
 /// returns how many went out, or the first one's error if none did.
-/// `flags` must be 0.
+/// `flags` must be 0; a `count` past `INT_MAX` (which the result could not
+/// report) is UV_EINVAL. Each datagram's buffers are checked as
+/// `uv_udp_try_send` checks them.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle; `bufs`, `nbufs` and
@@ -593,7 +628,10 @@ pub unsafe extern "C" fn uv_udp_try_send2(
     addrs: *mut *mut sockaddr,
     flags: c_uint,
 ) -> c_int {
-    if flags != 0 || (count > 0 && (bufs.is_null() || nbufs.is_null() || addrs.is_null())) {
+    if flags != 0
+        || c_int::try_from(count).is_err()
+        || (count > 0 && (bufs.is_null() || nbufs.is_null() || addrs.is_null()))
+    {
         return EINVAL;
     }
     // libuv sends only on a socket that exists already (no implicit bind).

@@ -6,10 +6,20 @@
  *
  * Covers (from the issue): uv_udp_send on a closing handle; starting a
  * handle whose close callback already ran (timer); uv_udp_send with nbufs 0.
+ * uv_udp_send with an absurd nbufs or a NULL bufs array.
+ * uv_free_interface_addresses with a wrong count (too large, 0, negative)
+ * frees exactly what uv_interface_addresses made (libuv reads past the
+ * array or leaks the names; valgrind checks both here).
  * Also: uv_udp_try_send on a closing handle and with nbufs 0,
  * uv_udp_recv_start on a closing handle, starting closed idle/prepare/check
  * handles. (uv_timer_start on a closing handle is defined in libuv too and
  * is checked in timer.c.)
+ *
+ * never_initialized(): every function taking a handle or loop pointer,
+ * given memory that no *_init call set up (filled with 0xAB, as stale heap
+ * memory may be), returns UV_EINVAL (or 0 / does nothing where it returns
+ * no status) instead of following the garbage as a pointer; uv_async_send
+ * included, and on a handle initialized as another type.
  */
 #include <uv.h>
 
@@ -60,6 +70,116 @@ static void recv_cb(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf,
   callbacks++;
 }
 
+static void poll_cb(uv_poll_t* h, int status, int events) {
+  (void) h;
+  (void) status;
+  (void) events;
+  callbacks++;
+}
+
+static void async_cb(uv_async_t* h) {
+  (void) h;
+  callbacks++;
+}
+
+static void interface_counts(void) {
+  uv_interface_address_t* ifs;
+  int count;
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    ASSERT_OK(uv_interface_addresses(&ifs, &count));
+    ASSERT_GT(count, 0); /* at least the loopback interface */
+    uv_free_interface_addresses(ifs, i == 0 ? count + 1000000 : i == 1 ? 0 : -1);
+  }
+}
+
+static void never_initialized(void) {
+  union {
+    uv_async_t a;
+    uv_timer_t t;
+    uv_idle_t i;
+    uv_poll_t p;
+    uv_udp_t u;
+    uv_handle_t h;
+  } g;
+  uv_loop_t garbage_loop;
+  uv_loop_t loop;
+  uv_udp_send_t req;
+  struct sockaddr_in addr;
+  int len = sizeof(addr);
+  int value = 0;
+  uv_os_fd_t fd;
+  char data[] = "x";
+  uv_buf_t buf = uv_buf_init(data, 1);
+
+  ASSERT_OK(uv_ip4_addr("127.0.0.1", 9, &addr));
+  memset(&g, 0xAB, sizeof(g));
+  memset(&garbage_loop, 0xAB, sizeof(garbage_loop));
+
+  ASSERT_EQ(uv_async_send(&g.a), UV_EINVAL);
+
+  uv_close(&g.h, NULL);
+  uv_ref(&g.h);
+  uv_unref(&g.h);
+  ASSERT_EQ(uv_is_active(&g.h), 0);
+  ASSERT_EQ(uv_is_closing(&g.h), 0);
+  ASSERT_EQ(uv_has_ref(&g.h), 0);
+  ASSERT_EQ(uv_fileno(&g.h, &fd), UV_EINVAL);
+  ASSERT_EQ(uv_send_buffer_size(&g.h, &value), UV_EINVAL);
+  ASSERT_EQ(uv_recv_buffer_size(&g.h, &value), UV_EINVAL);
+
+  ASSERT_EQ(uv_timer_start(&g.t, timer_cb, 1, 1), UV_EINVAL);
+  ASSERT_EQ(uv_timer_again(&g.t), UV_EINVAL);
+  ASSERT_OK(uv_timer_stop(&g.t));
+  uv_timer_set_repeat(&g.t, 5);
+  ASSERT_EQ(uv_timer_get_repeat(&g.t), 0);
+  ASSERT_EQ(uv_timer_get_due_in(&g.t), 0);
+  ASSERT_EQ(uv_idle_start(&g.i, idle_cb), UV_EINVAL);
+  ASSERT_OK(uv_idle_stop(&g.i));
+  ASSERT_EQ(uv_poll_start(&g.p, UV_READABLE, poll_cb), UV_EINVAL);
+  ASSERT_OK(uv_poll_stop(&g.p));
+
+  ASSERT_EQ(uv_udp_bind(&g.u, (struct sockaddr*) &addr, 0), UV_EINVAL);
+  ASSERT_EQ(uv_udp_connect(&g.u, (struct sockaddr*) &addr), UV_EINVAL);
+  ASSERT_EQ(uv_udp_getsockname(&g.u, (struct sockaddr*) &addr, &len),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_send(&req, &g.u, &buf, 1, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_try_send(&g.u, &buf, 1, (struct sockaddr*) &addr),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_recv_start(&g.u, alloc_cb, recv_cb), UV_EINVAL);
+  ASSERT_OK(uv_udp_recv_stop(&g.u));
+  ASSERT_EQ(uv_udp_set_ttl(&g.u, 5), UV_EINVAL);
+  ASSERT_EQ(uv_udp_get_send_queue_size(&g.u), 0);
+  ASSERT_EQ(uv_udp_get_send_queue_count(&g.u), 0);
+
+  /* A loop no uv_loop_init set up. */
+  ASSERT_EQ(uv_timer_init(&garbage_loop, &g.t), UV_EINVAL);
+  ASSERT_EQ(uv_async_init(&garbage_loop, &g.a, async_cb), UV_EINVAL);
+  ASSERT_EQ(uv_loop_alive(&garbage_loop), 0);
+  ASSERT_EQ(uv_run(&garbage_loop, UV_RUN_NOWAIT), UV_EINVAL);
+  ASSERT_EQ(uv_loop_close(&garbage_loop), UV_EINVAL);
+  ASSERT_EQ(uv_loop_configure(&garbage_loop, UV_LOOP_BLOCK_SIGNAL, SIGPROF),
+            UV_EINVAL);
+
+  /* Memory initialized as a timer is no async handle; after the close
+   * callback neither is an async handle. */
+  ASSERT_OK(uv_loop_init(&loop));
+  memset(&g, 0xAB, sizeof(g));
+  ASSERT_OK(uv_timer_init(&loop, &g.t));
+  ASSERT_EQ(uv_async_send(&g.a), UV_EINVAL);
+  uv_close(&g.h, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_OK(uv_async_init(&loop, &g.a, async_cb));
+  uv_close(&g.h, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_async_send(&g.a), UV_EINVAL);
+  ASSERT_OK(uv_loop_close(&loop));
+  ASSERT_EQ(callbacks, 0);
+}
+
 int main(void) {
   uv_loop_t loop;
   uv_udp_t u;
@@ -74,6 +194,9 @@ int main(void) {
   char data[] = "data";
   uv_buf_t buf = uv_buf_init(data, 4);
 
+  never_initialized();
+  interface_counts();
+
   ASSERT_OK(uv_loop_init(&loop));
   ASSERT_OK(uv_udp_init(&loop, &peer));
   ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &addr));
@@ -86,6 +209,29 @@ int main(void) {
                         send_cb),
             UV_EINVAL);
   ASSERT_EQ(uv_udp_try_send(&u, &buf, 0, (struct sockaddr*) &addr),
+            UV_EINVAL);
+  ASSERT_EQ(u.send_queue_count, 0);
+
+  /* Absurd buffer counts (the array has one element) are refused before
+   * the array is read: UV_EINVAL past 1,048,576 (libuv 1.52; older libuv
+   * tries to copy 64 GiB of buffers), UV_EMSGSIZE past IOV_MAX, as sendmsg
+   * answers; a NULL array is UV_EINVAL. */
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, (unsigned) -1,
+                        (struct sockaddr*) &addr, send_cb),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, 1048577, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, 1048576, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EMSGSIZE);
+  ASSERT_EQ(uv_udp_send(&req, &u, &buf, 1025, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EMSGSIZE);
+  ASSERT_EQ(uv_udp_send(&req, &u, NULL, 1, (struct sockaddr*) &addr,
+                        send_cb),
+            UV_EINVAL);
+  ASSERT_EQ(uv_udp_try_send(&u, NULL, 1, (struct sockaddr*) &addr),
             UV_EINVAL);
   ASSERT_EQ(u.send_queue_count, 0);
 
