@@ -21,7 +21,11 @@
  * uv_loop_get_data / uv_loop_set_data; the first idle, prepare, check or
  * async callback of a phase closing its own handle and the next one in
  * line (which then does not run); an async handle with a NULL callback in
- * a struct full of garbage, woken from another thread.
+ * a struct full of garbage, woken from another thread; prepare, check and
+ * idle handles starting, stopping and closing each other over 21
+ * iterations (a prepare handle started by another runs from the next
+ * iteration; an idle handle closing itself in its callback runs once and
+ * gets one close callback).
  *
  * 1.45+-only assertions: none.
  */
@@ -737,6 +741,141 @@ static void test_async_null_cb(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- test-loop-handles.c: loop_handles ---- */
+
+/* Three idle_1 handles plus idle_2: at most four started idle handles. */
+#define LH_IDLE 3
+#define LH_ITERATIONS 21
+
+static uv_prepare_t lh_prepare_1;
+static uv_prepare_t lh_prepare_2;
+static uv_check_t lh_check;
+static uv_idle_t lh_idle_1[LH_IDLE];
+static uv_idle_t lh_idle_2;
+static uv_timer_t lh_timer;
+static int lh_iteration;
+static int lh_prepare_1_calls;
+static int lh_prepare_2_calls;
+static int lh_check_calls;
+static int lh_idle_1_calls;
+static int lh_idle_1_closes;
+static int lh_idle_2_started;
+static int lh_idle_2_calls;
+static int lh_idle_2_closes;
+static int lh_idle_2_active;
+static int lh_timer_calls;
+static int lh_closes[3];
+
+static void lh_close_cb(uv_handle_t* h) {
+  if (h == (uv_handle_t*) &lh_prepare_1)
+    lh_closes[0]++;
+  else if (h == (uv_handle_t*) &lh_prepare_2)
+    lh_closes[1]++;
+  else if (h == (uv_handle_t*) &lh_check)
+    lh_closes[2]++;
+  else
+    lh_idle_1_closes++;
+}
+
+static void lh_idle_2_close_cb(uv_handle_t* h) {
+  ASSERT_PTR_EQ(h, &lh_idle_2);
+  ASSERT(lh_idle_2_active);
+  lh_idle_2_closes++;
+  lh_idle_2_active = 0;
+}
+
+static void lh_idle_2_cb(uv_idle_t* h) {
+  ASSERT_PTR_EQ(h, &lh_idle_2);
+  lh_idle_2_calls++;
+  /* Closing stops it: it must not run again. */
+  uv_close((uv_handle_t*) h, lh_idle_2_close_cb);
+}
+
+static void lh_idle_1_cb(uv_idle_t* h) {
+  if (!lh_idle_2_active) {
+    ASSERT_OK(uv_idle_init(h->loop, &lh_idle_2));
+    ASSERT_OK(uv_idle_start(&lh_idle_2, lh_idle_2_cb));
+    lh_idle_2_active = 1;
+    lh_idle_2_started++;
+  }
+  if (++lh_idle_1_calls % 5 == 0)
+    ASSERT_OK(uv_idle_stop(h));
+}
+
+static void lh_check_cb(uv_check_t* h) {
+  int i;
+  ASSERT_PTR_EQ(h, &lh_check);
+  if (lh_iteration < LH_ITERATIONS) {
+    for (i = 0; i < 1 + (lh_iteration % LH_IDLE); i++)
+      ASSERT_OK(uv_idle_start(&lh_idle_1[i], lh_idle_1_cb));
+  } else {
+    uv_close((uv_handle_t*) &lh_prepare_1, lh_close_cb);
+    uv_close((uv_handle_t*) &lh_check, lh_close_cb);
+    uv_close((uv_handle_t*) &lh_prepare_2, lh_close_cb);
+    for (i = 0; i < LH_IDLE; i++)
+      uv_close((uv_handle_t*) &lh_idle_1[i], lh_close_cb);
+    if (lh_idle_2_active && !uv_is_closing((uv_handle_t*) &lh_idle_2))
+      uv_close((uv_handle_t*) &lh_idle_2, lh_idle_2_close_cb);
+    uv_close((uv_handle_t*) &lh_timer, NULL);
+  }
+  lh_check_calls++;
+}
+
+static void lh_prepare_2_cb(uv_prepare_t* h) {
+  ASSERT_PTR_EQ(h, &lh_prepare_2);
+  /* Started by prepare_1 in an even iteration: it first runs in the next
+   * (odd) one. */
+  ASSERT_NE(lh_iteration % 2, 0);
+  ASSERT_OK(uv_prepare_stop(h));
+  lh_prepare_2_calls++;
+}
+
+static void lh_prepare_1_cb(uv_prepare_t* h) {
+  ASSERT_PTR_EQ(h, &lh_prepare_1);
+  if (lh_iteration % 2 == 0)
+    ASSERT_OK(uv_prepare_start(&lh_prepare_2, lh_prepare_2_cb));
+  lh_prepare_1_calls++;
+  lh_iteration++;
+}
+
+static void lh_timer_cb(uv_timer_t* h) {
+  ASSERT_PTR_EQ(h, &lh_timer);
+  lh_timer_calls++;
+}
+
+static void test_loop_handles(void) {
+  uv_loop_t loop;
+  int i;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_prepare_init(&loop, &lh_prepare_1));
+  ASSERT_OK(uv_prepare_start(&lh_prepare_1, lh_prepare_1_cb));
+  ASSERT_OK(uv_check_init(&loop, &lh_check));
+  ASSERT_OK(uv_check_start(&lh_check, lh_check_cb));
+  ASSERT_OK(uv_prepare_init(&loop, &lh_prepare_2));
+  for (i = 0; i < LH_IDLE; i++)
+    ASSERT_OK(uv_idle_init(&loop, &lh_idle_1[i]));
+  /* Unreferenced: it only makes the loop poll now and then. */
+  ASSERT_OK(uv_timer_init(&loop, &lh_timer));
+  ASSERT_OK(uv_timer_start(&lh_timer, lh_timer_cb, 5, 5));
+  uv_unref((uv_handle_t*) &lh_timer);
+
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(lh_iteration, LH_ITERATIONS);
+  ASSERT_EQ(lh_prepare_1_calls, LH_ITERATIONS);
+  ASSERT_EQ(lh_prepare_2_calls, LH_ITERATIONS / 2);
+  ASSERT_EQ(lh_check_calls, LH_ITERATIONS);
+  ASSERT_EQ(lh_closes[0], 1);
+  ASSERT_EQ(lh_closes[1], 1);
+  ASSERT_EQ(lh_closes[2], 1);
+  ASSERT_GT(lh_idle_1_calls, 0);
+  ASSERT_EQ(lh_idle_1_closes, LH_IDLE);
+  ASSERT_EQ(lh_idle_2_closes, lh_idle_2_started);
+  ASSERT_LE(lh_idle_2_calls, lh_idle_2_started);
+  ASSERT_EQ(lh_idle_2_active, 0);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   test_unreferenced_handles();
   test_send_on_unreferenced_udp();
@@ -754,5 +893,6 @@ int main(void) {
   test_fileno();
   test_close_during_phase();
   test_async_null_cb();
+  test_loop_handles();
   return 0;
 }

@@ -22,7 +22,10 @@
  * reading into 1-byte buffers (UV_UDP_PARTIAL), closed as soon as one
  * datagram arrived: every send and close callback runs; 1000 sends made
  * one at a time from idle callbacks restarted by each send callback; the
- * option setters on an IPv6 handle.
+ * option setters on an IPv6 handle; a socket connected before uv_udp_open
+ * sends with a NULL address; four datagrams and an empty one (try_send
+ * returns 0 for it) sent before the run are all read before the first
+ * check callback.
  *
  * 1.45+-only assertions: none.
  */
@@ -811,6 +814,110 @@ static void test_options6(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- test-udp-open.c: udp_open_connect ---- */
+
+static void ping_then_close(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
+                            const struct sockaddr* addr, unsigned flags) {
+  (void) h;
+  (void) flags;
+  if (n == 0 && addr == NULL)
+    return;
+  ASSERT_EQ(n, 4);
+  ASSERT_MEM_EQ(buf->base, "PING", 4);
+  recv_calls++;
+  uv_close((uv_handle_t*) &server, count_close);
+  uv_close((uv_handle_t*) &client, count_close);
+}
+
+/* A socket connected before uv_udp_open sends with a NULL address. */
+static void test_open_connected(void) {
+  uv_loop_t loop;
+  struct sockaddr_storage bound;
+  uv_udp_send_t req;
+  uv_buf_t buf = uv_buf_init("PING", 4);
+  int s;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_udp_init(&loop, &server));
+  bind_any_port(&server, "127.0.0.1", 0, &bound);
+  ASSERT_OK(uv_udp_recv_start(&server, slab_alloc, ping_then_close));
+
+  s = reusable_udp_socket();
+  ASSERT_OK(connect(s, (struct sockaddr*) &bound, sizeof(struct sockaddr_in)));
+  ASSERT_OK(uv_udp_init(&loop, &client));
+  ASSERT_OK(uv_udp_open(&client, s));
+  send_calls = recv_calls = close_calls = 0;
+  ASSERT_OK(uv_udp_send(&req, &client, &buf, 1, NULL, ok_send));
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(send_calls, 1);
+  ASSERT_EQ(recv_calls, 1);
+  ASSERT_EQ(close_calls, 2);
+  ASSERT_EQ(client.send_queue_size, 0);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
+/* ---- test-udp-recv-in-a-row.c: udp_recv_in_a_row ---- */
+
+#define IN_A_ROW 5
+
+static uv_check_t row_check;
+static int row_datagrams;
+static int row_empty;
+static int row_check_calls;
+
+static void row_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
+                     const struct sockaddr* addr, unsigned flags) {
+  (void) h;
+  (void) buf;
+  (void) flags;
+  ASSERT_GE(n, 0);
+  if (addr == NULL) {
+    ASSERT_EQ(n, 0);
+    return;
+  }
+  if (n == 0)
+    row_empty++;
+  else
+    ASSERT_EQ(n, 10);
+  row_datagrams++;
+}
+
+static void row_check_cb(uv_check_t* h) {
+  /* Everything sent before the run was read in the first poll phase. */
+  ASSERT_EQ(row_datagrams, IN_A_ROW);
+  ASSERT_EQ(row_empty, 1);
+  row_check_calls++;
+  uv_close((uv_handle_t*) h, NULL);
+  uv_close((uv_handle_t*) &server, NULL);
+  uv_close((uv_handle_t*) &client, NULL);
+}
+
+static void test_recv_in_a_row(void) {
+  static char ten[10];
+  uv_loop_t loop;
+  struct sockaddr_storage bound;
+  uv_buf_t buf;
+  int i;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_check_init(&loop, &row_check));
+  ASSERT_OK(uv_check_start(&row_check, row_check_cb));
+  ASSERT_OK(uv_udp_init(&loop, &server));
+  bind_any_port(&server, "127.0.0.1", 0, &bound);
+  ASSERT_OK(uv_udp_recv_start(&server, slab_alloc, row_recv));
+  ASSERT_OK(uv_udp_init(&loop, &client));
+  buf = uv_buf_init(ten, sizeof(ten));
+  for (i = 0; i < IN_A_ROW - 1; i++)
+    ASSERT_EQ(uv_udp_try_send(&client, &buf, 1, (struct sockaddr*) &bound),
+              10);
+  /* An empty datagram: try_send reports 0 bytes sent. */
+  buf = uv_buf_init(NULL, 0);
+  ASSERT_EQ(uv_udp_try_send(&client, &buf, 1, (struct sockaddr*) &bound), 0);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(row_check_calls, 1);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   test_options();
   test_send_immediate();
@@ -824,5 +931,7 @@ int main(void) {
   test_cross_stop();
   test_send_hang_loop();
   test_options6();
+  test_open_connected();
+  test_recv_in_a_row();
   return 0;
 }
