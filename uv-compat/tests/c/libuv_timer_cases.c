@@ -261,7 +261,7 @@ static void again_2_cb(uv_timer_t* h) {
     uv_close((uv_handle_t*) h, again_close_cb);
     return;
   }
-  ASSERT_EQ(uv_timer_get_repeat(h), 50);
+  ASSERT_EQ(uv_timer_get_repeat(h), 200);
   /* The timer was re-armed with the old repeat before this callback. */
   uv_timer_set_repeat(h, 0);
 }
@@ -282,8 +282,10 @@ static void test_again(void) {
   ASSERT_EQ(uv_timer_get_repeat(&again_1), 5);
 
   ASSERT_OK(uv_timer_init(&loop, &again_2));
-  ASSERT_OK(uv_timer_start(&again_2, again_2_cb, 50, 50));
-  ASSERT_EQ(uv_timer_get_repeat(&again_2), 50);
+  /* 200 ms: far longer than the first timer's 5 ms period, so that only
+   * uv_timer_again keeps it from firing (even under valgrind). */
+  ASSERT_OK(uv_timer_start(&again_2, again_2_cb, 200, 200));
+  ASSERT_EQ(uv_timer_get_repeat(&again_2), 200);
 
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_EQ(again_1_calls, 10);
@@ -319,10 +321,11 @@ static void fc_timer_cb(uv_timer_t* h) {
 
 static void fc_check_cb(uv_check_t* h) {
   ASSERT_OK(uv_check_stop(h));
-  /* The check phase of the first iteration comes before the 20 ms timer;
-   * restarting it pushes it back again. */
+  /* The check phase of the first iteration comes before the timer's
+   * callback; restarting it pushes it back (far enough that the next
+   * iteration's prepare phase comes first even under valgrind). */
   ASSERT_OK(uv_timer_stop(&fc_timer));
-  ASSERT_OK(uv_timer_start(&fc_timer, fc_timer_cb, 20, 0));
+  ASSERT_OK(uv_timer_start(&fc_timer, fc_timer_cb, 250, 0));
   ASSERT_OK(uv_prepare_start(&fc_prepare, fc_prepare_cb));
   ASSERT_EQ(fc_prepare_calls, 0);
   ASSERT_EQ(fc_check_calls, 0);
@@ -338,7 +341,8 @@ static void test_timer_from_check(void) {
   ASSERT_OK(uv_check_init(&loop, &fc_check));
   ASSERT_OK(uv_check_start(&fc_check, fc_check_cb));
   ASSERT_OK(uv_timer_init(&loop, &fc_timer));
-  ASSERT_OK(uv_timer_start(&fc_timer, fc_timer_cb, 20, 0));
+  /* Far enough that the first iteration's check phase comes first. */
+  ASSERT_OK(uv_timer_start(&fc_timer, fc_timer_cb, 250, 0));
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_EQ(fc_prepare_calls, 1);
   ASSERT_EQ(fc_check_calls, 1);

@@ -25,7 +25,9 @@
  * option setters on an IPv6 handle; a socket connected before uv_udp_open
  * sends with a NULL address; four datagrams and an empty one (try_send
  * returns 0 for it) sent before the run are all read before the first
- * check callback.
+ * check callback; a UV_UDP_RECVMMSG handle made with AF_UNSPEC reading
+ * 40 waiting datagrams into two buffers of 20 datagrams each; six sends on
+ * a handle connected to a dead port all complete (0 or UV_ECONNREFUSED).
  *
  * 1.45+-only assertions: none.
  */
@@ -193,6 +195,8 @@ static void test_send_immediate(void) {
 
 static uv_timer_t unreach_timer;
 static int unreach_alloc_calls;
+
+static void unreach_timer_cb(uv_timer_t* t);
 static int unreach_recv_calls;
 
 static void unreach_alloc(uv_handle_t* h, size_t size, uv_buf_t* buf) {
@@ -209,6 +213,14 @@ static void unreach_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
   /* No ICMP error reaches a plain handle, and nobody sends to it. */
   ASSERT_EQ(n, 0);
   ASSERT_NULL(addr);
+}
+
+/* The second send's callback starts the timer, so both sends completed
+ * before it can close the handle. */
+static void unreach_send(uv_udp_send_t* req, int status) {
+  ok_send(req, status);
+  if (send_calls == 2)
+    ASSERT_OK(uv_timer_start(&unreach_timer, unreach_timer_cb, 50, 0));
 }
 
 static void unreach_timer_cb(uv_timer_t* t) {
@@ -235,16 +247,15 @@ static void test_send_unreachable(void) {
 
   send_calls = close_calls = 0;
   ASSERT_OK(uv_timer_init(&loop, &unreach_timer));
-  ASSERT_OK(uv_timer_start(&unreach_timer, unreach_timer_cb, 50, 0));
   ASSERT_OK(uv_udp_init(&loop, &client));
   bind_any_port(&client, "127.0.0.1", 0, &bound);
   ASSERT_OK(uv_udp_recv_start(&client, unreach_alloc, unreach_recv));
   buf = uv_buf_init("PING", 4);
   ASSERT_OK(uv_udp_send(&req1, &client, &buf, 1, (struct sockaddr*) &to,
-                        ok_send));
+                        unreach_send));
   buf = uv_buf_init("PANG", 4);
   ASSERT_OK(uv_udp_send(&req2, &client, &buf, 1, (struct sockaddr*) &to,
-                        ok_send));
+                        unreach_send));
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_EQ(send_calls, 2);
   ASSERT_EQ(unreach_recv_calls, unreach_alloc_calls);
@@ -592,8 +603,11 @@ static void test_open(void) {
 
 /* ---- test-udp-ipv6.c: udp_dual_stack, udp_ipv6_only ---- */
 
-static uv_timer_t v6_timer;
-static int v6_recv_calls;
+static uv_udp_t client6;
+static uv_udp_send_t done_req;
+static struct sockaddr_in6 done_to;
+static int v6_pings;
+static int v6_dones;
 
 static void v6_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
                     const struct sockaddr* addr, unsigned flags) {
@@ -605,18 +619,31 @@ static void v6_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
   if (n == 0 && addr == NULL)
     return;
   ASSERT_EQ(n, 4);
-  ASSERT_MEM_EQ(buf->base, "PING", 4);
-  /* An IPv4 sender seen through an IPv6 socket. */
   ASSERT_EQ(from->sin6_family, AF_INET6);
   ASSERT_OK(uv_ip6_name(from, text, sizeof(text)));
-  ASSERT_STR_EQ(text, "::ffff:127.0.0.1");
-  v6_recv_calls++;
-}
-
-static void v6_timer_cb(uv_timer_t* t) {
+  if (memcmp(buf->base, "PING", 4) == 0) {
+    /* An IPv4 sender seen through an IPv6 socket. */
+    ASSERT_EQ(v6_dones, 0);
+    ASSERT_STR_EQ(text, "::ffff:127.0.0.1");
+    v6_pings++;
+    return;
+  }
+  ASSERT_MEM_EQ(buf->base, "DONE", 4);
+  ASSERT_STR_EQ(text, "::1");
+  v6_dones++;
   uv_close((uv_handle_t*) &server, NULL);
   uv_close((uv_handle_t*) &client, NULL);
-  uv_close((uv_handle_t*) t, NULL);
+  uv_close((uv_handle_t*) &client6, NULL);
+}
+
+/* Loopback delivers a datagram into the receive queue during the send, so
+ * one sent over IPv6 after the IPv4 one was written arrives after it: when
+ * "DONE" arrives, "PING" has arrived too or never will. */
+static void ping_sent_send_done(uv_udp_send_t* req, int status) {
+  uv_buf_t done = uv_buf_init("DONE", 4);
+  ok_send(req, status);
+  ASSERT_OK(uv_udp_send(&done_req, &client6, &done, 1,
+                        (struct sockaddr*) &done_to, ok_send_any));
 }
 
 static void v4_to_v6(unsigned bind_flags, int expected) {
@@ -632,17 +659,19 @@ static void v4_to_v6(unsigned bind_flags, int expected) {
   ASSERT_OK(uv_udp_recv_start(&server, slab_alloc, v6_recv));
   ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &to));
   to.sin_port = ((struct sockaddr_in6*) &bound)->sin6_port;
+  ASSERT_OK(uv_ip6_addr("::1", 0, &done_to));
+  done_to.sin6_port = to.sin_port;
 
   ASSERT_OK(uv_udp_init(&loop, &client));
+  ASSERT_OK(uv_udp_init(&loop, &client6));
   send_calls = 0;
-  v6_recv_calls = 0;
+  v6_pings = v6_dones = 0;
   ASSERT_OK(uv_udp_send(&req, &client, &buf, 1, (struct sockaddr*) &to,
-                        ok_send));
-  ASSERT_OK(uv_timer_init(&loop, &v6_timer));
-  ASSERT_OK(uv_timer_start(&v6_timer, v6_timer_cb, 50, 0));
+                        ping_sent_send_done));
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
-  ASSERT_EQ(send_calls, 1);
-  ASSERT_EQ(v6_recv_calls, expected);
+  ASSERT_EQ(send_calls, 2);
+  ASSERT_EQ(v6_dones, 1);
+  ASSERT_EQ(v6_pings, expected);
   ASSERT_OK(uv_loop_close(&loop));
 }
 
@@ -918,6 +947,117 @@ static void test_recv_in_a_row(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- test-udp-mmsg.c: udp_mmsg ---- */
+
+#define MMSG_PER_BUFFER 20
+#define MMSG_SENDS 40
+
+static int mmsg_allocs;
+static int mmsg_recvs;
+
+static void mmsg_alloc(uv_handle_t* h, size_t size, uv_buf_t* buf) {
+  size_t len = 64 * 1024;
+  (void) size;
+  /* Room for 20 datagrams only where they can arrive in one batch. */
+  if (uv_udp_using_recvmmsg((uv_udp_t*) h))
+    len *= MMSG_PER_BUFFER;
+  buf->base = malloc(len);
+  ASSERT_NOT_NULL(buf->base);
+  buf->len = len;
+  mmsg_allocs++;
+}
+
+static void mmsg_recv(uv_udp_t* h, ssize_t n, const uv_buf_t* buf,
+                      const struct sockaddr* addr, unsigned flags) {
+  ASSERT_GE(n, 0);
+  if (flags & UV_UDP_MMSG_FREE) {
+    ASSERT_EQ(n, 0);
+    ASSERT_NULL(addr);
+    free(buf->base);
+    return;
+  }
+  ASSERT_EQ(n, 4);
+  ASSERT_NOT_NULL(addr);
+  ASSERT_MEM_EQ(buf->base, "PING", 4);
+  if (++mmsg_recvs == MMSG_SENDS) {
+    uv_close((uv_handle_t*) h, count_close);
+    uv_close((uv_handle_t*) &client, count_close);
+  }
+  if (!(flags & UV_UDP_MMSG_CHUNK))
+    free(buf->base);
+}
+
+/* A handle made with AF_UNSPEC | UV_UDP_RECVMMSG (the socket comes with
+ * the bind) reads 40 waiting datagrams in batches of 20: two buffers. */
+static void test_mmsg(void) {
+  uv_loop_t loop;
+  struct sockaddr_storage bound;
+  struct sockaddr_in to;
+  uv_buf_t buf = uv_buf_init("PING", 4);
+  int i;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_udp_init_ex(&loop, &server, AF_UNSPEC | UV_UDP_RECVMMSG));
+  bind_any_port(&server, "0.0.0.0", 0, &bound);
+  ASSERT_OK(uv_udp_recv_start(&server, mmsg_alloc, mmsg_recv));
+  to = loopback_v4(&bound);
+  ASSERT_OK(uv_udp_init(&loop, &client));
+  for (i = 0; i < MMSG_SENDS; i++)
+    ASSERT_EQ(uv_udp_try_send(&client, &buf, 1, (struct sockaddr*) &to), 4);
+  close_calls = 0;
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(close_calls, 2);
+  ASSERT_EQ(mmsg_recvs, MMSG_SENDS);
+  ASSERT_EQ(uv_udp_using_recvmmsg(&server), 1);
+  ASSERT_EQ(mmsg_allocs, MMSG_SENDS / MMSG_PER_BUFFER);
+  ASSERT_EQ(server.send_queue_size, 0);
+  ASSERT_EQ(client.send_queue_size, 0);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
+/* ---- test-udp-sendmmsg-error.c: udp_sendmmsg_error ---- */
+
+static int refused_sends;
+
+static void refused_send_cb(uv_udp_send_t* req, int status) {
+  (void) req;
+  if (status != 0)
+    ASSERT_EQ(status, UV_ECONNREFUSED);
+  if (++refused_sends == 6)
+    uv_close((uv_handle_t*) &client, count_close);
+}
+
+/* Six sends queued on a handle connected to a port nobody listens on:
+ * each completes, with 0 or UV_ECONNREFUSED, and the queue drains. */
+static void test_sendmmsg_error(void) {
+  uv_loop_t loop;
+  uv_udp_t closed;
+  struct sockaddr_storage dead;
+  struct sockaddr_in to;
+  uv_udp_send_t reqs[6];
+  uv_buf_t buf = uv_buf_init("TEST", 4);
+  int i;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_udp_init(&loop, &closed));
+  bind_any_port(&closed, "127.0.0.1", 0, &dead);
+  uv_close((uv_handle_t*) &closed, NULL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  to = loopback_v4(&dead);
+
+  ASSERT_OK(uv_udp_init(&loop, &client));
+  ASSERT_OK(uv_udp_connect(&client, (struct sockaddr*) &to));
+  close_calls = 0;
+  for (i = 0; i < 6; i++)
+    ASSERT_OK(uv_udp_send(&reqs[i], &client, &buf, 1, NULL,
+                          refused_send_cb));
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(refused_sends, 6);
+  ASSERT_EQ(close_calls, 1);
+  ASSERT_EQ(client.send_queue_size, 0);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   test_options();
   test_send_immediate();
@@ -933,5 +1073,7 @@ int main(void) {
   test_options6();
   test_open_connected();
   test_recv_in_a_row();
+  test_mmsg();
+  test_sendmmsg_error();
   return 0;
 }
