@@ -25,7 +25,8 @@
  * idle handles starting, stopping and closing each other over 21
  * iterations (a prepare handle started by another runs from the next
  * iteration; an idle handle closing itself in its callback runs once and
- * gets one close callback).
+ * gets one close callback); an idle handle stopping itself does not make
+ * that ONCE run block, and the check handle runs once.
  *
  * 1.45+-only assertions: none.
  */
@@ -876,6 +877,42 @@ static void test_loop_handles(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- test-idle.c: idle_check ---- */
+
+static int ic_check_calls;
+
+static void ic_idle_stops_itself(uv_idle_t* h) {
+  ASSERT_OK(uv_idle_stop(h));
+}
+
+static void ic_check_cb(uv_check_t* h) {
+  ASSERT_NOT_NULL(h);
+  ic_check_calls++;
+}
+
+/* An idle handle that stops itself in its callback: the ONCE run still
+ * does not block (the iteration began with an idle handle), runs the
+ * check handle once and reports the loop alive. */
+static void test_idle_check(void) {
+  uv_loop_t loop;
+  uv_idle_t idle;
+  uv_check_t check;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_idle_init(&loop, &idle));
+  ASSERT_OK(uv_idle_start(&idle, ic_idle_stops_itself));
+  ASSERT_OK(uv_check_init(&loop, &check));
+  ASSERT_OK(uv_check_start(&check, ic_check_cb));
+  ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  ASSERT_EQ(ic_check_calls, 1);
+  close_calls = 0;
+  uv_close((uv_handle_t*) &idle, count_close);
+  uv_close((uv_handle_t*) &check, count_close);
+  ASSERT_OK(uv_run(&loop, UV_RUN_ONCE));
+  ASSERT_EQ(close_calls, 2);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   test_unreferenced_handles();
   test_send_on_unreferenced_udp();
@@ -894,5 +931,6 @@ int main(void) {
   test_close_during_phase();
   test_async_null_cb();
   test_loop_handles();
+  test_idle_check();
   return 0;
 }
