@@ -241,7 +241,13 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
             ready.set(PollEvents::WRITABLE, r.writable);
             ready.set(PollEvents::PRIORITIZED, r.priority);
             ready.set(PollEvents::DISCONNECT, r.hangup);
-            let ready = ready & events;
+            let mut ready = ready & events;
+            // As libuv (src/unix/linux.c): a hung-up descriptor with none
+            // of the watched events ready reports the watched ones, so a
+            // handle watching only PRIORITIZED still learns of it.
+            if ready.is_empty() && r.closed {
+                ready = events & !PollEvents::DISCONNECT;
+            }
             if ready.is_empty() {
                 return;
             }

@@ -510,6 +510,26 @@ fn poll_reports_exactly_the_watched_events_that_are_ready() {
 }
 
 #[test]
+fn a_hangup_is_reported_as_the_watched_events_when_none_is_ready() {
+    // libuv (src/unix/linux.c) merges the watched events into a lone
+    // hangup, so a handle watching only PRIORITIZED learns that the peer
+    // is gone; DISCONNECT, when watched, is reported instead.
+    let lp = Loop::with_manual_clock().unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    let (p, reports) = recording_poll(&lp, a.as_raw_fd(), PollEvents::PRIORITIZED);
+    assert_eq!(lp.run(RunMode::NoWait), Ok(true));
+    assert_eq!(take(&reports), [], "no urgent data, peer still there");
+    drop(b);
+    assert_eq!(
+        first_report(&lp, &p, PollEvents::PRIORITIZED),
+        [Ok(PollEvents::PRIORITIZED)]
+    );
+    let pd = PollEvents::PRIORITIZED | PollEvents::DISCONNECT;
+    assert_eq!(first_report(&lp, &p, pd), [Ok(PollEvents::DISCONNECT)]);
+    teardown(&lp);
+}
+
+#[test]
 fn several_polls_on_one_fd_but_only_one_watches_at_a_time() {
     let lp = Loop::with_manual_clock().unwrap();
     let (a, mut b) = UnixStream::pair().unwrap();

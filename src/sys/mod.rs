@@ -52,6 +52,9 @@ pub(crate) struct FdReadiness {
     pub writable: bool,
     pub priority: bool,
     pub hangup: bool,
+    /// `POLLHUP`: both directions are shut (a peer's half-close is only
+    /// `hangup`).
+    pub closed: bool,
     pub error: bool,
     pub invalid: bool,
 }
@@ -87,6 +90,7 @@ pub(crate) fn poll_now(fd: RawFd, want_read: bool, want_write: bool) -> io::Resu
         writable: r & libc::POLLOUT != 0,
         priority: r & libc::POLLPRI != 0,
         hangup: r & (libc::POLLHUP | libc::POLLRDHUP) != 0,
+        closed: r & libc::POLLHUP != 0,
         error: r & libc::POLLERR != 0,
         invalid: r & libc::POLLNVAL != 0,
     })

@@ -657,6 +657,8 @@ UV_EXTERN int uv_loop_init(uv_loop_t* loop);
 UV_EXTERN int uv_loop_close(uv_loop_t* loop);
 UV_EXTERN size_t uv_loop_size(void);
 UV_EXTERN int uv_loop_alive(const uv_loop_t* loop);
+UV_EXTERN void* uv_loop_get_data(const uv_loop_t* loop);
+UV_EXTERN void uv_loop_set_data(uv_loop_t* loop, void* data);
 UV_EXTERN int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...);
 UV_EXTERN int uv_run(uv_loop_t* loop, uv_run_mode mode);
 UV_EXTERN void uv_stop(uv_loop_t* loop);

@@ -603,7 +603,7 @@ impl CSockAddr {
 
 /// Writes `addr` to `out` the way `getsockname(2)` does: at most `*len`
 /// bytes, then `*len` set to the full size of the address. Returns 0, or
-/// UV_EINVAL if `out` or `len` is NULL.
+/// UV_EINVAL if `out` or `len` is NULL or `*len` is negative.
 ///
 /// # Safety
 /// `out` must be NULL or writable for `*len` bytes, and `len` NULL or a
@@ -619,8 +619,11 @@ pub(crate) unsafe fn std_to_sockaddr(
     }
     let storage = std_to_storage(addr);
     let full = c_len(addr);
+    // A negative length is EINVAL, as getsockname(2) answers.
     // SAFETY: `len` is a valid int pointer (caller's contract).
-    let room = usize::try_from(unsafe { len.read() }).unwrap_or(0);
+    let Ok(room) = usize::try_from(unsafe { len.read() }) else {
+        return UV_EINVAL;
+    };
     // SAFETY: `out` is writable for `*len >= room.min(full)` bytes (caller's
     // contract), `storage` holds `full` bytes, and they are distinct objects.
     unsafe {
@@ -714,6 +717,10 @@ mod tests {
             assert_eq!(rc, 0);
             assert_eq!(usize::try_from(len).ok(), Some(c_len(&addr)));
             assert_eq!(out.ss_family, storage.ss_family);
+            let mut len: c_int = -1;
+            // SAFETY: as above; nothing is written for a negative length.
+            let rc = unsafe { std_to_sockaddr(&addr, ptr::addr_of_mut!(out).cast(), &mut len) };
+            assert_eq!((rc, len), (UV_EINVAL, -1));
         }
         // SAFETY: NULL is allowed.
         assert_eq!(unsafe { sockaddr_to_std(ptr::null()) }, None);

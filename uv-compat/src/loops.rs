@@ -329,6 +329,26 @@ pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
     unsafe { with_loop(loop_, 0, |lp| lp.alive() as c_int) }
 }
 
+/// `uv_loop_get_data`: the loop's `data` field (what `loop->data` holds).
+///
+/// # Safety
+/// `loop_` points to a loop struct (initialized or not: only `data` is read).
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_get_data(loop_: *const uv_loop_t) -> *mut c_void {
+    // SAFETY: per the contract above.
+    unsafe { (*loop_).data }
+}
+
+/// `uv_loop_set_data`: sets the loop's `data` field.
+///
+/// # Safety
+/// `loop_` points to a writable loop struct.
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_set_data(loop_: *mut uv_loop_t, data: *mut c_void) {
+    // SAFETY: per the contract above.
+    unsafe { (*loop_).data = data };
+}
+
 /// `uv_now`.
 ///
 /// # Safety

@@ -6,8 +6,10 @@
  * the event set of an active handle, level-triggered readiness (an unread
  * byte is reported again on every iteration), nothing reported once the data
  * was read, uv_poll_stop (idempotent, nothing reported afterwards),
- * UV_DISCONNECT when the peer closes, uv_poll_init_socket on a UDP socket,
- * closing a poll handle leaves the fd open.
+ * UV_DISCONNECT when the peer closes (and, for a handle watching only
+ * UV_PRIORITIZED, the hangup reported as UV_PRIORITIZED, as libuv merges
+ * the watched events into a lone EPOLLHUP), uv_poll_init_socket on a UDP
+ * socket, closing a poll handle leaves the fd open.
  *
  * 1.45+-only assertions: none.
  */
@@ -149,10 +151,39 @@ static void test_socket(void) {
   ASSERT_OK(close(sock));
 }
 
+/* libuv (src/unix/linux.c) merges the watched events into a lone
+ * hangup: a handle watching only UV_PRIORITIZED is told the peer is gone
+ * by a UV_PRIORITIZED report (with UV_DISCONNECT watched, that one). */
+static void test_hangup_without_watched_event(void) {
+  uv_poll_t p;
+  int sv[2];
+
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  ASSERT_OK(uv_poll_init(&loop, &p, sv[0]));
+  reset();
+  ASSERT_OK(uv_poll_start(&p, UV_PRIORITIZED, poll_cb));
+  ASSERT_NE(uv_run(&loop, UV_RUN_NOWAIT), 0);
+  ASSERT_EQ(poll_calls, 0);
+  ASSERT_OK(close(sv[1]));
+  ASSERT_NE(uv_run(&loop, UV_RUN_NOWAIT), 0);
+  ASSERT_EQ(poll_calls, 1);
+  ASSERT_EQ(last_status, 0);
+  ASSERT_EQ(last_events, UV_PRIORITIZED);
+  reset();
+  ASSERT_OK(uv_poll_start(&p, UV_PRIORITIZED | UV_DISCONNECT, poll_cb));
+  ASSERT_NE(uv_run(&loop, UV_RUN_NOWAIT), 0);
+  ASSERT_EQ(poll_calls, 1);
+  ASSERT_EQ(last_events, UV_DISCONNECT);
+  uv_close((uv_handle_t*) &p, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_OK(close(sv[0]));
+}
+
 int main(void) {
   ASSERT_OK(uv_loop_init(&loop));
   test_socketpair();
   test_socket();
+  test_hangup_without_watched_event();
   ASSERT_OK(uv_loop_close(&loop));
   printf("poll: ok\n");
   return 0;

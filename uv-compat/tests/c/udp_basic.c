@@ -2,7 +2,9 @@
  *
  * Covers: uv_udp_init (fields, no socket yet: uv_fileno/getsockname/
  * getpeername/buffer sizes/set_ttl/set_broadcast -> UV_EBADF),
- * uv_udp_init_ex with AF_INET/AF_INET6 (socket at once) and AF_UNSPEC (none),
+ * uv_udp_init_ex with AF_INET/AF_INET6 (socket at once; getsockname with a
+ * short buffer gives the full length, with a negative length UV_EINVAL) and
+ * AF_UNSPEC (none),
  * bad family or unknown flag -> UV_EINVAL; uv_udp_bind (port 0, getsockname
  * exact, bind twice -> UV_EINVAL, port in use -> UV_EADDRINUSE, REUSEADDR
  * shares, unknown flag / IPV6ONLY with IPv4 / bad family -> UV_EINVAL,
@@ -152,6 +154,14 @@ static void test_init(void) {
   ASSERT_OK(uv_udp_getsockname(&u6, (struct sockaddr*) &ss, &len));
   ASSERT_EQ(ss.ss_family, AF_INET6);
   ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+  /* A short buffer gets the start of the address and the full length; a
+   * negative length is refused, as getsockname(2) does. */
+  len = 4;
+  ASSERT_OK(uv_udp_getsockname(&u6, (struct sockaddr*) &ss, &len));
+  ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+  len = -1;
+  ASSERT_EQ(uv_udp_getsockname(&u6, (struct sockaddr*) &ss, &len), UV_EINVAL);
+  ASSERT_EQ(len, -1);
 
   ASSERT_OK(uv_udp_init_ex(&loop, &un, AF_UNSPEC));
   ASSERT_EQ(uv_fileno((uv_handle_t*) &un, &fd), UV_EBADF);
