@@ -233,3 +233,53 @@ fn a_closed_loop_client_still_delivers_what_was_decided() {
         ]
     );
 }
+
+#[test]
+fn a_walk_from_inside_a_client_callback() {
+    let lp = Loop::new().unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client = LoopUdpClient::connect(&lp, peer.local_addr().unwrap(), BytesProtocol).unwrap();
+    let log = Log::default();
+    let (l, lp2) = (log.clone(), lp.clone());
+    client.recv_packet(None, move |result| {
+        l.borrow_mut()
+            .push(format!("first:{:?}", result.map(|p| p.len())));
+        close_every_handle(&lp2);
+    });
+    client.recv_packet(None, record(&log, "second"));
+    peer.send_to(b"one", client.local_address().unwrap())
+        .unwrap();
+    run_to_close(&lp);
+    assert_eq!(entries(&log), ["first:Ok(3)", "second:Err(Closed)"]);
+}
+
+#[test]
+fn a_second_walk_before_the_loop_runs_still_delivers_once() {
+    // The first walk leaves timers that deliver what is owed; the second
+    // closes them too, and what they carried moves to new ones.
+    let lp = Loop::new().unwrap();
+    let lookups = Rc::new(RefCell::new(Vec::new()));
+    let o = lookups.clone();
+    dns::getaddrinfo(
+        &lp,
+        Some("localhost"),
+        53,
+        AddrInfoHints::default(),
+        move |r| {
+            o.borrow_mut().push(r.map(drop));
+        },
+    )
+    .unwrap();
+    let (done, _) = create(&lp, EndpointOptions::local("127.0.0.1", 0));
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client = LoopUdpClient::connect(&lp, peer.local_addr().unwrap(), BytesProtocol).unwrap();
+    let log = Log::default();
+    client.recv_packet(None, record(&log, "recv"));
+    close_every_handle(&lp);
+    close_every_handle(&lp);
+    run_to_close(&lp);
+    let canceled = Err(Error::Status(StatusCode::ECANCELED));
+    assert_eq!(*lookups.borrow(), [canceled]);
+    assert_eq!(*done.borrow(), [canceled]);
+    assert_eq!(entries(&log), ["recv:Err(Closed)"]);
+}
