@@ -7,6 +7,8 @@
 
 mod util;
 
+use util::record;
+
 use ruv::client::{
     BytesProtocol, ClientError, LoopClientOptions, LoopUdpClient, PacketProtocol, ProtocolError,
     TextProtocol,
@@ -60,21 +62,6 @@ fn run_until(lp: &Loop, mut done: impl FnMut() -> bool) {
 
 fn text(s: &str) -> String {
     s.to_string()
-}
-
-/// Records a receive's outcome as `"tag:packet"` or `"tag:Err(..)"`.
-fn record<T: std::fmt::Debug>(
-    log: &Log,
-    tag: &'static str,
-) -> impl FnOnce(Result<T, ClientError>) + 'static {
-    let log = log.clone();
-    move |result| {
-        let entry = match result {
-            Ok(packet) => format!("{tag}:{packet:?}"),
-            Err(err) => format!("{tag}:Err({err:?})"),
-        };
-        log.borrow_mut().push(entry);
-    }
 }
 
 // ------------------------------------------------------------ echo

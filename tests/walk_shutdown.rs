@@ -9,7 +9,7 @@ mod endpoint_common;
 mod util;
 
 use endpoint_common::{choked_socket, set_int, Recorder, CHOKE};
-use ruv::client::{BytesProtocol, ClientError, LoopUdpClient};
+use ruv::client::{BytesProtocol, LoopUdpClient};
 use ruv::dns::{self, AddrInfoHints};
 use ruv::endpoint::{create_datagram_endpoint, EndpointOptions};
 use ruv::{Error, HandleType, Loop, RunMode, StatusCode, Timer};
@@ -17,26 +17,12 @@ use std::cell::{Cell, RefCell};
 use std::net::UdpSocket;
 use std::rc::Rc;
 use std::time::Duration;
+use util::record;
 
 type Log = Rc<RefCell<Vec<String>>>;
 
 fn entries(log: &Log) -> Vec<String> {
     log.borrow().clone()
-}
-
-/// Records a client callback's outcome as `"tag:value"` or `"tag:Err(..)"`.
-fn record<T: std::fmt::Debug>(
-    log: &Log,
-    tag: &'static str,
-) -> impl FnOnce(Result<T, ClientError>) + 'static {
-    let log = log.clone();
-    move |result| {
-        let entry = match result {
-            Ok(value) => format!("{tag}:{value:?}"),
-            Err(err) => format!("{tag}:Err({err:?})"),
-        };
-        log.borrow_mut().push(entry);
-    }
 }
 
 /// Closes every handle of the loop, as libuv programs do to shut down.
