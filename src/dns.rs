@@ -25,6 +25,7 @@
 //! ```
 
 use crate::error::{Error, Result, StatusCode};
+use crate::owed::{self, OwedGuard, Slot};
 use crate::{sys, Async, Loop};
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -95,14 +96,13 @@ impl From<sys::AddrInfoEntry> for AddrInfo {
     }
 }
 
-type ResolveCb = Box<dyn FnOnce(Result<Vec<AddrInfo>>)>;
 type Outcome = std::result::Result<Vec<sys::AddrInfoEntry>, StatusCode>;
 
 /// A name resolution in flight (`uv_getaddrinfo_t`), returned by
 /// [`getaddrinfo`]. Dropping it does not cancel the request.
 pub struct GetAddrInfo {
     wakeup: Async,
-    cb: Rc<RefCell<Option<ResolveCb>>>,
+    cb: Slot<Result<Vec<AddrInfo>>>,
     cancelled: Rc<Cell<bool>>,
 }
 
@@ -126,10 +126,12 @@ impl GetAddrInfo {
     /// resolver thread produces. The thread itself cannot be interrupted; it
     /// finishes in the background and its result is dropped.
     ///
-    /// Returns `false`, and changes nothing, if the callback already ran or
-    /// the request was already cancelled.
+    /// Returns `false`, and changes nothing, if the callback already ran,
+    /// the request was already cancelled, or its handle was closed (by a
+    /// [`Loop::walk`] closing every handle: the callback then gets
+    /// ECANCELED).
     pub fn cancel(&self) -> bool {
-        if !self.is_active() || self.cancelled.get() {
+        if !self.is_active() || self.cancelled.get() || self.wakeup.is_closing() {
             return false;
         }
         self.cancelled.set(true);
@@ -151,6 +153,12 @@ impl GetAddrInfo {
 /// until it has run the request keeps the loop alive. The resolver is
 /// always called, even for numeric hosts: use [`numeric`] first to skip it.
 ///
+/// The request lives on an [`Async`] handle of the loop, which
+/// [`Loop::walk`] visits. If that handle is closed before the answer is
+/// delivered (libuv's shutdown, `lp.walk(|h| h.close(..))`), `cb` still
+/// runs once, from a 0 ms timer, with [`StatusCode::ECANCELED`]; the
+/// resolver thread's late answer is dropped.
+///
 /// Errors returned directly: the OS error of spawning the helper thread.
 pub fn getaddrinfo(
     lp: &Loop,
@@ -160,13 +168,17 @@ pub fn getaddrinfo(
     cb: impl FnOnce(Result<Vec<AddrInfo>>) + 'static,
 ) -> Result<GetAddrInfo> {
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
-    let slot: Rc<RefCell<Option<ResolveCb>>> = Rc::new(RefCell::new(Some(Box::new(cb))));
+    let slot: Slot<Result<Vec<AddrInfo>>> = Rc::new(RefCell::new(Some(Box::new(cb))));
     let cancelled = Rc::new(Cell::new(false));
     let wakeup = {
         let outcome = outcome.clone();
         let slot = slot.clone();
         let cancelled = cancelled.clone();
+        // Dropped with the callback: if the handle is closed by someone
+        // else first, `cb` gets ECANCELED from the loop.
+        let guard = OwedGuard::new(lp, slot.clone(), || Err(StatusCode::ECANCELED.into()));
         Async::new(lp, move |handle| {
+            let _owed = &guard;
             let result = if cancelled.get() {
                 Err(StatusCode::EAI_CANCELED.into())
             } else {
@@ -185,16 +197,13 @@ pub fn getaddrinfo(
             };
             handle.close(|| {});
             // Taken out before the call, so the callback may use the request.
-            let cb = slot.try_borrow_mut().ok().and_then(|mut s| s.take());
-            if let Some(cb) = cb {
-                cb(result);
-            }
+            owed::call(&slot, result);
         })
     };
     let sender = match wakeup.sender() {
         Ok(sender) => sender,
         Err(err) => {
-            wakeup.close(|| {});
+            withdraw(&wakeup, &slot);
             return Err(err);
         }
     };
@@ -217,9 +226,7 @@ pub fn getaddrinfo(
             let _ = sender.send();
         });
     if let Err(err) = spawned {
-        wakeup.close(|| {});
-        // The callback is dropped here, outside any borrow of the loop.
-        drop(slot.try_borrow_mut().ok().and_then(|mut s| s.take()));
+        withdraw(&wakeup, &slot);
         return Err(err.into());
     }
     Ok(GetAddrInfo {
@@ -227,6 +234,15 @@ pub fn getaddrinfo(
         cb: slot,
         cancelled,
     })
+}
+
+/// A request that could not start: its callback is dropped unrun (the
+/// error is returned instead), before the handle is closed so that the
+/// guard finds nothing owed.
+fn withdraw(wakeup: &Async, slot: &Slot<Result<Vec<AddrInfo>>>) {
+    // Dropped here, outside any borrow of the loop.
+    drop(slot.try_borrow_mut().ok().and_then(|mut s| s.take()));
+    wakeup.close(|| {});
 }
 
 /// What a host text is, without asking the resolver.

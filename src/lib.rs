@@ -63,6 +63,7 @@ pub mod dns;
 pub mod endpoint;
 mod error;
 mod handle;
+mod owed;
 mod poll;
 mod sys;
 mod timer;

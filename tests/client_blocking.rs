@@ -65,15 +65,6 @@ fn recv_when_queued<P: PacketProtocol>(client: &UdpClient<P>) -> Result<P::Packe
     }
 }
 
-/// A free loopback port with nobody listening (bound, then released).
-fn dead_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn client_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
@@ -456,24 +447,53 @@ fn serialize_error_sends_nothing() {
     assert_eq!(peer_recv(&peer).0, [7]);
 }
 
-#[test]
-fn connection_refused_is_an_os_error() {
-    let client = UdpClient::connect(
-        ("127.0.0.1", dead_port()),
-        BytesProtocol,
-        ClientOptions::default(),
-    )
-    .unwrap();
-    client.send_packet(&b"anyone?".to_vec()).unwrap();
-    // The ICMP port-unreachable comes back as an error on the socket.
-    let err = client.recv_packet(Some(GUARD)).unwrap_err();
-    assert_eq!(err, ClientError::Os(StatusCode::ECONNREFUSED));
-    // Reported once; the client stays open.
+/// easynetwork reads `SO_ERROR` after every send: the send whose datagram
+/// drew an ICMP port-unreachable (answered within the send on loopback)
+/// fails with ECONNREFUSED itself, and consumes it.
+fn a_refused_send_fails_with_econnrefused(host: &str) {
+    let dead = UdpSocket::bind((host, 0)).unwrap().local_addr().unwrap();
+    let client =
+        UdpClient::connect((host, dead.port()), BytesProtocol, ClientOptions::default()).unwrap();
     assert_eq!(
-        client.recv_packet(Some(Duration::from_millis(20))),
+        client.send_packet(&b"anyone?".to_vec()),
+        Err(ClientError::Os(StatusCode::ECONNREFUSED))
+    );
+    // Consumed: nothing is pending for the next call.
+    assert_eq!(client.socket().take_error(), Ok(None));
+    assert_eq!(
+        client.recv_packet(Some(Duration::ZERO)),
         Err(ClientError::Timeout)
     );
+    // Each refused datagram is reported by its own send; the client stays
+    // open.
+    assert_eq!(
+        client.send_packet(&b"still?".to_vec()),
+        Err(ClientError::Os(StatusCode::ECONNREFUSED))
+    );
     assert!(!client.is_closed());
+}
+
+#[test]
+fn a_refused_send_fails_with_econnrefused_ipv4() {
+    a_refused_send_fails_with_econnrefused("127.0.0.1");
+}
+
+#[test]
+fn a_refused_send_fails_with_econnrefused_ipv6() {
+    a_refused_send_fails_with_econnrefused("::1");
+}
+
+#[test]
+fn a_send_after_the_peer_left_fails_with_econnrefused() {
+    let peer = peer_v4();
+    let client = client_for(&peer, BytesProtocol);
+    client.send_packet(&b"ABC".to_vec()).unwrap();
+    assert_eq!(peer_recv(&peer).0, b"ABC");
+    drop(peer);
+    assert_eq!(
+        client.send_packet(&b"DEF".to_vec()),
+        Err(ClientError::Os(StatusCode::ECONNREFUSED))
+    );
 }
 
 /// A protocol whose parser panics on `!`.

@@ -7,6 +7,8 @@
 
 mod util;
 
+use util::record;
+
 use ruv::client::{
     BytesProtocol, ClientError, LoopClientOptions, LoopUdpClient, PacketProtocol, ProtocolError,
     TextProtocol,
@@ -60,21 +62,6 @@ fn run_until(lp: &Loop, mut done: impl FnMut() -> bool) {
 
 fn text(s: &str) -> String {
     s.to_string()
-}
-
-/// Records a receive's outcome as `"tag:packet"` or `"tag:Err(..)"`.
-fn record<T: std::fmt::Debug>(
-    log: &Log,
-    tag: &'static str,
-) -> impl FnOnce(Result<T, ClientError>) + 'static {
-    let log = log.clone();
-    move |result| {
-        let entry = match result {
-            Ok(packet) => format!("{tag}:{packet:?}"),
-            Err(err) => format!("{tag}:Err({err:?})"),
-        };
-        log.borrow_mut().push(entry);
-    }
 }
 
 // ------------------------------------------------------------ echo
@@ -414,22 +401,65 @@ fn serialize_error_is_delivered_to_the_callback() {
     run_to_end(&lp);
 }
 
-#[test]
-fn connection_refused_reaches_the_waiting_receive() {
-    let lp = Loop::new().unwrap();
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dead: SocketAddr = ([127, 0, 0, 1], port).into();
-    let client = LoopUdpClient::connect(&lp, dead, BytesProtocol).unwrap();
+/// A loopback address of `host` nobody listens on (bound, noted, released).
+fn dead_addr(host: &str) -> SocketAddr {
+    UdpSocket::bind((host, 0)).unwrap().local_addr().unwrap()
+}
+
+/// easynetwork reads `SO_ERROR` after every send: the send whose datagram
+/// drew an ICMP port-unreachable (answered within the send on loopback)
+/// reports ECONNREFUSED itself, and consumes it.
+fn a_refused_send_reports_econnrefused(host: &str) {
+    let lp = Loop::with_manual_clock().unwrap();
+    let client = LoopUdpClient::connect(&lp, dead_addr(host), BytesProtocol).unwrap();
     let log = log();
     client.send_packet(&b"anyone?".to_vec(), record(&log, "send"));
     client.recv_packet(Some(Duration::from_secs(5)), record(&log, "recv"));
     run_to_end(&lp);
-    assert_eq!(entries(&log), ["send:()", "recv:Err(Os(ECONNREFUSED))"]);
+    // The error went to the send; the receive found nothing pending.
+    assert_eq!(
+        entries(&log),
+        ["send:Err(Os(ECONNREFUSED))", "recv:Err(Timeout)"]
+    );
+    // Each refused datagram is reported by its own send; the client stays
+    // usable.
+    client.send_packet(&b"still?".to_vec(), record(&log, "again"));
+    run_to_end(&lp);
+    assert_eq!(entries(&log)[2], "again:Err(Os(ECONNREFUSED))");
     assert!(!client.is_closed());
+    client.close();
+    run_to_end(&lp);
+    lp.close().unwrap();
+}
+
+#[test]
+fn a_refused_send_reports_econnrefused_ipv4() {
+    a_refused_send_reports_econnrefused("127.0.0.1");
+}
+
+#[test]
+fn a_refused_send_reports_econnrefused_ipv6() {
+    a_refused_send_reports_econnrefused("::1");
+}
+
+#[test]
+fn a_send_after_the_peer_left_reports_econnrefused() {
+    let lp = Loop::new().unwrap();
+    let peer = peer_v4();
+    let client = LoopUdpClient::connect(&lp, peer.local_addr().unwrap(), BytesProtocol).unwrap();
+    let log = log();
+    client.send_packet(&b"ABC".to_vec(), record(&log, "first"));
+    run_to_end(&lp);
+    let mut buf = [0; 16];
+    let (n, from) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"ABC"[..], client.local_address().unwrap())
+    );
+    drop(peer);
+    client.send_packet(&b"DEF".to_vec(), record(&log, "second"));
+    run_to_end(&lp);
+    assert_eq!(entries(&log), ["first:()", "second:Err(Os(ECONNREFUSED))"]);
     client.close();
     run_to_end(&lp);
 }

@@ -268,10 +268,19 @@ impl<P: PacketProtocol> UdpClient<P> {
 
     /// Sends `packet` to the remote endpoint as one datagram.
     ///
+    /// As easynetwork does, the socket's pending error (`SO_ERROR`) is read
+    /// — and so cleared — right after the datagram went out: one
+    /// `getsockopt` per send. On a connected socket an ICMP port-unreachable
+    /// leaves ECONNREFUSED there; on loopback the kernel answers within the
+    /// send itself, so the very send whose datagram drew the refusal fails
+    /// with it (its datagram did go out). The error is consumed: the next
+    /// call does not see it again.
+    ///
     /// Errors: [`ClientError::Closed`]; [`ClientError::Serialize`] when the
     /// protocol cannot serialize it (nothing is sent); [`ClientError::Os`]
-    /// for the send's error, e.g. ECONNREFUSED after an earlier datagram
-    /// drew an ICMP port-unreachable, or EMSGSIZE for a datagram too large.
+    /// for the send's error or the pending one — e.g. ECONNREFUSED after an
+    /// ICMP port-unreachable (for this datagram or an earlier one), or
+    /// EMSGSIZE for a datagram too large.
     pub fn send_packet(&self, packet: &P::Packet) -> ClientResult<()> {
         if self.shared.is_closed() {
             return Err(ClientError::Closed);
@@ -286,10 +295,14 @@ impl<P: PacketProtocol> UdpClient<P> {
         let socket = self.shared.socket()?;
         loop {
             match socket.send(&datagram) {
-                Ok(_) => return Ok(()),
+                Ok(_) => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err.into()),
             }
+        }
+        match socket.take_error()? {
+            None => Ok(()),
+            Some(err) => Err(err.into()),
         }
     }
 
@@ -306,7 +319,9 @@ impl<P: PacketProtocol> UdpClient<P> {
     /// another thread while this one waits; [`ClientError::Parse`] when
     /// the datagram is not a valid packet — it is consumed, so the next
     /// receive gets the next datagram; [`ClientError::Os`] for a receive
-    /// error such as ECONNREFUSED (after an ICMP port-unreachable).
+    /// error such as ECONNREFUSED (an ICMP port-unreachable that came after
+    /// the send that drew it had checked, see
+    /// [`send_packet`](UdpClient::send_packet)).
     pub fn recv_packet(&self, timeout: Option<Duration>) -> ClientResult<P::Packet> {
         // A timeout too large to add to the clock is the same as none.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));

@@ -17,15 +17,25 @@
 //! receive timeouts (armed for the earliest deadline) and results that are
 //! ready at once (armed for 0 ms), so no callback ever runs from inside
 //! the call that asked for it.
+//!
+//! Both handles belong to the loop, so `lp.walk(|h| h.close(..))` closes
+//! them too. The callbacks the client gives them hold a `Watch`: when
+//! the loop drops one because its handle was closed by someone else, the
+//! client closes itself as [`LoopUdpClient::close`] would (the way
+//! [`DatagramTransport`](crate::endpoint::DatagramTransport) ends when its
+//! handle is closed behind it), and what it owes is delivered from a timer
+//! of its own. A call that finds a handle closed does the same.
 
 use super::error::{ClientError, ClientResult};
 use super::protocol::PacketProtocol;
-use crate::error::StatusCode;
+use crate::error::{Error, StatusCode};
+use crate::owed::defer_owed;
 use crate::{Datagram, Loop, Timer, Udp, UdpFlags};
 use socket2::Socket;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::rc::Rc;
@@ -155,18 +165,37 @@ fn ceil_ms(d: Duration) -> u64 {
     u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
-/// Runs `f` from `lp` in its next timer phase, on a timer of its own (for
-/// callbacks owed by a closed client, whose timer is gone).
-fn defer(lp: &Loop, f: impl FnOnce() + 'static) {
-    let timer = Timer::new(lp);
-    let mut f = Some(f);
-    // A new timer on a live loop always starts.
-    let _ = timer.start(0, 0, move |t| {
-        t.close(|| {});
-        if let Some(f) = f.take() {
+/// Runs `f` from a timer once `udp`, which is closing, has finished
+/// closing: after the closing phase that cancels its queued sends, as its
+/// close callback would.
+fn after_close(udp: Udp, f: impl FnOnce() + 'static) {
+    let lp = udp.get_loop().clone();
+    defer_owed(&lp, move || {
+        if udp.is_closed() {
             f();
+        } else {
+            after_close(udp, f);
         }
     });
+}
+
+/// Held by the callbacks the client gives its handles. The loop drops a
+/// handle's callback when the handle is closed; if someone else closed it
+/// (a `Loop::walk` closing every handle), the drop is how the client
+/// learns it, and it closes itself so that every callback it owes runs.
+struct Watch<P>(Rc<Shared<P>>)
+where
+    P: PacketProtocol + 'static,
+    P::Packet: 'static;
+
+impl<P> Drop for Watch<P>
+where
+    P: PacketProtocol + 'static,
+    P::Packet: 'static,
+{
+    fn drop(&mut self) {
+        Shared::check_closed(&self.0);
+    }
 }
 
 impl<P> LoopUdpClient<P>
@@ -249,12 +278,24 @@ where
     /// (nothing was sent), or [`ClientError::Os`] (e.g. ECONNREFUSED;
     /// ECANCELED when the client is closed before a queued send went out).
     ///
-    /// The datagram is sent at once without a copy when the socket takes
-    /// it (see [`Udp::send`]); `cb` runs from the loop either way.
+    /// As easynetwork does, the socket's pending error (`SO_ERROR`) is read
+    /// — and so cleared — right after the datagram went out: one
+    /// `getsockopt` per send. On a connected socket an ICMP port-unreachable
+    /// leaves ECONNREFUSED there; on loopback the kernel answers within the
+    /// send itself, so the very send whose datagram drew the refusal
+    /// reports it (its datagram did go out), and the error is consumed: a
+    /// later receive does not see it.
+    ///
+    /// The datagram goes out at once, without a copy, when nothing else is
+    /// queued and the socket takes it; `cb` then runs from the client's
+    /// timer. Otherwise it is copied and queued (see [`Udp::send`]) and
+    /// `SO_ERROR` is read when it has gone out, as `cb` runs; a datagram
+    /// the loop reads meanwhile may take the error first (a waiting receive
+    /// then gets it).
     pub fn send_packet(&self, packet: &P::Packet, cb: impl FnOnce(ClientResult<()>) + 'static) {
         let shared = &self.shared;
-        if shared.state.borrow().closed {
-            return defer(&shared.lp, move || cb(Err(ClientError::Closed)));
+        if Shared::check_closed(shared) {
+            return after_close(shared.udp.clone(), move || cb(Err(ClientError::Closed)));
         }
         let datagram = match shared.protocol.serialize(packet) {
             Ok(datagram) => datagram,
@@ -265,21 +306,20 @@ where
                 return Shared::post(shared, Box::new(move || cb(Err(err))));
             }
         };
-        // `Udp::send` drops its callback when it fails at once; keep a way
-        // back to `cb` so that it still runs, with the error.
-        let slot = Rc::new(Cell::new(Some(cb)));
-        let in_send = slot.clone();
-        let sent = shared.udp.send(&[&*datagram], None, move |_, status| {
-            if let Some(cb) = in_send.take() {
-                cb(status.map_err(ClientError::from));
+        let result = match shared.udp.try_send(&[&*datagram], None) {
+            Ok(_) => shared.socket_error(),
+            Err(err) if err == StatusCode::EAGAIN => {
+                return Shared::send_queued(shared, &datagram, Box::new(cb));
             }
-        });
-        if let Err(err) = sent {
-            if let Some(cb) = slot.take() {
-                let err = ClientError::from(err);
-                Shared::post(shared, Box::new(move || cb(Err(err))));
+            Err(Error::ClosedHandle) => {
+                // Closed by someone else: the client closes now, so the
+                // callback is deferred (`post` on a closed client).
+                Shared::check_closed(shared);
+                Err(ClientError::Closed)
             }
-        }
+            Err(err) => Err(err.into()),
+        };
+        Shared::post(shared, Box::new(move || cb(result)));
     }
 
     /// Receives the next packet; `cb` gets it or the error.
@@ -298,11 +338,13 @@ where
     /// outcome was decided.
     ///
     /// Errors: [`ClientError::Closed`] (also for receives still waiting
-    /// when the client is closed); [`ClientError::Timeout`];
+    /// when the client is closed, or when a [`Loop::walk`] closes its
+    /// handles); [`ClientError::Timeout`];
     /// [`ClientError::Parse`] for a datagram that is not a packet (it is
     /// consumed: the next receive gets the next datagram);
     /// [`ClientError::Os`] for a read error such as ECONNREFUSED after an
-    /// ICMP port-unreachable.
+    /// ICMP port-unreachable that no send reported (see
+    /// [`send_packet`](LoopUdpClient::send_packet)).
     pub fn recv_packet(
         &self,
         timeout: Option<Duration>,
@@ -310,13 +352,12 @@ where
     ) {
         let shared = &self.shared;
         let cb: RecvCb<P::Packet> = Box::new(cb);
+        if Shared::check_closed(shared) {
+            return after_close(shared.udp.clone(), move || cb(Err(ClientError::Closed)));
+        }
         let now = shared.lp.now();
         {
             let mut st = shared.state.borrow_mut();
-            if st.closed {
-                drop(st);
-                return defer(&shared.lp, move || cb(Err(ClientError::Closed)));
-            }
             if let Some(result) = st.queue.pop_front() {
                 st.ready.push_back(Box::new(move || cb(result)));
             } else if timeout == Some(Duration::ZERO) {
@@ -336,37 +377,21 @@ where
     /// [`ClientError::Closed`]. Sends still queued in the handle complete
     /// with ECANCELED (see [`Udp::send`]). Packets queued for nobody are
     /// dropped.
+    ///
+    /// A client whose handles are closed by someone else — a
+    /// [`Loop::walk`] closing every handle — closes itself the same way and
+    /// in the same order, except that the decided callbacks and the waiting
+    /// receives run from a timer of their own (the handle's close callback
+    /// is not the client's) once the handle has finished closing. Calls
+    /// made after a close get [`ClientError::Closed`] the same way.
     pub fn close(&self) {
-        let shared = &self.shared;
-        let (ready, waiters, queue) = {
-            let mut st = shared.state.borrow_mut();
-            if st.closed {
-                return;
-            }
-            st.closed = true;
-            st.timer_due = None;
-            (
-                std::mem::take(&mut st.ready),
-                std::mem::take(&mut st.waiters),
-                std::mem::take(&mut st.queue),
-            )
-        };
-        // Packets are user values: dropped with no borrow held.
-        drop(queue);
-        shared.timer.close(|| {});
-        shared.udp.close(move || {
-            for f in ready {
-                f();
-            }
-            for waiter in waiters {
-                (waiter.cb)(Err(ClientError::Closed));
-            }
-        });
+        Shared::close(&self.shared);
     }
 
-    /// Whether [`close`](LoopUdpClient::close) was called.
+    /// Whether the client is closed: [`close`](LoopUdpClient::close) was
+    /// called, or its handles were closed by someone else.
     pub fn is_closed(&self) -> bool {
-        self.shared.state.borrow().closed
+        Shared::check_closed(&self.shared)
     }
 
     /// The local address; [`ClientError::Closed`] once closed.
@@ -410,6 +435,93 @@ where
     P: PacketProtocol + 'static,
     P::Packet: 'static,
 {
+    /// Closes the client (see [`LoopUdpClient::close`]).
+    fn close(this: &Rc<Self>) {
+        let (ready, waiters, queue) = {
+            let mut st = this.state.borrow_mut();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.timer_due = None;
+            (
+                std::mem::take(&mut st.ready),
+                std::mem::take(&mut st.waiters),
+                std::mem::take(&mut st.queue),
+            )
+        };
+        // Packets are user values: dropped with no borrow held.
+        drop(queue);
+        this.timer.close(|| {});
+        let deliver = move || {
+            for f in ready {
+                f();
+            }
+            for waiter in waiters {
+                (waiter.cb)(Err(ClientError::Closed));
+            }
+        };
+        if this.udp.is_closing() {
+            // Closed by someone else: its close callback is not ours.
+            after_close(this.udp.clone(), deliver);
+        } else {
+            this.udp.close(deliver);
+        }
+    }
+
+    /// Whether the client is closed. A handle closed by someone else
+    /// closes the client first, so that nothing it owes is lost.
+    fn check_closed(this: &Rc<Self>) -> bool {
+        // Never borrowed when a handle drops a callback (no handle call is
+        // made under a borrow of the state); if it were, the next call
+        // would notice instead.
+        let Ok(closed) = this.state.try_borrow().map(|st| st.closed) else {
+            return false;
+        };
+        if closed {
+            return true;
+        }
+        if this.udp.is_closing() || this.timer.is_closing() {
+            Shared::close(this);
+            return true;
+        }
+        false
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`, cleared by reading
+    /// it): one `getsockopt`.
+    fn socket_error(&self) -> ClientResult<()> {
+        let fd = self.udp.fileno()?;
+        match crate::sys::get_int_option(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+            Ok(0) => Ok(()),
+            Ok(errno) => Err(io::Error::from_raw_os_error(errno).into()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Queues a datagram the socket cannot take now; `cb` runs when it went
+    /// out (with the socket's pending error, if any) or failed.
+    fn send_queued(this: &Rc<Self>, datagram: &[u8], cb: Box<dyn FnOnce(ClientResult<()>)>) {
+        // `Udp::send` drops its callback when it fails at once; keep a way
+        // back to `cb` so that it still runs, with the error.
+        let slot = Rc::new(Cell::new(Some(cb)));
+        let in_send = slot.clone();
+        let shared = this.clone();
+        let sent = this.udp.send(&[datagram], None, move |_, status| {
+            if let Some(cb) = in_send.take() {
+                cb(status
+                    .map_err(ClientError::from)
+                    .and_then(|()| shared.socket_error()));
+            }
+        });
+        if let Err(err) = sent {
+            if let Some(cb) = slot.take() {
+                let err = ClientError::from(err);
+                Shared::post(this, Box::new(move || cb(Err(err))));
+            }
+        }
+    }
+
     /// Queues a callback whose outcome is decided; it runs from the timer.
     fn post(this: &Rc<Self>, f: Box<dyn FnOnce()>) {
         let closed = {
@@ -423,7 +535,7 @@ where
         };
         match closed {
             None => Shared::sync(this),
-            Some(f) => defer(&this.lp, f),
+            Some(f) => after_close(this.udp.clone(), f),
         }
     }
 
@@ -515,14 +627,19 @@ where
         }
         if want_reading != this.udp.is_receiving() {
             if want_reading {
-                let shared = this.clone();
+                let watch = Watch(this.clone());
                 let started = this
                     .udp
-                    .receive_start(move |_, result| Shared::on_datagram(&shared, result));
-                if let Err(err) = started {
+                    .receive_start(move |_, result| Shared::on_datagram(&watch.0, result));
+                match started {
+                    Ok(()) => {}
+                    Err(Error::ClosedHandle) => {
+                        Shared::check_closed(this);
+                        return;
+                    }
                     // The waiting receives cannot be served: they get the
                     // error (from the timer, armed below).
-                    Shared::fail_waiters(this, ClientError::from(err));
+                    Err(err) => Shared::fail_waiters(this, ClientError::from(err)),
                 }
             } else {
                 let _ = this.udp.receive_stop();
@@ -544,10 +661,14 @@ where
         };
         match due {
             Some(due) => {
-                let shared = this.clone();
-                let _ = this.timer.start(due.saturating_sub(now), 0, move |_| {
-                    Shared::on_timer(&shared);
+                let watch = Watch(this.clone());
+                let started = this.timer.start(due.saturating_sub(now), 0, move |_| {
+                    Shared::on_timer(&watch.0);
                 });
+                if started.is_err() {
+                    // Only a closed timer refuses to start.
+                    Shared::check_closed(this);
+                }
             }
             None => {
                 let _ = this.timer.stop();

@@ -5,6 +5,7 @@
 use super::{defer, DatagramProtocol, DatagramTransport, EndpointOptions};
 use crate::dns::{self, AddrInfoHints, NumericHost};
 use crate::error::{Error, Result, StatusCode};
+use crate::owed::{OwedGuard, Slot};
 use crate::udp::{AF_INET, AF_INET6, AF_UNSPEC};
 use crate::{Loop, Udp};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -57,6 +58,9 @@ struct Candidate {
 ///
 /// `on_done` always runs from the loop (a timer, or the completion of a
 /// name lookup), never from inside this function, so the loop must run.
+/// It runs exactly once: if the handles the creation is waiting on (its
+/// timer, a name lookup's async handle) are closed first — by
+/// `lp.walk(|h| h.close(..))`, libuv's shutdown — it gets ECANCELED.
 /// On success the protocol was made by `protocol_factory` and its
 /// [`connection_made`](DatagramProtocol::connection_made) has run;
 /// reading has started unless the protocol paused it or closed the
@@ -97,6 +101,7 @@ struct Candidate {
 /// | EAI_NODATA | the resolver returned no address |
 /// | other `EAI_*` | the resolver failed (e.g. EAI_NONAME for an unknown name) |
 /// | an OS error | every candidate failed: the first candidate's error, e.g. EADDRINUSE |
+/// | ECANCELED | the creation's timer or lookup was closed by someone else (a [`Loop::walk`] closing every handle) |
 ///
 /// ```
 /// use ruv::endpoint::{create_datagram_endpoint, DatagramProtocol, DatagramTransport, EndpointOptions};
@@ -174,8 +179,19 @@ pub fn create_datagram_endpoint<P, F, D>(
         transport.start();
         on_done(Ok((transport, protocol)));
     });
+    // Until `open` has it, `done` waits in a slot guarded against a close
+    // of the timer (a `Loop::walk` closing every handle): it then gets
+    // ECANCELED. From `open` on, the resolver guarantees its callback.
+    let slot: Slot<Result<Opened>> = Rc::new(RefCell::new(Some(done)));
+    let guard = OwedGuard::new(lp, slot.clone(), || Err(StatusCode::ECANCELED.into()));
     let lp2 = lp.clone();
-    defer(lp, move || open(&lp2, options, done));
+    defer(lp, move || {
+        let done = slot.borrow_mut().take();
+        drop(guard);
+        if let Some(done) = done {
+            open(&lp2, options, done);
+        }
+    });
 }
 
 /// Validates, resolves and opens; calls `done` exactly once (maybe later,

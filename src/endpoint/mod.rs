@@ -32,17 +32,4 @@ pub use protocol::DatagramProtocol;
 pub use socket::TransportSocket;
 pub use transport::{DatagramTransport, DATAGRAM_OVERHEAD, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 
-/// Runs `f` from the loop, in its next timer phase, through a 0 ms timer
-/// (the timer keeps the loop alive until then).
-fn defer(lp: &crate::Loop, f: impl FnOnce() + 'static) {
-    let mut f = Some(f);
-    let timer = crate::Timer::new(lp);
-    // Starting a timer that was just made cannot fail (only a closed timer
-    // refuses to start).
-    let _ = timer.start(0, 0, move |t| {
-        t.close(|| {});
-        if let Some(f) = f.take() {
-            f();
-        }
-    });
-}
+use crate::owed::defer;

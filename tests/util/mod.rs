@@ -73,3 +73,19 @@ pub fn close_all(lp: &Loop, handles: &[&Udp]) {
     assert_eq!(lp.handle_count(), 0);
     lp.close().unwrap();
 }
+
+/// A client callback that records its outcome in `log` as `"tag:value"`
+/// or `"tag:Err(..)"`.
+pub fn record<T: std::fmt::Debug>(
+    log: &Shared<Vec<String>>,
+    tag: &'static str,
+) -> impl FnOnce(Result<T, ruv::client::ClientError>) + 'static {
+    let log = log.clone();
+    move |result| {
+        let entry = match result {
+            Ok(value) => format!("{tag}:{value:?}"),
+            Err(err) => format!("{tag}:Err({err:?})"),
+        };
+        log.borrow_mut().push(entry);
+    }
+}
