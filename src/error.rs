@@ -11,6 +11,7 @@
 //! [`Error`] is the single error type returned by ruv's APIs, and [`Result`]
 //! is the matching alias.
 
+use crate::udp::QueuedError;
 use std::fmt;
 use std::io;
 
@@ -210,6 +211,12 @@ pub enum Error {
     /// The handle was closed or is closing (python-uv's `ClosedHandleError`);
     /// its [`code`](Error::code) is [`StatusCode::EINVAL`].
     ClosedHandle,
+    /// An error from a UDP socket's error queue, delivered to the receive
+    /// callback of a handle bound with
+    /// [`UdpFlags::LINUX_RECVERR`](crate::UdpFlags::LINUX_RECVERR): the
+    /// code, and which datagram it concerns and who reported it. Its
+    /// [`code`](Error::code) is the queued error's code.
+    Queued(QueuedError),
 }
 
 impl Error {
@@ -219,6 +226,15 @@ impl Error {
         match *self {
             Error::Status(code) => code,
             Error::ClosedHandle => StatusCode::EINVAL,
+            Error::Queued(queued) => queued.code,
+        }
+    }
+
+    /// The details of an [`Error::Queued`], `None` for other errors.
+    pub const fn queued(&self) -> Option<&QueuedError> {
+        match self {
+            Error::Queued(queued) => Some(queued),
+            _ => None,
         }
     }
 
@@ -238,6 +254,17 @@ impl fmt::Display for Error {
         match self {
             Error::Status(code) => fmt::Display::fmt(code, f),
             Error::ClosedHandle => f.write_str("handle is closed or closing"),
+            Error::Queued(queued) => {
+                fmt::Display::fmt(&queued.code, f)?;
+                if let Some(to) = queued.destination {
+                    write!(f, " (sending to {to}")?;
+                    if let Some(by) = queued.offender {
+                        write!(f, ", reported by {}", by.ip())?;
+                    }
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -296,7 +323,7 @@ impl From<Error> for io::Error {
                 Some(errno) => io::Error::from_raw_os_error(errno),
                 None => io::Error::other(err),
             },
-            Error::ClosedHandle => io::Error::other(err),
+            Error::ClosedHandle | Error::Queued(_) => io::Error::other(err),
         }
     }
 }

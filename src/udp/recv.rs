@@ -9,6 +9,9 @@
 //! read again next iteration without a new edge. `receive_start` re-arms
 //! the epoll registration, which reports datagrams that arrived while the
 //! handle was not receiving.
+//!
+//! A read error ends the dispatch; `errqueue.rs` then drains the error
+//! queue and decides whether to read again.
 
 use super::batch::{Batch, DEFAULT_WIDTH, WIDE};
 use super::sink::{AllocSink, BatchSink, Outcome, Sink};
@@ -22,7 +25,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 /// Datagrams one handle reads per loop iteration at most (as libuv).
-const READ_BUDGET: usize = 32;
+pub(super) const READ_BUDGET: usize = 32;
 
 /// One received datagram, lent to the receive callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,11 +71,34 @@ pub(super) struct RecvState {
     pub(super) gro: bool,
     /// The batch buffer, once batching was used (kept for the handle's life).
     batch: Option<Box<Batch>>,
+    /// The socket was flagged in error and its error queue not read empty
+    /// since.
+    pub(super) errqueue_pending: bool,
 }
 
 impl RecvState {
     pub(super) fn is_receiving(&self) -> bool {
         self.receiving
+    }
+
+    pub(super) fn epoch_cell(&self) -> Rc<Cell<u64>> {
+        self.epoch.clone()
+    }
+
+    pub(super) fn epoch_value(&self) -> u64 {
+        self.epoch.get()
+    }
+
+    pub(super) fn has_sink(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    pub(super) fn take_sink(&mut self) -> Option<Box<dyn Sink>> {
+        self.sink.take()
+    }
+
+    pub(super) fn put_sink(&mut self, sink: Option<Box<dyn Sink>>) {
+        self.sink = sink;
     }
 
     pub(super) fn stop(&mut self, deferred: &mut Deferred) {
@@ -96,7 +122,11 @@ impl Udp {
     /// datagram), the sender, and flags
     /// with [`UdpFlags::PARTIAL`] for a truncated datagram — or the error
     /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
-    /// connected handle). Errors never stop receiving or close the handle.
+    /// connected handle). With [`UdpFlags::LINUX_RECVERR`] an ICMP error
+    /// also arrives as [`Error::Queued`](crate::Error::Queued), right after
+    /// the plain one, with the address it concerns (see
+    /// [`QueuedError`](crate::QueuedError)). Errors never stop receiving or
+    /// close the handle.
     ///
     /// EALREADY if already receiving.
     pub fn receive_start(
@@ -114,6 +144,12 @@ impl Udp {
     /// written, sender and flags; `Ok` with `len == 0` and `addr == None`
     /// when nothing more was waiting (the buffer is returned unused); or an
     /// error status. An empty buffer from `alloc` is reported as ENOBUFS.
+    /// Errors from the error queue ([`UdpFlags::LINUX_RECVERR`]) come as
+    /// [`Error::Queued`](crate::Error::Queued), each in a buffer of its own
+    /// (holding what the kernel kept of the failed datagram), and the read
+    /// that finds the queue empty returns its buffer unused, as libuv 1.52
+    /// does: one ICMP error on an unconnected handle is three callbacks —
+    /// the plain error, the queued one, and "nothing more".
     pub fn receive_start_with<B, A, C>(&self, alloc: A, cb: C) -> Result<()>
     where
         B: AsMut<[u8]> + 'static,
@@ -201,14 +237,25 @@ impl Udp {
 /// the common case borrows the loop state twice per dispatch. A callback
 /// that restarts receiving continues the same budget with the new callback,
 /// as in libuv; one that stops or closes the handle ends the dispatch.
-pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
+///
+/// `error`: the socket was flagged in error (`EPOLLERR`), so its error queue
+/// is read after the datagrams.
+pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
     let udp = Udp::from_key(lp, key);
+    if error {
+        if let Ok(u) = udp_mut(&mut lp.state(), key) {
+            u.recv.errqueue_pending = true;
+        }
+    }
+    let mut failed = false;
+    let mut ran = false;
     let mut delivered = 0;
     let mut start = Some(iteration);
     while delivered < READ_BUDGET {
         let Some(session) = take_session(lp, key, start.take()) else {
             break;
         };
+        ran = true;
         let Session {
             mut sink,
             mut batch,
@@ -217,11 +264,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             epoch_cell,
             epoch,
         } = session;
-        let fd_if_live = Live {
-            epoch_cell: &epoch_cell,
-            epoch,
-            fd,
-        };
+        let fd_if_live = Live::new(&epoch_cell, epoch, fd);
         let outcome = sink.read_many(
             &udp,
             &fd_if_live,
@@ -251,10 +294,11 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                     if same && u.recv.receiving && u.recv.sink.is_none() {
                         u.recv.sink = unused.take();
                     }
+                    // After a failed read `errqueue::after_error` decides.
+                    failed = matches!(outcome, Outcome::Failed);
                     let again = match outcome {
-                        Outcome::Failed => true,
+                        Outcome::Failed | Outcome::Drained => false,
                         Outcome::Delivered => delivered == READ_BUDGET,
-                        Outcome::Drained => false,
                     };
                     let receiving = u.recv.receiving;
                     if same && receiving && again {
@@ -285,6 +329,10 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             break;
         }
     }
+    let pending = udp_mut(&mut lp.state(), key).is_ok_and(|u| u.recv.errqueue_pending);
+    if ran && (failed || pending) {
+        super::errqueue::after_error(lp, key);
+    }
     let mut st = lp.state();
     if delivered == READ_BUDGET && udp_mut(&mut st, key).is_ok_and(|u| u.recv.receiving) {
         // A session restarted on the last datagram of the budget.
@@ -302,7 +350,15 @@ pub(super) struct Live<'a> {
     fd: RawFd,
 }
 
-impl Live<'_> {
+impl<'a> Live<'a> {
+    pub(super) fn new(epoch_cell: &'a Cell<u64>, epoch: u64, fd: RawFd) -> Live<'a> {
+        Live {
+            epoch_cell,
+            epoch,
+            fd,
+        }
+    }
+
     /// The descriptor, or `None` once the session ended.
     #[inline]
     pub(super) fn get(&self) -> Option<RawFd> {

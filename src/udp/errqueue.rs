@@ -1,0 +1,230 @@
+//! Errors from the socket's error queue, as libuv 1.52 reads them.
+//!
+//! With [`UdpFlags::LINUX_RECVERR`](super::UdpFlags::LINUX_RECVERR) the
+//! kernel reports each ICMP error twice: as the socket's pending error,
+//! which the next plain read returns (a bare status code), and as an entry
+//! of the error queue that says which datagram failed and who said so. The
+//! kernel flags the socket in error (`EPOLLERR`) for both. On such an event
+//! the handle reads as usual first — the plain read reports the pending
+//! error — then drains the error queue, each entry going to the receive
+//! callback as [`Error::Queued`](crate::Error::Queued); the read that finds the queue empty is a
+//! caller-buffer handle's "nothing more" callback, as in libuv. The queue is
+//! read on every error event, flag or not: without the flag it is empty and
+//! that one read finds so.
+//!
+//! A plain read that fails does not prove the socket empty (the kernel
+//! reports a pending error before the datagrams queued behind it), and the
+//! readiness edge is spent. So after an error the handle asks `poll(2)`
+//! once whether anything is still waiting and reads again next iteration
+//! only if so: no read that would only see EAGAIN, no lost datagram. These
+//! extra calls happen on errors only, never per datagram.
+
+use super::recv::{Live, READ_BUDGET};
+use super::sink::{Outcome, Sink};
+use super::{udp_mut, Udp};
+use crate::core::state::Key;
+use crate::error::StatusCode;
+use crate::sys::{self, QueuedEntry};
+use crate::Loop;
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+
+/// Where an error-queue entry came from (`ee_origin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorOrigin {
+    /// The local stack (`SO_EE_ORIGIN_LOCAL`), e.g. `EMSGSIZE` against a
+    /// known path MTU.
+    Local,
+    /// An ICMP message (`SO_EE_ORIGIN_ICMP`).
+    Icmp,
+    /// An ICMPv6 message (`SO_EE_ORIGIN_ICMP6`).
+    Icmp6,
+    /// Any other `SO_EE_ORIGIN_*` value.
+    Other(u8),
+}
+
+impl ErrorOrigin {
+    fn from_raw(origin: u8) -> ErrorOrigin {
+        match origin {
+            libc::SO_EE_ORIGIN_LOCAL => ErrorOrigin::Local,
+            libc::SO_EE_ORIGIN_ICMP => ErrorOrigin::Icmp,
+            libc::SO_EE_ORIGIN_ICMP6 => ErrorOrigin::Icmp6,
+            other => ErrorOrigin::Other(other),
+        }
+    }
+}
+
+/// An error the kernel put on a UDP socket's error queue (handles bound
+/// with [`UdpFlags::LINUX_RECVERR`](super::UdpFlags::LINUX_RECVERR)), as
+/// the receive callback gets it in [`Error::Queued`](crate::Error::Queued): libuv's `nread < 0`
+/// with `UV_UDP_LINUX_RECVERR` in `flags` and the offender as `addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QueuedError {
+    /// The error, e.g. `ECONNREFUSED` for an ICMP port unreachable.
+    pub code: StatusCode,
+    /// What reported it.
+    pub origin: ErrorOrigin,
+    /// The ICMP type (ICMP origins; 0 otherwise), e.g. 3 (destination
+    /// unreachable) or, for ICMPv6, 1.
+    pub icmp_type: u8,
+    /// The ICMP code (ICMP origins; 0 otherwise), e.g. 3 (port
+    /// unreachable) or, for ICMPv6, 4.
+    pub icmp_code: u8,
+    /// The node that reported the error (`SO_EE_OFFENDER`, port 0), `None`
+    /// when the kernel names none (local errors).
+    pub offender: Option<SocketAddr>,
+    /// Where the datagram that failed was going.
+    pub destination: Option<SocketAddr>,
+}
+
+impl QueuedError {
+    /// The error of an entry; `None` for an entry that carries no extended
+    /// error (nothing to report).
+    pub(super) fn from_entry(entry: &QueuedEntry) -> Option<QueuedError> {
+        let ext = entry.error?;
+        Some(QueuedError {
+            code: StatusCode::from_errno(ext.errno),
+            origin: ErrorOrigin::from_raw(ext.origin),
+            icmp_type: ext.icmp_type,
+            icmp_code: ext.icmp_code,
+            offender: ext.offender,
+            destination: entry.destination,
+        })
+    }
+}
+
+/// After a dispatch that saw an error: drain the error queue if the socket
+/// was flagged in error, then read again next iteration if anything is
+/// still waiting.
+pub(super) fn after_error(lp: &Loop, key: Key) {
+    let pending = {
+        let mut st = lp.state();
+        match udp_mut(&mut st, key) {
+            Ok(u) if u.recv.is_receiving() => u.recv.errqueue_pending,
+            _ => return,
+        }
+    };
+    let mut again = false;
+    if pending {
+        again = drain(lp, key);
+    }
+    let mut st = lp.state();
+    let Ok(u) = udp_mut(&mut st, key) else {
+        return;
+    };
+    if !u.recv.is_receiving() {
+        return;
+    }
+    let Some(fd) = u.fd() else {
+        return;
+    };
+    if !again {
+        // The edge that told of the error is spent: ask once whether a
+        // datagram or another error is waiting.
+        if let Ok(r) = sys::poll_now(fd, true, false) {
+            u.recv.errqueue_pending |= r.error;
+            again = r.readable || r.error;
+        }
+    }
+    if again && !st.ready.contains(&key) {
+        st.push_ready(key);
+    }
+}
+
+/// Delivers error-queue entries until the queue is empty, the budget is
+/// spent or a callback stops receiving; returns whether to come back next
+/// iteration.
+fn drain(lp: &Loop, key: Key) -> bool {
+    let Some((mut sink, fd, epoch_cell, epoch)) = take_sink(lp, key) else {
+        return false;
+    };
+    let udp = Udp::from_key(lp, key);
+    let live = Live::new(&epoch_cell, epoch, fd);
+    let mut outcome = Outcome::Delivered;
+    for _ in 0..READ_BUDGET {
+        if live.get().is_none() {
+            break;
+        }
+        outcome = sink.read_queued(&udp, &live);
+        if !matches!(outcome, Outcome::Delivered) {
+            break;
+        }
+    }
+    let mut unused = Some(sink);
+    let again = {
+        let mut st = lp.state();
+        match udp_mut(&mut st, key) {
+            Ok(u) => {
+                let same = u.recv.epoch_value() == epoch;
+                if same && u.recv.is_receiving() && !u.recv.has_sink() {
+                    u.recv.put_sink(unused.take());
+                }
+                let drained = matches!(outcome, Outcome::Drained);
+                if same && drained {
+                    u.recv.errqueue_pending = false;
+                }
+                same && u.recv.is_receiving() && !drained
+            }
+            Err(_) => false,
+        }
+    };
+    // Dropped outside the borrow: a callback's captures may use the loop.
+    drop(unused);
+    again
+}
+
+/// Takes the sink of a receiving handle for an error-queue session.
+fn take_sink(lp: &Loop, key: Key) -> Option<(Box<dyn Sink>, RawFd, Rc<Cell<u64>>, u64)> {
+    let mut st = lp.state();
+    let u = udp_mut(&mut st, key).ok()?;
+    if !u.recv.is_receiving() {
+        return None;
+    }
+    let fd = u.fd()?;
+    let sink = u.recv.take_sink()?;
+    let epoch_cell = u.recv.epoch_cell();
+    let epoch = epoch_cell.get();
+    Some((sink, fd, epoch_cell, epoch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::ExtendedError;
+
+    #[test]
+    fn origins_keep_unknown_values() {
+        assert_eq!(ErrorOrigin::from_raw(1), ErrorOrigin::Local);
+        assert_eq!(ErrorOrigin::from_raw(2), ErrorOrigin::Icmp);
+        assert_eq!(ErrorOrigin::from_raw(3), ErrorOrigin::Icmp6);
+        assert_eq!(ErrorOrigin::from_raw(4), ErrorOrigin::Other(4));
+    }
+
+    #[test]
+    fn an_entry_without_an_extended_error_reports_nothing() {
+        let entry = QueuedEntry {
+            len: 0,
+            error: None,
+            destination: None,
+        };
+        assert_eq!(QueuedError::from_entry(&entry), None);
+        let with = QueuedEntry {
+            error: Some(ExtendedError {
+                errno: libc::EHOSTUNREACH,
+                origin: libc::SO_EE_ORIGIN_ICMP,
+                icmp_type: 3,
+                icmp_code: 1,
+                offender: None,
+            }),
+            ..entry
+        };
+        let err = QueuedError::from_entry(&with).unwrap();
+        assert_eq!(err.code, StatusCode::EHOSTUNREACH);
+        assert_eq!(
+            (err.origin, err.icmp_type, err.icmp_code),
+            (ErrorOrigin::Icmp, 3, 1)
+        );
+    }
+}
