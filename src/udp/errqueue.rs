@@ -137,7 +137,13 @@ pub(super) fn after_error(lp: &Loop, key: Key) {
 /// spent or a callback stops receiving; returns whether to come back next
 /// iteration.
 fn drain(lp: &Loop, key: Key) -> bool {
-    let Some((mut sink, fd, epoch_cell, epoch)) = take_sink(lp, key) else {
+    let Some(QueueSession {
+        mut sink,
+        fd,
+        epoch_cell,
+        epoch,
+    }) = take_session(lp, key)
+    else {
         return false;
     };
     let udp = Udp::from_key(lp, key);
@@ -175,8 +181,16 @@ fn drain(lp: &Loop, key: Key) -> bool {
     again
 }
 
+/// What an error-queue session takes out of the loop state.
+struct QueueSession {
+    sink: Box<dyn Sink>,
+    fd: RawFd,
+    epoch_cell: Rc<Cell<u64>>,
+    epoch: u64,
+}
+
 /// Takes the sink of a receiving handle for an error-queue session.
-fn take_sink(lp: &Loop, key: Key) -> Option<(Box<dyn Sink>, RawFd, Rc<Cell<u64>>, u64)> {
+fn take_session(lp: &Loop, key: Key) -> Option<QueueSession> {
     let mut st = lp.state();
     let u = udp_mut(&mut st, key).ok()?;
     if !u.recv.is_receiving() {
@@ -186,7 +200,12 @@ fn take_sink(lp: &Loop, key: Key) -> Option<(Box<dyn Sink>, RawFd, Rc<Cell<u64>>
     let sink = u.recv.take_sink()?;
     let epoch_cell = u.recv.epoch_cell();
     let epoch = epoch_cell.get();
-    Some((sink, fd, epoch_cell, epoch))
+    Some(QueueSession {
+        sink,
+        fd,
+        epoch_cell,
+        epoch,
+    })
 }
 
 #[cfg(test)]

@@ -5,13 +5,14 @@
 //! mio reports readiness edge-triggered. A handle reads until the socket is
 //! known empty (EAGAIN, or a `recvmmsg` that returned fewer datagrams than
 //! asked for) or its budget of 32 datagrams per iteration is spent; in the
-//! latter case and after an error it goes on the loop's ready list and is
-//! read again next iteration without a new edge. `receive_start` re-arms
-//! the epoll registration, which reports datagrams that arrived while the
-//! handle was not receiving.
+//! latter case it goes on the loop's ready list and is read again next
+//! iteration without a new edge. `receive_start` re-arms the epoll
+//! registration, which reports datagrams that arrived while the handle was
+//! not receiving.
 //!
 //! A read error ends the dispatch; `errqueue.rs` then drains the error
-//! queue and decides whether to read again.
+//! queue (when the socket was flagged in error) and decides whether to read
+//! again next iteration.
 
 use super::batch::{Batch, DEFAULT_WIDTH, WIDE};
 use super::sink::{AllocSink, BatchSink, Outcome, Sink};
@@ -247,15 +248,15 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
             u.recv.errqueue_pending = true;
         }
     }
-    let mut failed = false;
-    let mut ran = false;
+    // A read failed, or the error queue waits: `errqueue::after_error`
+    // decides what comes next.
+    let mut after_error = false;
     let mut delivered = 0;
     let mut start = Some(iteration);
     while delivered < READ_BUDGET {
         let Some(session) = take_session(lp, key, start.take()) else {
             break;
         };
-        ran = true;
         let Session {
             mut sink,
             mut batch,
@@ -294,8 +295,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
                     if same && u.recv.receiving && u.recv.sink.is_none() {
                         u.recv.sink = unused.take();
                     }
-                    // After a failed read `errqueue::after_error` decides.
-                    failed = matches!(outcome, Outcome::Failed);
+                    after_error = matches!(outcome, Outcome::Failed) || u.recv.errqueue_pending;
                     let again = match outcome {
                         Outcome::Failed | Outcome::Drained => false,
                         Outcome::Delivered => delivered == READ_BUDGET,
@@ -329,8 +329,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
             break;
         }
     }
-    let pending = udp_mut(&mut lp.state(), key).is_ok_and(|u| u.recv.errqueue_pending);
-    if ran && (failed || pending) {
+    if after_error {
         super::errqueue::after_error(lp, key);
     }
     let mut st = lp.state();

@@ -298,7 +298,10 @@ pub unsafe extern "C" fn uv_udp_recv_start(
                 // SAFETY: all-zero is a valid sockaddr_storage (AF_UNSPEC).
                 let storage = offender.unwrap_or_else(|| unsafe { std::mem::zeroed() });
                 let ptr = (&storage as *const libc::sockaddr_storage).cast::<sockaddr>();
-                let (n, f) = (queued.code.code() as ssize_t, UdpFlags::LINUX_RECVERR.bits());
+                let (n, f) = (
+                    queued.code.code() as ssize_t,
+                    UdpFlags::LINUX_RECVERR.bits(),
+                );
                 // SAFETY: the handle is alive while it receives.
                 unsafe { deliver(handle, n, &buf, ptr, f) }
             }
