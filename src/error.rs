@@ -11,7 +11,6 @@
 //! [`Error`] is the single error type returned by ruv's APIs, and [`Result`]
 //! is the matching alias.
 
-use crate::udp::QueuedError;
 use std::fmt;
 use std::io;
 
@@ -213,10 +212,12 @@ pub enum Error {
     ClosedHandle,
     /// An error from a UDP socket's error queue, delivered to the receive
     /// callback of a handle bound with
-    /// [`UdpFlags::LINUX_RECVERR`](crate::UdpFlags::LINUX_RECVERR): the
-    /// code, and which datagram it concerns and who reported it. Its
-    /// [`code`](Error::code) is the queued error's code.
-    Queued(QueuedError),
+    /// [`UdpFlags::LINUX_RECVERR`](crate::UdpFlags::LINUX_RECVERR) (libuv's
+    /// `UV_UDP_LINUX_RECVERR` in `recv_cb`'s flags). During that callback
+    /// [`Udp::queued_error`](crate::Udp::queued_error) tells which datagram
+    /// it concerns and who reported it; the details stay out of `Error`
+    /// so that every `Result` of the crate stays eight bytes.
+    Queued(StatusCode),
 }
 
 impl Error {
@@ -226,15 +227,7 @@ impl Error {
         match *self {
             Error::Status(code) => code,
             Error::ClosedHandle => StatusCode::EINVAL,
-            Error::Queued(queued) => queued.code,
-        }
-    }
-
-    /// The details of an [`Error::Queued`], `None` for other errors.
-    pub const fn queued(&self) -> Option<&QueuedError> {
-        match self {
-            Error::Queued(queued) => Some(queued),
-            _ => None,
+            Error::Queued(code) => code,
         }
     }
 
@@ -254,17 +247,7 @@ impl fmt::Display for Error {
         match self {
             Error::Status(code) => fmt::Display::fmt(code, f),
             Error::ClosedHandle => f.write_str("handle is closed or closing"),
-            Error::Queued(queued) => {
-                fmt::Display::fmt(&queued.code, f)?;
-                if let Some(to) = queued.destination {
-                    write!(f, " (sending to {to}")?;
-                    if let Some(by) = queued.offender {
-                        write!(f, ", reported by {}", by.ip())?;
-                    }
-                    f.write_str(")")?;
-                }
-                Ok(())
-            }
+            Error::Queued(code) => write!(f, "{code} (from the error queue)"),
         }
     }
 }

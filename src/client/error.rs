@@ -114,7 +114,7 @@ impl From<Error> for ClientError {
         match err {
             Error::ClosedHandle => ClientError::Closed,
             Error::Status(code) => ClientError::Os(code),
-            Error::Queued(queued) => ClientError::Os(queued.code),
+            Error::Queued(code) => ClientError::Os(code),
         }
     }
 }

@@ -7,7 +7,9 @@
 //! kernel flags the socket in error (`EPOLLERR`) for both. On such an event
 //! the handle reads as usual first — the plain read reports the pending
 //! error — then drains the error queue, each entry going to the receive
-//! callback as [`Error::Queued`](crate::Error::Queued); the read that finds the queue empty is a
+//! callback as [`Error::Queued`](crate::Error::Queued), with the details
+//! readable from [`Udp::queued_error`] meanwhile; the read that finds the
+//! queue empty is a
 //! caller-buffer handle's "nothing more" callback, as in libuv. The queue is
 //! read on every error event, flag or not: without the flag it is empty and
 //! that one read finds so.
@@ -23,7 +25,7 @@ use super::recv::{Live, READ_BUDGET};
 use super::sink::{Outcome, Sink};
 use super::{udp_mut, Udp};
 use crate::core::state::Key;
-use crate::error::StatusCode;
+use crate::error::{Error, StatusCode};
 use crate::sys::{self, QueuedEntry};
 use crate::Loop;
 use std::cell::Cell;
@@ -57,9 +59,10 @@ impl ErrorOrigin {
 }
 
 /// An error the kernel put on a UDP socket's error queue (handles bound
-/// with [`UdpFlags::LINUX_RECVERR`](super::UdpFlags::LINUX_RECVERR)), as
-/// the receive callback gets it in [`Error::Queued`](crate::Error::Queued): libuv's `nread < 0`
-/// with `UV_UDP_LINUX_RECVERR` in `flags` and the offender as `addr`.
+/// with [`UdpFlags::LINUX_RECVERR`](super::UdpFlags::LINUX_RECVERR)): what
+/// [`Udp::queued_error`] says while the receive callback runs with
+/// [`Error::Queued`]. libuv's `recv_cb` gets the code as `nread` and the
+/// offender as `addr`, with `UV_UDP_LINUX_RECVERR` in `flags`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct QueuedError {
     /// The error, e.g. `ECONNREFUSED` for an ICMP port unreachable.
@@ -92,6 +95,61 @@ impl QueuedError {
             offender: ext.offender,
             destination: entry.destination,
         })
+    }
+}
+
+impl Udp {
+    /// The error-queue entry the receive callback is being called with:
+    /// inside a callback that got [`Error::Queued`], which datagram failed
+    /// and who reported it; `None` anywhere else.
+    ///
+    /// ```
+    /// use ruv::{Error, Loop, RunMode, Udp, UdpFlags};
+    /// let lp = Loop::new()?;
+    /// let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// let udp = Udp::new(&lp);
+    /// udp.bind("127.0.0.1:0".parse().unwrap(), UdpFlags::LINUX_RECVERR)?;
+    /// udp.receive_start(move |udp, result| {
+    ///     if let Err(Error::Queued(code)) = result {
+    ///         let details = udp.queued_error().unwrap();
+    ///         assert_eq!(code, ruv::StatusCode::ECONNREFUSED);
+    ///         assert_eq!(details.destination, Some(dead));
+    ///         udp.close(|| {});
+    ///     }
+    /// })?;
+    /// udp.try_send(&[b"anyone?"], Some(dead))?;
+    /// lp.run(RunMode::Default)?;
+    /// # Ok::<(), ruv::Error>(())
+    /// ```
+    pub fn queued_error(&self) -> Option<QueuedError> {
+        let mut st = self.get_loop().state();
+        udp_mut(&mut st, self.key()).ok()?.recv.delivering
+    }
+}
+
+/// Calls `deliver` with the entry's [`Error::Queued`] while
+/// [`Udp::queued_error`] reports the entry (cleared afterwards, even if the
+/// callback panics).
+pub(super) fn deliver_queued<R>(
+    udp: &Udp,
+    entry: QueuedError,
+    deliver: impl FnOnce(Error) -> R,
+) -> R {
+    /// Clears the entry when the callback returns or unwinds.
+    struct Clear<'a>(&'a Udp);
+    impl Drop for Clear<'_> {
+        fn drop(&mut self) {
+            set_delivering(self.0, None);
+        }
+    }
+    set_delivering(udp, Some(entry));
+    let _clear = Clear(udp);
+    deliver(Error::Queued(entry.code))
+}
+
+fn set_delivering(udp: &Udp, entry: Option<QueuedError>) {
+    if let Ok(u) = udp_mut(&mut udp.get_loop().state(), udp.key()) {
+        u.recv.delivering = entry;
     }
 }
 

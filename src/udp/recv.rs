@@ -75,6 +75,9 @@ pub(super) struct RecvState {
     /// The socket was flagged in error and its error queue not read empty
     /// since.
     pub(super) errqueue_pending: bool,
+    /// The error-queue entry the callback is being called with
+    /// (`Udp::queued_error`).
+    pub(super) delivering: Option<super::QueuedError>,
 }
 
 impl RecvState {
@@ -125,9 +128,9 @@ impl Udp {
     /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
     /// connected handle). With [`UdpFlags::LINUX_RECVERR`] an ICMP error
     /// also arrives as [`Error::Queued`](crate::Error::Queued), right after
-    /// the plain one, with the address it concerns (see
-    /// [`QueuedError`](crate::QueuedError)). Errors never stop receiving or
-    /// close the handle.
+    /// the plain one; [`Udp::queued_error`] then tells the address it
+    /// concerns and who reported it. Errors never stop receiving or close
+    /// the handle.
     ///
     /// EALREADY if already receiving.
     pub fn receive_start(

@@ -2,7 +2,7 @@
 //! the dispatch does not care which one a handle uses.
 
 use super::batch::{Batch, UNSPECIFIED};
-use super::errqueue::QueuedError;
+use super::errqueue::{deliver_queued, QueuedError};
 use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
@@ -32,8 +32,9 @@ pub(super) trait Sink {
     /// when used up) when there is one, else read on its own.
     fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome;
 
-    /// Delivers the oldest error-queue entry as [`Error::Queued`];
-    /// `Drained` when the queue is empty.
+    /// Delivers the oldest error-queue entry as [`Error::Queued`] (its
+    /// details readable with `Udp::queued_error` meanwhile); `Drained` when
+    /// the queue is empty.
     fn read_queued(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome;
 
     /// Delivers up to `budget` datagrams, counting them in `delivered`,
@@ -142,17 +143,21 @@ where
         let Some(fd) = fd.get() else {
             return Outcome::Drained;
         };
+        // Called through a trait object: a second direct call site would
+        // keep the compiler from inlining the callback into `read_many`,
+        // the per-datagram path.
+        let cb: &mut dyn FnMut(&Udp, Result<Datagram<'_>>) = &mut self.0;
         loop {
             match sys::recv_errqueue(fd, &mut []) {
                 Ok(entry) => {
                     if let Some(err) = QueuedError::from_entry(&entry) {
-                        (self.0)(udp, Err(Error::Queued(err)));
+                        deliver_queued(udp, err, |e| cb(udp, Err(e)));
                         return Outcome::Delivered;
                     }
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Outcome::Drained,
                 Err(err) => {
-                    (self.0)(udp, Err(err.into()));
+                    cb(udp, Err(err.into()));
                     return Outcome::Failed;
                 }
             }
@@ -279,7 +284,7 @@ where
             match sys::recv_errqueue(fd, buf.as_mut()) {
                 Ok(entry) => {
                     if let Some(err) = QueuedError::from_entry(&entry) {
-                        (self.cb)(udp, Err(Error::Queued(err)), buf);
+                        deliver_queued(udp, err, |e| (self.cb)(udp, Err(e), buf));
                         return Outcome::Delivered;
                     }
                 }
