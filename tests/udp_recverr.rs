@@ -13,7 +13,8 @@
 mod util;
 
 use ruv::{
-    Error, ErrorOrigin, Idle, Loop, QueuedError, RecvMeta, Result, StatusCode, Udp, UdpFlags,
+    Error, ErrorOrigin, Idle, Loop, QueuedError, RecvMeta, Result, RunMode, StatusCode, Udp,
+    UdpFlags,
 };
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
@@ -361,4 +362,49 @@ fn no_queued_error_outside_the_callback() {
     let (udp, _) = util::bound_udp(&lp);
     assert_eq!(udp.queued_error(), None);
     util::close_all(&lp, &[&udp]);
+}
+
+#[test]
+fn a_callback_panicking_on_a_queued_error_leaves_no_details_behind() {
+    let lp = Loop::new().unwrap();
+    let dead = dead_port(false);
+    let udp = Udp::new(&lp);
+    udp.bind(util::any_v4(), UdpFlags::LINUX_RECVERR).unwrap();
+    udp.receive_start(|_, r| {
+        if let Err(Error::Queued(_)) = r {
+            panic!("user bug in a receive callback");
+        }
+    })
+    .unwrap();
+    assert_eq!(udp.try_send(&[b"PING"], Some(dead)), Ok(4));
+    let run = || lp.run(RunMode::NoWait);
+    let caught =
+        (0..3).any(|_| std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err());
+    assert!(caught, "the callback panicked");
+    assert_eq!(udp.queued_error(), None);
+    util::close_all(&lp, &[&udp]);
+}
+
+/// Caller buffers filled from a recvmmsg batch (`set_recvmmsg`, libuv's
+/// `UV_UDP_RECVMMSG`) get the same three callbacks.
+#[test]
+fn caller_buffers_through_a_batch_get_the_same_three_callbacks() {
+    let lp = Loop::new().unwrap();
+    let dead = dead_port(false);
+    let udp = Udp::new(&lp);
+    udp.bind(util::any_v4(), UdpFlags::LINUX_RECVERR).unwrap();
+    udp.set_recvmmsg(true).unwrap();
+    let log = util::shared(Vec::new());
+    log_with_buffers(&udp, &log);
+    assert_eq!(udp.try_send(&[b"PING"], Some(dead)), Ok(4));
+    util::run_guarded(&lp);
+    lp.close().unwrap();
+    assert_eq!(
+        *log.borrow(),
+        vec![
+            Seen::Status(StatusCode::ECONNREFUSED),
+            Seen::Queued(port_unreachable(dead)),
+            Seen::Nothing,
+        ]
+    );
 }
