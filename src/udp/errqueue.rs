@@ -9,10 +9,9 @@
 //! error — then drains the error queue, each entry going to the receive
 //! callback as [`Error::Queued`](crate::Error::Queued), with the details
 //! readable from [`Udp::queued_error`] meanwhile; the read that finds the
-//! queue empty is a
-//! caller-buffer handle's "nothing more" callback, as in libuv. The queue is
-//! read on every error event, flag or not: without the flag it is empty and
-//! that one read finds so.
+//! queue empty is a caller-buffer handle's "nothing more" callback, as in
+//! libuv. The queue is read on every error event, flag or not: without the
+//! flag it is empty and that one read finds so.
 //!
 //! A plain read that fails does not prove the socket empty (the kernel
 //! reports a pending error before the datagrams queued behind it), and the
@@ -118,7 +117,12 @@ impl Udp {
     ///     }
     /// })?;
     /// udp.try_send(&[b"anyone?"], Some(dead))?;
+    /// # let dog = ruv::Timer::new(&lp);
+    /// # dog.unref();
+    /// # dog.start(10_000, 0, |_| panic!("no ICMP error within 10 s"))?;
     /// lp.run(RunMode::Default)?;
+    /// # dog.close(|| {});
+    /// # lp.run(RunMode::NoWait)?;
     /// # Ok::<(), ruv::Error>(())
     /// ```
     pub fn queued_error(&self) -> Option<QueuedError> {
