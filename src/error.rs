@@ -210,6 +210,14 @@ pub enum Error {
     /// The handle was closed or is closing (python-uv's `ClosedHandleError`);
     /// its [`code`](Error::code) is [`StatusCode::EINVAL`].
     ClosedHandle,
+    /// An error from a UDP socket's error queue, delivered to the receive
+    /// callback of a handle bound with
+    /// [`UdpFlags::LINUX_RECVERR`](crate::UdpFlags::LINUX_RECVERR) (libuv's
+    /// `UV_UDP_LINUX_RECVERR` in `recv_cb`'s flags). During that callback
+    /// [`Udp::queued_error`](crate::Udp::queued_error) tells which datagram
+    /// it concerns and who reported it; the details stay out of `Error`
+    /// so that every `Result` of the crate stays eight bytes.
+    Queued(StatusCode),
 }
 
 impl Error {
@@ -219,6 +227,7 @@ impl Error {
         match *self {
             Error::Status(code) => code,
             Error::ClosedHandle => StatusCode::EINVAL,
+            Error::Queued(code) => code,
         }
     }
 
@@ -238,6 +247,7 @@ impl fmt::Display for Error {
         match self {
             Error::Status(code) => fmt::Display::fmt(code, f),
             Error::ClosedHandle => f.write_str("handle is closed or closing"),
+            Error::Queued(code) => write!(f, "{code} (from the error queue)"),
         }
     }
 }
@@ -296,7 +306,7 @@ impl From<Error> for io::Error {
                 Some(errno) => io::Error::from_raw_os_error(errno),
                 None => io::Error::other(err),
             },
-            Error::ClosedHandle => io::Error::other(err),
+            Error::ClosedHandle | Error::Queued(_) => io::Error::other(err),
         }
     }
 }

@@ -76,7 +76,9 @@ pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
 pub use crate::timer::Timer;
-pub use crate::udp::{Datagram, Membership, RecvMeta, SendRequest, Udp, UdpFlags};
+pub use crate::udp::{
+    Datagram, ErrorOrigin, Membership, QueuedError, RecvMeta, SendRequest, Udp, UdpFlags,
+};
 pub use crate::watcher::{
     Check, CheckPhase, Idle, IdlePhase, Prepare, PreparePhase, Watcher, WatcherPhase,
 };

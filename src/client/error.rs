@@ -108,11 +108,13 @@ impl From<StatusCode> for ClientError {
 
 impl From<Error> for ClientError {
     /// [`Error::ClosedHandle`] (the client's handle is closed) becomes
-    /// [`ClientError::Closed`]; a status code becomes [`ClientError::Os`].
+    /// [`ClientError::Closed`]; a status code, or a queued error's code,
+    /// becomes [`ClientError::Os`].
     fn from(err: Error) -> Self {
         match err {
             Error::ClosedHandle => ClientError::Closed,
             Error::Status(code) => ClientError::Os(code),
+            Error::Queued(code) => ClientError::Os(code),
         }
     }
 }

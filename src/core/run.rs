@@ -17,6 +17,9 @@ pub(crate) struct IoEvent {
     pub key: Key,
     pub readable: bool,
     pub writable: bool,
+    /// The descriptor is in error (`EPOLLERR`); `readable` and `writable`
+    /// are set too.
+    pub error: bool,
 }
 
 /// Runs `body` for each item in order. If one of them panics, `requeue`
@@ -334,6 +337,7 @@ impl Loop {
                     key: Key::from_token(mio::Token(ev.token)),
                     readable: ev.readable,
                     writable: ev.writable,
+                    error: ev.error,
                 });
             }
             st.time_after_wait(
@@ -373,6 +377,7 @@ impl Loop {
             key,
             readable: true,
             writable: true,
+            error: false,
         };
         for_each_resilient(
             &ready,

@@ -18,6 +18,9 @@ pub(crate) struct Ready {
     pub readable: bool,
     /// Writable or in error: a write will not block.
     pub writable: bool,
+    /// In error (`EPOLLERR`): a pending socket error or a non-empty error
+    /// queue.
+    pub error: bool,
 }
 
 /// A reusable buffer of kernel event records.
@@ -71,6 +74,7 @@ impl EventBuffer {
                 token: ev.u64 as usize,
                 readable: bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 || closed || error,
                 writable: bits & libc::EPOLLOUT != 0 || error,
+                error,
             }
         })
     }

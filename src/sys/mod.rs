@@ -5,6 +5,7 @@
 //! `SocketAddr`, byte slices and `io::Result`.
 
 mod epoll;
+mod errqueue;
 mod gso;
 mod mmsg;
 mod resolve;
@@ -13,6 +14,7 @@ mod socket;
 mod sockopt;
 
 pub(crate) use epoll::*;
+pub(crate) use errqueue::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;

@@ -23,7 +23,12 @@ bitflags! {
         const MMSG_CHUNK = 8;
         /// The batch buffer of a recvmmsg read may now be freed.
         const MMSG_FREE = 16;
-        /// Ask the kernel to report ICMP errors (`IP_RECVERR`/`IPV6_RECVERR`).
+        /// Ask the kernel to report ICMP errors (`IP_RECVERR`/`IPV6_RECVERR`),
+        /// also on unconnected sockets: each one reaches the receive
+        /// callback as a plain error and then, from the socket's error
+        /// queue, as [`Error::Queued`](crate::Error::Queued), the address it
+        /// concerns told by [`Udp::queued_error`](crate::Udp::queued_error). In libuv's `recv_cb` flags it marks an
+        /// error-queue report.
         const LINUX_RECVERR = 32;
         /// Set `SO_REUSEPORT` before binding: the kernel spreads datagrams
         /// over all sockets bound to the address.

@@ -5,6 +5,7 @@
 //! multicast, broadcast, TTL and buffer-size setters.
 
 mod batch;
+mod errqueue;
 mod flags;
 mod offload;
 mod options;
@@ -12,6 +13,7 @@ mod recv;
 mod send;
 mod sink;
 
+pub use errqueue::{ErrorOrigin, QueuedError};
 pub use flags::{Membership, UdpFlags};
 pub use offload::gso_supported;
 pub use recv::{Datagram, RecvMeta};
@@ -427,7 +429,7 @@ fn refresh_active(st: &mut LoopState, key: Key) {
 /// Readiness for a UDP socket: read, then drain the send queue.
 pub(crate) fn dispatch_io(lp: &Loop, ev: IoEvent, iteration: u64) {
     if ev.readable {
-        dispatch_read(lp, ev.key, iteration);
+        dispatch_read(lp, ev.key, iteration, ev.error);
     }
     if ev.writable {
         send::flush_queue(lp, ev.key);

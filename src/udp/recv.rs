@@ -5,10 +5,14 @@
 //! mio reports readiness edge-triggered. A handle reads until the socket is
 //! known empty (EAGAIN, or a `recvmmsg` that returned fewer datagrams than
 //! asked for) or its budget of 32 datagrams per iteration is spent; in the
-//! latter case and after an error it goes on the loop's ready list and is
-//! read again next iteration without a new edge. `receive_start` re-arms
-//! the epoll registration, which reports datagrams that arrived while the
-//! handle was not receiving.
+//! latter case it goes on the loop's ready list and is read again next
+//! iteration without a new edge. `receive_start` re-arms the epoll
+//! registration, which reports datagrams that arrived while the handle was
+//! not receiving.
+//!
+//! A read error ends the dispatch; `errqueue.rs` then drains the error
+//! queue (when the socket was flagged in error) and decides whether to read
+//! again next iteration.
 
 use super::batch::{Batch, DEFAULT_WIDTH, WIDE};
 use super::sink::{AllocSink, BatchSink, Outcome, Sink};
@@ -22,7 +26,7 @@ use std::os::fd::RawFd;
 use std::rc::Rc;
 
 /// Datagrams one handle reads per loop iteration at most (as libuv).
-const READ_BUDGET: usize = 32;
+pub(super) const READ_BUDGET: usize = 32;
 
 /// One received datagram, lent to the receive callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +74,12 @@ pub(super) struct RecvState {
     pub(super) gro: bool,
     /// The batch buffer, once batching was used (kept for the handle's life).
     batch: Option<Box<Batch>>,
+    /// The socket was flagged in error and its error queue not read empty
+    /// since.
+    pub(super) errqueue_pending: bool,
+    /// The error-queue entry the callback is being called with
+    /// (`Udp::queued_error`).
+    pub(super) delivering: Option<super::QueuedError>,
 }
 
 impl RecvState {
@@ -85,6 +95,26 @@ impl RecvState {
         if self.receiving {
             self.epoch.set(self.epoch.get() + 1);
         }
+    }
+
+    pub(super) fn epoch_cell(&self) -> Rc<Cell<u64>> {
+        self.epoch.clone()
+    }
+
+    pub(super) fn epoch_value(&self) -> u64 {
+        self.epoch.get()
+    }
+
+    pub(super) fn has_sink(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    pub(super) fn take_sink(&mut self) -> Option<Box<dyn Sink>> {
+        self.sink.take()
+    }
+
+    pub(super) fn put_sink(&mut self, sink: Option<Box<dyn Sink>>) {
+        self.sink = sink;
     }
 
     pub(super) fn stop(&mut self, deferred: &mut Deferred) {
@@ -108,7 +138,11 @@ impl Udp {
     /// datagram), the sender, and flags
     /// with [`UdpFlags::PARTIAL`] for a truncated datagram — or the error
     /// status of a failed read (e.g. ECONNREFUSED after an ICMP error on a
-    /// connected handle). Errors never stop receiving or close the handle.
+    /// connected handle). With [`UdpFlags::LINUX_RECVERR`] an ICMP error
+    /// also arrives as [`Error::Queued`](crate::Error::Queued), right after
+    /// the plain one; [`Udp::queued_error`] then tells the address it
+    /// concerns and who reported it. Errors never stop receiving or close
+    /// the handle.
     ///
     /// EALREADY if already receiving.
     pub fn receive_start(
@@ -126,6 +160,12 @@ impl Udp {
     /// written, sender and flags; `Ok` with `len == 0` and `addr == None`
     /// when nothing more was waiting (the buffer is returned unused); or an
     /// error status. An empty buffer from `alloc` is reported as ENOBUFS.
+    /// Errors from the error queue ([`UdpFlags::LINUX_RECVERR`]) come as
+    /// [`Error::Queued`](crate::Error::Queued), each in a buffer of its own
+    /// (holding what the kernel kept of the failed datagram), and the read
+    /// that finds the queue empty returns its buffer unused, as libuv 1.52
+    /// does: one ICMP error on an unconnected handle is three callbacks —
+    /// the plain error, the queued one, and "nothing more".
     pub fn receive_start_with<B, A, C>(&self, alloc: A, cb: C) -> Result<()>
     where
         B: AsMut<[u8]> + 'static,
@@ -215,8 +255,19 @@ impl Udp {
 /// as in libuv, and one that turns receive offload on continues it in a new
 /// session that asks for segment sizes; one that stops or closes the handle
 /// ends the dispatch.
-pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
+///
+/// `error`: the socket was flagged in error (`EPOLLERR`), so its error queue
+/// is read after the datagrams.
+pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
     let udp = Udp::from_key(lp, key);
+    if error {
+        if let Ok(u) = udp_mut(&mut lp.state(), key) {
+            u.recv.errqueue_pending = true;
+        }
+    }
+    // A read failed, or the error queue waits: `errqueue::after_error`
+    // decides what comes next.
+    let mut after_error = false;
     let mut delivered = 0;
     let mut start = Some(iteration);
     while delivered < READ_BUDGET {
@@ -231,11 +282,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             epoch_cell,
             epoch,
         } = session;
-        let fd_if_live = Live {
-            epoch_cell: &epoch_cell,
-            epoch,
-            fd,
-        };
+        let fd_if_live = Live::new(&epoch_cell, epoch, fd);
         let outcome = sink.read_many(
             &udp,
             &fd_if_live,
@@ -265,10 +312,10 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
                     if u.recv.receiving && u.recv.sink.is_none() {
                         u.recv.sink = unused.take();
                     }
+                    after_error = matches!(outcome, Outcome::Failed) || u.recv.errqueue_pending;
                     let again = match outcome {
-                        Outcome::Failed => true,
+                        Outcome::Failed | Outcome::Drained => false,
                         Outcome::Delivered => delivered == READ_BUDGET,
-                        Outcome::Drained => false,
                     };
                     let receiving = u.recv.receiving;
                     if same && receiving && again {
@@ -299,6 +346,9 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64) {
             break;
         }
     }
+    if after_error {
+        super::errqueue::after_error(lp, key);
+    }
     let mut st = lp.state();
     if delivered == READ_BUDGET && udp_mut(&mut st, key).is_ok_and(|u| u.recv.receiving) {
         // A session restarted on the last datagram of the budget.
@@ -316,7 +366,15 @@ pub(super) struct Live<'a> {
     fd: RawFd,
 }
 
-impl Live<'_> {
+impl<'a> Live<'a> {
+    pub(super) fn new(epoch_cell: &'a Cell<u64>, epoch: u64, fd: RawFd) -> Live<'a> {
+        Live {
+            epoch_cell,
+            epoch,
+            fd,
+        }
+    }
+
     /// The descriptor, or `None` once the session ended.
     #[inline]
     pub(super) fn get(&self) -> Option<RawFd> {

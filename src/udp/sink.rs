@@ -2,6 +2,7 @@
 //! the dispatch does not care which one a handle uses.
 
 use super::batch::{Batch, UNSPECIFIED};
+use super::errqueue::{deliver_queued, QueuedError};
 use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
@@ -30,6 +31,11 @@ pub(super) trait Sink {
     /// Delivers one datagram: from `batch` (refilled with one `recvmmsg`
     /// when used up) when there is one, else read on its own.
     fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome;
+
+    /// Delivers the oldest error-queue entry as [`Error::Queued`] (its
+    /// details readable with `Udp::queued_error` meanwhile); `Drained` when
+    /// the queue is empty.
+    fn read_queued(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome;
 
     /// Delivers up to `budget` datagrams, counting them in `delivered`,
     /// while `fd` says the session is still live; returns how the last read
@@ -129,6 +135,33 @@ where
     fn read(&mut self, udp: &Udp, fd: &Live<'_>, batch: Option<&mut Batch>) -> Outcome {
         let mut delivered = 0;
         self.read_many(udp, fd, batch, 1, &mut delivered)
+    }
+
+    /// The failed datagram's payload is not wanted: the entry is read
+    /// into no buffer at all.
+    fn read_queued(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
+        let Some(fd) = fd.get() else {
+            return Outcome::Drained;
+        };
+        // Called through a trait object: a second direct call site would
+        // keep the compiler from inlining the callback into `read_many`,
+        // the per-datagram path.
+        let cb: &mut dyn FnMut(&Udp, Result<Datagram<'_>>) = &mut self.0;
+        loop {
+            match sys::recv_errqueue(fd, &mut []) {
+                Ok(entry) => {
+                    if let Some(err) = QueuedError::from_entry(&entry) {
+                        deliver_queued(udp, err, |e| cb(udp, Err(e)));
+                        return Outcome::Delivered;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Outcome::Drained,
+                Err(err) => {
+                    cb(udp, Err(err.into()));
+                    return Outcome::Failed;
+                }
+            }
+        }
     }
 }
 
@@ -232,6 +265,40 @@ where
         match batch {
             Some(batch) => self.read_batched(udp, fd, batch),
             None => self.read_one(udp, fd),
+        }
+    }
+
+    /// libuv's error-queue read: allocate, read the entry into the buffer
+    /// (what the kernel kept of the failed datagram), report its error with
+    /// the buffer; an empty queue returns the buffer unused.
+    fn read_queued(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
+        let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
+        if buf.as_mut().is_empty() {
+            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            return Outcome::Failed;
+        }
+        // The allocator may have stopped or closed the handle.
+        let Some(fd) = fd.get() else {
+            (self.cb)(udp, Ok(NOTHING), buf);
+            return Outcome::Drained;
+        };
+        loop {
+            match sys::recv_errqueue(fd, buf.as_mut()) {
+                Ok(entry) => {
+                    if let Some(err) = QueuedError::from_entry(&entry) {
+                        deliver_queued(udp, err, |e| (self.cb)(udp, Err(e), buf));
+                        return Outcome::Delivered;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    (self.cb)(udp, Ok(NOTHING), buf);
+                    return Outcome::Drained;
+                }
+                Err(err) => {
+                    (self.cb)(udp, Err(Error::from(err)), buf);
+                    return Outcome::Failed;
+                }
+            }
         }
     }
 }

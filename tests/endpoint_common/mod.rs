@@ -54,6 +54,7 @@ pub fn error_name(err: &Error) -> &'static str {
     match err {
         Error::ClosedHandle => "closed",
         Error::Status(code) => code.name(),
+        Error::Queued(code) => code.name(),
     }
 }
 

@@ -290,6 +290,19 @@ pub unsafe extern "C" fn uv_udp_recv_start(
                 // SAFETY: the handle is alive while it receives.
                 unsafe { deliver(handle, n, &buf, ptr::null(), f) }
             }
+            Err(ruv::Error::Queued(code)) => {
+                // libuv 1.52's error-queue delivery: the error as nread,
+                // the node that reported it as addr (a zeroed AF_UNSPEC
+                // address when the kernel names none) and the flag.
+                let offender = udp.queued_error().and_then(|q| q.offender);
+                let offender = offender.map(|a| std_to_storage(&a));
+                // SAFETY: all-zero is a valid sockaddr_storage (AF_UNSPEC).
+                let storage = offender.unwrap_or_else(|| unsafe { std::mem::zeroed() });
+                let ptr = (&storage as *const libc::sockaddr_storage).cast::<sockaddr>();
+                let (n, f) = (code.code() as ssize_t, UdpFlags::LINUX_RECVERR.bits());
+                // SAFETY: the handle is alive while it receives.
+                unsafe { deliver(handle, n, &buf, ptr, f) }
+            }
             Err(err) => {
                 // SAFETY: the handle is alive while it receives.
                 unsafe { deliver(handle, status(err) as ssize_t, &buf, ptr::null(), 0) }

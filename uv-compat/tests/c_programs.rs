@@ -64,6 +64,7 @@ c_tests! {
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
     udp_queue_and_sender_c => "udp_queue_and_sender.c",
+    udp_recverr_c => "udp_recverr.c",
     udp_mmsg_c => "udp_mmsg.c",
     udp_mmsg_stop_c => "udp_mmsg_stop.c",
     udp_nbufs_c => "udp_nbufs.c",
