@@ -1,0 +1,27 @@
+//! Switches for defects that are known and being fixed elsewhere. While a
+//! switch is `false` the model avoids the operations that trigger that
+//! defect, so the CI seeds stay green; flip it to `true` once the fix is
+//! merged. `RUV_MODEL_KNOWN_BUGS=1` turns all of them on without a rebuild
+//! (to check that the model still finds them).
+
+/// Bug 1: five or more started watchers of one phase panic in
+/// `run_started_watchers`. While `false`, at most four watchers of a phase
+/// (the model's own check watcher included) are started at a time.
+pub const FIVE_WATCHERS_PER_PHASE_FIXED: bool = false;
+
+/// Bug 7: turning receive offload (GRO) off while coalesced datagrams are
+/// queued delivers them glued together. While `false`, GRO is never turned
+/// off on a socket once it was on.
+pub const GRO_TOGGLE_FIXED: bool = false;
+
+fn forced() -> bool {
+    std::env::var("RUV_MODEL_KNOWN_BUGS").is_ok_and(|v| v == "1")
+}
+
+pub fn many_watchers() -> bool {
+    FIVE_WATCHERS_PER_PHASE_FIXED || forced()
+}
+
+pub fn gro_off_after_on() -> bool {
+    GRO_TOGGLE_FIXED || forced()
+}
