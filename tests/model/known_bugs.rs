@@ -1,8 +1,8 @@
 //! Switches for defects that are known and being fixed elsewhere. While a
 //! switch is `false` the model avoids the operations that trigger that
 //! defect, so the CI seeds stay green; flip it to `true` once the fix is
-//! merged. `RUV_MODEL_KNOWN_BUGS=1` turns all of them on without a rebuild
-//! (to check that the model still finds them).
+//! merged. `RUV_MODEL_KNOWN_BUGS=1,7` (bug numbers, or `all`) turns them on
+//! without a rebuild, to check that the model still finds them.
 
 /// Bug 1: five or more started watchers of one phase panic in
 /// `run_started_watchers`. While `false`, at most four watchers of a phase
@@ -14,14 +14,15 @@ pub const FIVE_WATCHERS_PER_PHASE_FIXED: bool = false;
 /// off on a socket once it was on.
 pub const GRO_TOGGLE_FIXED: bool = false;
 
-fn forced() -> bool {
-    std::env::var("RUV_MODEL_KNOWN_BUGS").is_ok_and(|v| v == "1")
+fn forced(bug: &str) -> bool {
+    std::env::var("RUV_MODEL_KNOWN_BUGS")
+        .is_ok_and(|v| v.split(',').any(|b| b.trim() == bug || b.trim() == "all"))
 }
 
 pub fn many_watchers() -> bool {
-    FIVE_WATCHERS_PER_PHASE_FIXED || forced()
+    FIVE_WATCHERS_PER_PHASE_FIXED || forced("1")
 }
 
 pub fn gro_off_after_on() -> bool {
-    GRO_TOGGLE_FIXED || forced()
+    GRO_TOGGLE_FIXED || forced("7")
 }

@@ -11,7 +11,7 @@
 //!
 //! A failure prints its seed and the end of its operation log; reproduce it
 //! alone with `RUV_MODEL_SEED=<seed> cargo test --test model`.
-//! `RUV_MODEL_KNOWN_BUGS=1` also runs the operations that known, unfixed
+//! `RUV_MODEL_KNOWN_BUGS=1,7` also runs the operations that known, unfixed
 //! defects break (see `known_bugs`).
 
 mod invariants;

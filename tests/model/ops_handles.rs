@@ -91,11 +91,20 @@ pub fn walk_close(w: &W, g: &mut World, percent: u64) {
         mark_closing(g, i);
     });
     seen.sort_unstable();
-    let want: Vec<usize> = (0..g.ents.len())
+    // ruv takes a closing UDP handle out of the loop before it runs the
+    // send callbacks its close owes (libuv only before the close
+    // callback): from then on walk may or may not visit it.
+    let must: Vec<usize> = (0..g.ents.len())
+        .filter(|&i| g.ents[i].close_cbs == 0 && !g.ents[i].finishing_close)
+        .collect();
+    let may: Vec<usize> = (0..g.ents.len())
         .filter(|&i| g.ents[i].close_cbs == 0)
         .collect();
-    if seen != want {
-        defect!("walk visited {seen:?}; handles not closed yet: {want:?}");
+    if !must.iter().all(|i| seen.contains(i)) || !seen.iter().all(|i| may.contains(i)) {
+        defect!(
+            "walk visited {seen:?}; handles not closed yet: {must:?} (and maybe {may:?}); handle_count {}",
+            g.lp.handle_count()
+        );
     }
 }
 
@@ -107,9 +116,14 @@ pub fn op_walk_close(w: &W, g: &mut World) {
 pub fn op_walk(w: &W, g: &mut World) {
     walk_close(w, g, 0);
     let count = g.lp.handle_count();
-    let want = g.ents.iter().filter(|e| e.close_cbs == 0).count();
-    if count != want {
-        defect!("handle_count {count}, model {want}");
+    let max = g.ents.iter().filter(|e| e.close_cbs == 0).count();
+    let min = g
+        .ents
+        .iter()
+        .filter(|e| e.close_cbs == 0 && !e.finishing_close)
+        .count();
+    if count < min || count > max {
+        defect!("handle_count {count}, model {min}..={max}");
     }
 }
 

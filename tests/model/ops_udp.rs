@@ -318,7 +318,8 @@ fn new_dgram(g: &mut World, from: usize, to: usize) -> u64 {
         None => g.ents[to].udp.addr.unwrap(),
     };
     let r = &g.ents[to];
-    // The receiver still has that address and takes datagrams from us.
+    // The receiver still has that address and takes datagrams from us (the
+    // sender's port is checked once known, in `learn_sender`).
     let admissible =
         r.udp.addr == Some(to_addr) && r.udp.peer.map_or(true, |p| p == from) && !r.closing;
     g.dgrams.push(Dgram {
@@ -340,7 +341,14 @@ fn learn_sender(g: &mut World, from: usize, ids: &[u64]) {
     learn_addr(g, from);
     let port = g.ents[from].udp.addr.map(|a| a.port());
     for &id in ids {
-        g.dgrams[id as usize].from_port = port;
+        let d = &mut g.dgrams[id as usize];
+        d.from_port = port;
+        // A connected receiver takes only datagrams from the port it
+        // connected to, which the sender may since have given up.
+        let r = &g.ents[d.to].udp;
+        if r.peer.is_some() && (port.is_none() || r.peer_addr.map(|a| a.port()) != port) {
+            d.admissible = false;
+        }
     }
 }
 
@@ -420,6 +428,9 @@ fn on_sent(g: &mut World, i: usize, id: u64, req: &ruv::SendRequest, status: ruv
         defect!("udp {i}: second callback for datagram {id}");
     };
     g.note(format!("  cb udp {i} sent datagram {id}: {status:?}"));
+    if g.ents[i].closing {
+        g.ents[i].finishing_close = true;
+    }
     match status {
         Ok(()) => g.dgrams[id as usize].state = SendState::Sent,
         Err(err) if err == StatusCode::ECANCELED && g.ents[i].closing => failed(g, id),

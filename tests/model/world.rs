@@ -100,6 +100,9 @@ pub struct Ent {
     pub internal: bool,
     pub closing: bool,
     pub close_cbs: u32,
+    /// A send callback ran after close: the closing phase is finishing
+    /// this handle's close.
+    pub finishing_close: bool,
     /// Timer: `(due, start sequence)` while armed.
     pub armed: Option<(u64, u64)>,
     pub repeat: u64,
@@ -127,6 +130,7 @@ impl Ent {
             internal: false,
             closing: false,
             close_cbs: 0,
+            finishing_close: false,
             armed: None,
             repeat: 0,
             started: false,
