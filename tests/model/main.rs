@@ -25,15 +25,17 @@ mod ops_udp;
 mod payload;
 mod program;
 mod rng;
+#[path = "../util/mod.rs"]
+mod util;
 mod world;
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
-use world::Log;
+use world::{Log, Stats};
 
 /// Programs per clock kind in a plain `cargo test`.
-const SEEDS: u64 = 150;
+const SEEDS: u64 = 500;
 
 /// Serialises the tests of this binary: each counts the process's
 /// descriptors around its programs.
@@ -58,13 +60,13 @@ fn open_fds() -> usize {
 }
 
 /// Runs one program; on failure returns the report to print.
-fn run_seed(seed: u64, manual: bool, ops: &mut u64) -> Result<(), String> {
+fn run_seed(seed: u64, manual: bool, stats: &mut Stats) -> Result<(), String> {
     let log = Log::default();
     let fds = open_fds();
     let result = catch_unwind(AssertUnwindSafe(|| program::run(seed, manual, log.clone())));
     let failure = match result {
         Ok(n) => {
-            *ops += n;
+            *stats += n;
             let now = open_fds();
             if now == fds {
                 return Ok(());
@@ -98,7 +100,7 @@ fn run_seeds(manual: bool) {
             (first..first + env_u64("RUV_MODEL_SEEDS").unwrap_or(SEEDS)).collect()
         }
     };
-    let mut ops = 0;
+    let mut stats = Stats::default();
     let mut failures = Vec::new();
     // Panics are the model's reports: keep where they happened for the
     // report instead of printing a backtrace for each.
@@ -108,14 +110,14 @@ fn run_seeds(manual: bool) {
         PANIC_AT.with(|p| *p.borrow_mut() = at);
     }));
     for &seed in &seeds {
-        if let Err(report) = run_seed(seed, manual, &mut ops) {
+        if let Err(report) = run_seed(seed, manual, &mut stats) {
             eprintln!("{report}\n");
             failures.push(seed);
         }
     }
     std::panic::set_hook(default_hook);
     eprintln!(
-        "model (manual clock: {manual}): {} programs, {ops} operations, {} failed: {failures:?}",
+        "model (manual clock: {manual}): {} programs, {} failed: {failures:?}; passing ones: {stats:?}",
         seeds.len(),
         failures.len()
     );

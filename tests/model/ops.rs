@@ -57,6 +57,7 @@ const OPS: &[Op] = &[
     op!(1, false, ops_udp::op_bad_send),
     op!(2, false, ops_udp::op_gro),
     op!(1, false, ops_udp::op_recvmmsg),
+    op!(1, false, ops_udp::op_unchoke),
     op!(3, true, ops_handles::op_close),
     op!(1, true, ops_handles::op_walk_close),
     op!(1, true, ops_handles::op_walk),
@@ -86,7 +87,7 @@ pub fn random_op(w: &W, g: &mut World, top: bool) {
     let mut roll = g.rng.below(total);
     for op in OPS.iter().filter(|o| o.manual || !manual) {
         if roll < op.weight {
-            g.ops += 1;
+            g.stats.ops += 1;
             (op.run)(w, g, top);
             return;
         }
@@ -97,6 +98,7 @@ pub fn random_op(w: &W, g: &mut World, top: bool) {
 /// Called by every model callback: sometimes runs a few operations from
 /// inside it.
 pub fn nested(w: &W, g: &mut World) {
+    g.stats.callbacks += 1;
     if g.draining || g.nested_budget == 0 || !g.rng.chance(NESTED_CHANCE) {
         return;
     }

@@ -27,6 +27,7 @@ pub fn close_cb(w: &W, g: &World, i: usize, owed: bool) -> impl FnOnce() + 'stat
         if !owed {
             defect!("handle {i}: the callback of a second close ran");
         }
+        g.stats.closes += 1;
         let e = &mut g.ents[i];
         e.close_cbs += 1;
         if let Some(obj) = &e.obj {
@@ -130,8 +131,9 @@ pub fn op_walk(w: &W, g: &mut World) {
 /// Drops the program's value of a handle: the loop keeps the handle and its
 /// callbacks; the final walk closes it.
 pub fn op_drop(_w: &W, g: &mut World) {
+    // A choked socket stays reachable: the end unchokes it.
     let candidates: Vec<usize> = (0..g.ents.len())
-        .filter(|&i| g.ents[i].obj.is_some() && !g.ents[i].internal)
+        .filter(|&i| g.ents[i].obj.is_some() && !g.ents[i].internal && !g.ents[i].udp.choked)
         .collect();
     if candidates.is_empty() {
         return;

@@ -54,6 +54,7 @@ fn on_timer(g: &mut World, i: usize) {
         );
     }
     g.note(format!("  cb timer {i} at {phase_now}"));
+    g.stats.timer_fires += 1;
     let repeat = g.ents[i].repeat;
     g.ents[i].armed = if repeat != 0 {
         let seq = g.next_seq();
@@ -167,15 +168,64 @@ fn watcher_cb<P: WatcherPhase>(w: &W, g: &World, i: usize) -> impl FnMut(&Watche
     move |_h: &Watcher<P>| {
         let _ = &guard;
         let mut g = w.borrow_mut();
-        let e = &g.ents[i];
-        if e.closing {
-            defect!("{:?} watcher {i} ran after it was closed", e.kind);
-        }
-        if !e.started {
-            defect!("{:?} watcher {i} ran while stopped", e.kind);
-        }
+        on_watcher(&mut g, i);
         ops::nested(&w, &mut g);
     }
+}
+
+/// Watchers of a phase run most recently started first, each once, and
+/// not the ones started while the phase runs.
+fn on_watcher(g: &mut World, i: usize) {
+    let e = &g.ents[i];
+    if e.closing {
+        defect!("{:?} watcher {i} ran after it was closed", e.kind);
+    }
+    if !e.started {
+        defect!("{:?} watcher {i} ran while stopped", e.kind);
+    }
+    let (kind, seq) = (e.kind, e.start_seq);
+    let phase = phase_index(kind);
+    if let Some(last) = g.last_ran[phase] {
+        if seq >= last {
+            defect!(
+                "{kind:?} watcher {i} (started #{seq}) ran after the one started #{last} in the same phase"
+            );
+        }
+    }
+    g.last_ran[phase] = Some(seq);
+    g.ents[i].ran_in = g.iteration;
+}
+
+pub fn phase_index(kind: Kind) -> usize {
+    match kind {
+        Kind::Idle => 0,
+        Kind::Prepare => 1,
+        _ => 2,
+    }
+}
+
+/// At the end of each iteration's check phase (the marker, the oldest
+/// check watcher, runs last): every watcher started before the previous
+/// iteration ended and still started ran in this iteration.
+pub fn end_of_iteration(g: &mut World) {
+    for (i, e) in g.ents.iter().enumerate() {
+        let watcher = matches!(e.kind, Kind::Idle | Kind::Prepare | Kind::Check);
+        if watcher
+            && !e.internal
+            && e.started
+            && e.start_seq < g.seq_at_check
+            && e.ran_in != g.iteration
+        {
+            defect!(
+                "{:?} watcher {i} (started #{}) did not run in iteration {}",
+                e.kind,
+                e.start_seq,
+                g.iteration
+            );
+        }
+    }
+    g.iteration += 1;
+    g.last_ran = [None; 3];
 }
 
 pub fn create_watcher(g: &mut World, kind: Kind) -> usize {
@@ -209,7 +259,10 @@ fn start_watcher(w: &W, g: &mut World, i: usize) {
     if let Err(err) = result {
         defect!("{kind:?} {i}: start failed: {err}");
     }
-    g.ents[i].started = true;
+    if !g.ents[i].started {
+        g.ents[i].started = true;
+        g.ents[i].start_seq = g.next_seq();
+    }
 }
 
 pub fn op_watcher_start(w: &W, g: &mut World) {

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 /// Datagrams in flight to one socket at most: far below what its receive
 /// buffer holds, so none may be dropped.
 const UNDELIVERED_MAX: usize = 24;
+const UNDELIVERED_BYTES_MAX: usize = 40_000;
 const MAX_LEN: u64 = 1400;
 
 fn v4() -> SocketAddr {
@@ -50,23 +51,51 @@ fn learn_addr(g: &mut World, i: usize) {
 }
 
 pub fn op_create(_w: &W, g: &mut World) {
-    let udp = Udp::new(&g.lp);
+    let how = g.rng.below(12);
+    let udp = match how {
+        // Sends of a few KiB queue (see `util::choked_sender`).
+        10 | 11 => crate::util::choked_sender(&g.lp),
+        // `open`: a socket bound outside ruv, adopted by a new handle.
+        0 | 1 => {
+            let addr = if how == 0 { v4() } else { v6() };
+            let socket = std::net::UdpSocket::bind(addr).expect("loopback bind");
+            let udp = Udp::new(&g.lp);
+            if let Err(err) = udp.open(socket) {
+                defect!("open of a bound UDP socket: {err}");
+            }
+            udp
+        }
+        // A socket of a family, not bound yet.
+        2 => {
+            let family = if g.rng.chance(50) {
+                libc::AF_INET
+            } else {
+                libc::AF_INET6
+            };
+            Udp::with_family(&g.lp, family).unwrap_or_else(|e| defect!("with_family: {e}"))
+        }
+        _ => Udp::new(&g.lp),
+    };
     let i = g.push(Ent::new(Kind::Udp, Obj::Udp(udp)));
-    let bind = match g.rng.below(10) {
-        0..=5 => Some(v4()),
-        6..=7 => Some(v6()),
+    g.ents[i].udp.choked = how >= 10;
+    let bind = match how {
+        3..=6 => Some(v4()),
+        7 => Some(v6()),
         _ => None,
     };
     if let Some(addr) = bind {
         if let Err(err) = g.udp(i).bind(addr, UdpFlags::empty()) {
             defect!("udp {i}: bind {addr}: {err}");
         }
-        learn_addr(g, i);
     }
+    learn_addr(g, i);
     if g.rng.chance(30) {
         g.udp(i).set_recvmmsg(true).unwrap();
     }
-    g.note(format!("udp {i} = new, bound to {:?}", g.ents[i].udp.addr));
+    g.note(format!(
+        "udp {i} = new ({how}), bound to {:?}",
+        g.ents[i].udp.addr
+    ));
 }
 
 pub fn op_bind(_w: &W, g: &mut World) {
@@ -154,6 +183,13 @@ pub fn op_connect(_w: &W, g: &mut World) {
     }
 }
 
+/// A send to the connected peer whose sender connected or disconnected
+/// since.
+fn sender_reconnected(g: &World, d: &Dgram) -> bool {
+    d.sender_epoch
+        .is_some_and(|e| e != g.ents[d.from].udp.connect_epoch)
+}
+
 /// Checks one received datagram against the model.
 fn on_datagram(g: &mut World, i: usize, data: &[u8], from: SocketAddr, truncated: bool) {
     let e = &g.ents[i];
@@ -171,8 +207,9 @@ fn on_datagram(g: &mut World, i: usize, data: &[u8], from: SocketAddr, truncated
         defect!("udp {i}: datagram {id} was never sent");
     };
     // Another socket's datagram only if that one closed and this one got
-    // its port.
-    if d.to != i && !g.ents[d.to].closing {
+    // its port, or if it waited in the queue of a sender that connected
+    // elsewhere.
+    if d.to != i && !g.ents[d.to].closing && !sender_reconnected(g, d) {
         defect!(
             "udp {i} got datagram {id} sent to udp {} at {}",
             d.to,
@@ -195,7 +232,10 @@ fn on_datagram(g: &mut World, i: usize, data: &[u8], from: SocketAddr, truncated
             d.from_port
         );
     }
+    let len = g.dgrams[id as usize].len;
     g.ents[to].udp.undelivered -= 1;
+    g.ents[to].udp.undelivered_bytes -= len;
+    g.stats.datagrams_checked += 1;
     g.note(format!(
         "  cb udp {i} got datagram {id} ({} bytes)",
         data.len()
@@ -295,15 +335,18 @@ pub fn op_recv_stop(_w: &W, g: &mut World) {
     g.note(format!("udp {i}.receive_stop()"));
 }
 
+/// Whether a socket may be sent one more datagram without any risk of its
+/// receive buffer overflowing.
+fn has_room(e: &Ent) -> bool {
+    e.udp.undelivered < UNDELIVERED_MAX && e.udp.undelivered_bytes < UNDELIVERED_BYTES_MAX
+}
+
 /// Sender and destination for one datagram: the connected peer, or a
 /// random bound socket. `None` when no destination has room.
 fn route(g: &mut World) -> Option<(usize, usize, Option<SocketAddr>)> {
     let i = g.pick(&[Kind::Udp], |_| true)?;
     match g.ents[i].udp.peer {
-        Some(p) => {
-            let room = g.ents[p].udp.undelivered < UNDELIVERED_MAX;
-            room.then_some((i, p, None))
-        }
+        Some(p) => has_room(&g.ents[p]).then_some((i, p, None)),
         None => {
             let t = pick_target(g, i)?;
             Some((i, t, g.ents[t].udp.addr))
@@ -312,7 +355,7 @@ fn route(g: &mut World) -> Option<(usize, usize, Option<SocketAddr>)> {
 }
 
 /// Registers a new datagram; returns its id.
-fn new_dgram(g: &mut World, from: usize, to: usize) -> u64 {
+fn new_dgram(g: &mut World, from: usize, to: usize, len: usize) -> u64 {
     let to_addr = match g.ents[from].udp.peer {
         Some(_) => g.ents[from].udp.peer_addr.unwrap(),
         None => g.ents[to].udp.addr.unwrap(),
@@ -331,8 +374,15 @@ fn new_dgram(g: &mut World, from: usize, to: usize) -> u64 {
         admissible,
         delivered: 0,
         from_port: None,
+        len,
+        sender_epoch: g.ents[from]
+            .udp
+            .peer
+            .map(|_| g.ents[from].udp.connect_epoch),
     });
     g.ents[to].udp.undelivered += 1;
+    g.ents[to].udp.undelivered_bytes += len;
+    g.stats.datagrams_sent += 1;
     (g.dgrams.len() - 1) as u64
 }
 
@@ -359,11 +409,15 @@ fn failed(g: &mut World, id: u64) {
         defect!("datagram {id} arrived but its send failed");
     }
     d.state = SendState::Failed;
-    let to = d.to;
+    let (to, len) = (d.to, d.len);
     g.ents[to].udp.undelivered -= 1;
+    g.ents[to].udp.undelivered_bytes -= len;
 }
 
-fn random_len(g: &mut World) -> usize {
+fn random_len(g: &mut World, from: usize) -> usize {
+    if g.ents[from].udp.choked && g.rng.chance(50) {
+        return 2_000 + g.rng.below(7_000) as usize;
+    }
     match g.rng.below(8) {
         0 => payload::HEADER,
         _ => payload::HEADER + g.rng.below(MAX_LEN) as usize,
@@ -387,8 +441,8 @@ pub fn op_send(w: &W, g: &mut World) {
     let Some((i, t, addr)) = route(g) else {
         return;
     };
-    let len = random_len(g);
-    let id = new_dgram(g, i, t);
+    let len = random_len(g, i);
+    let id = new_dgram(g, i, t, len);
     let mut data = Vec::with_capacity(len);
     payload::encode(id, len, &mut data);
     let bufs = split(g, &data);
@@ -437,6 +491,11 @@ fn on_sent(g: &mut World, i: usize, id: u64, req: &ruv::SendRequest, status: ruv
         Err(err) if err == StatusCode::ECONNREFUSED && g.ents[i].udp.ever_connected => {
             failed(g, id)
         }
+        Err(err)
+            if err == StatusCode::EDESTADDRREQ && sender_reconnected(g, &g.dgrams[id as usize]) =>
+        {
+            failed(g, id)
+        }
         Err(err) => defect!("udp {i}: datagram {id} send callback with {err}"),
     }
 }
@@ -445,8 +504,8 @@ pub fn op_try_send(_w: &W, g: &mut World) {
     let Some((i, t, addr)) = route(g) else {
         return;
     };
-    let len = random_len(g);
-    let id = new_dgram(g, i, t);
+    let len = random_len(g, i);
+    let id = new_dgram(g, i, t, len);
     let mut data = Vec::with_capacity(len);
     payload::encode(id, len, &mut data);
     let bufs = split(g, &data);
@@ -482,8 +541,9 @@ pub fn op_try_send_segments(_w: &W, g: &mut World) {
     let mut data = Vec::new();
     let mut ids = Vec::new();
     for k in 0..count {
-        let id = new_dgram(g, i, t);
-        payload::encode(id, if k + 1 == count { last } else { seg }, &mut data);
+        let len = if k + 1 == count { last } else { seg };
+        let id = new_dgram(g, i, t, len);
+        payload::encode(id, len, &mut data);
         ids.push(id);
     }
     let result = g.udp(i).try_send_segments(&data, seg, addr);
@@ -567,6 +627,22 @@ pub fn op_gro(_w: &W, g: &mut World) {
     }
 }
 
+/// Gives a choked socket a normal send buffer: its queue drains.
+pub fn op_unchoke(_w: &W, g: &mut World) {
+    let Some(i) = g.pick(&[Kind::Udp], |e| e.udp.choked) else {
+        return;
+    };
+    unchoke(g, i);
+}
+
+pub fn unchoke(g: &mut World, i: usize) {
+    if let Err(err) = g.udp(i).set_send_buffer_size(1 << 20) {
+        defect!("udp {i}: set_send_buffer_size: {err}");
+    }
+    g.ents[i].udp.choked = false;
+    g.note(format!("udp {i}: unchoke"));
+}
+
 pub fn op_recvmmsg(_w: &W, g: &mut World) {
     let Some(i) = g.pick(&[Kind::Udp], |_| true) else {
         return;
@@ -589,6 +665,7 @@ pub fn must_arrive(g: &World, id: usize) -> bool {
     d.state == SendState::Sent
         && d.delivered == 0
         && d.admissible
+        && !sender_reconnected(g, d)
         && !r.closing
         && r.udp.receiving
         && r.udp.connect_epoch == d.epoch

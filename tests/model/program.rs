@@ -5,8 +5,9 @@ use super::invariants;
 use super::ops;
 use super::ops_async;
 use super::ops_handles;
+use super::ops_timers;
 use super::ops_udp;
-use super::world::{Ent, Kind, Log, Obj, World, W};
+use super::world::{Ent, Kind, Log, Obj, Stats, World, W};
 use crate::defect;
 use ruv::{Check, Loop, RunMode, Timer};
 use std::cell::RefCell;
@@ -15,8 +16,8 @@ use std::rc::Rc;
 /// Loop iterations the end of a program may take at most.
 const END_ITERATIONS: usize = 2_000;
 
-/// Runs program `seed`; returns the number of operations it made.
-pub fn run(seed: u64, manual: bool, log: Log) -> u64 {
+/// Runs program `seed`; returns what it exercised.
+pub fn run(seed: u64, manual: bool, log: Log) -> Stats {
     let lp = if manual {
         Loop::with_manual_clock()
     } else {
@@ -51,11 +52,12 @@ pub fn run(seed: u64, manual: bool, log: Log) -> u64 {
         }
     }
     finish(&w);
-    let ops = w.borrow().ops;
+    let mut stats = w.borrow().stats;
+    stats.programs = 1;
     if Rc::strong_count(&w) != 1 {
         defect!("callbacks still hold the program after the loop closed");
     }
-    ops
+    stats
 }
 
 /// The model's own handles: a heartbeat timer that bounds every poll
@@ -86,6 +88,7 @@ fn setup(w: &W) {
             let mut g = w2.borrow_mut();
             g.phase = None;
             g.marker_ran = true;
+            ops_timers::end_of_iteration(&mut g);
             g.seq_at_check = g.seq;
             g.advanced_since_check = false;
             if let Some((done, max)) = g.default_iterations.as_mut() {
@@ -135,6 +138,10 @@ fn finish(w: &W) {
         g.note("finish: drain".into());
         ops_async::join_threads(&mut g);
         for i in 0..g.ents.len() {
+            let e = &g.ents[i];
+            if e.kind == Kind::Udp && e.usable() && e.udp.choked {
+                ops_udp::unchoke(&mut g, i);
+            }
             let e = &g.ents[i];
             if e.kind == Kind::Udp && e.usable() && !e.udp.receiving {
                 if let Err(err) = ops_udp::start_receiving(w, &mut g, i, false) {

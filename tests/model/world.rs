@@ -90,6 +90,11 @@ pub struct UdpModel {
     /// Datagrams sent here and not delivered yet (keeps the receive buffer
     /// far from full, so the model may expect every one of them).
     pub undelivered: usize,
+    /// Payload bytes of those.
+    pub undelivered_bytes: usize,
+    /// Its datagrams of a few KiB must wait in the send queue
+    /// (`util::choked_sender`) until it is unchoked.
+    pub choked: bool,
 }
 
 pub struct Ent {
@@ -109,6 +114,10 @@ pub struct Ent {
     /// Timer: started at least once (`again` needs it). Watcher / poll:
     /// started now.
     pub started: bool,
+    /// Watcher: sequence number of its last start (most recent first).
+    pub start_seq: u64,
+    /// Watcher: the iteration it last ran in.
+    pub ran_in: u64,
     pub events: PollEvents,
     pub pair: Option<(UnixDatagram, UnixDatagram)>,
     pub pokes: u32,
@@ -134,6 +143,8 @@ impl Ent {
             armed: None,
             repeat: 0,
             started: false,
+            start_seq: 0,
+            ran_in: u64::MAX,
             events: PollEvents::empty(),
             pair: None,
             pokes: 0,
@@ -172,6 +183,12 @@ pub struct Dgram {
     /// The sender's port, once known (a queued send from a socket without
     /// a port yet gets one only when it leaves).
     pub from_port: Option<u16>,
+    pub len: usize,
+    /// Sent to the connected peer: the sender's connect epoch then. A
+    /// queued send leaves later; if the sender was disconnected meanwhile it
+    /// fails with EDESTADDRREQ, if connected elsewhere it goes there (as in
+    /// libuv).
+    pub sender_epoch: Option<u64>,
 }
 
 /// Counts callbacks alive in the loop: every callback captures one.
@@ -190,7 +207,32 @@ impl Drop for LiveGuard {
     }
 }
 
+/// What the programs exercised, for the summary line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub programs: u64,
+    pub ops: u64,
+    pub callbacks: u64,
+    pub timer_fires: u64,
+    pub datagrams_sent: u64,
+    pub datagrams_checked: u64,
+    pub closes: u64,
+}
+
+impl std::ops::AddAssign for Stats {
+    fn add_assign(&mut self, o: Stats) {
+        self.programs += o.programs;
+        self.ops += o.ops;
+        self.callbacks += o.callbacks;
+        self.timer_fires += o.timer_fires;
+        self.datagrams_sent += o.datagrams_sent;
+        self.datagrams_checked += o.datagrams_checked;
+        self.closes += o.closes;
+    }
+}
+
 pub struct World {
+    pub stats: Stats,
     pub rng: Rng,
     pub lp: Loop,
     pub manual: bool,
@@ -204,12 +246,16 @@ pub struct World {
     /// iteration's timer phase.
     pub seq_at_check: u64,
     pub marker_ran: bool,
+    /// Iterations the marker saw end.
+    pub iteration: u64,
+    /// Per watcher phase (idle, prepare, check): start sequence of the
+    /// watcher that ran last in the phase running now.
+    pub last_ran: [Option<u64>; 3],
     pub advanced_since_check: bool,
     pub stop_requested: bool,
     pub default_iterations: Option<(u32, u32)>,
     pub dgrams: Vec<Dgram>,
     pub live: Rc<Cell<i64>>,
-    pub ops: u64,
     pub nested_budget: u32,
     pub threads: Vec<(usize, JoinHandle<Vec<ruv::Result<()>>>)>,
     pub requests: Vec<ruv::SendRequest>,
@@ -219,6 +265,7 @@ pub struct World {
 impl World {
     pub fn new(seed: u64, lp: Loop, manual: bool, log: Log) -> World {
         World {
+            stats: Stats::default(),
             rng: Rng::new(seed),
             lp,
             manual,
@@ -228,12 +275,13 @@ impl World {
             phase: None,
             seq_at_check: 0,
             marker_ran: false,
+            iteration: 0,
+            last_ran: [None; 3],
             advanced_since_check: false,
             stop_requested: false,
             default_iterations: None,
             dgrams: Vec::new(),
             live: Rc::default(),
-            ops: 0,
             nested_budget: 300,
             threads: Vec::new(),
             requests: Vec::new(),
