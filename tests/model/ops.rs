@@ -55,7 +55,6 @@ const OPS: &[Op] = &[
     op!(3, false, ops_udp::op_try_send),
     op!(2, false, ops_udp::op_try_send_segments),
     op!(1, false, ops_udp::op_bad_send),
-    op!(2, false, ops_udp::op_gro),
     op!(1, false, ops_udp::op_recvmmsg),
     op!(1, false, ops_udp::op_unchoke),
     op!(3, true, ops_handles::op_close),
@@ -64,6 +63,11 @@ const OPS: &[Op] = &[
     op!(1, true, ops_handles::op_drop),
     op!(1, true, ops_handles::op_ref),
     op!(1, true, ops_handles::op_closed),
+    Op {
+        weight: 2,
+        manual: false,
+        run: ops_udp::op_gro,
+    },
     Op {
         weight: 1,
         manual: true,

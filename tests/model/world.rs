@@ -189,6 +189,9 @@ pub struct Dgram {
     /// fails with EDESTADDRREQ, if connected elsewhere it goes there (as in
     /// libuv).
     pub sender_epoch: Option<u64>,
+    /// The sender's connect epoch when the send was made: a queued send
+    /// that leaves after a disconnect leaves from a new port.
+    pub from_epoch: u64,
 }
 
 /// Counts callbacks alive in the loop: every callback captures one.
