@@ -105,7 +105,9 @@ pub fn op_bind(_w: &W, g: &mut World) {
     let addr = if g.rng.chance(70) { v4() } else { v6() };
     // A socket without a port (none yet, or given up by a disconnect)
     // binds; one of the other family, or with a port, is EINVAL.
-    let has_port = g.ents[i].udp.addr.is_some();
+    // A queued send that left after a disconnect took a new port unseen
+    // by the model: ask the socket.
+    let has_port = g.udp(i).sockname().is_ok_and(|a| a.port() != 0);
     let fits = same_family(g, i, addr);
     let result = g.udp(i).bind(addr, UdpFlags::empty());
     g.note(format!("udp {i}.bind({addr}) -> {result:?}"));
