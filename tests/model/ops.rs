@@ -99,9 +99,10 @@ pub fn random_op(w: &W, g: &mut World, top: bool) {
     }
 }
 
-/// Called by every model callback: sometimes runs a few operations from
-/// inside it.
-pub fn nested(w: &W, g: &mut World) {
+/// Called by every model callback of handle `me`: sometimes runs a few
+/// operations from inside it, often on `me` itself (a callback that stops,
+/// restarts or closes its own handle is the classic re-entrancy case).
+pub fn nested(w: &W, g: &mut World, me: usize) {
     g.stats.callbacks += 1;
     if g.draining || g.nested_budget == 0 || !g.rng.chance(NESTED_CHANCE) {
         return;
@@ -111,6 +112,8 @@ pub fn nested(w: &W, g: &mut World) {
             return;
         }
         g.nested_budget -= 1;
+        g.focus = g.rng.chance(50).then_some(me);
         random_op(w, g, false);
+        g.focus = None;
     }
 }

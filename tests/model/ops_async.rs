@@ -37,7 +37,7 @@ pub fn op_create(w: &W, g: &mut World) {
             }
             e.async_seen = sends;
             g.note(format!("  cb async {i}"));
-            ops::nested(&w, &mut g);
+            ops::nested(&w, &mut g, i);
         })
     } else {
         Async::without_callback(&g.lp)

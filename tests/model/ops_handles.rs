@@ -43,7 +43,7 @@ pub fn close_cb(w: &W, g: &World, i: usize, owed: bool) -> impl FnOnce() + 'stat
             defect!("handle {i}: close callback ran with {leftover} send callbacks still owed");
         }
         g.note(format!("  cb close {i}"));
-        ops::nested(&w, &mut g);
+        ops::nested(&w, &mut g, i);
     }
 }
 
@@ -65,7 +65,10 @@ pub fn op_close(w: &W, g: &mut World) {
     if candidates.is_empty() {
         return;
     }
-    let i = candidates[g.rng.index(candidates.len())];
+    let i = match g.focus {
+        Some(f) if candidates.contains(&f) => f,
+        _ => candidates[g.rng.index(candidates.len())],
+    };
     close(w, g, i);
 }
 

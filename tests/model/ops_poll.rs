@@ -56,7 +56,7 @@ fn poll_cb(w: &W, g: &World, i: usize) -> impl FnMut(&Poll, ruv::Result<PollEven
             e.pokes = 0;
         }
         g.note(format!("  cb poll {i} {events:?}"));
-        ops::nested(&w, &mut g);
+        ops::nested(&w, &mut g, i);
     }
 }
 

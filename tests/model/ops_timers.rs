@@ -22,7 +22,7 @@ pub fn timer_cb(w: &W, g: &World, i: usize) -> impl FnMut(&Timer) + 'static {
         let _ = &guard;
         let mut g = w.borrow_mut();
         on_timer(&mut g, i);
-        ops::nested(&w, &mut g);
+        ops::nested(&w, &mut g, i);
     }
 }
 
@@ -169,7 +169,7 @@ fn watcher_cb<P: WatcherPhase>(w: &W, g: &World, i: usize) -> impl FnMut(&Watche
         let _ = &guard;
         let mut g = w.borrow_mut();
         on_watcher(&mut g, i);
-        ops::nested(&w, &mut g);
+        ops::nested(&w, &mut g, i);
     }
 }
 

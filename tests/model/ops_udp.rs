@@ -284,7 +284,7 @@ pub fn start_receiving(w: &W, g: &mut World, i: usize, with_alloc: bool) -> ruv:
                 ),
                 Err(err) => on_error(&g, i, err),
             }
-            ops::nested(&w2, &mut g);
+            ops::nested(&w2, &mut g, i);
         });
     }
     // Caller buffers, sometimes too small for the datagram (truncated,
@@ -318,7 +318,7 @@ pub fn start_receiving(w: &W, g: &mut World, i: usize, with_alloc: bool) -> ruv:
                 }
                 Err(err) => on_error(&g, i, err),
             }
-            ops::nested(&w2, &mut g);
+            ops::nested(&w2, &mut g, i);
         },
     )
 }
@@ -452,7 +452,7 @@ pub fn op_send(w: &W, g: &mut World) {
         let _ = &guard;
         let mut g = w2.borrow_mut();
         on_sent(&mut g, i, id, req, status);
-        ops::nested(&w2, &mut g);
+        ops::nested(&w2, &mut g, i);
     });
     g.note(format!(
         "udp {i}.send(datagram {id}, {len} bytes in {} bufs, to udp {t}) -> {:?}",

@@ -263,6 +263,8 @@ pub struct World {
     pub threads: Vec<(usize, JoinHandle<Vec<ruv::Result<()>>>)>,
     pub requests: Vec<ruv::SendRequest>,
     pub draining: bool,
+    /// The handle whose callback runs nested operations: `pick` prefers it.
+    pub focus: Option<usize>,
 }
 
 impl World {
@@ -289,6 +291,7 @@ impl World {
             threads: Vec::new(),
             requests: Vec::new(),
             draining: false,
+            focus: None,
         }
     }
 
@@ -311,6 +314,12 @@ impl World {
 
     /// A random usable handle of one of `kinds` passing `filter`.
     pub fn pick(&mut self, kinds: &[Kind], filter: impl Fn(&Ent) -> bool) -> Option<usize> {
+        if let Some(f) = self.focus {
+            let e = &self.ents[f];
+            if e.usable() && kinds.contains(&e.kind) && filter(e) {
+                return Some(f);
+            }
+        }
         let found: Vec<usize> = (0..self.ents.len())
             .filter(|&i| {
                 let e = &self.ents[i];
