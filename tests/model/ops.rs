@@ -29,7 +29,7 @@ macro_rules! op {
 }
 
 const OPS: &[Op] = &[
-    op!(6, true, ops_timers::op_timer_start),
+    op!(8, true, ops_timers::op_timer_start),
     op!(2, true, ops_timers::op_timer_stop),
     op!(2, true, ops_timers::op_timer_again),
     op!(1, true, ops_timers::op_timer_set_repeat),

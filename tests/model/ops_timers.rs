@@ -76,12 +76,14 @@ pub fn op_timer_start(w: &W, g: &mut World) {
         Some(i) if !g.rng.chance(15) => i,
         _ => create_timer(g),
     };
-    let timeout = match g.rng.below(10) {
-        0 => u64::MAX,
-        1 => u64::MAX - 1,
-        2..=4 => 0,
-        5 => 1,
-        _ => g.rng.below(25),
+    // Small timeouts often, so that timers share due times and their start
+    // order matters.
+    let timeout = match g.rng.below(20) {
+        0 | 1 => u64::MAX,
+        2 => u64::MAX - 1,
+        3..=7 => 0,
+        8..=10 => 1,
+        _ => g.rng.below(8),
     };
     let repeat = g.rng.pick(&[0, 0, 0, 1, 3, 10, u64::MAX]);
     let cb = timer_cb(w, g, i);
