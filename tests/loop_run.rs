@@ -118,6 +118,42 @@ fn stop_makes_default_return_true_and_the_next_run_starts_afresh() {
     teardown(&lp);
 }
 
+/// Found by the model test (seed 2727): `Default` runs due timers once
+/// before its first iteration; a timer there that stops the loop and leaves
+/// nothing alive must not make `run` report the loop alive.
+#[test]
+fn stop_in_a_timer_default_runs_first_reports_whether_anything_is_left() {
+    let lp = Loop::with_manual_clock().unwrap();
+    let fired = counter();
+    let t = Timer::new(&lp);
+    let (f, l) = (fired.clone(), lp.clone());
+    t.start(0, 0, move |_| {
+        bump(&f);
+        l.stop();
+    })
+    .unwrap();
+    assert_eq!(lp.run(RunMode::Default), Ok(false));
+    assert_eq!(fired.get(), 1);
+    assert!(!lp.alive());
+
+    // Still alive after the stop: `true`, and the next run goes on.
+    let (f, l) = (fired.clone(), lp.clone());
+    t.start(0, 5, move |t| {
+        bump(&f);
+        if f.get() == 2 {
+            l.stop();
+        } else {
+            t.stop().unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(lp.run(RunMode::Default), Ok(true));
+    assert_eq!(fired.get(), 2);
+    assert_eq!(lp.run(RunMode::Default), Ok(false));
+    assert_eq!(fired.get(), 3);
+    teardown(&lp);
+}
+
 #[test]
 fn stop_finishes_the_current_iteration_without_blocking() {
     let lp = Loop::with_manual_clock().unwrap();

@@ -8,7 +8,6 @@ use ruv::udp::{AF_INET, AF_INET6};
 use ruv::{Error, Idle, Loop, Membership, RecvMeta, RunMode, StatusCode, Udp, UdpFlags};
 use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 fn status<T>(code: StatusCode) -> ruv::Result<T> {
@@ -63,34 +62,6 @@ fn recorder(lp: &Loop, bind: SocketAddr, want: usize) -> (Udp, SocketAddr, util:
     .unwrap();
     (udp, addr, log)
 }
-
-/// An IPv6 sender on `[::1]` whose datagrams of a few KiB and more cannot
-/// leave right now: a 1280-byte socket MTU splits them into fragments and
-/// the smallest send buffer cannot hold them, so the kernel answers
-/// ENOBUFS — libuv's cue to queue the send until the socket is writable.
-/// Raising the send buffer again makes room and wakes the socket.
-fn choked_sender(lp: &Loop) -> Udp {
-    let sock = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None).unwrap();
-    sock.bind(&util::any_v6().into()).unwrap();
-    let mtu: libc::c_int = 1280;
-    // SAFETY: a live socket, a pointer to a live c_int and its exact size.
-    let r = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MTU,
-            (&mtu as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(r, 0, "IPV6_MTU: {}", std::io::Error::last_os_error());
-    let udp = Udp::from_socket(lp, sock).unwrap();
-    udp.set_send_buffer_size(1).unwrap();
-    udp
-}
-
-/// Size of a datagram a choked sender must queue.
-const CHOKE: usize = 8000;
 
 // ------------------------------------------------------------ send/receive
 
@@ -552,10 +523,10 @@ fn queued_send_keeps_the_loop_alive_when_unreferenced_and_drains() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, util::any_v6(), 2);
     receiver.unref();
-    let sender = choked_sender(&lp);
+    let sender = util::choked_sender(&lp);
     let saddr = sender.sockname().unwrap();
     sender.unref();
-    let big = vec![b'B'; CHOKE];
+    let big = vec![b'B'; util::CHOKE];
     let statuses = util::shared(Vec::new());
     for data in [&big[..], &b"after"[..]] {
         let s = statuses.clone();
@@ -564,7 +535,7 @@ fn queued_send_keeps_the_loop_alive_when_unreferenced_and_drains() {
             .unwrap();
     }
     assert_eq!(sender.send_queue_count(), Ok(2));
-    assert_eq!(sender.send_queue_size(), Ok(CHOKE + 5));
+    assert_eq!(sender.send_queue_size(), Ok(util::CHOKE + 5));
     // Neither handle is referenced; the queued sends alone keep it alive.
     lp.run(RunMode::NoWait).unwrap();
     assert!(statuses.borrow().is_empty(), "{:?}", statuses.borrow());
@@ -593,9 +564,9 @@ fn queued_send_keeps_the_loop_alive_when_unreferenced_and_drains() {
 fn queued_sends_drain_in_order_when_the_socket_has_room() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, util::any_v6(), 4);
-    let sender = choked_sender(&lp);
+    let sender = util::choked_sender(&lp);
     let saddr = sender.sockname().unwrap();
-    let big = vec![b'Q'; CHOKE];
+    let big = vec![b'Q'; util::CHOKE];
     // The sender cannot take the big datagram now: try_send says EAGAIN
     // (libuv maps ENOBUFS to EAGAIN).
     assert_eq!(
@@ -615,7 +586,7 @@ fn queued_sends_drain_in_order_when_the_socket_has_room() {
         ids.push(req.id());
     }
     assert_eq!(sender.send_queue_count(), Ok(4));
-    assert_eq!(sender.send_queue_size(), Ok(5 + CHOKE + 5 + 6));
+    assert_eq!(sender.send_queue_size(), Ok(5 + util::CHOKE + 5 + 6));
     // Queued sends: try_send must not overtake them.
     assert_eq!(
         sender.try_send(&[b"overtake"], Some(raddr)),
@@ -625,7 +596,7 @@ fn queued_sends_drain_in_order_when_the_socket_has_room() {
     // Only the first one went out; the rest wait.
     assert_eq!(*order.borrow(), vec![(0, ids[0], Ok(()))]);
     assert_eq!(sender.send_queue_count(), Ok(3));
-    assert_eq!(sender.send_queue_size(), Ok(CHOKE + 11));
+    assert_eq!(sender.send_queue_size(), Ok(util::CHOKE + 11));
     sender.set_send_buffer_size(1 << 20).unwrap();
     util::run_guarded(&lp);
     let want: Vec<_> = (0..4).map(|i| (i, ids[i], Ok(()))).collect();
@@ -671,8 +642,8 @@ fn close_reports_written_sends_before_the_close_callback() {
 fn close_with_queued_sends(run_first: bool) {
     let lp = Loop::new().unwrap();
     let (receiver, raddr) = bound(&lp, util::any_v6());
-    let sender = choked_sender(&lp);
-    let big = vec![b'C'; CHOKE];
+    let sender = util::choked_sender(&lp);
+    let big = vec![b'C'; util::CHOKE];
     let log = util::shared(Vec::new());
     let payloads: [&[u8]; 6] = [b"w1", b"w2", &big, b"q1", b"q2", b"q3"];
     let mut ids = Vec::new();
@@ -695,7 +666,7 @@ fn close_with_queued_sends(run_first: bool) {
         lp.run(RunMode::NoWait).unwrap();
         assert_eq!(*log.borrow(), want);
         assert_eq!(sender.send_queue_count(), Ok(4));
-        assert_eq!(sender.send_queue_size(), Ok(CHOKE + 6));
+        assert_eq!(sender.send_queue_size(), Ok(util::CHOKE + 6));
     }
     let l = log.clone();
     sender.close(move || l.borrow_mut().push("close".to_string()));
@@ -1290,9 +1261,9 @@ fn wrong_family_and_port_zero_are_reported_through_the_callback() {
 fn queued_too_large_datagram_fails_alone() {
     let lp = Loop::new().unwrap();
     let (receiver, raddr, log) = recorder(&lp, util::any_v6(), 2);
-    let sender = choked_sender(&lp);
+    let sender = util::choked_sender(&lp);
     let saddr = sender.sockname().unwrap();
-    let big = vec![b'B'; CHOKE];
+    let big = vec![b'B'; util::CHOKE];
     let huge = vec![b'H'; 70_000];
     let statuses = util::shared(Vec::new());
     for data in [&big[..], &huge[..], &b"tail"[..]] {

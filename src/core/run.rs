@@ -108,6 +108,9 @@ impl Loop {
             let (can_sleep, pending) = {
                 let st = self.state();
                 if st.stop_flag {
+                    // `alive` may predate the timers `Default` ran before
+                    // the first iteration.
+                    alive = st.alive();
                     break;
                 }
                 let pending = !st.pending.is_empty();

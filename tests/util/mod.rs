@@ -5,6 +5,7 @@
 use ruv::{Loop, RunMode, Timer, Udp, UdpFlags};
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 /// `127.0.0.1:0`: loopback, any free port.
@@ -89,3 +90,31 @@ pub fn record<T: std::fmt::Debug>(
         log.borrow_mut().push(entry);
     }
 }
+
+/// An IPv6 sender on `[::1]` whose datagrams of a few KiB and more cannot
+/// leave right now: a 1280-byte socket MTU splits them into fragments and
+/// the smallest send buffer cannot hold them, so the kernel answers
+/// ENOBUFS — libuv's cue to queue the send until the socket is writable.
+/// Raising the send buffer again makes room and wakes the socket.
+pub fn choked_sender(lp: &Loop) -> Udp {
+    let sock = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, None).unwrap();
+    sock.bind(&any_v6().into()).unwrap();
+    let mtu: libc::c_int = 1280;
+    // SAFETY: a live socket, a pointer to a live c_int and its exact size.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU,
+            (&mtu as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "IPV6_MTU: {}", std::io::Error::last_os_error());
+    let udp = Udp::from_socket(lp, sock).unwrap();
+    udp.set_send_buffer_size(1).unwrap();
+    udp
+}
+
+/// Size of a datagram a choked sender must queue.
+pub const CHOKE: usize = 8000;

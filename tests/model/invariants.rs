@@ -1,0 +1,142 @@
+//! Checks of the loop's state against the model, between operations, after
+//! each run, and at the end of a program.
+
+use super::ops_udp;
+use super::world::{Kind, Obj, SendState, World};
+use super::{ops_async, ops_poll};
+use crate::defect;
+
+/// After each top-level operation: every open handle's observable state.
+pub fn check_handles(g: &World) {
+    let now = g.lp.now();
+    for (i, e) in g.ents.iter().enumerate() {
+        let Some(obj) = e.obj.as_ref().filter(|_| !e.internal) else {
+            continue;
+        };
+        let h = obj.handle();
+        if e.closing {
+            if !h.is_closing() {
+                defect!("handle {i}: is_closing false after close");
+            }
+            if e.close_cbs == 1 && !h.is_closed() {
+                defect!("handle {i}: is_closed false after its close callback");
+            }
+            continue;
+        }
+        let active = h.is_active();
+        match obj {
+            Obj::Timer(t) => {
+                let due_in = e.armed.map_or(0, |(due, _)| due.saturating_sub(now));
+                if active != e.armed.is_some() || t.due_in() != Ok(due_in) {
+                    defect!(
+                        "timer {i}: active {active}, due_in {:?}; model armed {:?} at now {now}",
+                        t.due_in(),
+                        e.armed
+                    );
+                }
+                if t.repeat() != Ok(e.repeat) {
+                    defect!("timer {i}: repeat {:?}, model {}", t.repeat(), e.repeat);
+                }
+            }
+            Obj::Idle(_) | Obj::Prepare(_) | Obj::Check(_) => {
+                if active != e.started {
+                    defect!("watcher {i}: active {active}, model started {}", e.started);
+                }
+            }
+            Obj::Poll(_) => {
+                if active != (e.started && !e.events.is_empty()) {
+                    defect!("poll {i}: active {active}, model started {}", e.started);
+                }
+            }
+            Obj::Async(_) => {
+                if !active {
+                    defect!("async {i}: inactive while open");
+                }
+            }
+            Obj::Udp(u) => {
+                let count = e.udp.outstanding.len();
+                let size: usize = e.udp.outstanding.values().sum();
+                if u.send_queue_count() != Ok(count) || u.send_queue_size() != Ok(size) {
+                    defect!(
+                        "udp {i}: send queue {:?} sends / {:?} bytes, model {count} / {size}",
+                        u.send_queue_count(),
+                        u.send_queue_size()
+                    );
+                }
+                if u.is_receiving() != e.udp.receiving {
+                    defect!(
+                        "udp {i}: is_receiving {}, model {}",
+                        u.is_receiving(),
+                        e.udp.receiving
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// After a run: every timer armed before the last timer phase and due by
+/// then has fired (the callbacks checked they fired in order).
+pub fn after_run(g: &World) {
+    if !g.marker_ran || g.advanced_since_check {
+        return;
+    }
+    let now = g.lp.now();
+    for (i, e) in g.ents.iter().enumerate() {
+        if e.kind != Kind::Timer || e.internal || e.closing {
+            continue;
+        }
+        if let Some((due, seq)) = e.armed {
+            if due <= now && seq < g.seq_at_check {
+                defect!("timer {i} (due {due}, started #{seq}) did not fire by {now}");
+            }
+        }
+    }
+}
+
+/// What the loop still owes the program: datagrams, send callbacks, async
+/// and poll callbacks. Empty when the program may be closed.
+pub fn owed(g: &World) -> Vec<String> {
+    let mut owed = Vec::new();
+    for id in 0..g.dgrams.len() {
+        if ops_udp::must_arrive(g, id) {
+            owed.push(format!("datagram {id} to udp {}", g.dgrams[id].to));
+        }
+        if g.dgrams[id].state == SendState::Waiting {
+            owed.push(format!("send callback of datagram {id}"));
+        }
+    }
+    for i in 0..g.ents.len() {
+        if ops_async::owes_callback(g, i) {
+            owed.push(format!("callback of async {i}"));
+        }
+        if ops_poll::owes_callback(g, i) {
+            owed.push(format!("readable callback of poll {i}"));
+        }
+    }
+    owed
+}
+
+/// After everything was closed and the loop ended.
+pub fn at_end(g: &World) {
+    for (i, e) in g.ents.iter().enumerate() {
+        if e.close_cbs != 1 {
+            defect!("handle {i} ({:?}): {} close callbacks", e.kind, e.close_cbs);
+        }
+    }
+    for (id, d) in g.dgrams.iter().enumerate() {
+        if d.state == SendState::Waiting {
+            defect!("datagram {id}: its send callback never ran");
+        }
+    }
+    let count = g.lp.handle_count();
+    if count != 0 {
+        defect!("{count} handles left after every close callback ran");
+    }
+    if let Err(err) = g.lp.close() {
+        defect!("Loop::close failed at the end: {err}");
+    }
+    if g.live.get() != 0 {
+        defect!("{} callbacks still alive after Loop::close", g.live.get());
+    }
+}

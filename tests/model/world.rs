@@ -1,0 +1,359 @@
+//! The model: every handle the program created, what each one should be
+//! doing, every datagram sent, and the log that reproduces a failure.
+
+use super::rng::Rng;
+use ruv::{Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Timer, Udp};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::os::unix::net::UnixDatagram;
+use std::rc::Rc;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// The world shared by the program and every callback it installs.
+pub type W = Rc<RefCell<World>>;
+
+/// The last lines of the op log, kept outside the world so that they
+/// survive a panic wherever it happens.
+pub type Log = Rc<RefCell<VecDeque<String>>>;
+
+/// Log lines kept: the last 400, or all of them when a single seed is
+/// reproduced (`RUV_MODEL_SEED`).
+pub fn log_lines() -> usize {
+    if std::env::var_os("RUV_MODEL_SEED").is_some() {
+        usize::MAX
+    } else {
+        400
+    }
+}
+
+/// A model defect: panics with the message (the runner prints the seed).
+#[macro_export]
+macro_rules! defect {
+    ($($arg:tt)*) => { panic!("DEFECT: {}", format!($($arg)*)) };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Timer,
+    Idle,
+    Prepare,
+    Check,
+    Async,
+    Poll,
+    Udp,
+}
+
+/// The program's own handle value; `None` in [`Ent::obj`] once the program
+/// dropped it (the handle lives on in the loop).
+pub enum Obj {
+    Timer(Timer),
+    Idle(Idle),
+    Prepare(Prepare),
+    Check(Check),
+    Async(Async),
+    Poll(Poll),
+    Udp(Udp),
+}
+
+impl Obj {
+    pub fn handle(&self) -> &Handle {
+        match self {
+            Obj::Timer(h) => h,
+            Obj::Idle(h) => h,
+            Obj::Prepare(h) => h,
+            Obj::Check(h) => h,
+            Obj::Async(h) => h,
+            Obj::Poll(h) => h,
+            Obj::Udp(h) => h,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct UdpModel {
+    /// Loopback address datagrams to this socket go to, once it has one.
+    pub addr: Option<SocketAddr>,
+    pub peer: Option<usize>,
+    /// The address `peer` had when connected to.
+    pub peer_addr: Option<SocketAddr>,
+    /// Bumped by every connect and disconnect.
+    pub connect_epoch: u64,
+    pub ever_connected: bool,
+    pub receiving: bool,
+    /// Accepted sends whose callback has not run: datagram id → bytes.
+    pub outstanding: BTreeMap<u64, usize>,
+    pub gro: bool,
+    /// Datagrams sent here and not delivered yet (keeps the receive buffer
+    /// far from full, so the model may expect every one of them).
+    pub undelivered: usize,
+    /// Payload bytes of those.
+    pub undelivered_bytes: usize,
+    /// Its datagrams of a few KiB must wait in the send queue
+    /// (`util::choked_sender`) until it is unchoked.
+    pub choked: bool,
+}
+
+pub struct Ent {
+    pub kind: Kind,
+    pub id: u64,
+    pub obj: Option<Obj>,
+    /// The model's own handles (heartbeat timer, marker check watcher).
+    pub internal: bool,
+    pub closing: bool,
+    pub close_cbs: u32,
+    /// A send callback ran after close: the closing phase is finishing
+    /// this handle's close.
+    pub finishing_close: bool,
+    /// Timer: `(due, start sequence)` while armed.
+    pub armed: Option<(u64, u64)>,
+    pub repeat: u64,
+    /// Timer: started at least once (`again` needs it). Watcher / poll:
+    /// started now.
+    pub started: bool,
+    /// Watcher: sequence number of its last start (most recent first).
+    pub start_seq: u64,
+    /// Watcher: the iteration it last ran in.
+    pub ran_in: u64,
+    pub events: PollEvents,
+    pub pair: Option<(UnixDatagram, UnixDatagram)>,
+    pub pokes: u32,
+    pub udp: UdpModel,
+    /// Async: sends counted before they are made; `seen` is the count the
+    /// last callback observed.
+    pub async_sends: Arc<AtomicU64>,
+    pub async_seen: u64,
+    pub async_threads: bool,
+    pub async_has_cb: bool,
+}
+
+impl Ent {
+    pub fn new(kind: Kind, obj: Obj) -> Ent {
+        Ent {
+            kind,
+            id: obj.handle().id(),
+            obj: Some(obj),
+            internal: false,
+            closing: false,
+            close_cbs: 0,
+            finishing_close: false,
+            armed: None,
+            repeat: 0,
+            started: false,
+            start_seq: 0,
+            ran_in: u64::MAX,
+            events: PollEvents::empty(),
+            pair: None,
+            pokes: 0,
+            udp: UdpModel::default(),
+            async_sends: Arc::default(),
+            async_seen: 0,
+            async_threads: false,
+            async_has_cb: false,
+        }
+    }
+
+    /// Open for operations: the program holds it and has not closed it.
+    pub fn usable(&self) -> bool {
+        self.obj.is_some() && !self.closing && !self.internal
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendState {
+    /// Accepted by `send`; its callback has not run.
+    Waiting,
+    Sent,
+    Failed,
+}
+
+pub struct Dgram {
+    pub from: usize,
+    pub to: usize,
+    pub to_addr: SocketAddr,
+    pub state: SendState,
+    /// The receiver's connect epoch when this was sent.
+    pub epoch: u64,
+    /// The receiver accepted datagrams from the sender when it was sent.
+    pub admissible: bool,
+    pub delivered: u32,
+    /// The sender's port, once known (a queued send from a socket without
+    /// a port yet gets one only when it leaves).
+    pub from_port: Option<u16>,
+    pub len: usize,
+    /// Sent to the connected peer: the sender's connect epoch then. A
+    /// queued send leaves later; if the sender was disconnected meanwhile it
+    /// fails with EDESTADDRREQ, if connected elsewhere it goes there (as in
+    /// libuv).
+    pub sender_epoch: Option<u64>,
+    /// The sender's connect epoch when the send was made: a queued send
+    /// that leaves after a disconnect leaves from a new port.
+    pub from_epoch: u64,
+}
+
+/// Counts callbacks alive in the loop: every callback captures one.
+pub struct LiveGuard(Rc<Cell<i64>>);
+
+impl LiveGuard {
+    pub fn new(count: &Rc<Cell<i64>>) -> LiveGuard {
+        count.set(count.get() + 1);
+        LiveGuard(count.clone())
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// What the programs exercised, for the summary line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub programs: u64,
+    pub ops: u64,
+    pub callbacks: u64,
+    pub timer_fires: u64,
+    pub datagrams_sent: u64,
+    pub datagrams_checked: u64,
+    pub closes: u64,
+}
+
+impl std::ops::AddAssign for Stats {
+    fn add_assign(&mut self, o: Stats) {
+        self.programs += o.programs;
+        self.ops += o.ops;
+        self.callbacks += o.callbacks;
+        self.timer_fires += o.timer_fires;
+        self.datagrams_sent += o.datagrams_sent;
+        self.datagrams_checked += o.datagrams_checked;
+        self.closes += o.closes;
+    }
+}
+
+pub struct World {
+    pub stats: Stats,
+    pub rng: Rng,
+    pub lp: Loop,
+    pub manual: bool,
+    pub log: Log,
+    pub ents: Vec<Ent>,
+    /// Timer start sequence: timers due at the same time fire in start order.
+    pub seq: u64,
+    /// The timer phase running now: `(sequence at its start, loop time)`.
+    pub phase: Option<(u64, u64)>,
+    /// Sequence when the marker check watcher last ran, just before the
+    /// iteration's timer phase.
+    pub seq_at_check: u64,
+    pub marker_ran: bool,
+    /// Iterations the marker saw end.
+    pub iteration: u64,
+    /// Per watcher phase (idle, prepare, check): start sequence of the
+    /// watcher that ran last in the phase running now.
+    pub last_ran: [Option<u64>; 3],
+    pub advanced_since_check: bool,
+    pub stop_requested: bool,
+    pub default_iterations: Option<(u32, u32)>,
+    pub dgrams: Vec<Dgram>,
+    pub live: Rc<Cell<i64>>,
+    pub nested_budget: u32,
+    pub threads: Vec<(usize, JoinHandle<Vec<ruv::Result<()>>>)>,
+    pub requests: Vec<ruv::SendRequest>,
+    pub draining: bool,
+    /// The handle whose callback runs nested operations: `pick` prefers it.
+    pub focus: Option<usize>,
+}
+
+impl World {
+    pub fn new(seed: u64, lp: Loop, manual: bool, log: Log) -> World {
+        World {
+            stats: Stats::default(),
+            rng: Rng::new(seed),
+            lp,
+            manual,
+            log,
+            ents: Vec::new(),
+            seq: 0,
+            phase: None,
+            seq_at_check: 0,
+            marker_ran: false,
+            iteration: 0,
+            last_ran: [None; 3],
+            advanced_since_check: false,
+            stop_requested: false,
+            default_iterations: None,
+            dgrams: Vec::new(),
+            live: Rc::default(),
+            nested_budget: 300,
+            threads: Vec::new(),
+            requests: Vec::new(),
+            draining: false,
+            focus: None,
+        }
+    }
+
+    pub fn note(&self, line: String) {
+        let mut log = self.log.borrow_mut();
+        if log.len() >= log_lines() {
+            log.pop_front();
+        }
+        log.push_back(line);
+    }
+
+    pub fn guard(&self) -> LiveGuard {
+        LiveGuard::new(&self.live)
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A random usable handle of one of `kinds` passing `filter`.
+    pub fn pick(&mut self, kinds: &[Kind], filter: impl Fn(&Ent) -> bool) -> Option<usize> {
+        if let Some(f) = self.focus {
+            let e = &self.ents[f];
+            if e.usable() && kinds.contains(&e.kind) && filter(e) {
+                return Some(f);
+            }
+        }
+        let found: Vec<usize> = (0..self.ents.len())
+            .filter(|&i| {
+                let e = &self.ents[i];
+                e.usable() && kinds.contains(&e.kind) && filter(e)
+            })
+            .collect();
+        if found.is_empty() {
+            None
+        } else {
+            Some(found[self.rng.index(found.len())])
+        }
+    }
+
+    pub fn push(&mut self, ent: Ent) -> usize {
+        self.ents.push(ent);
+        self.ents.len() - 1
+    }
+
+    pub fn timer(&self, i: usize) -> &Timer {
+        match &self.ents[i].obj {
+            Some(Obj::Timer(t)) => t,
+            _ => unreachable!("ent {i} is not a usable timer"),
+        }
+    }
+
+    pub fn udp(&self, i: usize) -> &Udp {
+        match &self.ents[i].obj {
+            Some(Obj::Udp(u)) => u,
+            _ => unreachable!("ent {i} is not a usable UDP handle"),
+        }
+    }
+
+    pub fn ent_by_id(&self, id: u64) -> Option<usize> {
+        self.ents
+            .iter()
+            .position(|e| e.id == id && e.close_cbs == 0)
+    }
+}
