@@ -1309,9 +1309,9 @@ fn more_buffers_than_iov_max_are_emsgsize_whether_sent_at_once_or_queued() {
     assert_eq!(direct.send_queue_count(), Ok(0));
     // Also while sends wait (their data copied into one buffer, which the
     // kernel would take): the waiting ones go out, in order, without it.
-    let sender = choked_sender(&lp);
+    let sender = util::choked_sender(&lp);
     let saddr = sender.sockname().unwrap();
-    let big = vec![b'B'; CHOKE];
+    let big = vec![b'B'; util::CHOKE];
     let statuses = util::shared(Vec::new());
     let s = statuses.clone();
     sender
