@@ -141,6 +141,7 @@ typedef struct slot {
   int refd;
   /* timer */
   uint64_t timeout, repeat, due;
+  uint64_t start_seq; /* when it was last (re)started */
   int has_cb;
   /* idle, prepare, check */
   int started;
@@ -206,6 +207,9 @@ static int run_cbs;
 static int guard_fires;
 static int have_ipv6;
 static uint64_t last_now;
+static uint64_t timer_starts;  /* (re)starts of timers so far */
+static uint64_t fired_due;     /* the last fired timer's due time ... */
+static uint64_t fired_seq;     /* ... and start number */
 static uint32_t n_senders;
 static uint32_t n_dgrams;
 static uint8_t sender_disconnected[MAX_SENDERS];
@@ -403,7 +407,7 @@ static void cb_leave(void) {
   nest--;
 }
 
-static void nested_ops(void);
+static void nested_ops(slot_t* self);
 static void check_all(void);
 
 /* ---- datagrams ------------------------------------------------------------ */
@@ -537,13 +541,23 @@ static void timer_cb(uv_timer_t* t) {
   CHECK(now >= s->due, "timer fired at %llu, due %llu",
         (unsigned long long) now, (unsigned long long) s->due);
   CHECK_EQ(uv_is_active((uv_handle_t*) t), s->repeat != 0);
+  /* Timers fire by due time, equal ones in start order: a timer started
+   * later is due no earlier than one that already fired, so the fired
+   * timers' (due, start) keys only grow. */
+  CHECK(s->due > fired_due || (s->due == fired_due && s->start_seq > fired_seq),
+        "timer due %llu (start %llu) fired after one due %llu (start %llu)",
+        (unsigned long long) s->due, (unsigned long long) s->start_seq,
+        (unsigned long long) fired_due, (unsigned long long) fired_seq);
+  fired_due = s->due;
+  fired_seq = s->start_seq;
   if (s->repeat != 0) {
+    s->start_seq = ++timer_starts;
     s->timeout = s->repeat;
     s->due = now + s->repeat < now ? UINT64_MAX : now + s->repeat;
   } else {
     s->active = 0;
   }
-  nested_ops();
+  nested_ops(s);
   cb_leave();
 }
 
@@ -553,7 +567,7 @@ static void watcher_cb(uv_handle_t* h) {
   logf_("%s_cb %s", kind_name[s->kind], sname(s));
   CHECK(s->state == S_OPEN, "callback of a closing %s", sname(s));
   CHECK(s->active, "callback of a stopped %s", sname(s));
-  nested_ops();
+  nested_ops(s);
   cb_leave();
 }
 
@@ -580,7 +594,7 @@ static void async_cb(uv_async_t* a) {
   CHECK(s->state == S_OPEN, "callback of a closing async handle");
   CHECK(s->async_cbs <= sends, "%u async callbacks for %u sends",
         s->async_cbs, sends);
-  nested_ops();
+  nested_ops(s);
   cb_leave();
 }
 
@@ -615,7 +629,7 @@ static void poll_cb(uv_poll_t* p, int status, int events) {
         "events %d, asked for %d", events, s->poll_events);
   if (events & UV_READABLE)
     drain_psock(s->ps, sname(s));
-  nested_ops();
+  nested_ops(s);
   cb_leave();
 }
 
@@ -685,7 +699,7 @@ static void recv_cb(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf,
     free(buf->base);
   }
   if (s->state == S_OPEN)
-    nested_ops();
+    nested_ops(s);
   if (chunk) {
     s->in_chunk--;
     /* Stopped inside a chunk callback: the batch ends without MMSG_FREE. */
@@ -737,7 +751,7 @@ static void send_cb(uv_udp_send_t* req, int status) {
   free(r->data);
   free(r);
   if (s->state == S_OPEN)
-    nested_ops();
+    nested_ops(s);
   cb_leave();
 }
 
@@ -787,6 +801,14 @@ static void check_slot(slot_t* s) {
   switch (s->kind) {
     case K_UDP:
       check_udp_queue(s);
+      /* Active while receiving; neither receiving nor sending, inactive
+       * (with sends in flight libuv's answer depends on their progress).
+       * Inside a send callback libuv still counts the send being
+       * completed, so only at top level. */
+      if (nest == 0 && (s->reading || s->npend == 0))
+        CHECK(uv_is_active(h) == s->reading,
+              "%s: is_active %d, reading %d, %d sends pending", sname(s),
+              uv_is_active(h), s->reading, s->npend);
       break;
     case K_ASYNC:
       CHECK(uv_is_active(h), "async handle inactive");
@@ -798,12 +820,11 @@ static void check_slot(slot_t* s) {
   }
   if (s->kind == K_TIMER) {
     CHECK_EQ(uv_timer_get_repeat((uv_timer_t*) h), s->repeat);
-    if (s->active)
-      CHECK(uv_timer_get_due_in((uv_timer_t*) h) <= s->timeout ||
-                s->due == UINT64_MAX,
-            "due in %llu, started with %llu",
-            (unsigned long long) uv_timer_get_due_in((uv_timer_t*) h),
-            (unsigned long long) s->timeout);
+    if (s->active) {
+      uint64_t now = uv_now(&loop);
+      CHECK_EQ(uv_timer_get_due_in((uv_timer_t*) h),
+               s->due > now ? s->due - now : 0);
+    }
   }
 }
 
@@ -817,10 +838,20 @@ static void check_all(void) {
     slot_t* s = &slots[i];
     check_slot(s);
     if (s->state == S_OPEN && s->refd &&
-        (s->kind == K_ASYNC || (s->kind != K_UDP && s->active)))
+        (s->kind == K_ASYNC || (s->kind != K_UDP && s->active) ||
+         (s->kind == K_UDP && (s->reading || s->npend > 0))))
+      live = 1;
+    if (s->state == S_CLOSING)
       live = 1;
   }
-  if (live)
+  if (outstanding_reqs > 0)
+    live = 1;
+  /* Between runs (the guard timer is stopped then): alive exactly when a
+   * referenced handle is active, a request pending or a handle closing. */
+  if (nest == 0)
+    CHECK(uv_loop_alive(&loop) == live, "uv_loop_alive %d, expected %d",
+          uv_loop_alive(&loop), live);
+  else if (live)
     CHECK(uv_loop_alive(&loop), "a referenced active handle, loop not alive");
 }
 
@@ -1070,6 +1101,7 @@ static void op_timer(void) {
       s->timeout = timeout;
       s->repeat = repeat;
       s->due = now + timeout < now ? UINT64_MAX : now + timeout;
+      s->start_seq = ++timer_starts;
       s->active = 1;
       s->has_cb = 1;
       break;
@@ -1093,6 +1125,7 @@ static void op_timer(void) {
           s->active = 1;
           s->timeout = s->repeat;
           s->due = now + s->repeat < now ? UINT64_MAX : now + s->repeat;
+          s->start_seq = ++timer_starts;
         }
       }
       break;
@@ -1616,6 +1649,7 @@ static void op_udp(void) {
 
 struct walk_state {
   int visited[N_SLOTS];
+  enum state before[N_SLOTS];
   int close;
 };
 
@@ -1638,13 +1672,17 @@ static void op_walk(int close_all) {
   int i;
   memset(&w, 0, sizeof(w));
   w.close = close_all;
+  for (i = 0; i < N_SLOTS; i++)
+    w.before[i] = slots[i].state;
   logf_("uv_walk%s", close_all ? " + uv_close" : "");
   in_walk = 1;
   uv_walk(&loop, walk_cb, &w);
   in_walk = 0;
+  /* libuv visits closing handles too, until their close callback. */
   for (i = 0; i < N_SLOTS; i++)
-    if (slots[i].state == S_OPEN)
-      CHECK(w.visited[i] || close_all, "uv_walk missed %s", sname(&slots[i]));
+    if (w.before[i] != S_FREE)
+      CHECK(w.visited[i], "uv_walk missed %s %s",
+            w.before[i] == S_OPEN ? "open" : "closing", sname(&slots[i]));
   if (close_all) {
     stats.walk_closes++;
     for (i = 0; i < N_SLOTS; i++)
@@ -1696,7 +1734,12 @@ static void op_on_closing(void) {
       CHECK_EQ(uv_check_start((uv_check_t*) s->h, check_cb), UV_EINVAL);
       break;
     case K_ASYNC:
-      break; /* uv_async_send on a closing handle is checked elsewhere */
+      /* libuv sends (no callback follows); uv-compat may refuse. */
+      {
+        int r = uv_async_send((uv_async_t*) s->h);
+        CHECK(r == 0 || r == UV_EINVAL, "uv_async_send: %d", r);
+      }
+      break;
     case K_POLL:
       CHECK_EQ(uv_poll_start((uv_poll_t*) s->h, UV_READABLE, poll_cb),
                UV_EINVAL);
@@ -1779,9 +1822,17 @@ static void one_op(int top) {
   }
 }
 
-static void nested_ops(void) {
+/* Operations made inside a callback of `self`'s, which they may close. */
+static void nested_ops(slot_t* self) {
   int n;
-  if (quiesce || nest > MAX_NEST || !chance(35))
+  if (quiesce || nest > MAX_NEST)
+    return;
+  if (self->state == S_OPEN && chance(4)) {
+    do_close(self);
+    check_all();
+    return;
+  }
+  if (!chance(35))
     return;
   for (n = 1 + (int) rnd(2); n > 0; n--)
     one_op(0);
@@ -1825,6 +1876,7 @@ static void program(void) {
   n_stale = 0;
   outstanding_reqs = 0;
   guard_fires = 0;
+  timer_starts = fired_due = fired_seq = 0;
   memset(dgrams, 0, sizeof(dgrams));
   memset(sender_disconnected, 0, sizeof(sender_disconnected));
   for (i = 0; i < N_SLOTS; i++)
