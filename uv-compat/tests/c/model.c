@@ -220,7 +220,8 @@ static int outstanding_reqs;
 
 static struct {
   unsigned long long programs, ops, nested_ops, callbacks, sends, send_ok,
-      try_ok, received, partial, runs, walk_closes, async_thread_sends;
+      try_ok, received, partial, runs, walk_closes, async_thread_sends,
+      second_loops;
 } stats;
 
 /* ---- operation log and failure reports ---------------------------------- */
@@ -408,6 +409,7 @@ static void cb_leave(void) {
 }
 
 static void nested_ops(slot_t* self);
+static void one_op(int top);
 static void check_all(void);
 
 /* ---- datagrams ------------------------------------------------------------ */
@@ -1761,6 +1763,77 @@ static void op_on_closing(void) {
 }
 #endif
 
+/* A second loop, run to its end from a callback of the first: a timer, an
+ * idle handle and a UDP handle sending to itself, whose callbacks make
+ * operations on the first loop's handles. */
+static uv_loop_t loop2;
+static int loop2_events;
+
+static void loop2_timer_cb(uv_timer_t* t) {
+  cb_enter();
+  loop2_events++;
+  logf_("second loop: timer_cb");
+  CHECK_EQ(t->loop == &loop2, 1);
+  one_op(0);
+  uv_close((uv_handle_t*) t, NULL);
+  cb_leave();
+}
+
+static void loop2_idle_cb(uv_idle_t* i) {
+  loop2_events++;
+  CHECK_EQ(i->loop == &loop2, 1);
+  uv_close((uv_handle_t*) i, NULL);
+}
+
+static void loop2_alloc_cb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) {
+  static char storage[64];
+  (void) h;
+  (void) suggested;
+  *buf = uv_buf_init(storage, sizeof(storage));
+}
+
+static void loop2_recv_cb(uv_udp_t* u, ssize_t nread, const uv_buf_t* buf,
+                          const struct sockaddr* addr, unsigned flags) {
+  (void) flags;
+  if (nread == 0 && addr == NULL)
+    return;
+  cb_enter();
+  loop2_events++;
+  logf_("second loop: recv_cb %zd", nread);
+  CHECK_EQ(nread, 5);
+  CHECK_EQ(memcmp(buf->base, "loop2", 5), 0);
+  one_op(0);
+  uv_close((uv_handle_t*) u, NULL);
+  cb_leave();
+}
+
+static void op_second_loop(void) {
+  uv_timer_t t;
+  uv_idle_t i;
+  uv_udp_t u;
+  struct sockaddr_storage a;
+  int len = sizeof(a);
+  uv_buf_t b = uv_buf_init((char*) "loop2", 5);
+  logf_("second loop");
+  loop2_events = 0;
+  CHECK_EQ(uv_loop_init(&loop2), 0);
+  CHECK_EQ(uv_timer_init(&loop2, &t), 0);
+  CHECK_EQ(uv_timer_start(&t, loop2_timer_cb, 0, 0), 0);
+  CHECK_EQ(uv_idle_init(&loop2, &i), 0);
+  CHECK_EQ(uv_idle_start(&i, loop2_idle_cb), 0);
+  CHECK_EQ(uv_udp_init(&loop2, &u), 0);
+  loopback(AF_INET, &a);
+  CHECK_EQ(uv_udp_bind(&u, (struct sockaddr*) &a, 0), 0);
+  CHECK_EQ(uv_udp_getsockname(&u, (struct sockaddr*) &a, &len), 0);
+  CHECK_EQ(uv_udp_recv_start(&u, loop2_alloc_cb, loop2_recv_cb), 0);
+  CHECK_EQ(uv_udp_try_send(&u, &b, 1, (struct sockaddr*) &a), 5);
+  CHECK_EQ(uv_run(&loop2, UV_RUN_DEFAULT), 0);
+  CHECK_EQ(loop2_events, 3);
+  CHECK_EQ(uv_loop_close(&loop2), 0);
+  logf_("second loop closed");
+  stats.second_loops++;
+}
+
 static void op_stop(void) {
   logf_("uv_stop");
   uv_stop(&loop);
@@ -1810,11 +1883,13 @@ static void one_op(int top) {
 #ifdef UV_RUV_COMPAT
   else if (c < 97)
     op_on_closing();
-  else if (c < 100 && !top) {
+  else if (c < 99 && !top && in_top_run) {
     CHECK_EQ(uv_run(&loop, UV_RUN_NOWAIT), UV_EBUSY);
     CHECK_EQ(uv_loop_close(&loop), UV_EBUSY);
   }
 #endif
+  else if (c == 99 && !top && in_top_run && nest == 1)
+    op_second_loop();
   else if (c >= 100 && c < 104 && top) {
     int r = uv_loop_close(&loop);
     logf_("uv_loop_close with handles -> %d", r);
@@ -1988,17 +2063,18 @@ int main(int argc, char** argv) {
   CHECK_EQ(uv_loop_close(&loop), 0);
   for (i = 0; i < count; i++) {
     seed = first + i;
-    alarm(60);
+    alarm(20); /* a program takes milliseconds (under valgrind, a second) */
     program();
   }
   alarm(0);
   printf("model: seeds %llu..%llu ok: %llu ops (+%llu nested), %llu runs, "
          "%llu callbacks, %llu walk-closes, %llu sends (%llu ok, %llu "
          "try_send ok), %llu datagrams received (%llu partial), %llu async "
-         "sends from threads%s\n",
+         "sends from threads, %llu second loops%s\n",
          first, first + count - 1, stats.ops, stats.nested_ops, stats.runs,
          stats.callbacks, stats.walk_closes, stats.sends, stats.send_ok,
          stats.try_ok, stats.received, stats.partial,
-         stats.async_thread_sends, have_ipv6 ? "" : " (no IPv6)");
+         stats.async_thread_sends, stats.second_loops,
+         have_ipv6 ? "" : " (no IPv6)");
   return 0;
 }
