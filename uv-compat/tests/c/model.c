@@ -221,7 +221,7 @@ static int outstanding_reqs;
 static struct {
   unsigned long long ops, nested_ops, callbacks, sends, send_ok,
       try_ok, received, partial, runs, walk_closes, async_thread_sends,
-      second_loops;
+      second_loops, queued;
 } stats;
 
 /* ---- operation log and failure reports ---------------------------------- */
@@ -1021,6 +1021,18 @@ static void op_init(void) {
       s->sender_key = n_senders++;
       s->rx = calloc(1, sizeof(rx_t));
       CHECK(s->rx != NULL, "calloc");
+      if (chance(3)) {
+        /* Unknown flags, an unknown address family: nothing is made. */
+        unsigned bad = chance(50) ? (AF_INET | 0x200u << rnd(7)) : 77u;
+        r = uv_udp_init_ex(&loop, u, bad);
+        logf_("udp_init_ex flags %#x -> %d", bad, r);
+        CHECK_EQ(r, UV_EINVAL);
+        free(u);
+        s->h = NULL;
+        free(s->rx);
+        s->rx = NULL;
+        return;
+      }
       if (how == 0) {
         r = uv_udp_init(&loop, u);
       } else if (how == 1) {
@@ -1314,6 +1326,13 @@ static void op_udp_bind(slot_t* s) {
   loopback(fam, &a);
   if (fam == AF_INET6 && chance(30))
     flags |= UV_UDP_IPV6ONLY;
+  if (chance(5)) {
+    /* IPV6ONLY on an IPv4 address, or a flag bind does not know. */
+    unsigned bad = fam == AF_INET ? UV_UDP_IPV6ONLY : 0x4000u;
+    r = uv_udp_bind((uv_udp_t*) s->h, (struct sockaddr*) &a, bad);
+    logf_("udp_bind %s flags %#x -> %d", sname(s), bad, r);
+    CHECK_EQ(r, UV_EINVAL);
+  }
   r = uv_udp_bind((uv_udp_t*) s->h, (struct sockaddr*) &a, flags);
   logf_("udp_bind %s %s flags %u -> %d", sname(s),
         fam == AF_INET6 ? "::1" : "127.0.0.1", flags, r);
@@ -1380,12 +1399,12 @@ static void op_udp_connect(slot_t* s) {
 static size_t dgram_len(int family) {
   unsigned c = rnd(100);
   size_t max = family == AF_INET6 ? 65527 : 65507;
-  if (c < 70)
+  if (c < 65)
     return HDR + rnd(64);
-  if (c < 92)
+  if (c < 85)
     return HDR + rnd(2000);
-  if (c < 98)
-    return HDR + rnd(16000);
+  if (c < 97)
+    return HDR + rnd(30000);
   return c == 98 ? max : max + 1 + rnd(4000); /* the largest; too large */
 }
 
@@ -1535,6 +1554,8 @@ static void op_udp_send(slot_t* s, int try) {
         s->pend_head = req;
       s->pend_tail = req;
       s->npend++;
+      if (uv_udp_get_send_queue_count((uv_udp_t*) s->h) > 0)
+        stats.queued++;
       outstanding_reqs++;
       if (!s->has_socket) {
         s->has_socket = 1;
@@ -1610,6 +1631,21 @@ static void op_udp_options(slot_t* s) {
       break;
     case 4: {
       int size = 0;
+      if (chance(50)) {
+        /* A small send buffer makes large sends wait (EAGAIN): the send
+         * queue fills and drains through the poll phase. Linux doubles
+         * the value asked for. */
+        static const int sizes[] = {8192, 16384, 65536};
+        int want = sizes[rnd(3)];
+        size = want;
+        r = uv_send_buffer_size(s->h, &size);
+        logf_("uv_send_buffer_size %s %d -> %d", sname(s), want, r);
+        CHECK_EQ(r, 0);
+        size = 0;
+        CHECK_EQ(uv_send_buffer_size(s->h, &size), 0);
+        CHECK_EQ(size, 2 * want);
+        break;
+      }
       r = uv_send_buffer_size(s->h, &size);
       CHECK_EQ(r, 0);
       CHECK(size > 0, "send buffer size %d", size);
@@ -2083,11 +2119,11 @@ int main(int argc, char** argv) {
   alarm(0);
   printf("model: seeds %llu..%llu ok: %llu ops (+%llu nested), %llu runs, "
          "%llu callbacks, %llu walk-closes, %llu sends (%llu ok, %llu "
-         "try_send ok), %llu datagrams received (%llu partial), %llu async "
+         "try_send ok, %llu waited), %llu datagrams received (%llu partial), %llu async "
          "sends from threads, %llu second loops%s\n",
          first, first + count - 1, stats.ops, stats.nested_ops, stats.runs,
          stats.callbacks, stats.walk_closes, stats.sends, stats.send_ok,
-         stats.try_ok, stats.received, stats.partial,
+         stats.try_ok, stats.queued, stats.received, stats.partial,
          stats.async_thread_sends, stats.second_loops,
          have_ipv6 ? "" : " (no IPv6)");
   return 0;
