@@ -5,21 +5,26 @@
  * UDP), and a random sequence of operations on them, made at top level and,
  * nested, inside every kind of callback: init, bind, open, connect and
  * disconnect, recv start/stop (alloc_cb handing out full, short, empty and
- * recvmmsg-sized buffers), uv_udp_send with 1..4 buffers, uv_udp_try_send,
- * the uv_udp_set_* options, close, walk and walk-close (uv_walk + uv_close),
+ * recvmmsg-sized buffers), uv_udp_send with 1..4 buffers (and with more
+ * than IOV_MAX), uv_udp_try_send, the uv_udp_set_* options and small send
+ * buffers, close (also of the handle whose callback runs, and new handles
+ * made in close callbacks), walk and walk-close (uv_walk + uv_close),
  * timer start/stop/again/set_repeat with extreme values, idle/prepare/check
  * start/stop, async sends from the loop thread and from sender threads,
- * poll start/stop, ref/unref, uv_stop, uv_update_time, uv_run in every mode
- * and uv_loop_close while handles remain.
+ * poll start/stop, ref/unref, uv_stop, uv_update_time, uv_run in every mode,
+ * uv_loop_close while handles remain, and a second loop run to its end from
+ * a callback of the first, whose callbacks operate on the first loop.
  *
  * The model checks after every operation and in every callback: is_active,
  * is_closing and has_ref as the model expects; the send queue counters
  * exact (the unwritten sends are the newest ones, their bytes add up to
  * send_queue_size); send callbacks in FIFO order per handle, never inside
  * uv_udp_send; a timer never fires before its due time and is active in its
- * callback exactly when it repeats; no callback for a closing handle; at
- * most one async callback per send; uv_walk visits every open handle once
- * and nothing else; uv_run's result agrees with uv_loop_alive. Every
+ * callback exactly when it repeats, due_in exact, timers fire in (due time,
+ * start) order; no callback for a closing handle; at most one async
+ * callback per send; uv_walk visits every open or closing handle once and
+ * nothing else; uv_loop_alive exactly as the model expects between runs,
+ * uv_run's result agreeing with it. Every
  * datagram carries a unique id, its length and its sender's sequence number:
  * a receiver (UDP handle or poll socket) checks its bytes, that it comes
  * whole (or flagged UV_UDP_PARTIAL), once, in its sender's order, from its
@@ -32,8 +37,10 @@
  *
  * Usage: model [FIRST_SEED [COUNT]]; the environment variables
  * RUV_CMODEL_SEED and RUV_CMODEL_SEEDS give the defaults (1 and 50). On a
- * failure it prints the seed and the tail of the operation log and aborts;
- * `model SEED 1` replays that program.
+ * failure (a failed check, a crash, a program hanging for 20 s) it prints
+ * the seed and the tail of the operation log and aborts; `model SEED 1`
+ * replays that program's top-level operations (what happens in callbacks
+ * depends on timing too).
  *
  * It builds and passes against the system libuv too (cc model.c -luv
  * -lpthread): that checks the model itself. The checks of behaviour that
@@ -70,9 +77,11 @@
 #define MODEL_AVOID_MANY_WATCHERS 1
 #endif
 
-/* (4) A second uv_poll_init on a descriptor another uv_poll_t already
- * watches returns UV_EEXIST (libuv allows it). While 1, every poll handle
- * has a socket of its own. */
+/* (4) A second uv_poll_init on a descriptor another uv_poll_t uses returns
+ * UV_EEXIST even while that handle is stopped. libuv 1.44 allows it then,
+ * and returns UV_EEXIST only while the other handle is started: the model
+ * expects exactly that. While 1, every poll handle has a socket of its
+ * own. */
 #ifndef MODEL_AVOID_POLL_SAME_FD
 #define MODEL_AVOID_POLL_SAME_FD 1
 #endif
