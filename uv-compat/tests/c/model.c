@@ -196,7 +196,8 @@ typedef struct {
   uint8_t received;
 } dgram_t;
 
-static uv_loop_t loop;
+static uv_loop_t own_loop;
+static uv_loop_t* loop; /* own_loop, or the default loop */
 static uv_timer_t guard;
 static slot_t slots[N_SLOTS];
 static int kind_first[K_KINDS];
@@ -410,7 +411,7 @@ static void cb_enter(void) {
   if (++run_cbs == CB_BUDGET) {
     logf_("callback budget: uv_stop");
     stopped_in_run = 1;
-    uv_stop(&loop);
+    uv_stop(loop);
   }
 }
 
@@ -547,7 +548,7 @@ static void close_cb(uv_handle_t* h) {
 
 static void timer_cb(uv_timer_t* t) {
   slot_t* s = slot_of((uv_handle_t*) t);
-  uint64_t now = uv_now(&loop);
+  uint64_t now = uv_now(loop);
   cb_enter();
   logf_("timer_cb %s now %llu due %llu", sname(s), (unsigned long long) now,
         (unsigned long long) s->due);
@@ -773,7 +774,7 @@ static void send_cb(uv_udp_send_t* req, int status) {
 static void guard_cb(uv_timer_t* t) {
   (void) t;
   stopped_in_run = 1;
-  uv_stop(&loop);
+  uv_stop(loop);
 }
 
 /* ---- invariants ------------------------------------------------------------ */
@@ -804,7 +805,7 @@ static void check_slot(slot_t* s) {
   uv_handle_t* h = s->h;
   if (s->state == S_FREE)
     return;
-  CHECK_EQ(h->loop == &loop, 1);
+  CHECK_EQ(h->loop == loop, 1);
   CHECK(uv_is_closing(h) == (s->state == S_CLOSING), "%s: is_closing %d",
         sname(s), uv_is_closing(h));
   if (s->state == S_CLOSING) {
@@ -836,7 +837,7 @@ static void check_slot(slot_t* s) {
   if (s->kind == K_TIMER) {
     CHECK_EQ(uv_timer_get_repeat((uv_timer_t*) h), s->repeat);
     if (s->active) {
-      uint64_t now = uv_now(&loop);
+      uint64_t now = uv_now(loop);
       CHECK_EQ(uv_timer_get_due_in((uv_timer_t*) h),
                s->due > now ? s->due - now : 0);
     }
@@ -845,7 +846,7 @@ static void check_slot(slot_t* s) {
 
 static void check_all(void) {
   int i, live = 0, closing = 0;
-  uint64_t now = uv_now(&loop);
+  uint64_t now = uv_now(loop);
   CHECK(now >= last_now, "uv_now went back from %llu to %llu",
         (unsigned long long) last_now, (unsigned long long) now);
   last_now = now;
@@ -863,11 +864,11 @@ static void check_all(void) {
    * referenced handle is active, a request pending or a handle closing. */
   if (nest == 0) {
     live |= closing || outstanding_reqs > 0;
-    CHECK(uv_loop_alive(&loop) == live, "uv_loop_alive %d, expected %d",
-          uv_loop_alive(&loop), live);
+    CHECK(uv_loop_alive(loop) == live, "uv_loop_alive %d, expected %d",
+          uv_loop_alive(loop), live);
   }
   else if (live)
-    CHECK(uv_loop_alive(&loop), "a referenced active handle, loop not alive");
+    CHECK(uv_loop_alive(loop), "a referenced active handle, loop not alive");
 }
 
 /* ---- operations ------------------------------------------------------------ */
@@ -965,25 +966,25 @@ static void op_init(void) {
     return;
   switch (k) {
     case K_TIMER:
-      r = uv_timer_init(&loop, new_handle(s, sizeof(uv_timer_t)));
+      r = uv_timer_init(loop, new_handle(s, sizeof(uv_timer_t)));
       s->timeout = s->repeat = s->due = 0;
       s->has_cb = 0;
       break;
     case K_IDLE:
-      r = uv_idle_init(&loop, new_handle(s, sizeof(uv_idle_t)));
+      r = uv_idle_init(loop, new_handle(s, sizeof(uv_idle_t)));
       break;
     case K_PREPARE:
-      r = uv_prepare_init(&loop, new_handle(s, sizeof(uv_prepare_t)));
+      r = uv_prepare_init(loop, new_handle(s, sizeof(uv_prepare_t)));
       break;
     case K_CHECK:
-      r = uv_check_init(&loop, new_handle(s, sizeof(uv_check_t)));
+      r = uv_check_init(loop, new_handle(s, sizeof(uv_check_t)));
       break;
     case K_ASYNC:
       atomic_store(&s->async_sends, 0);
       atomic_store(&s->dirty, 0);
       s->async_cbs = 0;
       s->has_thread = 0;
-      r = uv_async_init(&loop, new_handle(s, sizeof(uv_async_t)),
+      r = uv_async_init(loop, new_handle(s, sizeof(uv_async_t)),
                         chance(15) ? NULL : async_cb);
       break;
     case K_POLL: {
@@ -996,8 +997,8 @@ static void op_init(void) {
         ps = new_psock();
       int busy = fd_watched(ps);
       s->ps = ps;
-      r = chance(50) ? uv_poll_init(&loop, p, ps->fd)
-                     : uv_poll_init_socket(&loop, p, ps->fd);
+      r = chance(50) ? uv_poll_init(loop, p, ps->fd)
+                     : uv_poll_init_socket(loop, p, ps->fd);
       s->poll_events = 0;
       logf_("%s on fd %d (port %u)%s -> %d", sname(s), ps->fd,
             ntohs(ps->addr.sin_port), ps->refs > 1 ? ", shared" : "", r);
@@ -1036,7 +1037,7 @@ static void op_init(void) {
       if (chance(3)) {
         /* Unknown flags, an unknown address family: nothing is made. */
         unsigned bad = chance(50) ? (AF_INET | 0x200u << rnd(7)) : 77u;
-        r = uv_udp_init_ex(&loop, u, bad);
+        r = uv_udp_init_ex(loop, u, bad);
         logf_("udp_init_ex flags %#x -> %d", bad, r);
         CHECK_EQ(r, UV_EINVAL);
         free(u);
@@ -1046,7 +1047,7 @@ static void op_init(void) {
         return;
       }
       if (how == 0) {
-        r = uv_udp_init(&loop, u);
+        r = uv_udp_init(loop, u);
       } else if (how == 1) {
         int fam = families[rnd(have_ipv6 ? 3 : 2)];
         unsigned flags = (unsigned) fam;
@@ -1054,7 +1055,7 @@ static void op_init(void) {
           flags |= UV_UDP_RECVMMSG;
           s->mmsg = 1;
         }
-        r = uv_udp_init_ex(&loop, u, flags);
+        r = uv_udp_init_ex(loop, u, flags);
         if (fam != AF_UNSPEC) {
           s->family = fam;
           s->has_socket = 1;
@@ -1068,7 +1069,7 @@ static void op_init(void) {
         loopback(fam, &s->addr);
         CHECK_EQ(bind(fd, (struct sockaddr*) &s->addr, sa_len(&s->addr)), 0);
         CHECK_EQ(getsockname(fd, (struct sockaddr*) &s->addr, &len), 0);
-        r = uv_udp_init(&loop, u);
+        r = uv_udp_init(loop, u);
         if (r == 0) {
           int ro = uv_udp_open(u, fd);
           CHECK(ro == 0, "uv_udp_open: %d", ro);
@@ -1120,7 +1121,7 @@ static void op_timer(void) {
     case 0:
     case 1: {
       uint64_t timeout = extreme_time(), repeat = chance(60) ? 0 : extreme_time();
-      uint64_t now = uv_now(&loop);
+      uint64_t now = uv_now(loop);
       r = uv_timer_start(t, timer_cb, timeout, repeat);
       logf_("timer_start %s %llu %llu -> %d", sname(s),
             (unsigned long long) timeout, (unsigned long long) repeat, r);
@@ -1140,7 +1141,7 @@ static void op_timer(void) {
       s->active = 0;
       break;
     case 3: {
-      uint64_t now = uv_now(&loop);
+      uint64_t now = uv_now(loop);
       r = uv_timer_again(t);
       logf_("timer_again %s (repeat %llu) -> %d", sname(s),
             (unsigned long long) s->repeat, r);
@@ -1206,10 +1207,10 @@ static void op_watcher_burst(void) {
     slot_t* s = &slots[kind_first[k] + i];
     int r;
     if (s->state == S_FREE) {
-      r = k == K_IDLE ? uv_idle_init(&loop, new_handle(s, sizeof(uv_idle_t)))
+      r = k == K_IDLE ? uv_idle_init(loop, new_handle(s, sizeof(uv_idle_t)))
           : k == K_PREPARE
-              ? uv_prepare_init(&loop, new_handle(s, sizeof(uv_prepare_t)))
-              : uv_check_init(&loop, new_handle(s, sizeof(uv_check_t)));
+              ? uv_prepare_init(loop, new_handle(s, sizeof(uv_prepare_t)))
+              : uv_check_init(loop, new_handle(s, sizeof(uv_check_t)));
       CHECK_EQ(r, 0);
       opened(s);
     }
@@ -1727,7 +1728,7 @@ static void op_walk(int close_all) {
     w.before[i] = slots[i].state;
   logf_("uv_walk%s", close_all ? " + uv_close" : "");
   in_walk = 1;
-  uv_walk(&loop, walk_cb, &w);
+  uv_walk(loop, walk_cb, &w);
   in_walk = 0;
   /* libuv visits closing handles too, until their close callback. */
   for (i = 0; i < N_SLOTS; i++)
@@ -1887,15 +1888,15 @@ static void op_stop(void) {
   logf_("uv_stop");
   if (in_top_run)
     stopped_in_run = 1;
-  uv_stop(&loop);
+  uv_stop(loop);
 }
 
 static void op_time(void) {
-  uint64_t before = uv_now(&loop);
-  uv_update_time(&loop);
+  uint64_t before = uv_now(loop);
+  uv_update_time(loop);
   logf_("uv_update_time %llu -> %llu", (unsigned long long) before,
-        (unsigned long long) uv_now(&loop));
-  CHECK(uv_now(&loop) >= before, "uv_update_time went back");
+        (unsigned long long) uv_now(loop));
+  CHECK(uv_now(loop) >= before, "uv_update_time went back");
 }
 
 /* One random operation. Top level (the program's own steps) adds
@@ -1937,14 +1938,14 @@ static void one_op(int top) {
   else if (c < 97)
     op_on_closing();
   else if (c < 99 && !top && in_top_run) {
-    CHECK_EQ(uv_run(&loop, UV_RUN_NOWAIT), UV_EBUSY);
-    CHECK_EQ(uv_loop_close(&loop), UV_EBUSY);
+    CHECK_EQ(uv_run(loop, UV_RUN_NOWAIT), UV_EBUSY);
+    CHECK_EQ(uv_loop_close(loop), UV_EBUSY);
   }
 #endif
   else if (c == 99 && !top && in_top_run && nest == 1)
     op_second_loop();
   else if (c >= 100 && c < 104 && top) {
-    int r = uv_loop_close(&loop);
+    int r = uv_loop_close(loop);
     logf_("uv_loop_close with handles -> %d", r);
     CHECK_EQ(r, UV_EBUSY); /* the guard timer is always there */
   }
@@ -1977,9 +1978,9 @@ static void run_loop(uv_run_mode mode) {
   run_cbs = 0;
   stopped_in_run = 0;
   in_top_run = 1;
-  r = uv_run(&loop, mode);
+  r = uv_run(loop, mode);
   in_top_run = 0;
-  alive = uv_loop_alive(&loop);
+  alive = uv_loop_alive(loop);
   logf_("uv_run %s -> %d (alive %d, %d callbacks)", names[mode], r, alive,
         run_cbs);
   /* uv_run returns uv_loop_alive as its last iteration ends. One
@@ -2014,10 +2015,20 @@ static void program(void) {
   for (i = 0; i < N_SLOTS; i++)
     CHECK(slots[i].state == S_FREE, "slot left over");
 
-  memset(&loop, 0xA5, sizeof(loop));
-  CHECK_EQ(uv_loop_init(&loop), 0);
-  last_now = uv_now(&loop);
-  CHECK_EQ(uv_timer_init(&loop, &guard), 0);
+  if (seed % 4 == 0) {
+    /* The default loop, closed at the end like any other: the next
+     * uv_default_loop() makes it anew. */
+    loop = uv_default_loop();
+    CHECK(loop != NULL, "uv_default_loop");
+    CHECK_EQ(uv_loop_alive(loop), 0);
+  } else {
+    loop = &own_loop;
+    memset(loop, 0xA5, sizeof(*loop));
+    CHECK_EQ(uv_loop_init(loop), 0);
+  }
+  logf_("%s loop", loop == &own_loop ? "own" : "default");
+  last_now = uv_now(loop);
+  CHECK_EQ(uv_timer_init(loop, &guard), 0);
   guard.data = NULL;
   uv_unref((uv_handle_t*) &guard);
 
@@ -2065,7 +2076,7 @@ static void program(void) {
   uv_close((uv_handle_t*) &guard, NULL);
   run_cbs = 0;
   logf_("uv_run DEFAULT (final)");
-  CHECK_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  CHECK_EQ(uv_run(loop, UV_RUN_DEFAULT), 0);
   for (i = 0; i < N_SLOTS; i++)
     CHECK(slots[i].state == S_FREE, "%s never got its close callback",
           sname(&slots[i]));
@@ -2075,9 +2086,9 @@ static void program(void) {
     CHECK(!dgrams[i].received || dgrams[i].state == DG_OK,
           "id %d arrived, its send failed", i);
   }
-  alive = uv_loop_alive(&loop);
+  alive = uv_loop_alive(loop);
   CHECK_EQ(alive, 0);
-  CHECK_EQ(uv_loop_close(&loop), 0);
+  CHECK_EQ(uv_loop_close(loop), 0);
   CHECK_EQ(count_fds(), fds);
 }
 
@@ -2121,8 +2132,9 @@ int main(int argc, char** argv) {
   install_crash_reporting();
   /* libuv opens a process-wide pipe on the first uv_loop_init: let it, so
    * each program's descriptor count starts after it. */
-  CHECK_EQ(uv_loop_init(&loop), 0);
-  CHECK_EQ(uv_loop_close(&loop), 0);
+  loop = &own_loop;
+  CHECK_EQ(uv_loop_init(loop), 0);
+  CHECK_EQ(uv_loop_close(loop), 0);
   for (i = 0; i < count; i++) {
     seed = first + i;
     alarm(20); /* a program takes milliseconds (under valgrind, a second) */
