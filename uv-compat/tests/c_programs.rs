@@ -19,7 +19,7 @@
 //! sees the Rust library's allocations too) and runs `MODEL_SEEDS` more. For
 //! a longer soak set `RUV_CMODEL_SEEDS` (plain and sanitizer runs),
 //! `RUV_CMODEL_VALGRIND_SEEDS` and `RUV_CMODEL_SEED` (the first seed, 1 by
-//! default), e.g. `RUV_CMODEL_SEEDS=5000 cargo test -p uv-compat --test
+//! default), e.g. `RUV_CMODEL_SEEDS=10000 cargo test -p uv-compat --test
 //! c_programs -- model`.
 //!
 //! The C programs use only the public libuv API; they also build and pass
@@ -316,9 +316,9 @@ fn run_valgrind(file: &str, bin: &Path, args: &[String], timeout: Duration) {
 }
 
 /// Programs of `model.c` per plain (and sanitizer) run in CI.
-const MODEL_SEEDS: u64 = 300;
+const MODEL_SEEDS: u64 = 1000;
 /// Programs of `model.c` under valgrind in CI (about 50x slower).
-const MODEL_VALGRIND_SEEDS: u64 = 40;
+const MODEL_VALGRIND_SEEDS: u64 = 150;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
