@@ -215,6 +215,8 @@ static int in_uv_close;
 static int in_walk;
 static int run_cbs;
 static int stopped_in_run; /* uv_stop was called by a callback of this run */
+static int stop_pending;   /* uv_stop was called outside uv_run */
+static int io_since_run;   /* an I/O watcher may wait for the next poll */
 static int have_ipv6;
 static uint64_t last_now;
 static uint64_t timer_starts;  /* (re)starts of timers so far */
@@ -844,6 +846,39 @@ static void check_slot(slot_t* s) {
   }
 }
 
+/* uv_backend_timeout between runs: 0 when the loop must not block (a
+ * pending uv_stop, a started idle handle, a closing handle, nothing alive),
+ * else the time to the next timer (clamped to INT_MAX), else -1. Skipped
+ * while sends are pending: their completions may wait in libuv's queue.
+ * libuv also answers 0 while descriptor changes wait for the next poll
+ * phase: allowed while I/O handles exist or were made since the last run. */
+static void check_backend_timeout(int live_handles, int closing) {
+  int i, expect = -1, io = io_since_run, got;
+  uint64_t now = uv_now(loop);
+  if (outstanding_reqs > 0)
+    return;
+  for (i = 0; i < N_SLOTS; i++) {
+    const slot_t* s = &slots[i];
+    if (s->state != S_FREE && (s->kind == K_POLL || s->kind == K_UDP))
+      io = 1;
+    if (s->state != S_OPEN || !s->active)
+      continue;
+    if (s->kind == K_IDLE)
+      closing = 1; /* the same answer: 0 */
+    if (s->kind == K_TIMER) {
+      uint64_t d = s->due > now ? s->due - now : 0;
+      int t = d > INT_MAX ? INT_MAX : (int) d;
+      if (expect < 0 || t < expect)
+        expect = t;
+    }
+  }
+  if (stop_pending || closing || !live_handles)
+    expect = 0;
+  got = uv_backend_timeout(loop);
+  CHECK(got == expect || (got == 0 && io), "uv_backend_timeout %d, expected %d",
+        got, expect);
+}
+
 static void check_all(void) {
   int i, live = 0, closing = 0;
   uint64_t now = uv_now(loop);
@@ -862,6 +897,8 @@ static void check_all(void) {
   }
   /* Between runs (the guard timer is stopped then): alive exactly when a
    * referenced handle is active, a request pending or a handle closing. */
+  if (nest == 0)
+    check_backend_timeout(live, closing);
   if (nest == 0) {
     live |= closing || outstanding_reqs > 0;
     CHECK(uv_loop_alive(loop) == live, "uv_loop_alive %d, expected %d",
@@ -1085,6 +1122,8 @@ static void op_init(void) {
       return;
   }
   logf_("init %s -> %d", sname(s), r);
+  if (k == K_ASYNC || k == K_POLL || k == K_UDP)
+    io_since_run = 1;
   CHECK_EQ(r, 0);
   CHECK_EQ(s->h->type, (int) (k == K_TIMER     ? UV_TIMER
                               : k == K_IDLE    ? UV_IDLE
@@ -1897,6 +1936,8 @@ static void op_stop(void) {
   logf_("uv_stop");
   if (in_top_run)
     stopped_in_run = 1;
+  else
+    stop_pending = 1;
   uv_stop(loop);
 }
 
@@ -1979,16 +2020,22 @@ static void nested_ops(slot_t* self) {
 
 static void run_loop(uv_run_mode mode) {
   static const char* const names[] = {"DEFAULT", "ONCE", "NOWAIT"};
-  int r, alive;
+  int r, alive, polls;
   /* The unreferenced guard timer bounds how long a run blocks: it stops the
    * loop after GUARD_MS without keeping it alive. */
   CHECK_EQ(uv_timer_start(&guard, guard_cb, GUARD_MS, GUARD_MS), 0);
   logf_("uv_run %s", names[mode]);
+  polls = !stop_pending && uv_loop_alive(loop);
   run_cbs = 0;
   stopped_in_run = 0;
   in_top_run = 1;
   r = uv_run(loop, mode);
   in_top_run = 0;
+  /* A run that began with uv_stop pending, or with nothing alive, did not
+   * poll. */
+  if (polls)
+    io_since_run = 0;
+  stop_pending = 0;
   alive = uv_loop_alive(loop);
   logf_("uv_run %s -> %d (alive %d, %d callbacks)", names[mode], r, alive,
         run_cbs);
@@ -2019,6 +2066,8 @@ static void program(void) {
   n_stale = 0;
   outstanding_reqs = 0;
   timer_starts = fired_due = fired_seq = 0;
+  stop_pending = 0;
+  io_since_run = 1; /* libuv's own watchers wait for the first poll */
   memset(dgrams, 0, sizeof(dgrams));
   memset(sender_disconnected, 0, sizeof(sender_disconnected));
   for (i = 0; i < N_SLOTS; i++)
