@@ -216,7 +216,7 @@ static int in_walk;
 static int run_cbs;
 static int stopped_in_run; /* uv_stop was called by a callback of this run */
 static int stop_pending;   /* uv_stop was called outside uv_run */
-static int io_since_run;   /* an I/O watcher may wait for the next poll */
+static int io_since_run;   /* I/O handles changed since the last poll */
 static int have_ipv6;
 static uint64_t last_now;
 static uint64_t timer_starts;  /* (re)starts of timers so far */
@@ -851,7 +851,8 @@ static void check_slot(slot_t* s) {
  * else the time to the next timer (clamped to INT_MAX), else -1. Skipped
  * while sends are pending: their completions may wait in libuv's queue.
  * libuv also answers 0 while descriptor changes wait for the next poll
- * phase: allowed while I/O handles exist or were made since the last run. */
+ * phase (uv-compat while a closed handle's readiness does): allowed while
+ * I/O handles exist or were made or closed since the last poll. */
 static void check_backend_timeout(int live_handles, int closing) {
   int i, expect = -1, io = io_since_run, got;
   uint64_t now = uv_now(loop);
@@ -966,6 +967,8 @@ static void do_close(slot_t* s) {
     join_sender(s); /* uv_async_send must not race with uv_close */
   s->state = S_CLOSING;
   s->active = 0;
+  if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP)
+    io_since_run = 1;
   in_uv_close = 1;
   uv_close(s->h, close_cb);
   in_uv_close = 0;
@@ -2025,16 +2028,16 @@ static void run_loop(uv_run_mode mode) {
    * loop after GUARD_MS without keeping it alive. */
   CHECK_EQ(uv_timer_start(&guard, guard_cb, GUARD_MS, GUARD_MS), 0);
   logf_("uv_run %s", names[mode]);
+  /* A run polls unless it begins with uv_stop pending or nothing alive;
+   * I/O handles made or closed by its callbacks may wait for the next. */
   polls = !stop_pending && uv_loop_alive(loop);
+  if (polls)
+    io_since_run = 0;
   run_cbs = 0;
   stopped_in_run = 0;
   in_top_run = 1;
   r = uv_run(loop, mode);
   in_top_run = 0;
-  /* A run that began with uv_stop pending, or with nothing alive, did not
-   * poll. */
-  if (polls)
-    io_since_run = 0;
   stop_pending = 0;
   alive = uv_loop_alive(loop);
   logf_("uv_run %s -> %d (alive %d, %d callbacks)", names[mode], r, alive,
