@@ -101,8 +101,7 @@
 #define MAX_DGRAMS 4096    /* datagram ids per program */
 #define CB_BUDGET 3000     /* callbacks per uv_run before the model stops it */
 #define GUARD_MS 2         /* bound on how long a top-level uv_run blocks */
-#define HDR 16             /* datagram header: magic, id, length, seq */
-#define MAGIC 0x52757644u
+#define HDR 16             /* datagram header: tag, id, length, seq */
 #define MMSG_CHUNK (64 * 1024)
 #define STALE 8
 
@@ -224,6 +223,7 @@ static uint64_t fired_due;     /* the last fired timer's due time ... */
 static uint64_t fired_seq;     /* ... and start number */
 static uint32_t n_senders;
 static uint32_t n_dgrams;
+static uint32_t dgram_tag; /* this program's datagrams begin with it */
 static uint8_t sender_disconnected[MAX_SENDERS];
 static dgram_t dgrams[MAX_DGRAMS];
 static struct sockaddr_storage stale[STALE];
@@ -233,7 +233,7 @@ static int outstanding_reqs;
 static struct {
   unsigned long long ops, nested_ops, callbacks, sends, send_ok,
       try_ok, received, partial, runs, walk_closes, async_thread_sends,
-      second_loops, queued;
+      second_loops, queued, foreign;
 } stats;
 
 /* ---- operation log and failure reports ---------------------------------- */
@@ -451,7 +451,7 @@ static char* make_dgram(slot_t* s, size_t len, uint32_t* id_out) {
   id = n_dgrams++;
   data = malloc(len);
   CHECK(data != NULL, "malloc");
-  put32(data, MAGIC);
+  put32(data, dgram_tag);
   put32(data + 4, id);
   put32(data + 8, (uint32_t) len);
   put32(data + 12, s->seq);
@@ -473,12 +473,19 @@ static void receive_dgram(rx_t* rx, const char* who, const char* p, size_t n,
   uint32_t id, len, seq;
   dgram_t* d;
   size_t i;
+  /* A datagram sent to a port before its socket closed can still be on its
+   * way (loopback delivers from a softirq backlog) when a new socket takes
+   * the port, even in another program or process: the tag tells. */
+  if ((n >= 4 && get32(p) != dgram_tag) || (n < 4 && !partial)) {
+    logf_("%s: a datagram of %zu bytes from an earlier program", who, n);
+    stats.foreign++;
+    return;
+  }
   CHECK(n >= HDR || partial, "%s: a whole datagram of %zu bytes", who, n);
   if (n < HDR) {
     stats.partial++;
-    return; /* too short to name its id; its bytes are checked below */
+    return; /* too short to name its id */
   }
-  CHECK_EQ(get32(p), MAGIC);
   id = get32(p + 4);
   len = get32(p + 8);
   seq = get32(p + 12);
@@ -2069,6 +2076,8 @@ static void program(void) {
   n_stale = 0;
   outstanding_reqs = 0;
   timer_starts = fired_due = fired_seq = 0;
+  rng_state = seed ^ (uint64_t) getpid() << 40;
+  dgram_tag = (uint32_t) rnd64();
   stop_pending = 0;
   io_since_run = 1; /* libuv's own watchers wait for the first poll */
   memset(dgrams, 0, sizeof(dgrams));
@@ -2204,11 +2213,13 @@ int main(int argc, char** argv) {
   alarm(0);
   printf("model: seeds %llu..%llu ok: %llu ops (+%llu nested), %llu runs, "
          "%llu callbacks, %llu walk-closes, %llu sends (%llu ok, %llu "
-         "try_send ok, %llu waited), %llu datagrams received (%llu partial), %llu async "
-         "sends from threads, %llu second loops%s\n",
+         "try_send ok, %llu waited), %llu datagrams received (%llu partial, "
+         "%llu from earlier programs), %llu async sends from threads, %llu "
+         "second loops%s\n",
          first, first + count - 1, stats.ops, stats.nested_ops, stats.runs,
          stats.callbacks, stats.walk_closes, stats.sends, stats.send_ok,
          stats.try_ok, stats.queued, stats.received, stats.partial,
+         stats.foreign,
          stats.async_thread_sends, stats.second_loops,
          have_ipv6 ? "" : " (no IPv6)");
   return 0;
