@@ -217,12 +217,13 @@ fn disarm(st: &mut LoopState, key: Key) {
     st.set_active(key, false);
 }
 
-/// Called by the timer phase for a timer it took off the heap as due.
+/// Called by the timer phase for a timer it took off the heap as due. It
+/// stays active until its own callback runs, as in libuv: a callback earlier
+/// in the phase still sees it started.
 pub(crate) fn mark_due(st: &mut LoopState, key: Key) {
     if let Ok(t) = timer_mut(st, key) {
         t.due_now = true;
     }
-    st.set_active(key, false);
 }
 
 /// The handle in slot `index` now.
@@ -262,6 +263,8 @@ fn fire(lp: &Loop, key: Key) {
         let cb = t.cb.take();
         if repeat != 0 {
             arm(&mut st, key, repeat);
+        } else {
+            st.set_active(key, false);
         }
         cb
     };

@@ -274,6 +274,41 @@ fn a_timer_can_restart_itself_from_its_callback() {
 }
 
 #[test]
+fn a_due_timer_stays_active_until_its_own_callback() {
+    // libuv: a started timer is active until its callback begins, also while
+    // the callbacks of timers due before it in the same phase run.
+    let lp = manual();
+    let seen: Rc<RefCell<Vec<(bool, bool)>>> = Rc::default();
+    let first = Timer::new(&lp);
+    let once = Timer::new(&lp);
+    let repeating = Timer::new(&lp);
+    let s = seen.clone();
+    let (o, r) = (once.clone(), repeating.clone());
+    first
+        .start(10, 0, move |_| {
+            s.borrow_mut().push((o.is_active(), r.is_active()));
+            assert_eq!(o.due_in(), Ok(0));
+        })
+        .unwrap();
+    let (s, r) = (seen.clone(), repeating.clone());
+    once.start(10, 0, move |o| {
+        s.borrow_mut().push((o.is_active(), r.is_active()));
+    })
+    .unwrap();
+    let (s, o) = (seen.clone(), once.clone());
+    repeating
+        .start(10, 1000, move |r| {
+            s.borrow_mut().push((o.is_active(), r.is_active()));
+            r.stop().unwrap();
+        })
+        .unwrap();
+    lp.advance(ms(10)).unwrap();
+    assert_eq!(lp.run(RunMode::NoWait), Ok(false));
+    assert_eq!(*seen.borrow(), [(true, true), (false, true), (false, true)]);
+    teardown(&lp);
+}
+
+#[test]
 fn a_timer_stopped_by_an_earlier_timer_does_not_fire_although_due() {
     let lp = manual();
     let log: Rc<RefCell<Vec<&'static str>>> = Rc::default();

@@ -1323,6 +1323,27 @@ fn more_buffers_than_iov_max_are_emsgsize_whether_sent_at_once_or_queued() {
             .map(drop),
         status(StatusCode::EMSGSIZE)
     );
+    // As libuv: the destination is checked before the count, and try_send
+    // answers EAGAIN while sends wait, before the count would matter.
+    assert_eq!(
+        sender
+            .send(&pieces, None, |_, _| panic!("no callback"))
+            .map(drop),
+        status(StatusCode::EDESTADDRREQ)
+    );
+    assert_eq!(
+        sender.try_send(&pieces, Some(raddr)),
+        status(StatusCode::EAGAIN)
+    );
+    assert_eq!(
+        sender.try_send(&pieces, None),
+        status(StatusCode::EDESTADDRREQ)
+    );
+    let no_buffers: [&[u8]; 0] = [];
+    assert_eq!(
+        sender.try_send(&no_buffers, Some(raddr)),
+        status(StatusCode::EINVAL)
+    );
     let s = statuses.clone();
     sender
         .send(&[b"tail"], Some(raddr), move |_, st| {

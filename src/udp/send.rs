@@ -113,8 +113,9 @@ pub(super) fn prepare_send(
     addr: Option<&SocketAddr>,
 ) -> Result<std::os::fd::RawFd> {
     let u = udp_mut(st, key)?;
-    check_count(bufs)?;
+    // libuv's order: the destination, then the buffers.
     check_destination(u.connected, addr)?;
+    check_count(bufs)?;
     let family = addr.map_or(super::AF_INET, family_of);
     bind_if_needed(st, key, family, super::UdpFlags::empty())
 }
@@ -173,8 +174,8 @@ impl Udp {
                     None => Err(StatusCode::EINVAL.into()),
                 };
             };
-            check_count(bufs)?;
             check_destination(u.connected, addr.as_ref())?;
+            check_count(bufs)?;
             let cb: SendCb = match cb.take() {
                 Some(cb) => Box::new(cb),
                 None => return Err(StatusCode::EINVAL.into()),
@@ -239,8 +240,14 @@ impl Udp {
     fn try_send_slices(&self, bufs: &[&[u8]], addr: Option<SocketAddr>) -> Result<usize> {
         let key = self.key();
         self.get_loop().with_deferred(|st, _| {
-            if udp_mut(st, key)?.send.count != 0 {
-                prepare_send(st, key, bufs, addr.as_ref())?;
+            let u = udp_mut(st, key)?;
+            if u.send.count != 0 {
+                // As libuv: the argument checks, then the waiting sends; the
+                // buffer count is the kernel's to refuse, which is not asked.
+                if bufs.is_empty() {
+                    return Err(StatusCode::EINVAL.into());
+                }
+                check_destination(u.connected, addr.as_ref())?;
                 return Err(StatusCode::EAGAIN.into());
             }
             let fd = prepare_send(st, key, bufs, addr.as_ref())?;

@@ -505,14 +505,20 @@ pub unsafe extern "C" fn uv_udp_send(
         return EINVAL;
     }
     // SAFETY: per the contract above.
-    let (u, (bufs, size)) =
-        match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
-            Ok(v) => v,
-            Err(code) => return code,
-        };
+    let (u, checked) = match unsafe { udp(handle).map(|u| (u, buffers(bufs, nbufs))) } {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     // SAFETY: per the contract above.
     let addr = match unsafe { destination(addr) } {
         Ok(addr) => addr,
+        Err(code) => return code,
+    };
+    let (bufs, size) = match checked {
+        Ok(v) => v,
+        Err(code) if code == StatusCode::EMSGSIZE.code() => {
+            return too_many_buffers(&u, addr, Waiting::DoesNotMatter)
+        }
         Err(code) => return code,
     };
     // SAFETY: writable per the contract above.
@@ -595,7 +601,7 @@ pub unsafe extern "C" fn uv_udp_try_send(
     addr: *const sockaddr,
 ) -> c_int {
     // SAFETY: per the contract above.
-    let (u, (bufs, _)) = match unsafe { udp(handle).and_then(|u| Ok((u, buffers(bufs, nbufs)?))) } {
+    let (u, checked) = match unsafe { udp(handle).map(|u| (u, buffers(bufs, nbufs))) } {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -604,9 +610,40 @@ pub unsafe extern "C" fn uv_udp_try_send(
         Ok(addr) => addr,
         Err(code) => return code,
     };
+    let bufs = match checked {
+        Ok((bufs, _)) => bufs,
+        Err(code) if code == StatusCode::EMSGSIZE.code() => {
+            return too_many_buffers(&u, addr, Waiting::MakesItEagain)
+        }
+        Err(code) => return code,
+    };
     match u.try_send(bufs, addr) {
         Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
         Err(err) => status(err),
+    }
+}
+
+/// Whether sends waiting in the queue decide a refusal first.
+#[derive(PartialEq)]
+enum Waiting {
+    /// `uv_udp_try_send`: UV_EAGAIN while sends wait.
+    MakesItEagain,
+    /// `uv_udp_send`.
+    DoesNotMatter,
+}
+
+/// What a send answers for more buffers than the kernel takes: libuv checks
+/// the destination first (and `uv_udp_try_send` the waiting sends), and only
+/// then would `sendmsg(2)` refuse the count with UV_EMSGSIZE.
+#[cold]
+fn too_many_buffers(u: &ruv::Udp, addr: Option<std::net::SocketAddr>, waiting: Waiting) -> c_int {
+    let connected = u.is_connected().unwrap_or(false);
+    let queued = u.send_queue_count().unwrap_or(0) > 0;
+    match (connected, addr) {
+        (true, Some(_)) => StatusCode::EISCONN.code(),
+        (false, None) => StatusCode::EDESTADDRREQ.code(),
+        _ if queued && waiting == Waiting::MakesItEagain => StatusCode::EAGAIN.code(),
+        _ => StatusCode::EMSGSIZE.code(),
     }
 }
 

@@ -11,6 +11,17 @@
 //!
 //! Set `UV_COMPAT_NO_VALGRIND=1` to skip the valgrind runs locally.
 //!
+//! `model.c`, the randomised model test, runs a number of seeds rather than
+//! once: `MODEL_SEEDS` programs plainly, `MODEL_VALGRIND_SEEDS` under
+//! valgrind, and `model_c_sanitizers` builds it again with
+//! `-fsanitize=address,undefined` (linked to the same `libuv.so`; the
+//! instrumented executable loads the ASan runtime first, and LeakSanitizer
+//! sees the Rust library's allocations too) and runs `MODEL_SEEDS` more. For
+//! a longer soak set `RUV_CMODEL_SEEDS` (plain and sanitizer runs),
+//! `RUV_CMODEL_VALGRIND_SEEDS` and `RUV_CMODEL_SEED` (the first seed, 1 by
+//! default), e.g. `RUV_CMODEL_SEEDS=10000 cargo test -p uv-compat --test
+//! c_programs -- model`.
+//!
 //! The C programs use only the public libuv API; they also build and pass
 //! against the system libuv (1.44), with the 1.45+-only checks behind
 //! `UV_VERSION_HEX` guards (see the comment at the top of each file).
@@ -30,17 +41,20 @@ const C_TEST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c");
 const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
 /// One `#[test]` per C program, and `C_FILES`, the list of them;
-/// `all_c_files_are_listed` keeps the list in step with `tests/c/`.
+/// `all_c_files_are_listed` keeps the list in step with `tests/c/`. A
+/// program is run by `run_c_test` unless a `using` names another runner.
 macro_rules! c_tests {
-    ($($test:ident => $file:literal,)*) => {
+    ($($test:ident => $file:literal $(using $runner:ident)?,)*) => {
         const C_FILES: &[&str] = &[$($file),*];
         $(
             #[test]
             fn $test() {
-                run_c_test($file);
+                c_tests!(@run $file $(, $runner)?);
             }
         )*
     };
+    (@run $file:literal) => { run_c_test($file) };
+    (@run $file:literal, $runner:ident) => { $runner($file) };
 }
 
 c_tests! {
@@ -55,6 +69,7 @@ c_tests! {
     libuv_udp_cases_c => "libuv_udp_cases.c",
     loop_c => "loop.c",
     misc_c => "misc.c",
+    model_c => "model.c" using run_model,
     multicast_c => "multicast.c",
     phases_c => "phases.c",
     poll_c => "poll.c",
@@ -141,9 +156,9 @@ fn stem(file: &str) -> &str {
     file.strip_suffix(".c").unwrap_or(file)
 }
 
-/// Compiles `src` into `out` with the documented flags; panics with the
-/// compiler output on failure.
-fn compile(src: &Path, out: &Path) {
+/// Compiles `src` into `out` with the documented flags and `extra` ones;
+/// panics with the compiler output on failure.
+fn compile(src: &Path, out: &Path, extra: &[&str]) {
     let lib = library_dir();
     let output = Command::new("cc")
         .args([
@@ -154,6 +169,7 @@ fn compile(src: &Path, out: &Path) {
             "-Werror",
             "-g",
         ])
+        .args(extra)
         .arg(format!("-I{INCLUDE_DIR}"))
         .arg(src)
         .arg(format!("-L{}", lib.display()))
@@ -264,32 +280,110 @@ fn valgrind_available() -> bool {
 }
 
 fn run_c_test(file: &str) {
+    let bin = build(file);
+    run_checked(file, &bin, &[], RUN_TIMEOUT);
+    if valgrind_available() {
+        run_valgrind(file, &bin, &[], VALGRIND_TIMEOUT);
+    }
+}
+
+/// Compiles `tests/c/<file>` into the scratch directory: the binary.
+fn build(file: &str) -> PathBuf {
     let src = Path::new(C_TEST_DIR).join(file);
     assert!(src.is_file(), "{} is missing", src.display());
     let bin = work_dir().join(stem(file));
-    compile(&src, &bin);
+    compile(&src, &bin, &[]);
+    bin
+}
 
-    let mut cmd = Command::new(&bin);
-    cmd.current_dir(work_dir())
-        .env("LD_LIBRARY_PATH", library_path());
-    let run = run_with_timeout(cmd, &bin, RUN_TIMEOUT);
-    check(file, &run, RUN_TIMEOUT);
-
-    if valgrind_available() {
-        let mut cmd = Command::new("valgrind");
-        cmd.args([
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite,possible",
-            "--error-exitcode=1",
-            "-q",
-        ])
-        .arg(&bin)
+/// Runs `bin args...` (killed after `timeout`); panics with its output
+/// unless it exits 0.
+fn run_checked(what: &str, bin: &Path, args: &[String], timeout: Duration) {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
         .current_dir(work_dir())
         .env("LD_LIBRARY_PATH", library_path());
-        let log = work_dir().join(format!("{}-valgrind", stem(file)));
-        let vg = run_with_timeout(cmd, &log, VALGRIND_TIMEOUT);
-        check(&format!("{file} under valgrind"), &vg, VALGRIND_TIMEOUT);
+    let run = run_with_timeout(cmd, bin, timeout);
+    check(what, &run, timeout);
+}
+
+/// Runs `bin args...` under valgrind: any memory error or leak fails.
+fn run_valgrind(file: &str, bin: &Path, args: &[String], timeout: Duration) {
+    let mut cmd = Command::new("valgrind");
+    cmd.args([
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,possible",
+        "--error-exitcode=1",
+        "-q",
+    ])
+    .arg(bin)
+    .args(args)
+    .current_dir(work_dir())
+    .env("LD_LIBRARY_PATH", library_path());
+    let log = work_dir().join(format!("{}-valgrind", stem(file)));
+    let vg = run_with_timeout(cmd, &log, timeout);
+    check(&format!("{file} under valgrind"), &vg, timeout);
+}
+
+/// Programs of `model.c` per plain (and sanitizer) run in CI.
+const MODEL_SEEDS: u64 = 1000;
+/// Programs of `model.c` under valgrind in CI (about 50x slower).
+const MODEL_VALGRIND_SEEDS: u64 = 150;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        _ => default,
     }
+}
+
+/// The arguments of `model.c` for `count` programs from `RUV_CMODEL_SEED`
+/// on, and a timeout that grows with the count.
+fn model_args(count: u64, ms_per_seed: u64) -> (Vec<String>, Duration) {
+    let first = env_u64("RUV_CMODEL_SEED", 1);
+    let timeout = Duration::from_millis(20_000 + count * ms_per_seed);
+    (vec![first.to_string(), count.to_string()], timeout)
+}
+
+/// `model.c`: many seeds plainly, fewer under valgrind.
+fn run_model(file: &str) {
+    let bin = build(file);
+    let (args, timeout) = model_args(env_u64("RUV_CMODEL_SEEDS", MODEL_SEEDS), 100);
+    run_checked(file, &bin, &args, timeout);
+    if valgrind_available() {
+        let seeds = env_u64("RUV_CMODEL_VALGRIND_SEEDS", MODEL_VALGRIND_SEEDS);
+        let (args, timeout) = model_args(seeds, 2_000);
+        run_valgrind(file, &bin, &args, timeout);
+    }
+}
+
+/// `model.c` built with AddressSanitizer and UndefinedBehaviorSanitizer
+/// (any report aborts; LeakSanitizer checks for leaks at exit).
+#[test]
+fn model_c_sanitizers() {
+    let src = Path::new(C_TEST_DIR).join("model.c");
+    let bin = work_dir().join("model-asan");
+    compile(
+        &src,
+        &bin,
+        &[
+            "-O1",
+            "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all",
+            "-fno-omit-frame-pointer",
+        ],
+    );
+    let (args, timeout) = model_args(env_u64("RUV_CMODEL_SEEDS", MODEL_SEEDS), 200);
+    let mut cmd = Command::new(&bin);
+    cmd.args(&args)
+        .current_dir(work_dir())
+        .env("LD_LIBRARY_PATH", library_path())
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    let run = run_with_timeout(cmd, &bin, timeout);
+    check("model.c with ASan/UBSan", &run, timeout);
 }
 
 fn c_files_in(dir: &Path) -> Vec<String> {
@@ -325,6 +419,6 @@ fn examples_compile() {
     let out_dir = work_dir().join("examples");
     fs::create_dir_all(&out_dir).expect("create the examples output directory");
     for name in c_files_in(dir) {
-        compile(&dir.join(&name), &out_dir.join(stem(&name)));
+        compile(&dir.join(&name), &out_dir.join(stem(&name)), &[]);
     }
 }

@@ -6,7 +6,8 @@
  * repeat value), uv_timer_set_repeat/get_repeat, uv_timer_get_due_in
  * (0 never started, exact after start, 0 once due), repeating timers, equal
  * timeouts firing in start order (whatever the order of their handles),
- * a timer stopped by an earlier timer's callback in the same pass, restart
+ * a timer stopped by an earlier timer's callback in the same pass, a due
+ * timer still active in the callbacks of the timers before it, restart
  * from its own callback, a huge timeout that never fires (backend timeout
  * clamps to INT_MAX), unreferenced timers not keeping the loop alive,
  * timers of a second loop run from a timer callback of the first (each
@@ -179,6 +180,57 @@ static void test_stop_other_due_timer(void) {
   ASSERT_EQ(fired[0], 1);
   uv_close((uv_handle_t*) &stop_a, NULL);
   uv_close((uv_handle_t*) &stop_b, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+}
+
+/* Two timers due in the same pass: while the first one's callback runs,
+ * the second has not fired yet and is still started (active, due in 0);
+ * each one-shot timer is inactive in its own callback, a repeating one
+ * active. */
+static uv_timer_t due_a, due_b, due_c;
+
+static void due_a_cb(uv_timer_t* h) {
+  ASSERT_PTR_EQ(h, &due_a);
+  fired[0]++;
+  ASSERT_EQ(fired[1], 0);
+  ASSERT_EQ(uv_is_active((uv_handle_t*) &due_a), 0);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &due_b), 0);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &due_c), 0);
+  ASSERT_EQ(uv_timer_get_due_in(&due_b), 0);
+  ASSERT_NE(uv_loop_alive(&loop), 0);
+}
+
+static void due_b_cb(uv_timer_t* h) {
+  ASSERT_PTR_EQ(h, &due_b);
+  fired[1]++;
+  ASSERT_EQ(uv_is_active((uv_handle_t*) &due_b), 0);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &due_c), 0);
+}
+
+static void due_c_cb(uv_timer_t* h) {
+  ASSERT_PTR_EQ(h, &due_c);
+  fired[2]++;
+  ASSERT_EQ(fired[1], 1);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &due_c), 0); /* it repeats */
+  ASSERT_OK(uv_timer_stop(&due_c));
+}
+
+static void test_due_timer_still_active(void) {
+  memset(fired, 0, sizeof(fired));
+  ASSERT_OK(uv_timer_init(&loop, &due_a));
+  ASSERT_OK(uv_timer_init(&loop, &due_b));
+  ASSERT_OK(uv_timer_init(&loop, &due_c));
+  uv_update_time(&loop);
+  ASSERT_OK(uv_timer_start(&due_a, due_a_cb, 5, 0));
+  ASSERT_OK(uv_timer_start(&due_b, due_b_cb, 5, 0));
+  ASSERT_OK(uv_timer_start(&due_c, due_c_cb, 5, 1000));
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(fired[0], 1);
+  ASSERT_EQ(fired[1], 1);
+  ASSERT_EQ(fired[2], 1);
+  uv_close((uv_handle_t*) &due_a, NULL);
+  uv_close((uv_handle_t*) &due_b, NULL);
+  uv_close((uv_handle_t*) &due_c, NULL);
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
 }
 
@@ -362,6 +414,7 @@ int main(void) {
   test_repeat();
   test_equal_timeouts();
   test_stop_other_due_timer();
+  test_due_timer_still_active();
   test_restart_in_callback();
   test_huge_timeout();
   test_unref();
