@@ -517,7 +517,7 @@ pub unsafe extern "C" fn uv_udp_send(
     let (bufs, size) = match checked {
         Ok(v) => v,
         Err(code) if code == StatusCode::EMSGSIZE.code() => {
-            return too_many_buffers(&u, addr, Waiting::DoesNotMatter)
+            return too_many_buffers(u, addr, Waiting::DoesNotMatter)
         }
         Err(code) => return code,
     };
@@ -613,7 +613,7 @@ pub unsafe extern "C" fn uv_udp_try_send(
     let bufs = match checked {
         Ok((bufs, _)) => bufs,
         Err(code) if code == StatusCode::EMSGSIZE.code() => {
-            return too_many_buffers(&u, addr, Waiting::MakesItEagain)
+            return too_many_buffers(u, addr, Waiting::MakesItEagain)
         }
         Err(code) => return code,
     };
