@@ -485,7 +485,15 @@ fn on_sent(g: &mut World, i: usize, id: u64, req: &ruv::SendRequest, status: ruv
         g.ents[i].finishing_close = true;
     }
     match status {
-        Ok(()) => g.dgrams[id as usize].state = SendState::Sent,
+        Ok(()) => {
+            g.dgrams[id as usize].state = SendState::Sent;
+            // A send that waited and left after its sender was disconnected
+            // left from a new port, which a connected receiver refuses.
+            if g.dgrams[id as usize].from_epoch != g.ents[i].udp.connect_epoch && !g.ents[i].closing
+            {
+                learn_sender(g, i, &[id]);
+            }
+        }
         Err(err) if err == StatusCode::ECANCELED && g.ents[i].closing => failed(g, id),
         Err(err) if err == StatusCode::ECONNREFUSED && g.ents[i].udp.ever_connected => {
             failed(g, id)
