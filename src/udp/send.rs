@@ -83,17 +83,22 @@ pub(super) fn must_wait(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock || err.raw_os_error() == Some(libc::ENOBUFS)
 }
 
-/// The buffer count of one datagram: EINVAL for none, EMSGSIZE for more
-/// than the kernel gathers ([`sys::IOV_MAX`]). Refused here rather than by
-/// `sendmsg`, so that the answer does not depend on whether the send goes
-/// out at once (where the kernel would refuse it) or is queued (copied into
-/// one buffer, which the kernel would take).
-fn check_count(bufs: &[&[u8]]) -> Result<()> {
-    match bufs.len() {
-        0 => Err(StatusCode::EINVAL.into()),
-        n if n > sys::IOV_MAX => Err(StatusCode::EMSGSIZE.into()),
-        _ => Ok(()),
+/// Checks one datagram's buffers and destination in libuv's order: EINVAL
+/// for no buffers, then the destination ([`check_destination`]), then
+/// EMSGSIZE for more buffers than the kernel gathers ([`sys::IOV_MAX`]).
+/// The count is refused here rather than by `sendmsg`, so that the answer
+/// does not depend on whether the send goes out at once (where the kernel
+/// would refuse it) or is queued (copied into one buffer, which the kernel
+/// would take).
+fn check_send(bufs: &[&[u8]], connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
+    if bufs.is_empty() {
+        return Err(StatusCode::EINVAL.into());
     }
+    check_destination(connected, addr)?;
+    if bufs.len() > sys::IOV_MAX {
+        return Err(StatusCode::EMSGSIZE.into());
+    }
+    Ok(())
 }
 
 /// libuv's checks before a send: an address exactly when not connected.
@@ -113,9 +118,7 @@ pub(super) fn prepare_send(
     addr: Option<&SocketAddr>,
 ) -> Result<std::os::fd::RawFd> {
     let u = udp_mut(st, key)?;
-    // libuv's order: the destination, then the buffers.
-    check_destination(u.connected, addr)?;
-    check_count(bufs)?;
+    check_send(bufs, u.connected, addr)?;
     let family = addr.map_or(super::AF_INET, family_of);
     bind_if_needed(st, key, family, super::UdpFlags::empty())
 }
@@ -174,8 +177,7 @@ impl Udp {
                     None => Err(StatusCode::EINVAL.into()),
                 };
             };
-            check_destination(u.connected, addr.as_ref())?;
-            check_count(bufs)?;
+            check_send(bufs, u.connected, addr.as_ref())?;
             let cb: SendCb = match cb.take() {
                 Some(cb) => Box::new(cb),
                 None => return Err(StatusCode::EINVAL.into()),
