@@ -283,6 +283,7 @@ impl LoopState {
     }
 
     /// libuv's `uv_loop_alive`.
+    #[inline]
     pub(crate) fn alive(&self) -> bool {
         self.active_ref_handles > 0
             || self.active_reqs > 0
