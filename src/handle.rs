@@ -181,6 +181,15 @@ impl Handle {
     /// (queued UDP sends complete with ECANCELED first). Closing an already
     /// closing or closed handle does nothing and drops `cb`.
     pub fn close(&self, cb: impl FnOnce() + 'static) {
+        self.close_with(move |_| cb());
+    }
+
+    /// [`Handle::close`] with a callback that gets the closed handle, as
+    /// libuv's `uv_close_cb` gets its `uv_handle_t*`: a callback that
+    /// captures nothing still knows which handle closed (by
+    /// [`Handle::id`]), and storing it until the closing phase allocates
+    /// nothing.
+    pub fn close_with(&self, cb: impl FnOnce(&Handle) + 'static) {
         // Held out here so that, if unused, it is dropped after the borrow.
         let mut cb = Some(cb);
         self.lp.with_deferred(|st, deferred| {
@@ -225,11 +234,12 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, close_cb: Option<CloseCb>) {
         st.callbacks_run += 1;
         st.slots.remove(key.index as usize)
     };
+    let ty = slot.kind.handle_type();
     if let Kind::Udp(state) = slot.kind {
         udp::finish_close(lp, key, *state);
     }
     if let Some(cb) = close_cb {
-        cb();
+        cb(&Handle::from_parts(lp.clone(), key, ty));
     }
 }
 

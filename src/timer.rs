@@ -8,7 +8,7 @@ use crate::handle::{typed_handle, Handle};
 use crate::Loop;
 use slab::Slab;
 
-type TimerCb = Box<dyn FnMut(&Timer)>;
+pub(crate) type TimerCb = Box<dyn FnMut(&Timer)>;
 
 /// Per-timer state in the loop's slab.
 pub(crate) struct TimerState {
@@ -84,7 +84,7 @@ impl Timer {
             let state = timer_mut(st, key)?;
             let new: Option<TimerCb> = cb.take().map(|cb| Box::new(cb) as TimerCb);
             if let Some(old) = std::mem::replace(&mut state.cb, new) {
-                deferred.push(old);
+                deferred.push_timer_cb(old);
             }
             state.started = true;
             state.repeat_ms = repeat_ms;
@@ -308,7 +308,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     disarm(st, key);
     if let Ok(t) = timer_mut(st, key) {
         if let Some(cb) = t.cb.take() {
-            deferred.push(cb);
+            deferred.push_timer_cb(cb);
         }
     }
 }

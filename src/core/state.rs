@@ -68,8 +68,8 @@ pub(crate) struct Slot {
     pub kind: Kind,
 }
 
-/// A close callback (`uv_close_cb`).
-pub(crate) type CloseCb = Box<dyn FnOnce()>;
+/// A close callback (`uv_close_cb`): it gets the closed handle.
+pub(crate) type CloseCb = Box<dyn FnOnce(&crate::Handle)>;
 
 /// A handle waiting for the closing phase, with its close callback (kept
 /// here rather than in every slot, so that slots stay small).
@@ -89,11 +89,26 @@ impl Slot {
 /// closures and what they capture). They are dropped only after the borrow
 /// of the loop state is released.
 #[derive(Default)]
-pub(crate) struct Deferred(Vec<Box<dyn Any>>);
+pub(crate) struct Deferred {
+    /// One timer callback, kept as it is: closing or restarting a timer
+    /// defers exactly one, and that costs no allocation (no second box, no
+    /// list).
+    timer_cb: Option<timer::TimerCb>,
+    others: Vec<Box<dyn Any>>,
+}
 
 impl Deferred {
     pub(crate) fn push<T: 'static>(&mut self, value: T) {
-        self.0.push(Box::new(value));
+        self.others.push(Box::new(value));
+    }
+
+    /// Defers a timer's callback.
+    pub(crate) fn push_timer_cb(&mut self, cb: timer::TimerCb) {
+        if self.timer_cb.is_none() {
+            self.timer_cb = Some(cb);
+        } else {
+            self.push(cb);
+        }
     }
 }
 
