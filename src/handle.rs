@@ -202,6 +202,7 @@ impl Handle {
                 key: self.key,
                 cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
             });
+            st.sync_liveness();
         });
     }
 }

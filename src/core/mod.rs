@@ -1,6 +1,7 @@
 //! The event loop: [`Loop`], its run modes and its clock.
 
 mod clock;
+mod liveness;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod timer_heap;
@@ -8,6 +9,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
+pub use liveness::Liveness;
 use state::{Deferred, Key, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
@@ -137,12 +139,22 @@ impl Loop {
     #[inline]
     pub fn alive(&self) -> bool {
         // A shared borrow that cannot panic: it only reads, so the compiled
-        // check writes nothing back and needs no unwinding path (libuv's
-        // `loop_alive` benchmark calls `uv_loop_alive` in a tight loop).
-        // The state is borrowed mutably only inside ruv's own code, never
-        // across a callback, so the fallback (a loop in the middle of a
-        // phase is alive) is not reached through the API.
-        self.state.try_borrow().map_or(true, |st| st.alive())
+        // check writes nothing back and needs no unwinding path. The state
+        // is borrowed mutably only inside ruv's own code, never across a
+        // callback, so the fallback (a loop in the middle of a phase is
+        // alive) is not reached through the API.
+        self.state.try_borrow().map_or(true, |st| {
+            debug_assert_eq!(st.liveness.get(), st.alive(), "liveness out of sync");
+            st.alive()
+        })
+    }
+
+    /// A reader of [`Loop::alive`] that needs no access to the loop: the
+    /// loop keeps it up to date, and it reads `false` once the loop is
+    /// dropped. For code that asks very often (uv-compat's
+    /// `uv_loop_alive`).
+    pub fn liveness(&self) -> Liveness {
+        self.state().liveness.reader()
     }
 
     /// The cached loop time in milliseconds (`uv_now`), updated once per
@@ -231,6 +243,7 @@ impl Loop {
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();
         st.ready = Vec::new();
+        st.sync_liveness();
         st.shared_batch = None;
         Ok(())
     }

@@ -176,6 +176,10 @@ pub(crate) struct LoopState {
     pub io_events: Vec<super::run::IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
     pub callbacks_run: u64,
+    /// [`LoopState::alive`], readable without a borrow: every change of
+    /// `active_ref_handles`, `active_reqs`, `closing` or `pending` is
+    /// followed by [`LoopState::sync_liveness`] before the borrow ends.
+    pub liveness: super::liveness::Source,
 }
 
 /// Events fetched per poll.
@@ -217,6 +221,7 @@ impl LoopState {
             shared_batch: None,
             io_events: Vec::new(),
             callbacks_run: 0,
+            liveness: Default::default(),
         })
     }
 
@@ -275,8 +280,17 @@ impl LoopState {
         match (before, after) {
             (false, true) => self.active_ref_handles += 1,
             (true, false) => self.active_ref_handles -= 1,
-            _ => {}
+            _ => return,
         }
+        self.sync_liveness();
+    }
+
+    /// Publishes [`LoopState::alive`] to the loop's [`Liveness`]
+    /// readers (`crate::Liveness`); called after every change of what it reads.
+    #[inline]
+    pub(crate) fn sync_liveness(&mut self) {
+        let alive = self.alive();
+        self.liveness.set(alive);
     }
 
     pub(crate) fn set_active(&mut self, key: Key, active: bool) {

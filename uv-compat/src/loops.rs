@@ -9,6 +9,9 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 /// What a C loop holds, boxed in `ruv_private_[0]`.
 pub(crate) struct LoopCtx {
     pub(crate) lp: Loop,
+    /// Keeps the flag `ruv_private_[LIVENESS]` points to alive (only
+    /// `uv_loop_alive` reads it, through that pointer).
+    _liveness: ruv::Liveness,
     /// Every initialized, not yet closed handle, indexed by its ruv slot,
     /// for `uv_walk` and for callbacks that find their C handle by ruv id:
     /// O(1) to add, remove and look up, no allocation per handle.
@@ -190,17 +193,26 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
         Ok(lp) => lp,
         Err(err) => return status(err),
     };
+    let liveness = lp.liveness();
+    let alive = liveness.as_ptr();
     let ctx = Box::new(LoopCtx {
         lp,
+        _liveness: liveness,
         handles: RefCell::default(),
     });
     // SAFETY: writable per the contract above; `data` is not touched.
     unsafe {
         (*loop_).ruv_private_ = [std::ptr::null_mut(); 4];
         (*loop_).ruv_private_[0] = Box::into_raw(ctx) as *mut c_void;
+        (*loop_).ruv_private_[LIVENESS] = alive as *mut c_void;
     }
     0
 }
+
+/// The word of `ruv_private_` that points to the loop's liveness flag (NULL
+/// when the loop is not initialized): `uv_loop_alive` reads it without
+/// going through the context.
+const LIVENESS: usize = 1;
 
 /// `uv_loop_close`: UV_EBUSY while any handle exists, closing ones too.
 /// `data` is kept.
@@ -219,6 +231,7 @@ pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
     // SAFETY: the box was made by `uv_loop_init`; no handle (hence no
     // callback) refers to it any more.
     unsafe {
+        (*loop_).ruv_private_[LIVENESS] = std::ptr::null_mut();
         let raw = std::mem::replace(&mut (*loop_).ruv_private_[0], std::ptr::null_mut());
         drop(Box::from_raw(raw as *mut LoopCtx));
     }
@@ -305,8 +318,19 @@ pub unsafe extern "C" fn uv_stop(loop_: *mut uv_loop_t) {
 /// `loop_` is NULL or an initialized loop.
 #[no_mangle]
 pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
-    // SAFETY: per the contract above.
-    unsafe { with_loop(loop_, 0, |lp| lp.alive() as c_int) }
+    if loop_.is_null() {
+        return 0;
+    }
+    // SAFETY: an initialized loop's `ruv_private_[LIVENESS]` points to the
+    // flag of `ruv::Liveness` its context holds (cleared before the
+    // context is freed); otherwise it is NULL.
+    unsafe {
+        let alive = (*loop_).ruv_private_[LIVENESS] as *const bool;
+        if alive.is_null() {
+            return 0;
+        }
+        *alive as c_int
+    }
 }
 
 /// `uv_now`.
