@@ -193,11 +193,20 @@ impl Handle {
         // Held out here so that, if unused, it is dropped after the borrow.
         let mut cb = Some(cb);
         self.lp.with_deferred(|st, deferred| {
-            if st.live(self.key).is_err() {
+            let Ok(slot) = st.live_mut(self.key) else {
                 return;
+            };
+            // The usual timer close (it fired or was stopped) needs no
+            // heap work: its callback is released from this one lookup.
+            if timer::release_unarmed(slot, deferred) {
+                st.update_flags(self.key, |s| {
+                    s.active = false;
+                    s.closing = true;
+                });
+            } else {
+                stop_for_close(st, self.key, deferred);
+                st.update_flags(self.key, |s| s.closing = true);
             }
-            stop_for_close(st, self.key, deferred);
-            st.update_flags(self.key, |s| s.closing = true);
             st.closing.push(Closing {
                 key: self.key,
                 cb: cb.take().map(|cb| Box::new(cb) as CloseCb),

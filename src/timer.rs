@@ -303,6 +303,24 @@ fn rearm_due(st: &mut LoopState, key: Key) {
     arm_at(st, key, now);
 }
 
+/// Part of `close` for a timer that is not armed (the usual case: it fired
+/// or was stopped): releases its callback; the caller marks it inactive.
+/// False, touching nothing, for any other handle.
+#[inline]
+pub(crate) fn release_unarmed(slot: &mut Slot, deferred: &mut Deferred) -> bool {
+    let Kind::Timer(t) = &mut slot.kind else {
+        return false;
+    };
+    if t.heap_pos != NOT_ARMED {
+        return false;
+    }
+    t.due_now = false;
+    if let Some(cb) = t.cb.take() {
+        deferred.push_timer_cb(cb);
+    }
+    true
+}
+
 /// Part of `close`: disarm and release the callback.
 pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
     disarm(st, key);

@@ -109,6 +109,7 @@ impl Loop {
     }
 
     /// Borrows the loop state. Never held across a user callback.
+    #[inline]
     pub(crate) fn state(&self) -> RefMut<'_, LoopState> {
         self.state.borrow_mut()
     }

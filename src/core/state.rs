@@ -103,6 +103,7 @@ impl Deferred {
     }
 
     /// Defers a timer's callback.
+    #[inline]
     pub(crate) fn push_timer_cb(&mut self, cb: timer::TimerCb) {
         if self.timer_cb.is_none() {
             self.timer_cb = Some(cb);
@@ -243,12 +244,14 @@ impl LoopState {
     }
 
     /// The slot of a handle that exists (it may be closing).
+    #[inline]
     pub(crate) fn slot(&self, key: Key) -> Option<&Slot> {
         self.slots
             .get(key.index as usize)
             .filter(|s| s.gen == key.gen)
     }
 
+    #[inline]
     pub(crate) fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
         self.slots
             .get_mut(key.index as usize)
@@ -256,12 +259,14 @@ impl LoopState {
     }
 
     /// The slot of a handle that is neither closed nor closing.
+    #[inline]
     pub(crate) fn live(&self, key: Key) -> Result<&Slot> {
         self.slot(key)
             .filter(|s| !s.closing)
             .ok_or(Error::ClosedHandle)
     }
 
+    #[inline]
     pub(crate) fn live_mut(&mut self, key: Key) -> Result<&mut Slot> {
         self.slot_mut(key)
             .filter(|s| !s.closing)
