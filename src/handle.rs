@@ -190,29 +190,35 @@ impl Handle {
     /// [`Handle::id`]), and storing it until the closing phase allocates
     /// nothing.
     pub fn close_with(&self, cb: impl FnOnce(&Handle) + 'static) {
-        // Held out here so that, if unused, it is dropped after the borrow.
+        // Declared before the borrow, so dropped after it: `cb` if unused,
+        // and what the close releases (user closures).
         let mut cb = Some(cb);
-        self.lp.with_deferred(|st, deferred| {
-            let Ok(slot) = st.live_mut(self.key) else {
-                return;
-            };
-            // The usual timer close (it fired or was stopped) needs no
-            // heap work: its callback is released from this one lookup.
-            if timer::release_unarmed(slot, deferred) {
-                st.update_flags(self.key, |s| {
-                    s.active = false;
-                    s.closing = true;
-                });
-            } else {
-                stop_for_close(st, self.key, deferred);
-                st.update_flags(self.key, |s| s.closing = true);
-            }
-            st.closing.push(Closing {
-                key: self.key,
-                cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
+        let mut released_timer_cb = None;
+        let mut deferred: Option<Deferred> = None;
+        let mut st = self.lp.state();
+        let Ok(slot) = st.live_mut(self.key) else {
+            return;
+        };
+        // The usual timer close (it fired or was stopped) needs no heap
+        // work: its callback is released from this one lookup, and nothing
+        // else needs deferring.
+        if let Some(timer_cb) = timer::release_unarmed(slot) {
+            released_timer_cb = timer_cb;
+            st.update_flags(self.key, |s| {
+                s.active = false;
+                s.closing = true;
             });
-            st.sync_liveness();
+        } else {
+            stop_for_close(&mut st, self.key, deferred.insert(Deferred::default()));
+            st.update_flags(self.key, |s| s.closing = true);
+        }
+        st.closing.push(Closing {
+            key: self.key,
+            cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
         });
+        st.sync_liveness();
+        drop(st);
+        drop(released_timer_cb);
     }
 }
 

@@ -304,21 +304,19 @@ fn rearm_due(st: &mut LoopState, key: Key) {
 }
 
 /// Part of `close` for a timer that is not armed (the usual case: it fired
-/// or was stopped): releases its callback; the caller marks it inactive.
-/// False, touching nothing, for any other handle.
+/// or was stopped): takes out its callback, for the caller to drop after
+/// the borrow, and the caller marks it inactive. `None`, touching nothing,
+/// for any other handle.
 #[inline]
-pub(crate) fn release_unarmed(slot: &mut Slot, deferred: &mut Deferred) -> bool {
+pub(crate) fn release_unarmed(slot: &mut Slot) -> Option<Option<TimerCb>> {
     let Kind::Timer(t) = &mut slot.kind else {
-        return false;
+        return None;
     };
     if t.heap_pos != NOT_ARMED {
-        return false;
+        return None;
     }
     t.due_now = false;
-    if let Some(cb) = t.cb.take() {
-        deferred.push_timer_cb(cb);
-    }
-    true
+    Some(t.cb.take())
 }
 
 /// Part of `close`: disarm and release the callback.

@@ -118,8 +118,11 @@ impl Loop {
     /// borrow is released.
     pub(crate) fn with_deferred<R>(&self, f: impl FnOnce(&mut LoopState, &mut Deferred) -> R) -> R {
         let mut deferred = Deferred::default();
+        // The borrow is a temporary of this `let`: released at its end,
+        // before `deferred` is dropped (in place, at the end of the
+        // function: moving it into `drop` would copy it through the stack).
+        // Not a tail expression, whose temporaries would outlive `deferred`.
         let r = f(&mut self.state(), &mut deferred);
-        drop(deferred);
         r
     }
 

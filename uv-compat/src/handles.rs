@@ -436,7 +436,8 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
                     drop(Box::from_raw(sender as *mut ruv::AsyncSender));
                 }
             }
-            drop(token);
+            // `token` is dropped here, at the end of its block, in place:
+            // `drop(token)` would move it through the stack first.
         }
         if let Some(cb) = (*h).close_cb {
             cb(h);
