@@ -142,5 +142,51 @@ fn reads_false_once_the_loop_is_dropped() {
     drop(idle);
     drop(lp);
     assert!(!live.is_alive());
-    assert!(!live.as_ptr().is_null());
+}
+
+thread_local! {
+    static REPORTS: std::cell::RefCell<Vec<(usize, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn record(word: usize, alive: bool) {
+    REPORTS.with(|r| r.borrow_mut().push((word, alive)));
+}
+
+fn reports() -> Vec<(usize, bool)> {
+    REPORTS.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+/// The hook hears the current value when set, then every change (and only
+/// changes), and `false` when the loop is dropped; a cleared hook hears
+/// nothing more.
+#[test]
+fn a_hook_hears_every_change_and_only_changes() {
+    let lp = Loop::with_manual_clock().unwrap();
+    let idle = Idle::new(&lp);
+    idle.start(|_| {}).unwrap();
+    lp.set_liveness_hook(Some((record, 7)));
+    assert_eq!(reports(), [(7, true)], "the current value at once");
+    let timer = Timer::new(&lp);
+    timer.start(5, 0, |_| {}).unwrap();
+    assert_eq!(reports(), [], "still alive: no change");
+    idle.stop().unwrap();
+    timer.stop().unwrap();
+    assert_eq!(reports(), [(7, false)]);
+    timer.close(|| {});
+    assert_eq!(reports(), [(7, true)], "a close callback is owed");
+    assert_eq!(lp.run(RunMode::Default), Ok(false));
+    assert_eq!(reports(), [(7, false)]);
+    idle.start(|_| {}).unwrap();
+    assert_eq!(reports(), [(7, true)]);
+    lp.set_liveness_hook(None);
+    idle.stop().unwrap();
+    assert_eq!(reports(), [], "cleared");
+    lp.set_liveness_hook(Some((record, 9)));
+    assert_eq!(reports(), [(9, false)]);
+    idle.start(|_| {}).unwrap();
+    drop((idle, timer));
+    assert_eq!(reports(), [(9, true)]);
+    // The last token goes: the loop state is dropped with its handles.
+    drop(lp);
+    assert_eq!(reports(), [(9, false)], "a dropped loop is not alive");
 }

@@ -20,40 +20,49 @@ impl Liveness {
     pub fn is_alive(&self) -> bool {
         self.0.get()
     }
-
-    /// Where the value lives, for code that reads it through a raw pointer
-    /// (C): valid while any clone of this `Liveness` exists.
-    pub fn as_ptr(&self) -> *const bool {
-        self.0.as_ptr()
-    }
-
-    pub(crate) fn set(&self, alive: bool) {
-        self.0.set(alive);
-    }
 }
 
+/// A function a loop calls with `(word, alive)` each time the answer of
+/// [`Loop::alive`](crate::Loop::alive) changes
+/// ([`Loop::set_liveness_hook`](crate::Loop::set_liveness_hook)).
+pub type LivenessHook = fn(usize, bool);
+
 /// The loop state's own [`Liveness`]: the loop sets it after every change
-/// of what keeps it alive, and a dropped loop leaves it `false`.
+/// of what keeps it alive, and a dropped loop leaves it `false`. Changes
+/// go to the hook too, if one is set.
 #[derive(Debug, Default)]
-pub(crate) struct Source(Liveness);
+pub(crate) struct Source {
+    flag: Liveness,
+    hook: Option<(LivenessHook, usize)>,
+}
 
 impl Source {
+    #[inline]
     pub(crate) fn set(&self, alive: bool) {
-        self.0.set(alive);
+        if self.flag.0.get() != alive {
+            self.flag.0.set(alive);
+            if let Some((hook, word)) = self.hook {
+                hook(word, alive);
+            }
+        }
     }
 
     pub(crate) fn get(&self) -> bool {
-        self.0.is_alive()
+        self.flag.is_alive()
     }
 
     /// A reader.
     pub(crate) fn reader(&self) -> Liveness {
-        self.0.clone()
+        self.flag.clone()
+    }
+
+    pub(crate) fn set_hook(&mut self, hook: Option<(LivenessHook, usize)>) {
+        self.hook = hook;
     }
 }
 
 impl Drop for Source {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.set(false);
     }
 }

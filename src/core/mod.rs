@@ -9,7 +9,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
-pub use liveness::Liveness;
+pub use liveness::{Liveness, LivenessHook};
 use state::{Deferred, Key, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
@@ -159,6 +159,24 @@ impl Loop {
     /// `uv_loop_alive`).
     pub fn liveness(&self) -> Liveness {
         self.state().liveness.reader()
+    }
+
+    /// Calls `hook(word, alive)` now and each time the answer of
+    /// [`Loop::alive`] changes, until replaced or cleared (`None`); a
+    /// dropped loop reports `false`. For mirroring the value where a plain
+    /// load reads it (uv-compat keeps it in the C `uv_loop_t`).
+    ///
+    /// The hook runs inside the loop's bookkeeping, with the loop state
+    /// borrowed: it must not call into the loop (that would panic).
+    pub fn set_liveness_hook(&self, hook: Option<(LivenessHook, usize)>) {
+        let alive = {
+            let mut st = self.state();
+            st.liveness.set_hook(hook);
+            st.liveness.get()
+        };
+        if let Some((hook, word)) = hook {
+            hook(word, alive);
+        }
     }
 
     /// The cached loop time in milliseconds (`uv_now`), updated once per

@@ -9,9 +9,6 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 /// What a C loop holds, boxed in `ruv_private_[0]`.
 pub(crate) struct LoopCtx {
     pub(crate) lp: Loop,
-    /// Keeps the flag `ruv_private_[LIVENESS]` points to alive (only
-    /// `uv_loop_alive` reads it, through that pointer).
-    _liveness: ruv::Liveness,
     /// Every initialized, not yet closed handle, indexed by its ruv slot,
     /// for `uv_walk` and for callbacks that find their C handle by ruv id:
     /// O(1) to add, remove and look up, no allocation per handle.
@@ -193,26 +190,40 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
         Ok(lp) => lp,
         Err(err) => return status(err),
     };
-    let liveness = lp.liveness();
-    let alive = liveness.as_ptr();
     let ctx = Box::new(LoopCtx {
         lp,
-        _liveness: liveness,
         handles: RefCell::default(),
     });
     // SAFETY: writable per the contract above; `data` is not touched.
     unsafe {
         (*loop_).ruv_private_ = [std::ptr::null_mut(); 4];
-        (*loop_).ruv_private_[0] = Box::into_raw(ctx) as *mut c_void;
-        (*loop_).ruv_private_[LIVENESS] = alive as *mut c_void;
+        let ctx = Box::into_raw(ctx);
+        (*loop_).ruv_private_[0] = ctx as *mut c_void;
+        // The loop mirrors `alive()` into `ruv_private_[LIVENESS]` from now
+        // on; the program keeps the loop in place while it is initialized,
+        // and `uv_loop_close` clears the hook before freeing the context.
+        (*ctx)
+            .lp
+            .set_liveness_hook(Some((mirror_alive, loop_ as usize)));
     }
     0
 }
 
-/// The word of `ruv_private_` that points to the loop's liveness flag (NULL
-/// when the loop is not initialized): `uv_loop_alive` reads it without
-/// going through the context.
+/// The word of `ruv_private_` where the loop mirrors `Loop::alive` (0 or
+/// 1; 0 for a loop that is not initialized): `uv_loop_alive` is one load,
+/// as in libuv.
 const LIVENESS: usize = 1;
+
+/// The loop's liveness hook: `word` is its `uv_loop_t`.
+fn mirror_alive(word: usize, alive: bool) {
+    let loop_ = word as *mut uv_loop_t;
+    // SAFETY: the hook is set by `uv_loop_init` with the loop's own address
+    // and cleared by `uv_loop_close` before the loop may go away; the word
+    // is ours (private).
+    unsafe {
+        (*loop_).ruv_private_[LIVENESS] = usize::from(alive) as *mut c_void;
+    }
+}
 
 /// `uv_loop_close`: UV_EBUSY while any handle exists, closing ones too.
 /// `data` is kept.
@@ -228,6 +239,7 @@ pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
     if let Err(err) = ctx.lp.close() {
         return status(err);
     }
+    ctx.lp.set_liveness_hook(None);
     // SAFETY: the box was made by `uv_loop_init`; no handle (hence no
     // callback) refers to it any more.
     unsafe {
@@ -321,16 +333,9 @@ pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
     if loop_.is_null() {
         return 0;
     }
-    // SAFETY: an initialized loop's `ruv_private_[LIVENESS]` points to the
-    // flag of `ruv::Liveness` its context holds (cleared before the
-    // context is freed); otherwise it is NULL.
-    unsafe {
-        let alive = (*loop_).ruv_private_[LIVENESS] as *const bool;
-        if alive.is_null() {
-            return 0;
-        }
-        *alive as c_int
-    }
+    // SAFETY: the program owns the loop; the word is 0 unless the loop's
+    // liveness hook (`mirror_alive`) wrote 1.
+    unsafe { (*loop_).ruv_private_[LIVENESS] as usize as c_int }
 }
 
 /// `uv_now`.

@@ -7,8 +7,10 @@
  * callbacks ran); a handle closed by a close callback waiting for the next
  * closing phase (the next loop iteration); a timer closed from its own
  * callback; a closed timer's slot reused by a timer initialized in a close
- * callback; and libuv's million_timers shape in small: timers due over a
- * few milliseconds, run, all closed from outside the loop, run again.
+ * callback; libuv's million_timers shape in small: timers due over a
+ * few milliseconds, run, all closed from outside the loop, run again; and
+ * uv_loop_alive before init and after uv_loop_close (uv-compat only: 0),
+ * after init, with an active and a closing handle.
  */
 #include <uv.h>
 
@@ -178,7 +180,34 @@ static void test_million_timers_shape(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* --- uv_loop_alive on a loop before init and after close ---------------- */
+
+static void test_alive_outside_init(void) {
+#ifdef UV_RUV_COMPAT
+  /* A zeroed, never initialized loop is not alive (libuv reads its zeroed
+   * queue head as non-empty and says 1). */
+  static uv_loop_t zeroed;
+  ASSERT_EQ(uv_loop_alive(&zeroed), 0);
+  ASSERT_EQ(uv_loop_alive(NULL), 0);
+#endif
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_EQ(uv_loop_alive(&loop), 0);
+  ASSERT_OK(uv_timer_init(&loop, &closer));
+  ASSERT_OK(uv_timer_start(&closer, count_fire, 1, 0));
+  ASSERT_NE(uv_loop_alive(&loop), 0);
+  uv_close((uv_handle_t*) &closer, NULL);
+  ASSERT_NE(uv_loop_alive(&loop), 0);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_alive(&loop), 0);
+  ASSERT_OK(uv_loop_close(&loop));
+#ifdef UV_RUV_COMPAT
+  /* libuv fills a closed loop with 0xff bytes in debug builds. */
+  ASSERT_EQ(uv_loop_alive(&loop), 0);
+#endif
+}
+
 int main(void) {
+  test_alive_outside_init();
   test_close_counts(0);
   test_close_counts(1);
   test_close_counts(2);
