@@ -356,6 +356,32 @@ impl LoopState {
 }
 
 #[cfg(test)]
+mod deferred_tests {
+    use super::Deferred;
+    use std::rc::Rc;
+
+    /// 0, 1 (the one kept as it is), 2 (one past: boxed) and many timer
+    /// callbacks, with other values: each dropped once, when the list is.
+    #[test]
+    fn every_deferred_value_is_dropped_once_with_the_list() {
+        for timer_cbs in [0, 1, 2, 10] {
+            let witness = Rc::new(());
+            let mut deferred = Deferred::default();
+            for _ in 0..timer_cbs {
+                let w = witness.clone();
+                deferred.push_timer_cb(Box::new(move |_: &crate::Timer| {
+                    let _keep = &w;
+                }));
+            }
+            deferred.push(witness.clone());
+            assert_eq!(Rc::strong_count(&witness), timer_cbs + 2);
+            drop(deferred);
+            assert_eq!(Rc::strong_count(&witness), 1, "{timer_cbs} timer callbacks");
+        }
+    }
+}
+
+#[cfg(test)]
 mod size_tests {
     /// The slab stores `Vacant(usize) | Occupied(Slot)`: what a timer costs
     /// there plus its 16-byte heap entry must stay within 64 bytes.
