@@ -190,6 +190,12 @@ impl Handle {
     /// [`Handle::id`]), and storing it until the closing phase allocates
     /// nothing.
     pub fn close_with(&self, cb: impl FnOnce(&Handle) + 'static) {
+        // Only the boxing is generic: the rest is not inlined into every
+        // caller (a close in a receive callback would crowd the hot loop).
+        self.close_boxed(Box::new(cb));
+    }
+
+    fn close_boxed(&self, cb: CloseCb) {
         // Declared before the borrow, so dropped after it: `cb` if unused,
         // and what the close releases (user closures).
         let mut cb = Some(cb);
@@ -214,9 +220,9 @@ impl Handle {
         }
         st.closing.push(Closing {
             key: self.key,
-            cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
+            cb: cb.take(),
         });
-        st.sync_liveness();
+        st.mark_alive();
         drop(st);
         drop(released_timer_cb);
     }

@@ -283,11 +283,23 @@ impl LoopState {
         f(slot);
         let after = slot.counts();
         match (before, after) {
-            (false, true) => self.active_ref_handles += 1,
-            (true, false) => self.active_ref_handles -= 1,
-            _ => return,
+            (false, true) => {
+                self.active_ref_handles += 1;
+                self.mark_alive();
+            }
+            (true, false) => {
+                self.active_ref_handles -= 1;
+                self.sync_liveness();
+            }
+            _ => {}
         }
-        self.sync_liveness();
+    }
+
+    /// [`LoopState::sync_liveness`] after a change that can only make the
+    /// loop alive (something added): no need to look at the rest.
+    #[inline]
+    pub(crate) fn mark_alive(&mut self) {
+        self.liveness.set(true);
     }
 
     /// Publishes [`LoopState::alive`] to the loop's [`Liveness`]

@@ -201,7 +201,7 @@ impl Udp {
             if newly_pending {
                 st.pending.push(key);
             }
-            st.sync_liveness();
+            st.mark_alive();
             if interest_changes {
                 sync_write_interest(st, key);
             }
@@ -287,8 +287,8 @@ fn complete(st: &mut LoopState, key: Key, done: Completed) {
     u.send.completed.push_back(done);
     if !u.send.in_pending {
         u.send.in_pending = true;
+        // No liveness change: the send is still counted in `active_reqs`.
         st.pending.push(key);
-        st.sync_liveness();
     }
 }
 
@@ -394,8 +394,9 @@ pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
     }
     u.send.in_pending = true;
     if !st.pending.contains(&key) {
+        // No liveness change: these sends are still counted in
+        // `active_reqs`.
         st.pending.push(key);
-        st.sync_liveness();
     }
 }
 
