@@ -4,7 +4,9 @@
 //! every timer is closed and the loop runs until all close callbacks ran.
 //! Reported per timer: init (init + start), dispatch (the first run),
 //! close (the `uv_close` calls plus the closing run, libuv's "cleanup"),
-//! and the process's peak RSS (`VmHWM`, the close phase included). The C
+//! and the process's peak RSS (`VmHWM`, the close phase included). The
+//! dispatch mostly waits for the last due time, fixed relative to the loop
+//! time cached before the init, so init + dispatch is what compares. The C
 //! API only: libuv against uv-compat on the same source.
 
 use super::{per, short_count, Better, Case, Metric, Unit, Values};
@@ -21,7 +23,11 @@ pub fn cases(env: &Env) -> Vec<Case> {
         setup: "on CPU 1; init = uv_timer_init + uv_timer_start; dispatch = the run until all fired; close = the uv_close calls + the run until all close callbacks ran; peak RSS from VmHWM".into(),
         metrics: vec![
             Metric::new("init_ns", "init/timer", Unit::Ns, Better::Lower),
-            Metric::new("run_ns", "dispatch/timer", Unit::Ns, Better::Lower),
+            // The last timer is due 10 s (N/1000 ms) after the loop time
+            // cached before the init: a faster init leaves a longer
+            // dispatch, so only their sum compares the libraries.
+            Metric::new("run_ns", "dispatch/timer", Unit::Ns, Better::Neither),
+            Metric::new("init_run_ns", "init+dispatch/timer", Unit::Ns, Better::Lower),
             Metric::new("close_ns", "close/timer", Unit::Ns, Better::Lower),
             Metric::new("close_calls_ns", "uv_close/timer", Unit::Ns, Better::Neither),
             Metric::new("peak_bytes", "peak RSS", Unit::Bytes, Better::Lower),
@@ -29,7 +35,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
         ],
         impls: vec![Impl::Libuv, Impl::UvCompat],
         baselines: vec![Impl::Libuv],
-        ratio_metrics: vec!["init_ns", "run_ns", "close_ns", "peak_bytes"],
+        ratio_metrics: vec!["init_ns", "init_run_ns", "close_ns", "peak_bytes"],
         once: false,
         run: Box::new(move |env, imp| run(env, imp, count)),
     }]
@@ -49,6 +55,7 @@ fn run(env: &Env, imp: Impl, count: u64) -> Result<Values, String> {
     Ok(Values::from([
         ("init_ns", ns("init_ns")?),
         ("run_ns", ns("run_ns")?),
+        ("init_run_ns", ns("init_ns")? + ns("run_ns")?),
         ("close_ns", ns("close_ns")?),
         ("close_calls_ns", ns("close_calls_ns")?),
         ("peak_bytes", hwm as f64 * 1024.0),
