@@ -8,7 +8,7 @@ use crate::handle::{typed_handle, Handle, HandleType};
 use crate::Loop;
 use slab::Slab;
 
-type TimerCb = Box<dyn FnMut(&Timer)>;
+pub(crate) type TimerCb = Box<dyn FnMut(&Timer)>;
 
 /// Per-timer state in the loop's slab.
 pub(crate) struct TimerState {
@@ -84,7 +84,7 @@ impl Timer {
             let state = timer_mut(st, key)?;
             let new: Option<TimerCb> = cb.take().map(|cb| Box::new(cb) as TimerCb);
             if let Some(old) = std::mem::replace(&mut state.cb, new) {
-                deferred.push(old);
+                deferred.push_timer_cb(old);
             }
             state.started = true;
             state.repeat_ms = repeat_ms;
@@ -306,12 +306,28 @@ fn rearm_due(st: &mut LoopState, key: Key) {
     arm_at(st, key, now);
 }
 
+/// Part of `close` for a timer that is not armed (the usual case: it fired
+/// or was stopped): takes out its callback, for the caller to drop after
+/// the borrow, and the caller marks it inactive. `None`, touching nothing,
+/// for any other handle.
+#[inline]
+pub(crate) fn release_unarmed(slot: &mut Slot) -> Option<Option<TimerCb>> {
+    let Kind::Timer(t) = &mut slot.kind else {
+        return None;
+    };
+    if t.heap_pos != NOT_ARMED {
+        return None;
+    }
+    t.due_now = false;
+    Some(t.cb.take())
+}
+
 /// Part of `close`: disarm and release the callback.
 pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
     disarm(st, key);
     if let Ok(t) = timer_mut(st, key) {
         if let Some(cb) = t.cb.take() {
-            deferred.push(cb);
+            deferred.push_timer_cb(cb);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The event loop: [`Loop`], its run modes and its clock.
 
 mod clock;
+mod liveness;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod timer_heap;
@@ -8,6 +9,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
+pub use liveness::{Liveness, LivenessHook};
 use state::{Deferred, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
@@ -114,6 +116,7 @@ impl Loop {
     }
 
     /// Borrows the loop state. Never held across a user callback.
+    #[inline]
     pub(crate) fn state(&self) -> RefMut<'_, LoopState> {
         self.state.borrow_mut()
     }
@@ -122,8 +125,11 @@ impl Loop {
     /// borrow is released.
     pub(crate) fn with_deferred<R>(&self, f: impl FnOnce(&mut LoopState, &mut Deferred) -> R) -> R {
         let mut deferred = Deferred::default();
+        // The borrow is a temporary of this `let`: released at its end,
+        // before `deferred` is dropped (in place, at the end of the
+        // function: moving it into `drop` would copy it through the stack).
+        // Not a tail expression, whose temporaries would outlive `deferred`.
         let r = f(&mut self.state(), &mut deferred);
-        drop(deferred);
         r
     }
 
@@ -141,8 +147,43 @@ impl Loop {
     /// Whether anything keeps the loop alive: an active and referenced
     /// handle, a request in flight (a queued send), or a handle whose close
     /// callback has not run yet (`uv_loop_alive`).
+    #[inline]
     pub fn alive(&self) -> bool {
-        self.state().alive()
+        // A shared borrow that cannot panic: it only reads, so the compiled
+        // check writes nothing back and needs no unwinding path. The state
+        // is borrowed mutably only inside ruv's own code, never across a
+        // callback, so the fallback (a loop in the middle of a phase is
+        // alive) is not reached through the API.
+        self.state.try_borrow().map_or(true, |st| {
+            debug_assert_eq!(st.liveness.get(), st.alive(), "liveness out of sync");
+            st.alive()
+        })
+    }
+
+    /// A reader of [`Loop::alive`] that needs no access to the loop: the
+    /// loop keeps it up to date, and it reads `false` once the loop is
+    /// dropped. For code that asks very often (uv-compat's
+    /// `uv_loop_alive`).
+    pub fn liveness(&self) -> Liveness {
+        self.state().liveness.reader()
+    }
+
+    /// Calls `hook(word, alive)` now and each time the answer of
+    /// [`Loop::alive`] changes, until replaced or cleared (`None`); a
+    /// dropped loop reports `false`. For mirroring the value where a plain
+    /// load reads it (uv-compat keeps it in the C `uv_loop_t`).
+    ///
+    /// The hook runs inside the loop's bookkeeping, with the loop state
+    /// borrowed: it must not call into the loop (that would panic).
+    pub fn set_liveness_hook(&self, hook: Option<(LivenessHook, usize)>) {
+        let alive = {
+            let mut st = self.state();
+            st.liveness.set_hook(hook);
+            st.liveness.get()
+        };
+        if let Some((hook, word)) = hook {
+            hook(word, alive);
+        }
     }
 
     /// The cached loop time in milliseconds (`uv_now`), updated once per
@@ -224,6 +265,7 @@ impl Loop {
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();
         st.ready = Vec::new();
+        st.sync_liveness();
         st.shared_batch = None;
         Ok(())
     }

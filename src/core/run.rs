@@ -158,7 +158,9 @@ impl Loop {
         let list = {
             let mut st = self.state();
             let spare = std::mem::take(&mut st.scratch);
-            std::mem::replace(&mut st.pending, spare)
+            let list = std::mem::replace(&mut st.pending, spare);
+            st.sync_liveness();
+            list
         };
         for_each_resilient(
             &list,
@@ -168,6 +170,7 @@ impl Loop {
                 for &key in std::iter::once(&current).chain(rest) {
                     udp::requeue_completions(&mut st, key);
                 }
+                st.sync_liveness();
             },
         );
         self.give_back_scratch(list);
@@ -243,7 +246,9 @@ impl Loop {
             if st.closing.is_empty() {
                 return;
             }
-            std::mem::take(&mut st.closing)
+            let list = std::mem::take(&mut st.closing);
+            st.sync_liveness();
+            list
         };
         list.reverse();
         let mut pending = list.into_iter();
@@ -256,7 +261,10 @@ impl Loop {
             // Handles not reached yet finish closing in the next run, in
             // the same order.
             let rest: Vec<Closing> = pending.collect();
-            self.state().closing.extend(rest.into_iter().rev());
+            let mut st = self.state();
+            st.closing.extend(rest.into_iter().rev());
+            st.sync_liveness();
+            drop(st);
             panic::resume_unwind(payload);
         }
     }

@@ -89,8 +89,8 @@ pub(crate) struct Slot {
     pub kind: Kind,
 }
 
-/// A close callback (`uv_close_cb`).
-pub(crate) type CloseCb = Box<dyn FnOnce()>;
+/// A close callback (`uv_close_cb`): it gets the closed handle.
+pub(crate) type CloseCb = Box<dyn FnOnce(&crate::Handle)>;
 
 /// A handle waiting for the closing phase, with its close callback (kept
 /// here rather than in every slot, so that slots stay small).
@@ -110,11 +110,27 @@ impl Slot {
 /// closures and what they capture). They are dropped only after the borrow
 /// of the loop state is released.
 #[derive(Default)]
-pub(crate) struct Deferred(Vec<Box<dyn Any>>);
+pub(crate) struct Deferred {
+    /// One timer callback, kept as it is: closing or restarting a timer
+    /// defers exactly one, and that costs no allocation (no second box, no
+    /// list).
+    timer_cb: Option<timer::TimerCb>,
+    others: Vec<Box<dyn Any>>,
+}
 
 impl Deferred {
     pub(crate) fn push<T: 'static>(&mut self, value: T) {
-        self.0.push(Box::new(value));
+        self.others.push(Box::new(value));
+    }
+
+    /// Defers a timer's callback.
+    #[inline]
+    pub(crate) fn push_timer_cb(&mut self, cb: timer::TimerCb) {
+        if self.timer_cb.is_none() {
+            self.timer_cb = Some(cb);
+        } else {
+            self.push(cb);
+        }
     }
 }
 
@@ -187,6 +203,10 @@ pub(crate) struct LoopState {
     pub io_events: Vec<super::run::IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
     pub callbacks_run: u64,
+    /// [`LoopState::alive`], readable without a borrow: every change of
+    /// `active_ref_handles`, `active_reqs`, `closing` or `pending` is
+    /// followed by [`LoopState::sync_liveness`] before the borrow ends.
+    pub liveness: super::liveness::Source,
 }
 
 /// Events fetched per poll.
@@ -229,6 +249,7 @@ impl LoopState {
             shared_batch: None,
             io_events: Vec::new(),
             callbacks_run: 0,
+            liveness: Default::default(),
         })
     }
 
@@ -302,12 +323,14 @@ impl LoopState {
     }
 
     /// The slot of a handle that exists (it may be closing).
+    #[inline]
     pub(crate) fn slot(&self, key: Key) -> Option<&Slot> {
         self.slots
             .get(key.index as usize)
             .filter(|s| s.gen == key.gen)
     }
 
+    #[inline]
     pub(crate) fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
         self.slots
             .get_mut(key.index as usize)
@@ -315,12 +338,14 @@ impl LoopState {
     }
 
     /// The slot of a handle that is neither closed nor closing.
+    #[inline]
     pub(crate) fn live(&self, key: Key) -> Result<&Slot> {
         self.slot(key)
             .filter(|s| !s.closing)
             .ok_or(Error::ClosedHandle)
     }
 
+    #[inline]
     pub(crate) fn live_mut(&mut self, key: Key) -> Result<&mut Slot> {
         self.slot_mut(key)
             .filter(|s| !s.closing)
@@ -337,10 +362,31 @@ impl LoopState {
         f(slot);
         let after = slot.counts();
         match (before, after) {
-            (false, true) => self.active_ref_handles += 1,
-            (true, false) => self.active_ref_handles -= 1,
+            (false, true) => {
+                self.active_ref_handles += 1;
+                self.mark_alive();
+            }
+            (true, false) => {
+                self.active_ref_handles -= 1;
+                self.sync_liveness();
+            }
             _ => {}
         }
+    }
+
+    /// [`LoopState::sync_liveness`] after a change that can only make the
+    /// loop alive (something added): no need to look at the rest.
+    #[inline]
+    pub(crate) fn mark_alive(&mut self) {
+        self.liveness.set(true);
+    }
+
+    /// Publishes [`LoopState::alive`] to the loop's [`Liveness`]
+    /// readers (`crate::Liveness`); called after every change of what it reads.
+    #[inline]
+    pub(crate) fn sync_liveness(&mut self) {
+        let alive = self.alive();
+        self.liveness.set(alive);
     }
 
     pub(crate) fn set_active(&mut self, key: Key, active: bool) {
@@ -362,6 +408,7 @@ impl LoopState {
     }
 
     /// libuv's `uv_loop_alive`.
+    #[inline]
     pub(crate) fn alive(&self) -> bool {
         self.active_ref_handles > 0
             || self.active_reqs > 0
@@ -395,6 +442,32 @@ impl LoopState {
                 self.clock.jump_to_ms(due);
                 self.update_time();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod deferred_tests {
+    use super::Deferred;
+    use std::rc::Rc;
+
+    /// 0, 1 (the one kept as it is), 2 (one past: boxed) and many timer
+    /// callbacks, with other values: each dropped once, when the list is.
+    #[test]
+    fn every_deferred_value_is_dropped_once_with_the_list() {
+        for timer_cbs in [0, 1, 2, 10] {
+            let witness = Rc::new(());
+            let mut deferred = Deferred::default();
+            for _ in 0..timer_cbs {
+                let w = witness.clone();
+                deferred.push_timer_cb(Box::new(move |_: &crate::Timer| {
+                    let _keep = &w;
+                }));
+            }
+            deferred.push(witness.clone());
+            assert_eq!(Rc::strong_count(&witness), timer_cbs + 2);
+            drop(deferred);
+            assert_eq!(Rc::strong_count(&witness), 1, "{timer_cbs} timer callbacks");
         }
     }
 }

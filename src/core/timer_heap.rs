@@ -7,6 +7,12 @@
 /// A position that is no heap position: the timer is not armed.
 pub(crate) const NOT_ARMED: u32 = u32::MAX;
 
+/// An emptied heap keeps its buffer up to this many entries (16 KiB) and
+/// frees a larger one: a burst of a million timers does not hold on to
+/// 16 MB once they have all fired, and a loop that cycles through a few
+/// hundred timers never reallocates.
+const KEEP_WHEN_EMPTY: usize = 1024;
+
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     due_ms: u64,
@@ -82,6 +88,8 @@ impl TimerHeap {
             moved(self.entries[at].slot, at as u32);
             self.sift_down(at, moved);
             self.sift_up(at, moved);
+        } else if self.entries.is_empty() && self.entries.capacity() > KEEP_WHEN_EMPTY {
+            self.entries = Vec::new();
         }
     }
 
@@ -186,6 +194,28 @@ mod tests {
         }
         assert_eq!(order, vec![2, 3, 7]);
         assert_eq!(t.heap.len(), 0);
+    }
+
+    #[test]
+    fn an_emptied_heap_frees_a_large_buffer_only() {
+        for (armed, kept) in [
+            (1, true),
+            (KEEP_WHEN_EMPTY, true),
+            (KEEP_WHEN_EMPTY + 1, false),
+        ] {
+            let mut t = Tracked::default();
+            for slot in 0..armed as u32 {
+                t.push(slot, 5);
+            }
+            let capacity = t.heap.entries.capacity();
+            while t.pop_due(5).is_some() {}
+            assert_eq!(t.heap.len(), 0);
+            let left = t.heap.entries.capacity();
+            assert_eq!(left == capacity, kept, "{armed} timers armed");
+            // Still usable either way.
+            t.push(7, 1);
+            assert_eq!(t.pop_due(1), Some(7));
+        }
     }
 
     #[test]

@@ -447,6 +447,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     // one: a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut u.send.in_pending) {
         st.pending.retain(|&k| k != key);
+        st.sync_liveness();
     }
     let Ok(u) = udp_mut(st, key) else {
         return;

@@ -215,6 +215,7 @@ impl Udp {
             if newly_pending {
                 st.pending.push(key);
             }
+            st.mark_alive();
             if interest_changes {
                 sync_write_interest(st, key);
             }
@@ -306,6 +307,7 @@ fn complete(st: &mut LoopState, key: Key, done: Completed) {
     u.send.completed.push_back(done);
     if !u.send.in_pending {
         u.send.in_pending = true;
+        // No liveness change: the send is still counted in `active_reqs`.
         st.pending.push(key);
     }
 }
@@ -388,6 +390,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
             // Only the last send in flight can make the handle inactive.
             let idle = u.send.count == 0 && !u.recv.is_receiving();
             st.active_reqs -= 1;
+            st.sync_liveness();
             if idle {
                 refresh_active(&mut st, key);
             }
@@ -411,6 +414,8 @@ pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
     }
     u.send.in_pending = true;
     if !st.pending.contains(&key) {
+        // No liveness change: these sends are still counted in
+        // `active_reqs`.
         st.pending.push(key);
     }
 }
@@ -419,7 +424,11 @@ pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
 /// status, sends still queued report ECANCELED, in the order they were made.
 pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
     let send = state.send;
-    lp.state().active_reqs -= send.completed.len() + send.queue.len();
+    {
+        let mut st = lp.state();
+        st.active_reqs -= send.completed.len() + send.queue.len();
+        st.sync_liveness();
+    }
     let udp = Udp::from_key(lp, key);
     let done = send.completed.into_iter().map(|c| (c.id, c.status, c.cb));
     let cancelled = send

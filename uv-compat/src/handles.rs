@@ -2,7 +2,7 @@
 //! keeps in the structs' private fields, and the functions every handle
 //! type shares (`uv_close`, `uv_ref`, `uv_walk`, …).
 
-use crate::loops::{ctx, LoopCtx};
+use crate::loops::{ctx, running_handle, LoopCtx};
 use crate::types::*;
 use libc::{c_int, c_uint, c_void};
 use ruv::{Error, StatusCode};
@@ -410,11 +410,16 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
         (*handle).close_cb = close_cb;
         (*handle).ruv_flags_ |= CLOSING;
     }
-    let h = handle as usize;
-    token.handle().close(move || {
-        let h = h as *mut uv_handle_t;
-        // SAFETY: the program keeps the handle alive until its close
-        // callback has run, which is now; the token is ours to read out.
+    // A callback that captures nothing (ruv stores it without allocating):
+    // it finds its C handle in the running loop's table by the closed
+    // handle's id. The entry is still there: `finish_close` removes it.
+    token.handle().close_with(|closed| {
+        let Some(h) = running_handle(closed.get_loop(), |handles| handles.get(closed.id())) else {
+            return;
+        };
+        // SAFETY: a table entry is a linked handle, which the program keeps
+        // alive until its close callback has run, which is now; its token
+        // is ours to read out.
         unsafe { finish_close(h) };
     });
 }
@@ -451,7 +456,8 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
                     drop(Box::from_raw(sender as *mut ruv::AsyncSender));
                 }
             }
-            drop(token);
+            // `token` is dropped here, at the end of its block, in place:
+            // `drop(token)` would move it through the stack first.
         }
         if let Some(cb) = (*h).close_cb {
             cb(h);

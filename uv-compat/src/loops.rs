@@ -210,15 +210,42 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
     });
     // SAFETY: writable per the contract above; `data` is not touched.
     unsafe {
-        let raw = Box::into_raw(ctx) as *mut c_void;
+        let ctx = Box::into_raw(ctx);
+        let raw = ctx as *mut c_void;
         (*loop_).ruv_private_ = [
             raw,
             loop_tag(raw),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
         ];
+        // The loop mirrors `alive()` into `ruv_private_[LIVENESS]` from now
+        // on; the program keeps the loop in place while it is initialized,
+        // and `uv_loop_close` clears the hook before freeing the context.
+        (*ctx)
+            .lp
+            .set_liveness_hook(Some((mirror_alive, loop_ as usize)));
     }
     0
+}
+
+/// The word of `ruv_private_` where the loop mirrors `Loop::alive`:
+/// [`ALIVE`] or 0. `uv_loop_alive` is one load and one comparison, and
+/// memory that was never initialized (which is almost never exactly
+/// [`ALIVE`]) reads as not alive.
+const LIVENESS: usize = 2;
+
+/// The value of the liveness word while the loop is alive.
+const ALIVE: usize = 0x416c_6976_6521_5275;
+
+/// The loop's liveness hook: `word` is its `uv_loop_t`.
+fn mirror_alive(word: usize, alive: bool) {
+    let loop_ = word as *mut uv_loop_t;
+    // SAFETY: the hook is set by `uv_loop_init` with the loop's own address
+    // and cleared by `uv_loop_close` before the loop may go away; the word
+    // is ours (private).
+    unsafe {
+        (*loop_).ruv_private_[LIVENESS] = if alive { ALIVE } else { 0 } as *mut c_void;
+    }
 }
 
 /// `uv_loop_close`: UV_EBUSY while any handle exists, closing ones too.
@@ -235,9 +262,11 @@ pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
     if let Err(err) = ctx.lp.close() {
         return status(err);
     }
+    ctx.lp.set_liveness_hook(None);
     // SAFETY: the box was made by `uv_loop_init`; no handle (hence no
     // callback) refers to it any more.
     unsafe {
+        (*loop_).ruv_private_[LIVENESS] = std::ptr::null_mut();
         let raw = std::mem::replace(&mut (*loop_).ruv_private_[0], std::ptr::null_mut());
         (*loop_).ruv_private_[1] = std::ptr::null_mut();
         drop(Box::from_raw(raw as *mut LoopCtx));
@@ -325,8 +354,12 @@ pub unsafe extern "C" fn uv_stop(loop_: *mut uv_loop_t) {
 /// `loop_` is NULL or an initialized loop.
 #[no_mangle]
 pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
-    // SAFETY: per the contract above.
-    unsafe { with_loop(loop_, 0, |lp| lp.alive() as c_int) }
+    if loop_.is_null() {
+        return 0;
+    }
+    // SAFETY: the program owns the loop; the word is ALIVE only when the
+    // loop's liveness hook (`mirror_alive`) wrote it.
+    unsafe { c_int::from((*loop_).ruv_private_[LIVENESS] as usize == ALIVE) }
 }
 
 /// `uv_loop_get_data`: the loop's `data` field (what `loop->data` holds).

@@ -10,6 +10,8 @@
  *   pummel          senders= receivers= duration_ms=
  *   timers          count=                 zero-timeout timers: start, fire, memory
  *   idle            iterations=            one idle handle
+ *   loop-alive      calls=                 libuv's loop_alive: uv_loop_alive in a loop
+ *   million-timers  count=                 libuv's million_timers: init, run, close
  *   version                                uv_version() of the library
  *
  * mmsg=1 creates the receiving handle with UV_UDP_RECVMMSG and hands it a
@@ -355,6 +357,76 @@ static int idle(long iterations) {
   return 0;
 }
 
+/* --- loop-alive: libuv's benchmark-loop-count.c `loop_alive` ----------
+ * One idle callback calls uv_loop_alive `calls` - 1 times (libuv counts
+ * its ticks from 1), aborting if the loop ever says it is dead; the whole
+ * uv_run is timed, as libuv does. */
+
+static long alive_calls, alive_ticks;
+
+static void alive_idle_cb(uv_idle_t* h) {
+  long ticks = 0;
+  while (++ticks < alive_calls) {
+    if (uv_loop_alive(h->loop) == 0) abort();
+  }
+  alive_ticks = ticks;
+  uv_idle_stop(h);
+}
+
+static int loop_alive(long calls) {
+  uv_idle_t h;
+  alive_calls = calls;
+  check(uv_idle_init(loop, &h), "uv_idle_init");
+  check(uv_idle_start(&h, alive_idle_cb), "uv_idle_start");
+  uint64_t a = mono_ns();
+  uv_run(loop, UV_RUN_DEFAULT);
+  uint64_t b = mono_ns();
+  if (alive_ticks != calls) fail("loop_alive: wrong tick count");
+  printf("RESULT calls=%ld ns=%llu\n", calls, (unsigned long long)(b - a));
+  return 0;
+}
+
+/* --- million-timers: libuv's benchmark-million-timers.c ------------------
+ * `count` timers in one array, the timeout growing by 1 ms every 1000
+ * timers; run until all fired; close them all and run until every close
+ * callback ran. Timed in libuv's halves (init, dispatch, cleanup), the
+ * cleanup split into the uv_close calls and the closing run; peak RSS. */
+
+static uint64_t mt_closed;
+
+static void mt_close_cb(uv_handle_t* h) {
+  (void)h;
+  mt_closed++;
+}
+
+static int million_timers(long count) {
+  long base_kb = status_kb("VmRSS:");
+  uv_timer_t* t = malloc((size_t)count * sizeof *t);
+  if (!t) fail("out of memory");
+  uint64_t timeout = 0;
+  uint64_t a = mono_ns();
+  for (long i = 0; i < count; i++) {
+    if (i % 1000 == 0) timeout++;
+    check(uv_timer_init(loop, &t[i]), "uv_timer_init");
+    check(uv_timer_start(&t[i], timer_cb, timeout, 0), "uv_timer_start");
+  }
+  uint64_t b = mono_ns();
+  check(uv_run(loop, UV_RUN_DEFAULT), "uv_run");
+  uint64_t c = mono_ns();
+  for (long i = 0; i < count; i++) uv_close((uv_handle_t*)&t[i], mt_close_cb);
+  uint64_t d = mono_ns();
+  check(uv_run(loop, UV_RUN_DEFAULT), "uv_run");
+  uint64_t e = mono_ns();
+  if (fired != (uint64_t)count) fail("not every timer fired");
+  if (mt_closed != (uint64_t)count) fail("not every close callback ran");
+  long hwm_kb = status_kb("VmHWM:");
+  free(t);
+  printf("RESULT count=%ld init_ns=%llu run_ns=%llu close_ns=%llu close_calls_ns=%llu hwm_kb=%ld base_kb=%ld\n",
+         count, (unsigned long long)(b - a), (unsigned long long)(c - b), (unsigned long long)(e - c),
+         (unsigned long long)(d - c), hwm_kb, base_kb);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) fail("usage: bench-uv SCENARIO [key=value...]");
   arm_watchdog(argc, argv);
@@ -374,6 +446,8 @@ int main(int argc, char** argv) {
   }
   if (!strcmp(s, "timers")) return timers(arg_long(argc, argv, "count", 1000000));
   if (!strcmp(s, "idle")) return idle(arg_long(argc, argv, "iterations", 1000000));
+  if (!strcmp(s, "loop-alive")) return loop_alive(arg_long(argc, argv, "calls", 200000000));
+  if (!strcmp(s, "million-timers")) return million_timers(arg_long(argc, argv, "count", 10000000));
   if (!strcmp(s, "version")) {
     printf("RESULT version_hex=%u\n", uv_version());
     return 0;

@@ -131,6 +131,10 @@ pub struct Sizes {
     pub timers: &'static [u64],
     /// Empty loop: iterations.
     pub idle_iterations: u64,
+    /// libuv's `loop_alive`: calls of `uv_loop_alive`.
+    pub alive_calls: u64,
+    /// libuv's `million_timers`: timers.
+    pub million_timers: u64,
     /// strace: in-loop round trips of the two runs whose difference counts.
     pub strace_trips: (u64, u64),
     /// callgrind: datagrams drained, two runs.
@@ -151,6 +155,8 @@ impl Sizes {
         pummel: &[(1, 1), (10, 10), (100, 100), (1000, 1000)],
         timers: &[1_000_000, 10_000_000],
         idle_iterations: 5_000_000,
+        alive_calls: 200_000_000,
+        million_timers: 10_000_000,
         strace_trips: (5_000, 15_000),
         cg_datagrams: (20_000, 60_000),
         cg_trips: (5_000, 15_000),
@@ -166,6 +172,8 @@ impl Sizes {
         pummel: &[(1, 1), (10, 10)],
         timers: &[100_000],
         idle_iterations: 200_000,
+        alive_calls: 2_000_000,
+        million_timers: 100_000,
         strace_trips: (300, 900),
         cg_datagrams: (1_000, 3_000),
         cg_trips: (300, 900),

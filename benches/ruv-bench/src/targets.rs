@@ -3,7 +3,7 @@
 //! on whether every run succeeded.
 
 use crate::report::{markdown_table, render_table, CaseResult};
-use crate::scenarios::Better;
+use crate::scenarios::{Better, Unit};
 use serde::Serialize;
 
 /// One target and what this run measured for it.
@@ -219,11 +219,17 @@ pub fn evaluate(cases: &[CaseResult]) -> Vec<TargetResult> {
                     r
                 }
             });
+            // Bytes are inverted like times: libuv's figure over ours.
+            let what = if m.unit == Unit::Bytes {
+                "× libuv (memory: libuv's ÷ ours)"
+            } else {
+                "× libuv (speed)"
+            };
             t.push(
                 format!("uv-compat ≥ 1.0× libuv: {} {}", c.id, m.label),
                 &c.id,
                 speed,
-                "× libuv (speed)".into(),
+                what.into(),
                 AtLeast(1.0),
             );
         }

@@ -7,6 +7,8 @@ pub mod drain;
 pub mod flood;
 pub mod idle;
 pub mod instructions;
+pub mod loop_alive;
+pub mod million_timers;
 pub mod pingpong_loop;
 pub mod pingpong_peer;
 pub mod pummel;
@@ -113,6 +115,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("pummel", "N senders x M receivers in one loop; received/s"),
     ("timers", "zero-timeout timers: ns to start and to fire each, bytes per timer (VmHWM)"),
     ("idle", "empty loop iteration with one idle handle vs a bare epoll_wait(0) loop; ns per iteration"),
+    ("loop-alive", "libuv's loop_alive benchmark: uv_loop_alive called in a loop from one idle callback (C API only); ns per call"),
+    ("million-timers", "libuv's million_timers benchmark: N timers due over N/1000 ms, run, then all closed (C API only); init, dispatch, close times, peak RSS"),
     ("instructions", "user-space instructions (valgrind --tool=callgrind) per received datagram, per in-loop round trip, per idle iteration; clock reads per iteration"),
 ];
 
@@ -126,6 +130,8 @@ pub fn all_cases(env: &Env) -> Vec<Case> {
     cases.extend(pummel::cases(env));
     cases.extend(timers::cases(env));
     cases.extend(idle::cases(env));
+    cases.extend(loop_alive::cases(env));
+    cases.extend(million_timers::cases(env));
     cases.extend(instructions::cases(env));
     cases
 }
