@@ -489,9 +489,14 @@ fn on_sent(g: &mut World, i: usize, id: u64, req: &ruv::SendRequest, status: ruv
             g.dgrams[id as usize].state = SendState::Sent;
             // A send that waited and left after its sender was disconnected
             // left from a new port, which a connected receiver refuses.
-            if g.dgrams[id as usize].from_epoch != g.ents[i].udp.connect_epoch && !g.ents[i].closing
-            {
-                learn_sender(g, i, &[id]);
+            let d = &g.dgrams[id as usize];
+            if d.from_epoch != g.ents[i].udp.connect_epoch && !g.ents[i].closing {
+                if matches!(g.ents[i].obj, Some(Obj::Udp(_))) {
+                    learn_sender(g, i, &[id]);
+                } else if g.ents[d.to].udp.peer.is_some() {
+                    // Its handle value was dropped: the port is unknown.
+                    g.dgrams[id as usize].admissible = false;
+                }
             }
         }
         Err(err) if err == StatusCode::ECANCELED && g.ents[i].closing => failed(g, id),
