@@ -470,11 +470,15 @@ unsafe fn buffers<'a>(
             Some(one.len)
         }
         _ => {
-            if bufs.iter().any(|b| b.base.is_null() && b.len != 0) {
-                return Err(StatusCode::EFAULT.code());
+            // One pass: the NULL check rides along with the sum.
+            let mut size = Some(0usize);
+            for b in bufs {
+                if b.base.is_null() && b.len != 0 {
+                    return Err(StatusCode::EFAULT.code());
+                }
+                size = size.and_then(|sum| sum.checked_add(b.len));
             }
-            bufs.iter()
-                .try_fold(0usize, |sum, b| sum.checked_add(b.len))
+            size
         }
     };
     match size {
