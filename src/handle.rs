@@ -125,7 +125,9 @@ impl Handle {
         self.lp.state().slot(self.key).map_or(true, |s| s.closing)
     }
 
-    /// Whether the handle's close callback has run and its slot is gone.
+    /// Whether the handle is closed: its slot was freed in the closing
+    /// phase, just before the close callback runs (so already true inside
+    /// that callback and the cancelled send callbacks before it).
     pub fn is_closed(&self) -> bool {
         self.lp.state().slot(self.key).is_none()
     }

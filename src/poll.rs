@@ -36,9 +36,16 @@ pub(crate) struct PollState {
     /// Bumped by every start, so a callback can tell it was restarted.
     epoch: u64,
     /// The descriptor is in the loop's epoll set for this handle: from a
-    /// successful start until stop, close, or a reported failure.
-    registered: bool,
+    /// successful start until stop, close, or a reported failure. It holds
+    /// what the descriptor referred to then ([`sys::fd_identity`]): if the
+    /// application closed it meanwhile, the kernel dropped it from the set,
+    /// and its number may now name another handle's socket, whose
+    /// registration a stop or restart must not remove or take over.
+    registered: Option<FdIdentity>,
 }
+
+/// `st_dev` and `st_ino` of a watched descriptor.
+type FdIdentity = (u64, u64);
 
 /// A poll handle (`uv_poll_t`): reports when a descriptor owned by the
 /// application becomes readable or writable.
@@ -87,7 +94,7 @@ impl Poll {
             events: PollEvents::empty(),
             cb: None,
             epoch: 0,
-            registered: false,
+            registered: None,
         }));
         let handle = Handle::insert(lp, HandleType::Poll, kind);
         // As libuv's `uv__io_check_fd`: whether epoll can watch the
@@ -112,7 +119,9 @@ impl Poll {
     /// Starting with no events is the same as [`Poll::stop`].
     ///
     /// EEXIST, and the handle stays as it was, while another handle of the
-    /// loop watches the descriptor.
+    /// loop watches the descriptor. A started handle whose descriptor was
+    /// closed behind it (its number maybe reused) registers anew: EBADF or
+    /// EEXIST then leave it stopped.
     pub fn start(
         &self,
         events: PollEvents,
@@ -127,7 +136,7 @@ impl Poll {
             } else {
                 // (Re-)registering makes epoll report the descriptor at once
                 // if it is ready already: level-triggered, not only edges.
-                arm(st, key, events)?;
+                arm(st, key, events, Recheck::Yes)?;
             }
             let p = poll_mut(st, key)?;
             p.events = events;
@@ -157,14 +166,38 @@ impl Poll {
     }
 }
 
+/// Whether [`arm`] checks that a registered descriptor still refers to the
+/// file it was registered for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recheck {
+    /// From `start`: one `fstat`, so that a descriptor the application
+    /// closed (and whose number may now be another handle's) is registered
+    /// anew (EEXIST, EBADF) instead of modifying whatever has the number.
+    Yes,
+    /// The per-event re-arm after a callback: no extra system call.
+    No,
+}
+
 /// Puts the descriptor in the loop's epoll set for `events` (EEXIST if
 /// another handle has it there), or updates the handle's registration.
 /// epoll reports a (re-)registered descriptor again if it is ready now,
 /// which is how reports stay level-triggered on top of mio's edges. mio
 /// needs a non-empty interest, so readability is always in it.
-fn arm(st: &mut LoopState, key: Key, events: PollEvents) -> Result<()> {
+fn arm(st: &mut LoopState, key: Key, events: PollEvents, recheck: Recheck) -> Result<()> {
     let p = poll_mut(st, key)?;
-    let (fd, registered) = (p.fd, p.registered);
+    let fd = p.fd;
+    let registered = match p.registered {
+        Some(id) if recheck == Recheck::Yes && sys::fd_identity(fd) != Some(id) => {
+            // Closed behind the handle: the kernel forgot the registration,
+            // so the handle watches nothing; it is stopped unless the
+            // registration below succeeds.
+            p.registered = None;
+            p.events = PollEvents::empty();
+            st.set_active(key, false);
+            false
+        }
+        other => other.is_some(),
+    };
     let mut interest = Interest::READABLE;
     if events.contains(PollEvents::WRITABLE) {
         interest = interest.add(Interest::WRITABLE);
@@ -177,20 +210,24 @@ fn arm(st: &mut LoopState, key: Key, events: PollEvents) -> Result<()> {
         registry.reregister(&mut SourceFd(&fd), key.token(), interest)?;
     } else {
         registry.register(&mut SourceFd(&fd), key.token(), interest)?;
-        poll_mut(st, key)?.registered = true;
+        // Registered, so the descriptor is open: fstat answers.
+        poll_mut(st, key)?.registered = sys::fd_identity(fd);
     }
     Ok(())
 }
 
 /// Stops the handle: no events, inactive, the descriptor out of the epoll
 /// set. The application may have closed the descriptor already, which
-/// removed it from epoll; nothing is left to undo then.
+/// removed it from epoll; nothing is left to undo then, and the number is
+/// left alone: it may be another handle's descriptor by now.
 fn disarm(st: &mut LoopState, key: Key) -> Result<()> {
     let p = poll_mut(st, key)?;
     p.events = PollEvents::empty();
     let fd = p.fd;
-    if std::mem::replace(&mut p.registered, false) {
-        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+    if let Some(id) = p.registered.take() {
+        if sys::fd_identity(fd) == Some(id) {
+            let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        }
     }
     st.set_active(key, false);
     Ok(())
@@ -285,7 +322,7 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
             if !events.is_empty() {
                 // A failure here means the descriptor went away; the next
                 // start reports it.
-                let _ = arm(&mut st, key, events);
+                let _ = arm(&mut st, key, events, Recheck::No);
             }
             return;
         }

@@ -220,16 +220,7 @@ fn several_errors(buffers: bool) {
     let dead: Vec<SocketAddr> = (0..3).map(|_| dead_port(false)).collect();
     let udp = Udp::new(&lp);
     udp.bind(util::any_v4(), UdpFlags::LINUX_RECVERR).unwrap();
-    for to in &dead {
-        // A send takes the socket's pending error (the previous datagram's
-        // ICMP error) instead of sending; the queue keeps its entry.
-        let mut sent = udp.try_send(&[b"PING"], Some(*to));
-        if sent != Ok(4) {
-            assert_eq!(sent, Err(StatusCode::ECONNREFUSED.into()));
-            sent = udp.try_send(&[b"PING"], Some(*to));
-        }
-        assert_eq!(sent, Ok(4));
-    }
+    queue_errors(&udp, &dead);
     let log = util::shared(Vec::new());
     if buffers {
         log_with_buffers(&udp, &log);
@@ -244,6 +235,109 @@ fn several_errors(buffers: bool) {
         want.push(Seen::Nothing);
     }
     assert_eq!(*log.borrow(), want);
+}
+
+/// Sends one datagram to each dead port, so that the error queue holds one
+/// entry per port, in order.
+fn queue_errors(udp: &Udp, dead: &[SocketAddr]) {
+    for to in dead {
+        // A send takes the socket's pending error (the previous datagram's
+        // ICMP error) instead of sending; the queue keeps its entry.
+        let mut sent = udp.try_send(&[b"PING"], Some(*to));
+        if sent != Ok(4) {
+            assert_eq!(sent, Err(StatusCode::ECONNREFUSED.into()));
+            sent = udp.try_send(&[b"PING"], Some(*to));
+        }
+        assert_eq!(sent, Ok(4));
+    }
+}
+
+/// A handle closed by the callback of the first queued error: no other
+/// callback, one close callback, and the loop ends and closes.
+#[test]
+fn a_close_from_a_queued_error_ends_the_deliveries() {
+    let lp = Loop::new().unwrap();
+    let dead: Vec<SocketAddr> = (0..2).map(|_| dead_port(true)).collect();
+    let udp = Udp::new(&lp);
+    udp.bind(util::any_v6(), UdpFlags::LINUX_RECVERR).unwrap();
+    queue_errors(&udp, &dead);
+    let (log, closes) = (util::shared(Vec::new()), util::shared(0));
+    let (l, c) = (log.clone(), closes.clone());
+    udp.receive_start(move |h, r| {
+        let seen = seen_error(h, r.unwrap_err());
+        if let Seen::Queued(_) = seen {
+            let c = c.clone();
+            h.close(move || *c.borrow_mut() += 1);
+        }
+        l.borrow_mut().push(seen);
+    })
+    .unwrap();
+    assert!(!util::run_guarded(&lp));
+    lp.close().unwrap();
+    assert_eq!(
+        *log.borrow(),
+        [
+            Seen::Status(StatusCode::ECONNREFUSED),
+            Seen::Queued(port_unreachable(dead[0])),
+        ]
+    );
+    assert_eq!(*closes.borrow(), 1);
+}
+
+/// Receiving stopped by the callback of the first queued error and started
+/// again an iteration later: the entry still queued is delivered then.
+#[test]
+fn queued_errors_left_by_a_stop_arrive_after_the_restart() {
+    let lp = Loop::new().unwrap();
+    let dead: Vec<SocketAddr> = (0..2).map(|_| dead_port(false)).collect();
+    let udp = Udp::new(&lp);
+    udp.bind(util::any_v4(), UdpFlags::LINUX_RECVERR).unwrap();
+    queue_errors(&udp, &dead);
+    let log = util::shared(Vec::new());
+    let l = log.clone();
+    udp.receive_start(move |h, r| {
+        let seen = seen_error(h, r.unwrap_err());
+        let queued = matches!(seen, Seen::Queued(_));
+        l.borrow_mut().push(seen);
+        if queued && h.is_receiving() {
+            h.receive_stop().unwrap();
+            // Restarted from the next iteration's idle phase, with a
+            // callback that logs and closes after the second entry.
+            let (h, l) = (h.clone(), l.clone());
+            let idle = Idle::new(h.get_loop());
+            idle.start(move |w| {
+                w.close(|| {});
+                let l = l.clone();
+                h.receive_start(move |h, r| {
+                    let seen = seen_error(h, r.unwrap_err());
+                    if let Seen::Queued(_) = seen {
+                        close_three_iterations_later(h);
+                    }
+                    l.borrow_mut().push(seen);
+                })
+                .unwrap();
+            })
+            .unwrap();
+        }
+    })
+    .unwrap();
+    util::run_guarded(&lp);
+    assert!(udp.is_closed());
+    lp.close().unwrap();
+    let queued: Vec<Seen> = log
+        .borrow()
+        .iter()
+        .filter(|s| matches!(s, Seen::Queued(_)))
+        .cloned()
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            Seen::Queued(port_unreachable(dead[0])),
+            Seen::Queued(port_unreachable(dead[1])),
+        ]
+    );
+    assert_eq!(log.borrow().last(), Some(&queued[1]), "nothing after it");
 }
 
 #[test]

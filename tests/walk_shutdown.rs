@@ -269,3 +269,30 @@ fn a_second_walk_before_the_loop_runs_still_delivers_once() {
     assert_eq!(*done.borrow(), [canceled]);
     assert_eq!(entries(&log), ["recv:Err(Closed)"]);
 }
+
+/// An owed callback that panics (a user bug) runs once all the same: the
+/// panic reaches `run`, and the next run neither calls it again nor keeps
+/// the loop from ending and closing.
+#[test]
+fn an_owed_callback_that_panics_is_not_called_again() {
+    let lp = Loop::new().unwrap();
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let hints = AddrInfoHints {
+        socktype: dns::SOCK_DGRAM,
+        ..AddrInfoHints::default()
+    };
+    let _req = dns::getaddrinfo(&lp, Some("localhost"), 53, hints, move |r| {
+        c.set(c.get() + 1);
+        assert_eq!(r.map(drop), Err(Error::Status(StatusCode::ECANCELED)));
+        panic!("user bug in an owed callback");
+    })
+    .unwrap();
+    close_every_handle(&lp);
+    close_every_handle(&lp);
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run(RunMode::Default)));
+    assert!(first.is_err(), "the callback's panic reaches run");
+    assert_eq!(calls.get(), 1);
+    run_to_close(&lp);
+    assert_eq!(calls.get(), 1);
+}

@@ -10,7 +10,7 @@ use ruv::{
 use std::cell::{Cell, RefCell};
 use std::io::{Read, Write};
 use std::ops::Deref;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -661,5 +661,76 @@ fn a_check_handle_has_no_fileno() {
     let pr = Prepare::new(&lp);
     assert_eq!(c.fileno(), Err(Error::Status(StatusCode::EINVAL)));
     assert_eq!(pr.fileno(), Err(Error::Status(StatusCode::EINVAL)));
+    teardown(&lp);
+}
+
+/// Makes descriptor number `fd` refer to `with`'s socket instead, as when
+/// the application closes `fd` and its number comes back for a new socket
+/// (`dup2` does both at once, so no other test can take the number between).
+fn reuse_number(fd: RawFd, with: impl IntoRawFd) -> OwnedFd {
+    let new = with.into_raw_fd();
+    // SAFETY: both descriptors are open; `dup2` closes `fd` and makes it
+    // refer to `new`'s socket, atomically.
+    assert_eq!(unsafe { libc::dup2(new, fd) }, fd);
+    // SAFETY: `new` came from `into_raw_fd`: this is its only owner.
+    drop(unsafe { OwnedFd::from_raw_fd(new) });
+    // SAFETY: `fd`'s previous owner gave it up with `into_raw_fd`; it now
+    // refers to the new socket and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A poll handle's descriptor closed behind its back (against the rules)
+/// whose number now belongs to a UDP handle's socket: restarting or
+/// stopping the poll handle must not take over or remove the UDP handle's
+/// registration, which would leave it deaf.
+#[test]
+fn a_poll_on_a_closed_descriptor_leaves_the_reused_number_alone() {
+    let lp = Loop::with_manual_clock().unwrap();
+    let fd = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .into_raw_fd();
+    let p = Poll::new(&lp, fd).unwrap();
+    p.start(PollEvents::READABLE, |_, _| {}).unwrap();
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = rx.local_addr().unwrap();
+    let udp = ruv::Udp::from_socket(&lp, reuse_number(fd, rx)).unwrap();
+    assert_eq!(udp.fileno(), Ok(fd));
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    udp.receive_start(move |_, r| g.borrow_mut().push(r.unwrap().data.to_vec()))
+        .unwrap();
+    // The number is the UDP handle's now: the poll handle cannot have it.
+    assert_eq!(
+        p.start(PollEvents::READABLE | PollEvents::WRITABLE, |_, _| {}),
+        Err(Error::Status(StatusCode::EEXIST))
+    );
+    assert!(!p.is_active());
+    p.stop().unwrap();
+    p.close(|| {});
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    tx.send_to(b"still heard", to).unwrap();
+    assert_eq!(lp.run(RunMode::NoWait), Ok(true));
+    assert_eq!(*got.borrow(), [b"still heard".to_vec()]);
+    teardown(&lp);
+}
+
+/// The same with a second poll handle on the reused number: the first
+/// one's stop leaves the second one watching.
+#[test]
+fn a_poll_on_a_closed_descriptor_does_not_stop_the_next_poll_on_its_number() {
+    let lp = Loop::with_manual_clock().unwrap();
+    let (a, _a_peer) = UnixStream::pair().unwrap();
+    let fd = a.into_raw_fd();
+    let first = Poll::new(&lp, fd).unwrap();
+    first.start(PollEvents::READABLE, |_, _| {}).unwrap();
+    let (b, mut b_peer) = UnixStream::pair().unwrap();
+    let _b = reuse_number(fd, b);
+    let (second, reports) = recording_poll(&lp, fd, PollEvents::READABLE);
+    first.stop().unwrap();
+    first.close(|| {});
+    b_peer.write_all(b"x").unwrap();
+    assert_eq!(lp.run(RunMode::NoWait), Ok(true));
+    assert_eq!(take(&reports), [Ok(PollEvents::READABLE)]);
+    second.close(|| {});
     teardown(&lp);
 }

@@ -47,6 +47,20 @@ pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
     (index != 0).then_some(index)
 }
 
+/// What a descriptor refers to (`st_dev`, `st_ino` from `fstat(2)`), to
+/// tell whether a descriptor number still names the same open file or was
+/// closed and reused; `None` for a closed descriptor.
+pub(crate) fn fd_identity(fd: RawFd) -> Option<(u64, u64)> {
+    // SAFETY: all-zero is a valid `stat`.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a writable `stat` that outlives the call; a bad `fd`
+    // is reported as an error, not undefined behaviour.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    Some((st.st_dev, st.st_ino))
+}
+
 /// Readiness bits reported by `poll(2)` for one descriptor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct FdReadiness {

@@ -441,7 +441,9 @@ pub(crate) const MAX_NBUFS_ACCEPTED: c_uint = 1 << 20;
 /// - `nbufs` over [`MAX_BUFS`]: UV_EMSGSIZE, what `sendmsg(2)` answers and
 ///   libuv's `uv_udp_try_send` passes on, decided without reading the
 ///   array;
-/// - lengths adding up past `isize::MAX`: UV_EINVAL, as `sendmsg(2)`.
+/// - lengths adding up past `isize::MAX`: UV_EINVAL, as `sendmsg(2)`;
+/// - a NULL `base` with a length: UV_EFAULT, as `sendmsg(2)` (the buffer
+///   would otherwise be sent as empty, a shorter datagram than asked for).
 ///
 /// # Safety
 /// `bufs` is NULL or points to `nbufs` buffers (when `nbufs` is at most
@@ -461,10 +463,23 @@ unsafe fn buffers<'a>(
     // `bufs`, per the contract above; at most MAX_BUFS of them.
     let bufs = unsafe { std::slice::from_raw_parts(bufs, nbufs as usize) };
     let size = match bufs {
-        [one] => Some(one.len),
-        _ => bufs
-            .iter()
-            .try_fold(0usize, |sum, b| sum.checked_add(b.len)),
+        [one] => {
+            if one.base.is_null() && one.len != 0 {
+                return Err(StatusCode::EFAULT.code());
+            }
+            Some(one.len)
+        }
+        _ => {
+            // One pass: the NULL check rides along with the sum.
+            let mut size = Some(0usize);
+            for b in bufs {
+                if b.base.is_null() && b.len != 0 {
+                    return Err(StatusCode::EFAULT.code());
+                }
+                size = size.and_then(|sum| sum.checked_add(b.len));
+            }
+            size
+        }
     };
     match size {
         Some(size) if size <= isize::MAX as usize => Ok((bufs, size)),

@@ -6,6 +6,8 @@
  * libuv passes on) and an absurd count such as (unsigned) -1 given with a
  * one-element array is UV_EINVAL (libuv 1.52: more than 1,048,576), without
  * the array being read past its end; a buffer longer than SSIZE_MAX is UV_EINVAL (sendmsg's answer);
+ * a NULL base with a length is UV_EFAULT (sendmsg's answer), not an empty
+ * or shorter datagram;
  * uv_udp_try_send2 checks each datagram's count the same way.
  *
  * uv_udp_send with 1025 buffers: libuv queues the request and its callback
@@ -119,6 +121,21 @@ int main(void) {
   huge.len = (size_t) SSIZE_MAX + 1;
   ASSERT_EQ(uv_udp_try_send(&sender, &huge, 1, SA(&to)), UV_EINVAL);
 
+  /* A NULL base with a length: sendmsg's UV_EFAULT, never a shorter
+   * datagram (the receiver gets nothing from it). */
+  huge = uv_buf_init(NULL, 10);
+  ASSERT_EQ(uv_udp_try_send(&sender, &huge, 1, SA(&to)), UV_EFAULT);
+  {
+    uv_buf_t parts[2] = {uv_buf_init(bytes, 1), uv_buf_init(NULL, 10)};
+    ASSERT_EQ(uv_udp_try_send(&sender, parts, 2, SA(&to)), UV_EFAULT);
+  }
+  /* A NULL base without a length is an empty buffer. */
+  {
+    uv_buf_t parts[2] = {uv_buf_init(NULL, 0), uv_buf_init(bytes, 3)};
+    ASSERT_EQ(uv_udp_try_send(&sender, parts, 2, SA(&to)), 3);
+    expect_datagram(3);
+  }
+
   /* uv_udp_send: 1024 buffers make one datagram, sent in order. */
   ASSERT_OK(uv_udp_send(&req, &sender, bufs, MAX_BUFS, SA(&to), send_cb));
   expect_datagram(MAX_BUFS);
@@ -126,6 +143,21 @@ int main(void) {
     ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
   ASSERT_EQ(send_cb_calls, 1);
   ASSERT_OK(send_status);
+
+  /* uv_udp_send with a NULL base and a length. */
+#ifdef UV_RUV_COMPAT
+  huge = uv_buf_init(NULL, 10);
+  ASSERT_EQ(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb),
+            UV_EFAULT);
+  ASSERT_EQ(uv_udp_get_send_queue_count(&sender), 0);
+#else
+  huge = uv_buf_init(NULL, 10);
+  ASSERT_OK(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb));
+  while (send_cb_calls == 1)
+    ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
+  ASSERT_EQ(send_status, UV_EFAULT);
+  send_cb_calls = 1;
+#endif
 
   /* uv_udp_send with 1025 buffers. */
 #ifdef UV_RUV_COMPAT
