@@ -15,6 +15,7 @@ pub mod allocator;
 pub mod async_handle;
 pub mod errors;
 pub mod handles;
+pub mod hostname;
 pub mod interfaces;
 pub mod loops;
 pub mod metrics;
