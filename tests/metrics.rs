@@ -2,7 +2,7 @@
 //! `Loop::idle_time`), as libuv's `uv_metrics_info` and
 //! `uv_metrics_idle_time` count them.
 
-use ruv::{Async, Idle, Loop, Metrics, RunMode, Timer};
+use ruv::{Async, Idle, Loop, Metrics, Prepare, RunMode, Timer};
 use std::time::Duration;
 
 fn metrics(loop_count: u64, events: u64, events_waiting: u64) -> Metrics {
@@ -46,19 +46,32 @@ fn counters_count_iterations_and_wakeups() {
     teardown(&lp);
 }
 
+/// Starts `timer` from a prepare callback, right before the poll phase:
+/// the poll's timeout comes from the cached loop time, so the poll blocks
+/// for the whole 5 ms however slowly the test runs.
+fn wait_in_poll(lp: &Loop, timer: &Timer) {
+    let prepare = Prepare::new(lp);
+    let timer = timer.clone();
+    prepare
+        .start(move |p| {
+            timer.start(5, 0, |_| {}).unwrap();
+            p.close(|| {});
+        })
+        .unwrap();
+    lp.run(RunMode::Default).unwrap();
+}
+
 #[test]
 fn idle_time_is_measured_only_once_asked_for() {
     let lp = Loop::new().unwrap();
     let timer = Timer::new(&lp);
-    timer.start(2, 0, |_| {}).unwrap();
-    lp.run(RunMode::Default).unwrap();
+    wait_in_poll(&lp, &timer);
     assert_eq!(lp.idle_time(), Duration::ZERO);
 
     lp.measure_idle_time();
     assert_eq!(lp.idle_time(), Duration::ZERO);
     // The poll phase blocks until the timer is due: that wait is idle.
-    timer.start(2, 0, |_| {}).unwrap();
-    lp.run(RunMode::Default).unwrap();
+    wait_in_poll(&lp, &timer);
     let idle = lp.idle_time();
     assert!(idle > Duration::ZERO);
 
