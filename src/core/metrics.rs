@@ -38,32 +38,38 @@ pub(crate) struct MetricsState {
 }
 
 impl MetricsState {
-    /// Waits for events like [`EventBuffer::wait`] when the idle time is
-    /// measured: a look without blocking first (what it finds was waiting),
+    /// Whether the idle time is measured: the poll phase then waits with
+    /// [`MetricsState::measured_wait`].
+    #[inline]
+    pub(crate) fn measures_idle_time(&self) -> bool {
+        self.idle_ns.is_some()
+    }
+
+    /// Waits for events like [`EventBuffer::wait`], measuring the idle
+    /// time: a look without blocking first (what it finds was waiting),
     /// then, if it found nothing and `timeout_ms` allows, the timed wait.
-    /// Returns `None` when the idle time is not measured: the caller waits
-    /// as usual.
+    /// Out of line: the poll phase without metrics stays as it was.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn measured_wait(
         &mut self,
         events: &mut EventBuffer,
         epfd: RawFd,
         timeout_ms: i32,
-    ) -> Option<io::Result<()>> {
-        let idle_ns = self.idle_ns.as_mut()?;
-        if let Err(err) = events.wait(epfd, 0) {
-            return Some(Err(err));
-        }
+    ) -> io::Result<()> {
+        events.wait(epfd, 0)?;
         if !events.is_empty() {
             self.events_waiting += events.len() as u64;
-            return Some(Ok(()));
+            return Ok(());
         }
         if timeout_ms == 0 {
-            return Some(Ok(()));
+            return Ok(());
         }
         let start = Instant::now();
         let waited = events.wait(epfd, timeout_ms);
         let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let idle_ns = self.idle_ns.get_or_insert(0);
         *idle_ns = idle_ns.saturating_add(elapsed);
-        Some(waited)
+        waited
     }
 }

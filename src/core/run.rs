@@ -318,12 +318,11 @@ impl Loop {
                 timeout_ms
             };
             let st = &mut *st;
-            let waited = match st
-                .metrics
-                .measured_wait(&mut st.events, st.epoll_fd, timeout)
-            {
-                Some(waited) => waited,
-                None => st.events.wait(st.epoll_fd, timeout),
+            let waited = if st.metrics.measures_idle_time() {
+                st.metrics
+                    .measured_wait(&mut st.events, st.epoll_fd, timeout)
+            } else {
+                st.events.wait(st.epoll_fd, timeout)
             };
             if let Err(err) = waited {
                 // Only EINTR is expected, and the buffer handles it; anything
