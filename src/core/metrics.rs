@@ -5,7 +5,7 @@
 //! a clock read around the wait and an extra non-blocking look before it,
 //! so it is measured only after [`Loop::measure_idle_time`]
 //! (`uv_loop_configure(UV_METRICS_IDLE_TIME)`); until then the poll phase
-//! is exactly what it is without metrics.
+//! only tests whether to.
 //!
 //! [`Loop::measure_idle_time`]: crate::Loop::measure_idle_time
 
