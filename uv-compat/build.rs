@@ -1,6 +1,8 @@
 //! Compiles the C part of the library (the variadic `uv_loop_configure` and
-//! the pthread wrappers) and writes a `libuv.pc` next to the built library,
-//! so `pkg-config --cflags --libs libuv` finds our header and library.
+//! the pthread wrappers), gives the shared library libuv's SONAME
+//! (`libuv.so.1`) with a `libuv.so.1 -> libuv.so` link beside the built
+//! file, and writes a `libuv.pc` next to the built library, so
+//! `pkg-config --cflags --libs libuv` finds our header and library.
 
 use std::env;
 use std::fs;
@@ -46,11 +48,36 @@ fn main() {
         .warnings(true)
         .extra_warnings(true)
         .compile("uvshim");
+    // libuv's SONAME: a program linked with `-luv` records `NEEDED
+    // libuv.so.1`, as it does against libuv itself.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{SONAME}");
     println!("cargo:rerun-if-changed=src/shim.c");
     println!("cargo:rerun-if-changed=include/uv.h");
     if let Some(profile_dir) = profile_dir() {
+        // The loader looks programs' `NEEDED libuv.so.1` up by that name:
+        // without these links a program built against the build tree
+        // would load the system's libuv instead.
+        link_soname(&profile_dir);
+        link_soname(&profile_dir.join("deps"));
         write_pkg_config(&profile_dir, &include);
     }
+}
+
+/// The shared library's SONAME: libuv's, stable across libuv 1.x.
+const SONAME: &str = "libuv.so.1";
+
+/// Creates `dir/libuv.so.1 -> libuv.so` (relative, so it follows cargo's
+/// fresh copy of `libuv.so` on every build) unless it exists.
+fn link_soname(dir: &Path) {
+    let link = dir.join(SONAME);
+    if fs::read_link(&link).is_ok_and(|t| t == Path::new("libuv.so")) {
+        return;
+    }
+    // Best effort, like the pkg-config file: a stale file of that name is
+    // replaced, a directory that cannot be written is left alone.
+    let _ = fs::create_dir_all(dir);
+    let _ = fs::remove_file(&link);
+    let _ = std::os::unix::fs::symlink("libuv.so", &link);
 }
 
 /// `target/<profile>`: three levels above OUT_DIR

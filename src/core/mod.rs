@@ -2,6 +2,7 @@
 
 mod clock;
 mod liveness;
+mod metrics;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod timer_heap;
@@ -10,6 +11,7 @@ use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
 pub use liveness::{Liveness, LivenessHook};
+pub use metrics::Metrics;
 use state::{Deferred, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
@@ -184,6 +186,33 @@ impl Loop {
         if let Some((hook, word)) = hook {
             hook(word, alive);
         }
+    }
+
+    /// The loop's counters (`uv_metrics_info`): iterations that reached the
+    /// poll phase and the readiness events it handed on.
+    pub fn metrics(&self) -> Metrics {
+        let st = self.state();
+        Metrics {
+            loop_count: st.iteration,
+            events: st.metrics.events,
+            events_waiting: st.metrics.events_waiting,
+        }
+    }
+
+    /// Starts measuring how long the poll phase waits in the kernel
+    /// (`uv_loop_configure(UV_METRICS_IDLE_TIME)`); it cannot be stopped.
+    /// While measuring, each poll phase first looks for events without
+    /// blocking (what it finds counts as [`Metrics::events_waiting`]) and
+    /// only then waits, timed.
+    pub fn measure_idle_time(&self) {
+        let mut st = self.state();
+        st.metrics.idle_ns.get_or_insert(0);
+    }
+
+    /// The time the poll phase spent waiting since
+    /// [`Loop::measure_idle_time`] (`uv_metrics_idle_time`); zero before.
+    pub fn idle_time(&self) -> Duration {
+        Duration::from_nanos(self.state().metrics.idle_ns.unwrap_or(0))
     }
 
     /// The cached loop time in milliseconds (`uv_now`), updated once per

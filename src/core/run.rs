@@ -318,7 +318,13 @@ impl Loop {
                 timeout_ms
             };
             let st = &mut *st;
-            if let Err(err) = st.events.wait(st.epoll_fd, timeout) {
+            let waited = if st.metrics.measures_idle_time() {
+                st.metrics
+                    .measured_wait(&mut st.events, st.epoll_fd, timeout)
+            } else {
+                st.events.wait(st.epoll_fd, timeout)
+            };
+            if let Err(err) = waited {
                 // Only EINTR is expected, and the buffer handles it; anything
                 // else means the loop's own descriptor is broken.
                 debug_assert!(false, "epoll_wait: {err}");
@@ -354,6 +360,7 @@ impl Loop {
             st.time_after_wait(
                 manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
             );
+            st.metrics.events += (events.len() + ready.len() + usize::from(woken)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;

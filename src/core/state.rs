@@ -207,6 +207,8 @@ pub(crate) struct LoopState {
     /// `active_ref_handles`, `active_reqs`, `closing` or `pending` is
     /// followed by [`LoopState::sync_liveness`] before the borrow ends.
     pub liveness: super::liveness::Source,
+    /// Event counters and the idle time (`uv_metrics_*`).
+    pub metrics: super::metrics::MetricsState,
 }
 
 /// Events fetched per poll.
@@ -250,6 +252,7 @@ impl LoopState {
             io_events: Vec::new(),
             callbacks_run: 0,
             liveness: Default::default(),
+            metrics: Default::default(),
         })
     }
 

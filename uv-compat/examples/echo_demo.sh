@@ -9,7 +9,9 @@
 # line ("listening on 127.0.0.1:PORT") tells the port. The client sends 3
 # messages and waits for each echo. Exits 0 when the client got every echo
 # and the server exited 0 after closing its loop; fails within about 4 s
-# otherwise. Builds libuv.so first only if target/release has none.
+# otherwise. Builds against $CARGO_TARGET_DIR/release (default: target/ in
+# the repository), running `cargo build -p uv-compat --release` first, and
+# fails unless both programs load the libuv.so.1 of that directory.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +21,7 @@ mode=ours
 case "${1:-}" in
   "") ;;
   --system) mode=system ;;
-  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--system]" >&2; exit 2 ;;
 esac
 
@@ -41,12 +43,18 @@ fail() {
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 if [ "$mode" = ours ]; then
-  if [ ! -f "$root/target/release/libuv.so" ] ||
-     [ ! -f "$root/target/release/pkgconfig/libuv.pc" ]; then
-    echo "== cargo build -p uv-compat --release"
-    (cd "$root" && cargo build -p uv-compat --release)
-  fi
-  LIBS=$(PKG_CONFIG_PATH="$root/target/release/pkgconfig" \
+  # cargo resolves a relative CARGO_TARGET_DIR from where it runs: $root.
+  target=${CARGO_TARGET_DIR:-target}
+  case "$target" in
+    /*) ;;
+    *) target="$root/$target" ;;
+  esac
+  lib="$target/release"
+  echo "== cargo build -p uv-compat --release"
+  (cd "$root" && cargo build -p uv-compat --release)
+  [ -f "$lib/pkgconfig/libuv.pc" ] || fail "no $lib/pkgconfig/libuv.pc"
+  # Only ours: PKG_CONFIG_LIBDIR hides the system's libuv.pc.
+  LIBS=$(PKG_CONFIG_LIBDIR="$lib/pkgconfig" PKG_CONFIG_PATH= \
          pkg-config --cflags --libs libuv)
 else
   LIBS=-luv
@@ -57,6 +65,15 @@ for prog in udp_echo_server udp_echo_client; do
   # $CFLAGS and $LIBS are word lists: split them on purpose.
   # shellcheck disable=SC2086
   cc $CFLAGS -o "$work/$prog" "$here/$prog.c" $LIBS
+  if [ "$mode" = ours ]; then
+    # Never run against another libuv by accident (the loader finds
+    # libuv.so.1 through the rpath pkg-config gave, unless
+    # LD_LIBRARY_PATH names another directory first).
+    loaded=$(ldd "$work/$prog" | sed -n 's/^[[:space:]]*libuv\.so\.1 => \([^ ]*\).*/\1/p')
+    [ -n "$loaded" ] &&
+      [ "$(readlink -f "$loaded")" = "$(readlink -f "$lib/libuv.so.1")" ] ||
+      fail "$prog loads '${loaded:-no libuv}', not $lib/libuv.so.1"
+  fi
 done
 
 echo "== udp_echo_server --count 3 127.0.0.1 0 &"

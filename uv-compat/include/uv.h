@@ -667,6 +667,32 @@ UV_EXTERN uint64_t uv_now(const uv_loop_t* loop);
 UV_EXTERN int uv_backend_fd(const uv_loop_t* loop);
 UV_EXTERN int uv_backend_timeout(const uv_loop_t* loop);
 UV_EXTERN void uv_walk(uv_loop_t* loop, uv_walk_cb walk_cb, void* arg);
+UV_EXTERN uv_loop_t* uv_loop_new(void);
+UV_EXTERN void uv_loop_delete(uv_loop_t* loop);
+UV_EXTERN void uv_print_all_handles(uv_loop_t* loop, FILE* stream);
+UV_EXTERN void uv_print_active_handles(uv_loop_t* loop, FILE* stream);
+
+/* ---- metrics ------------------------------------------------------------ */
+typedef struct uv_metrics_s uv_metrics_t;
+struct uv_metrics_s {
+  uint64_t loop_count;
+  uint64_t events;
+  uint64_t events_waiting;
+  /* private */
+  uint64_t* reserved[13];
+};
+UV_EXTERN int uv_metrics_info(uv_loop_t* loop, uv_metrics_t* metrics);
+UV_EXTERN uint64_t uv_metrics_idle_time(uv_loop_t* loop);
+
+/* ---- allocator ---------------------------------------------------------- */
+typedef void* (*uv_malloc_func)(size_t size);
+typedef void* (*uv_realloc_func)(void* ptr, size_t size);
+typedef void* (*uv_calloc_func)(size_t count, size_t size);
+typedef void (*uv_free_func)(void* ptr);
+UV_EXTERN int uv_replace_allocator(uv_malloc_func malloc_func,
+                                   uv_realloc_func realloc_func,
+                                   uv_calloc_func calloc_func,
+                                   uv_free_func free_func);
 
 /* ---- handles and requests ------------------------------------------------ */
 UV_EXTERN size_t uv_handle_size(uv_handle_type type);
@@ -789,6 +815,7 @@ UV_EXTERN char** uv_setup_args(int argc, char** argv);
 UV_EXTERN int uv_interface_addresses(uv_interface_address_t** addresses, int* count);
 UV_EXTERN void uv_free_interface_addresses(uv_interface_address_t* addresses, int count);
 UV_EXTERN uv_pid_t uv_os_getpid(void);
+UV_EXTERN int uv_os_gethostname(char* buffer, size_t* size);
 UV_EXTERN unsigned int uv_available_parallelism(void);
 
 /* ---- threads ------------------------------------------------------------------- */

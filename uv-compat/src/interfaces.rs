@@ -2,8 +2,9 @@
 //!
 //! One entry per IPv4 or IPv6 address of every interface that is up and
 //! running, as libuv lists them from `getifaddrs(3)`. The array and each
-//! `name` come from `malloc`, so a C program could even free them itself;
-//! `uv_free_interface_addresses` frees both.
+//! `name` come from the allocator in force (`malloc` unless the program
+//! called `uv_replace_allocator`), as in libuv;
+//! `uv_free_interface_addresses` frees both with it.
 
 use std::ptr;
 
@@ -155,10 +156,10 @@ unsafe fn free_entries(addresses: *mut uv_interface_address_t) {
     // exists (caller's contract); the names before it are malloc'ed.
     unsafe {
         while !(*at).name.is_null() {
-            libc::free((*at).name.cast());
+            crate::allocator::free((*at).name.cast());
             at = at.add(1);
         }
-        libc::free(addresses.cast());
+        crate::allocator::free(addresses.cast());
     }
 }
 
@@ -181,7 +182,7 @@ unsafe fn fill(list: *const ifaddrs, out: *mut uv_interface_address_t, count: us
         let slot = unsafe { &mut *out.add(filled) };
         filled += 1;
         // SAFETY: getifaddrs gives a NUL-terminated name.
-        slot.name = unsafe { libc::strdup(entry.ifa_name) };
+        slot.name = unsafe { crate::allocator::strdup(entry.ifa_name) };
         if slot.name.is_null() {
             return UV_ENOMEM;
         }
@@ -269,8 +270,8 @@ pub unsafe extern "C" fn uv_interface_addresses(
 
     // One zeroed entry more than listed: its NULL name ends the array for
     // `free_entries`.
-    // SAFETY: calloc has no preconditions; a NULL result is handled.
-    let array = unsafe { libc::calloc(total + 1, std::mem::size_of::<uv_interface_address_t>()) }
+    // A NULL result is handled.
+    let array = crate::allocator::calloc(total + 1, std::mem::size_of::<uv_interface_address_t>())
         .cast::<uv_interface_address_t>();
     if array.is_null() {
         // SAFETY: `list` came from getifaddrs and is freed once.

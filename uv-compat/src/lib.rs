@@ -11,13 +11,17 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod addr;
+pub mod allocator;
 pub mod async_handle;
 pub mod errors;
 pub mod handles;
+pub mod hostname;
 pub mod interfaces;
 pub mod loops;
+pub mod metrics;
 pub mod misc;
 pub mod poll;
+pub mod print_handles;
 pub mod shim;
 pub mod timer;
 pub mod types;

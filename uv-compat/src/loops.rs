@@ -421,3 +421,44 @@ pub unsafe extern "C" fn uv_backend_timeout(loop_: *const uv_loop_t) -> c_int {
     // SAFETY: per the contract above.
     unsafe { with_loop(loop_, 0, Loop::backend_timeout) }
 }
+
+/// `uv_loop_new`: a loop allocated with the allocator in force
+/// (`uv_replace_allocator`) and initialized, its `data` NULL; NULL if
+/// either fails. Free it with `uv_loop_delete`.
+#[no_mangle]
+pub extern "C" fn uv_loop_new() -> *mut uv_loop_t {
+    let loop_ = crate::allocator::malloc(std::mem::size_of::<uv_loop_t>()).cast::<uv_loop_t>();
+    if loop_.is_null() {
+        return loop_;
+    }
+    // SAFETY: `loop_` is a fresh block of the loop's size (malloc aligns
+    // for any type); `data` is written before `uv_loop_init` keeps it.
+    unsafe {
+        std::ptr::addr_of_mut!((*loop_).data).write(std::ptr::null_mut());
+        if uv_loop_init(loop_) != 0 {
+            crate::allocator::free(loop_.cast());
+            return std::ptr::null_mut();
+        }
+    }
+    loop_
+}
+
+/// `uv_loop_delete`: `uv_loop_close`, then frees a loop of `uv_loop_new`
+/// (never the default loop). A loop that cannot be closed (handles remain:
+/// libuv asserts) is left alone, allocated and usable, rather than freed
+/// under its handles.
+///
+/// # Safety
+/// `loop_` is NULL, the default loop or a loop from `uv_loop_new` not
+/// deleted yet.
+#[no_mangle]
+pub unsafe extern "C" fn uv_loop_delete(loop_: *mut uv_loop_t) {
+    // SAFETY: per the contract above.
+    if loop_.is_null() || unsafe { uv_loop_close(loop_) } != 0 {
+        return;
+    }
+    if loop_ != DEFAULT_LOOP.0.get() {
+        // SAFETY: from `uv_loop_new`, hence from the allocator, and closed.
+        unsafe { crate::allocator::free(loop_.cast()) };
+    }
+}

@@ -38,7 +38,7 @@ int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...) {
       return signum == SIGPROF ? 0 : UV_EINVAL;
 
     case UV_METRICS_IDLE_TIME:
-      /* Accepted; ruv keeps no loop metrics. */
+      /* The Rust forwarder (shim.rs) has started the measurement. */
       return 0;
 
     case UV_LOOP_USE_IO_URING_SQPOLL:

@@ -42,12 +42,19 @@ extern "C" {
 #[no_mangle]
 pub unsafe extern "C" fn uv_loop_configure(loop_: *mut c_void, option: c_int, arg: c_int) -> c_int {
     // SAFETY: per the contract above.
-    if unsafe { crate::loops::ctx(loop_ as *const crate::types::uv_loop_t) }.is_none() {
+    let Some(ctx) = (unsafe { crate::loops::ctx(loop_ as *const crate::types::uv_loop_t) }) else {
         return crate::handles::EINVAL;
+    };
+    if option == UV_METRICS_IDLE_TIME {
+        // The loop's part; the C side only validates options.
+        ctx.lp.measure_idle_time();
     }
     // SAFETY: forwarded contract; the C side reads at most one int.
     unsafe { ruv_shim_uv_loop_configure(loop_, option, arg) }
 }
+
+/// `UV_METRICS_IDLE_TIME` of `uv_loop_option`.
+const UV_METRICS_IDLE_TIME: c_int = 1;
 
 /// Declares `#[no_mangle]` forwarders to the `ruv_shim_*` C functions.
 macro_rules! forward {

@@ -69,6 +69,7 @@ c_tests! {
     libuv_timer_cases_c => "libuv_timer_cases.c",
     libuv_udp_cases_c => "libuv_udp_cases.c",
     loop_c => "loop.c",
+    loop_extras_c => "loop_extras.c",
     misc_c => "misc.c",
     model_c => "model.c" using run_model,
     multicast_c => "multicast.c",

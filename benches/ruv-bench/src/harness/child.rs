@@ -31,6 +31,11 @@ impl Running {
         let (program, args) = argv.split_first().ok_or("empty command")?;
         let mut child = Command::new(program)
             .args(args)
+            // `cargo run` puts target/<profile>/deps on LD_LIBRARY_PATH,
+            // where uv-compat's `libuv.so.1` link sits: the system-libuv
+            // program would load uv-compat instead. No program here needs
+            // the variable (uv-compat's has an rpath).
+            .env_remove("LD_LIBRARY_PATH")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

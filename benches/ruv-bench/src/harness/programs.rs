@@ -86,6 +86,7 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
     });
     results.into_iter().collect::<Result<Vec<()>, String>>()?;
     check_links_to(&programs.uv_compat, &compat_lib)?;
+    check_not_linked_to(&programs.libuv, &compat_lib)?;
     Ok(programs)
 }
 
@@ -152,13 +153,16 @@ fn build_uv_compat() -> Result<PathBuf, String> {
     Err("cargo built uv-compat but reported no libuv.so".into())
 }
 
-/// Checks with `ldd` that `program` loads the `libuv.so` of `lib_dir`, not
-/// the system's.
-fn check_links_to(program: &Path, lib_dir: &Path) -> Result<(), String> {
-    let Ok(out) = Command::new("ldd").arg(program).output() else {
-        return Ok(()); // no ldd: nothing to check with
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
+/// Whether `program`, started as the benchmark starts it (without
+/// `LD_LIBRARY_PATH`), loads the `libuv.so` of `lib_dir`, by `ldd`; `None`
+/// without `ldd`. The output of `ldd` comes along for messages.
+fn loads_lib_of(program: &Path, lib_dir: &Path) -> Option<(bool, String)> {
+    let out = Command::new("ldd")
+        .arg(program)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let want = lib_dir.join("libuv.so");
     let want = want.canonicalize().unwrap_or(want);
     let linked = text.lines().any(|l| {
@@ -167,6 +171,29 @@ fn check_links_to(program: &Path, lib_dir: &Path) -> Result<(), String> {
             .and_then(|r| r.split_whitespace().next())
             .is_some_and(|p| Path::new(p).canonicalize().ok().as_deref() == Some(want.as_path()))
     });
+    Some((linked, text))
+}
+
+/// Checks that the system-libuv `program` does not load uv-compat (both
+/// are `libuv.so.1` to the loader).
+fn check_not_linked_to(program: &Path, lib_dir: &Path) -> Result<(), String> {
+    match loads_lib_of(program, lib_dir) {
+        Some((true, text)) => Err(format!(
+            "{} loads uv-compat from {}, not the system libuv:\n{text}",
+            program.display(),
+            lib_dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks with `ldd` that `program` loads the `libuv.so` of `lib_dir`, not
+/// the system's.
+fn check_links_to(program: &Path, lib_dir: &Path) -> Result<(), String> {
+    let Some((linked, text)) = loads_lib_of(program, lib_dir) else {
+        return Ok(()); // no ldd: nothing to check with
+    };
+    let want = lib_dir.join("libuv.so");
     if linked {
         Ok(())
     } else {

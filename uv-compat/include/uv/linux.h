@@ -1,0 +1,6 @@
+/* uv/linux.h: libuv installs its header in parts under uv/, and a program
+ * may include this one directly for the Linux platform part. uv-compat
+ * keeps its whole API in uv.h, so this part includes it: a program gets at
+ * least what libuv's uv/linux.h gives it.
+ */
+#include "../uv.h"

@@ -1,0 +1,46 @@
+//! `uv_os_gethostname`.
+
+use libc::{c_char, c_int, size_t};
+
+/// `UV_MAXHOSTNAMESIZE` on Linux: `MAXHOSTNAMELEN` (64) + 1.
+const MAX_HOSTNAME_SIZE: usize = 65;
+
+/// `uv_os_gethostname`: the host name, NUL-terminated, into `buffer` of
+/// `*size` bytes; on success `*size` is its length. UV_EINVAL for a NULL
+/// argument or `*size == 0`; UV_ENOBUFS (with `*size` set to the room
+/// needed, terminator included) when it does not fit.
+///
+/// # Safety
+/// `buffer` is NULL or has `*size` writable bytes; `size` is NULL or
+/// points to a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn uv_os_gethostname(buffer: *mut c_char, size: *mut size_t) -> c_int {
+    // SAFETY: `size` is NULL or readable per the contract above.
+    if buffer.is_null() || size.is_null() || unsafe { *size } == 0 {
+        return -libc::EINVAL;
+    }
+    let mut name = [0u8; MAX_HOSTNAME_SIZE];
+    // SAFETY: `name` has room for the length given.
+    if unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } != 0 {
+        return -std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
+    }
+    // The last byte is the terminator even if the name filled the buffer.
+    name[MAX_HOSTNAME_SIZE - 1] = 0;
+    let len = name
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(MAX_HOSTNAME_SIZE - 1);
+    // SAFETY: `size` is valid per the contract above.
+    unsafe {
+        if len >= *size {
+            *size = len + 1;
+            return -libc::ENOBUFS;
+        }
+        // `buffer` has `*size > len` bytes; the copy includes the NUL.
+        std::ptr::copy_nonoverlapping(name.as_ptr(), buffer.cast::<u8>(), len + 1);
+        *size = len;
+    }
+    0
+}
