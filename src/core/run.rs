@@ -1,7 +1,7 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
-use super::state::{Closing, Key, Phase, WAKER_TOKEN};
+use super::state::{Key, Phase, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
@@ -241,28 +241,37 @@ impl Loop {
     /// closed first (as libuv); handles closed by these callbacks wait for
     /// the next iteration.
     fn run_closing(&self) {
-        let mut list = {
+        let (list, mut cbs) = {
             let mut st = self.state();
             if st.closing.is_empty() {
                 return;
             }
             let list = std::mem::take(&mut st.closing);
+            let cbs = std::mem::take(&mut st.closing_cbs);
             st.sync_liveness();
-            list
+            (list, cbs)
         };
-        list.reverse();
-        let mut pending = list.into_iter();
+        // Entries taken from the end of `list` so far.
+        let mut taken = 0;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            for c in pending.by_ref() {
-                handle::finish_close(self, c.key, c.cb);
+            for &index in list.iter().rev() {
+                taken += 1;
+                // `cbs` is in the order of `list`, and a slot is in `list`
+                // at most once: the entry's callback, if any, is the last.
+                let cb = match cbs.last() {
+                    Some(&(at, _)) if at == index => cbs.pop().map(|(_, cb)| cb),
+                    _ => None,
+                };
+                handle::finish_close(self, index, cb);
             }
         }));
         if let Err(payload) = result {
             // Handles not reached yet finish closing in the next run, in
-            // the same order.
-            let rest: Vec<Closing> = pending.collect();
+            // the same order: as if closed before the handles closed since
+            // the phase began (by its callbacks), as the old list was.
             let mut st = self.state();
-            st.closing.extend(rest.into_iter().rev());
+            st.closing.extend_from_slice(&list[..list.len() - taken]);
+            st.closing_cbs.append(&mut cbs);
             st.sync_liveness();
             drop(st);
             panic::resume_unwind(payload);

@@ -92,16 +92,14 @@ pub(crate) struct Slot {
 /// A close callback (`uv_close_cb`): it gets the closed handle.
 pub(crate) type CloseCb = Box<dyn FnOnce(&crate::Handle)>;
 
-/// A handle waiting for the closing phase, with its close callback (kept
-/// here rather than in every slot, so that slots stay small).
-pub(crate) struct Closing {
-    pub key: Key,
-    pub cb: Option<CloseCb>,
-}
+/// What the closing phase calls for a handle closed without a callback of
+/// its own ([`Loop::set_close_hook`](crate::Loop::set_close_hook)).
+pub type CloseHook = fn(&crate::Handle);
 
 impl Slot {
     /// Whether this handle keeps the loop alive.
-    fn counts(&self) -> bool {
+    #[inline]
+    pub(crate) fn counts(&self) -> bool {
         self.active && self.referenced && !self.closing
     }
 }
@@ -174,8 +172,15 @@ pub(crate) struct LoopState {
     pub active_idles: usize,
     /// UDP handles with send completions to report.
     pub pending: Vec<Key>,
-    /// Handles closed and waiting for the closing phase, in `close()` order.
-    pub closing: Vec<Closing>,
+    /// Slots of the handles closed and waiting for the closing phase, in
+    /// `close()` order: 4 bytes per handle (a closing handle keeps its slot,
+    /// so the index names it). Pushed by [`LoopState::push_closing`].
+    pub closing: Vec<u32>,
+    /// The close callbacks of the `closing` entries that have one, in the
+    /// same order, with their slots; the others get `close_hook`.
+    pub closing_cbs: Vec<(u32, CloseCb)>,
+    /// Called in the closing phase for handles closed without a callback.
+    pub close_hook: Option<CloseHook>,
     /// I/O handles to service without waiting for a new edge.
     pub ready: Vec<Key>,
     pub asyncs: Vec<Key>,
@@ -231,6 +236,8 @@ impl LoopState {
             active_idles: 0,
             pending: Vec::new(),
             closing: Vec::new(),
+            closing_cbs: Vec::new(),
+            close_hook: None,
             ready: Vec::new(),
             asyncs: Vec::new(),
             active_ref_handles: 0,
@@ -301,6 +308,28 @@ impl LoopState {
         self.free_head = key.index;
         self.handles -= 1;
         Some(taken)
+    }
+
+    /// [`LoopState::remove`] for the handle in slot `index`, if any: how
+    /// the closing phase finds a handle from its `closing` entry.
+    pub(crate) fn remove_at(&mut self, index: u32) -> Option<(Key, Slot)> {
+        let gen = self.slots.get(index as usize)?.gen;
+        if gen & VACANT != 0 {
+            return None;
+        }
+        let key = Key { index, gen };
+        Some((key, self.remove(key)?))
+    }
+
+    /// Queues a handle just marked closing for the closing phase. The loop
+    /// is alive from here until the phase has taken the list.
+    #[inline]
+    pub(crate) fn push_closing(&mut self, index: u32, cb: Option<CloseCb>) {
+        self.closing.push(index);
+        if let Some(cb) = cb {
+            self.closing_cbs.push((index, cb));
+        }
+        self.mark_alive();
     }
 
     /// Number of handles, closing ones included.
