@@ -241,11 +241,18 @@ impl Loop {
     /// closed first (as libuv); handles closed by these callbacks wait for
     /// the next iteration.
     fn run_closing(&self) {
+        if self.state().closing.is_empty() {
+            return;
+        }
+        self.finish_closing();
+    }
+
+    /// The rest of [`Loop::run_closing`], out of line: an iteration that
+    /// closes nothing runs only the check above.
+    #[inline(never)]
+    fn finish_closing(&self) {
         let (list, mut cbs) = {
             let mut st = self.state();
-            if st.closing.is_empty() {
-                return;
-            }
             let list = std::mem::take(&mut st.closing);
             let cbs = std::mem::take(&mut st.closing_cbs);
             st.sync_liveness();
