@@ -270,16 +270,17 @@ fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
 /// then runs what the close owes (UDP send callbacks) and the close
 /// callback (`None`: the loop's close hook).
 pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
-    let (removed, hook) = {
-        let mut st = lp.state();
-        let removed = st.remove_at(index);
-        // A close callback follows: the loop reads the clock again after.
-        st.callbacks_run += u64::from(removed.is_some());
-        (removed, st.close_hook)
+    let mut st = lp.state();
+    let Some((key, slot)) = st.remove_at(index) else {
+        return;
     };
-    let Some((key, slot, ty)) =
-        removed.and_then(|(key, s)| s.kind.handle_type().map(|ty| (key, s, ty)))
-    else {
+    // A close callback follows: the loop reads the clock again after.
+    st.callbacks_run += 1;
+    let (ty, hook) = (slot.kind.handle_type(), st.close_hook);
+    drop(st);
+    // The slot (what is left of the handle's state) is dropped after the
+    // close callback, outside the borrow.
+    let Some(ty) = ty else {
         return;
     };
     if let Kind::Udp(state) = slot.kind {

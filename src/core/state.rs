@@ -295,30 +295,31 @@ impl LoopState {
     /// Takes a handle out of its slot, leaving the slot free for reuse
     /// (`insert` retires it instead once its generations are used up).
     pub(crate) fn remove(&mut self, key: Key) -> Option<Slot> {
+        self.slot(key)?;
+        self.remove_at(key.index).map(|(_, slot)| slot)
+    }
+
+    /// [`LoopState::remove`] for the handle in slot `index`, if any, with
+    /// its key: how the closing phase finds a handle from its `closing`
+    /// entry (one lookup).
+    pub(crate) fn remove_at(&mut self, index: u32) -> Option<(Key, Slot)> {
         let next_free = self.free_head;
-        let slot = self.slot_mut(key)?;
+        let slot = self.slots.get_mut(index as usize)?;
+        let gen = slot.gen;
+        if gen & VACANT != 0 {
+            return None;
+        }
         let vacant = Slot {
-            gen: slot.gen | VACANT,
+            gen: gen | VACANT,
             active: false,
             referenced: false,
             closing: false,
             kind: Kind::Vacant { next_free },
         };
         let taken = std::mem::replace(slot, vacant);
-        self.free_head = key.index;
+        self.free_head = index;
         self.handles -= 1;
-        Some(taken)
-    }
-
-    /// [`LoopState::remove`] for the handle in slot `index`, if any: how
-    /// the closing phase finds a handle from its `closing` entry.
-    pub(crate) fn remove_at(&mut self, index: u32) -> Option<(Key, Slot)> {
-        let gen = self.slots.get(index as usize)?.gen;
-        if gen & VACANT != 0 {
-            return None;
-        }
-        let key = Key { index, gen };
-        Some((key, self.remove(key)?))
+        Some((Key { index, gen }, taken))
     }
 
     /// Queues a handle just marked closing for the closing phase. The loop

@@ -430,10 +430,10 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
     if f & (MAGIC_MASK | LINKED | CLOSING | CLOSED) != MAGIC | LINKED {
         return None;
     }
-    let stored = unsafe { (*h).ruv_private_.as_ptr() } as *const Stored;
     // SAFETY: LINKED: `ruv_private_` holds the value written by `init` in
     // the field its kind bits name (see `token`).
     Some(unsafe {
+        let stored = (*h).ruv_private_.as_ptr() as *const Stored;
         match Kind::from_flags(f)? {
             Kind::Timer => &(*stored).timer,
             Kind::Idle => &(*stored).idle,
