@@ -213,10 +213,11 @@ impl Handle {
     fn close_impl<F: FnOnce(&Handle) + 'static>(&self, cb: Option<F>) {
         // `cb` (a parameter) is dropped after the borrow if unused.
         let mut st = self.lp.state();
+        let closing_next = st.closing_head;
         let Ok(slot) = st.live_mut(self.key) else {
             return;
         };
-        let Some(released_timer_cb) = timer::release_unarmed(slot) else {
+        let Some(released_timer_cb) = timer::release_unarmed(slot, closing_next) else {
             drop(st);
             self.close_stopping(cb.map(|cb| Box::new(cb) as CloseCb));
             return;
@@ -228,7 +229,7 @@ impl Handle {
         slot.active = false;
         slot.closing = true;
         st.active_ref_handles -= usize::from(counted);
-        st.push_closing(self.key.index, cb.map(|cb| Box::new(cb) as CloseCb));
+        st.push_closing_linked(self.key.index, cb.map(|cb| Box::new(cb) as CloseCb));
         drop(st);
         // The timer's callback (user code when dropped), after the borrow.
         drop(released_timer_cb);

@@ -1,7 +1,7 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
-use super::state::{Key, Phase, WAKER_TOKEN};
+use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
@@ -241,7 +241,7 @@ impl Loop {
     /// closed first (as libuv); handles closed by these callbacks wait for
     /// the next iteration.
     fn run_closing(&self) {
-        if self.state().closing.is_empty() {
+        if !self.state().has_closing() {
             return;
         }
         self.finish_closing();
@@ -251,20 +251,22 @@ impl Loop {
     /// closes nothing runs only the check above.
     #[inline(never)]
     fn finish_closing(&self) {
-        let (list, mut cbs) = {
+        let (mut next, mut links, mut cbs) = {
             let mut st = self.state();
-            let list = std::mem::take(&mut st.closing);
+            let head = std::mem::replace(&mut st.closing_head, NO_SLOT);
+            let links = std::mem::take(&mut st.closing_links);
             let cbs = std::mem::take(&mut st.closing_cbs);
             st.sync_liveness();
-            (list, cbs)
+            (head, links, cbs)
         };
-        // Entries taken from the end of `list` so far.
-        let mut taken = 0;
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            for &index in list.iter().rev() {
-                taken += 1;
-                // `cbs` is in the order of `list`, and a slot is in `list`
-                // at most once: the entry's callback, if any, is the last.
+            while next != NO_SLOT {
+                let index = next;
+                // Read before the handle's slot goes: the rest of the list
+                // stays reachable if a callback panics.
+                next = self.state().closing_next(index, &mut links);
+                // `cbs` is in close order, and a slot is in the list at most
+                // once: the entry's callback, if any, is the last.
                 let cb = match cbs.last() {
                     Some(&(at, _)) if at == index => cbs.pop().map(|(_, cb)| cb),
                     _ => None,
@@ -276,11 +278,7 @@ impl Loop {
             // Handles not reached yet finish closing in the next run, in
             // the same order: as if closed before the handles closed since
             // the phase began (by its callbacks), as the old list was.
-            let mut st = self.state();
-            st.closing.extend_from_slice(&list[..list.len() - taken]);
-            st.closing_cbs.append(&mut cbs);
-            st.sync_liveness();
-            drop(st);
+            self.state().restore_closing(next, links, cbs);
             panic::resume_unwind(payload);
         }
     }
