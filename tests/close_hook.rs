@@ -7,7 +7,7 @@
 //! panicking close callback leaves the rest of both kinds for the next run.
 //! Boundaries: 0, 1, 2 and many handles.
 
-use ruv::{Handle, Loop, RunMode, Timer};
+use ruv::{Handle, Idle, Loop, RunMode, Timer};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -49,11 +49,21 @@ fn reset() {
     PANIC_FOR.with(|p| p.set(u64::MAX));
 }
 
-/// Timers in every state a close can find them in: never started, fired,
-/// stopped, armed, armed and unreferenced.
-fn timers(lp: &Loop, n: usize) -> Vec<Timer> {
-    let fired: Vec<Timer> = (0..n)
+/// Timers in every state a close can find them in (never started, fired,
+/// stopped, armed, armed and unreferenced) and, every seventh, an idle
+/// handle (started or not): the closing list links timers through their
+/// slots and other handles through a side list.
+fn handles(lp: &Loop, n: usize) -> Vec<Handle> {
+    let mut to_start = Vec::new();
+    let all: Vec<Handle> = (0..n)
         .map(|i| {
+            if i % 7 == 6 {
+                let idle = Idle::new(lp);
+                if i % 2 == 0 {
+                    to_start.push(idle.clone());
+                }
+                return Handle::from(idle);
+            }
             let t = Timer::new(lp);
             match i % 5 {
                 0 => {}
@@ -68,20 +78,24 @@ fn timers(lp: &Loop, n: usize) -> Vec<Timer> {
                     t.unref();
                 }
             }
-            t
+            Handle::from(t)
         })
         .collect();
+    // Fires the started timers; the idle handles start after.
     lp.run(RunMode::NoWait).unwrap();
-    fired
+    for idle in to_start {
+        idle.start(|_| panic!("closed idle ran")).unwrap();
+    }
+    all
 }
 
-/// `n` timers, every third closed with a callback, the others to the hook:
+/// `n` handles, every third closed with a callback, the others to the hook:
 /// each gets exactly one call, most recently closed first.
 fn close_n_mixed(n: usize) {
     reset();
     let lp = Loop::with_manual_clock().unwrap();
     lp.set_close_hook(Some(hook));
-    let timers = timers(&lp, n);
+    let timers = handles(&lp, n);
     let by_cb: Rc<RefCell<Vec<u64>>> = Rc::default();
     let order: Vec<u64> = timers.iter().map(|t| t.id()).collect();
     for (i, t) in timers.iter().enumerate() {
@@ -237,13 +251,26 @@ fn handles_closed_by_the_hook_wait_for_the_next_closing_phase() {
 /// handles closed since the phase began (by its callbacks, or later).
 #[test]
 fn a_panicking_close_hook_leaves_the_rest_for_the_next_run_in_order() {
+    panicking_close_hook_with(false);
+    panicking_close_hook_with(true);
+}
+
+/// `idles`: the rest of the list ends in idle handles and the handle
+/// closed since is one (linked through the side list), else all timers
+/// (linked through their slots).
+fn panicking_close_hook_with(idles: bool) {
     reset();
     let lp = Loop::new().unwrap();
     lp.set_close_hook(Some(hook));
-    let [a, b, c, d, e, f] = [0; 6].map(|_| Timer::new(&lp));
-    let log_cb = |t: &Timer| {
+    let [b, c, d, e] = [0; 4].map(|_| Handle::from(Timer::new(&lp)));
+    let [a, f, g] = [0; 3].map(|_| match idles {
+        true => Handle::from(Idle::new(&lp)),
+        false => Handle::from(Timer::new(&lp)),
+    });
+    let log_cb = |t: &Handle| {
         t.close_with(|h| HOOKED.with(|l| l.borrow_mut().push(h.id())));
     };
+    g.close_to_hook();
     log_cb(&a);
     b.close_to_hook();
     c.close_to_hook();
@@ -261,12 +288,12 @@ fn a_panicking_close_hook_leaves_the_rest_for_the_next_run_in_order() {
     assert_eq!(hooked(), vec![d.id(), c.id()]);
     assert!(
         lp.alive() && lp.liveness().is_alive(),
-        "b, a and f still closing"
+        "b, a, g and f still closing"
     );
     assert!(b.is_closing() && !b.is_closed() && a.is_closing() && !a.is_closed());
     log_cb(&e);
     assert!(!lp.run(RunMode::Default).unwrap());
-    assert_eq!(hooked(), vec![e.id(), b.id(), a.id(), f.id()]);
+    assert_eq!(hooked(), vec![e.id(), b.id(), a.id(), g.id(), f.id()]);
     assert_eq!(lp.handle_count(), 0);
     lp.close().unwrap();
 }
