@@ -399,10 +399,7 @@ impl LoopState {
             // the first handle closed since.
             let mut at = rest;
             let mut unused = links.len();
-            loop {
-                let Some(slot) = self.slots.get_mut(at as usize) else {
-                    break;
-                };
+            while let Some(slot) = self.slots.get_mut(at as usize) {
                 let link = match timer::closing_link(slot) {
                     Some(link) => link,
                     None if unused > 0 => {
