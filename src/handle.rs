@@ -1,6 +1,6 @@
 //! What every handle shares: its type, closing, ref counting and liveness.
 
-use crate::core::state::{CloseCb, Closing, Deferred, Key, Kind, LoopState};
+use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, poll, timer, udp, watcher, Loop};
 use std::fmt;
@@ -194,35 +194,62 @@ impl Handle {
     // callback's hot loop (measured: 51 -> 66 instructions per datagram).
     #[inline(never)]
     pub fn close_with(&self, cb: impl FnOnce(&Handle) + 'static) {
-        // Declared before the borrow, so dropped after it: `cb` if unused,
-        // and what the close releases (user closures).
-        let mut cb = Some(cb);
-        let mut released_timer_cb = None;
-        let mut deferred: Option<Deferred> = None;
+        self.close_impl(Some(cb));
+    }
+
+    /// [`Handle::close`] with the loop's close hook
+    /// ([`Loop::set_close_hook`]) in place of a callback: the closing
+    /// phase calls the hook with this handle (nothing, if the loop has no
+    /// hook then). Nothing is stored for the close but the handle's slot
+    /// index (4 bytes), the cheapest close there is.
+    #[inline(never)]
+    pub fn close_to_hook(&self) {
+        self.close_impl(None::<fn(&Handle)>);
+    }
+
+    /// Stops the handle, marks it closing and queues it for the closing
+    /// phase with `cb` (`None`: the loop's close hook). The usual timer
+    /// close (it fired or was stopped) is done here, with one slot lookup
+    /// and no heap work; anything else by [`Handle::close_stopping`].
+    #[inline(always)]
+    fn close_impl<F: FnOnce(&Handle) + 'static>(&self, cb: Option<F>) {
+        // `cb` (a parameter) is dropped after the borrow if unused.
         let mut st = self.lp.state();
+        let closing_next = st.closing_head;
         let Ok(slot) = st.live_mut(self.key) else {
             return;
         };
-        // The usual timer close (it fired or was stopped) needs no heap
-        // work: its callback is released from this one lookup, and nothing
-        // else needs deferring.
-        if let Some(timer_cb) = timer::release_unarmed(slot) {
-            released_timer_cb = timer_cb;
-            st.update_flags(self.key, |s| {
-                s.active = false;
-                s.closing = true;
-            });
-        } else {
-            stop_for_close(&mut st, self.key, deferred.insert(Deferred::default()));
-            st.update_flags(self.key, |s| s.closing = true);
-        }
-        st.closing.push(Closing {
-            key: self.key,
-            cb: cb.take().map(|cb| Box::new(cb) as CloseCb),
-        });
-        st.mark_alive();
+        let Some(released_timer_cb) = timer::release_unarmed(slot, closing_next) else {
+            drop(st);
+            self.close_stopping(cb.map(|cb| Box::new(cb) as CloseCb));
+            return;
+        };
+        // Active only if taken off the heap as due in this timer phase and
+        // not fired yet: then it stops keeping the loop alive (the closing
+        // entry keeps the loop alive anyway).
+        let counted = slot.counts();
+        slot.active = false;
+        slot.closing = true;
+        st.active_ref_handles -= usize::from(counted);
+        st.push_closing_linked(self.key.index, cb.map(|cb| Box::new(cb) as CloseCb));
         drop(st);
+        // The timer's callback (user code when dropped), after the borrow.
         drop(released_timer_cb);
+    }
+
+    /// The rest of [`Handle::close_impl`]: a handle that may be doing
+    /// something (an armed timer, a started watcher, a UDP handle, …) is
+    /// stopped first. The handle is live: nothing ran since the check.
+    #[cold]
+    #[inline(never)]
+    fn close_stopping(&self, cb: Option<CloseCb>) {
+        // Declared before the borrow, so dropped after it: what the close
+        // releases (user closures).
+        let mut deferred = Deferred::default();
+        let mut st = self.lp.state();
+        stop_for_close(&mut st, self.key, &mut deferred);
+        st.update_flags(self.key, |s| s.closing = true);
+        st.push_closing(self.key.index, cb);
     }
 }
 
@@ -242,24 +269,34 @@ fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
     }
 }
 
-/// The closing phase for one handle: removes its slot, then runs what the
-/// close owes (UDP send callbacks) and the close callback.
-pub(crate) fn finish_close(lp: &Loop, key: Key, close_cb: Option<CloseCb>) {
-    let slot = {
-        let mut st = lp.state();
-        let slot = st.remove(key);
-        // A close callback follows: the loop reads the clock again after.
-        st.callbacks_run += u64::from(slot.is_some());
-        slot
+/// The closing phase for the handle in slot `index`: removes its slot,
+/// then runs what the close owes (UDP send callbacks) and the close
+/// callback (`None`: the loop's close hook).
+pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
+    let mut st = lp.state();
+    let Some((key, slot)) = st.remove_at(index) else {
+        return;
     };
-    let Some((slot, ty)) = slot.and_then(|s| s.kind.handle_type().map(|ty| (s, ty))) else {
+    // A close callback follows: the loop reads the clock again after.
+    st.callbacks_run += 1;
+    let (ty, hook) = (slot.kind.handle_type(), st.close_hook);
+    drop(st);
+    // The slot (what is left of the handle's state) is dropped after the
+    // close callback, outside the borrow.
+    let Some(ty) = ty else {
         return;
     };
     if let Kind::Udp(state) = slot.kind {
         udp::finish_close(lp, key, *state);
     }
-    if let Some(cb) = close_cb {
-        cb(&Handle::from_parts(lp.clone(), key, ty));
+    let handle = Handle::from_parts(lp.clone(), key, ty);
+    match close_cb {
+        Some(cb) => cb(&handle),
+        None => {
+            if let Some(hook) = hook {
+                hook(&handle);
+            }
+        }
     }
 }
 

@@ -19,6 +19,7 @@ pub(crate) struct TimerState {
     due_now: bool,
     repeat_ms: u64,
     /// Where the timer's entry is in the loop's heap; `NOT_ARMED` if none.
+    /// Once closing: the next slot of the closing list ([`closing_link`]).
     heap_pos: u32,
 }
 
@@ -308,10 +309,11 @@ fn rearm_due(st: &mut LoopState, key: Key) {
 
 /// Part of `close` for a timer that is not armed (the usual case: it fired
 /// or was stopped): takes out its callback, for the caller to drop after
-/// the borrow, and the caller marks it inactive. `None`, touching nothing,
-/// for any other handle.
+/// the borrow, and links it to `closing_next` in the closing list; the
+/// caller marks it closing and inactive. `None`, touching nothing, for any
+/// other handle.
 #[inline]
-pub(crate) fn release_unarmed(slot: &mut Slot) -> Option<Option<TimerCb>> {
+pub(crate) fn release_unarmed(slot: &mut Slot, closing_next: u32) -> Option<Option<TimerCb>> {
     let Kind::Timer(t) = &mut slot.kind else {
         return None;
     };
@@ -319,7 +321,20 @@ pub(crate) fn release_unarmed(slot: &mut Slot) -> Option<Option<TimerCb>> {
         return None;
     }
     t.due_now = false;
+    t.heap_pos = closing_next;
     Some(t.cb.take())
+}
+
+/// Where a closing timer keeps the slot of the next handle in the loop's
+/// closing list: its heap position, unused once it is closing (it left
+/// the heap at the close, and nothing arms a closing timer). `None` for
+/// other handles.
+#[inline]
+pub(crate) fn closing_link(slot: &mut Slot) -> Option<&mut u32> {
+    match &mut slot.kind {
+        Kind::Timer(t) => Some(&mut t.heap_pos),
+        _ => None,
+    }
 }
 
 /// Part of `close`: disarm and release the callback.

@@ -12,6 +12,7 @@ use crate::handle::Handle;
 use clock::Clock;
 pub use liveness::{Liveness, LivenessHook};
 pub use metrics::Metrics;
+pub use state::CloseHook;
 use state::{Deferred, LoopState};
 use std::cell::{RefCell, RefMut};
 use std::fmt;
@@ -213,6 +214,18 @@ impl Loop {
     /// [`Loop::measure_idle_time`] (`uv_metrics_idle_time`); zero before.
     pub fn idle_time(&self) -> Duration {
         Duration::from_nanos(self.state().metrics.idle_ns.unwrap_or(0))
+    }
+
+    /// Sets the function the closing phase calls, in place of a close
+    /// callback, for each handle closed by [`Handle::close_to_hook`]
+    /// (`None`: nothing is called). One function for all such handles, so
+    /// that a close stores nothing per handle but its slot: for uv-compat,
+    /// whose close callback finds its C handle by [`Handle::id`].
+    ///
+    /// [`Handle::close_to_hook`]: crate::Handle::close_to_hook
+    /// [`Handle::id`]: crate::Handle::id
+    pub fn set_close_hook(&self, hook: Option<CloseHook>) {
+        self.state().close_hook = hook;
     }
 
     /// The cached loop time in milliseconds (`uv_now`), updated once per

@@ -1,7 +1,7 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
-use super::state::{Closing, Key, Phase, WAKER_TOKEN};
+use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, handle, poll, timer, udp, watcher};
@@ -241,30 +241,44 @@ impl Loop {
     /// closed first (as libuv); handles closed by these callbacks wait for
     /// the next iteration.
     fn run_closing(&self) {
-        let mut list = {
+        if !self.state().has_closing() {
+            return;
+        }
+        self.finish_closing();
+    }
+
+    /// The rest of [`Loop::run_closing`], out of line: an iteration that
+    /// closes nothing runs only the check above.
+    #[inline(never)]
+    fn finish_closing(&self) {
+        let (mut next, mut links, mut cbs) = {
             let mut st = self.state();
-            if st.closing.is_empty() {
-                return;
-            }
-            let list = std::mem::take(&mut st.closing);
+            let head = std::mem::replace(&mut st.closing_head, NO_SLOT);
+            let links = std::mem::take(&mut st.closing_links);
+            let cbs = std::mem::take(&mut st.closing_cbs);
             st.sync_liveness();
-            list
+            (head, links, cbs)
         };
-        list.reverse();
-        let mut pending = list.into_iter();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            for c in pending.by_ref() {
-                handle::finish_close(self, c.key, c.cb);
+            while next != NO_SLOT {
+                let index = next;
+                // Read before the handle's slot goes: the rest of the list
+                // stays reachable if a callback panics.
+                next = self.state().closing_next(index, &mut links);
+                // `cbs` is in close order, and a slot is in the list at most
+                // once: the entry's callback, if any, is the last.
+                let cb = match cbs.last() {
+                    Some(&(at, _)) if at == index => cbs.pop().map(|(_, cb)| cb),
+                    _ => None,
+                };
+                handle::finish_close(self, index, cb);
             }
         }));
         if let Err(payload) = result {
             // Handles not reached yet finish closing in the next run, in
-            // the same order.
-            let rest: Vec<Closing> = pending.collect();
-            let mut st = self.state();
-            st.closing.extend(rest.into_iter().rev());
-            st.sync_liveness();
-            drop(st);
+            // the same order: as if closed before the handles closed since
+            // the phase began (by its callbacks), as the old list was.
+            self.state().restore_closing(next, links, cbs);
             panic::resume_unwind(payload);
         }
     }

@@ -76,7 +76,7 @@ const VACANT: u32 = 1 << 31;
 /// The last generation a slot hands out before it is retired.
 const LAST_GENERATION: u32 = VACANT - 1;
 /// The end of the free-slot list.
-const NO_SLOT: u32 = u32::MAX;
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// One handle's slot in the slab.
 pub(crate) struct Slot {
@@ -92,16 +92,14 @@ pub(crate) struct Slot {
 /// A close callback (`uv_close_cb`): it gets the closed handle.
 pub(crate) type CloseCb = Box<dyn FnOnce(&crate::Handle)>;
 
-/// A handle waiting for the closing phase, with its close callback (kept
-/// here rather than in every slot, so that slots stay small).
-pub(crate) struct Closing {
-    pub key: Key,
-    pub cb: Option<CloseCb>,
-}
+/// What the closing phase calls for a handle closed without a callback of
+/// its own ([`Loop::set_close_hook`](crate::Loop::set_close_hook)).
+pub type CloseHook = fn(&crate::Handle);
 
 impl Slot {
     /// Whether this handle keeps the loop alive.
-    fn counts(&self) -> bool {
+    #[inline]
+    pub(crate) fn counts(&self) -> bool {
         self.active && self.referenced && !self.closing
     }
 }
@@ -174,8 +172,22 @@ pub(crate) struct LoopState {
     pub active_idles: usize,
     /// UDP handles with send completions to report.
     pub pending: Vec<Key>,
-    /// Handles closed and waiting for the closing phase, in `close()` order.
-    pub closing: Vec<Closing>,
+    /// The handles closed and waiting for the closing phase, most recently
+    /// closed first: a list linked through their slots (a closing handle
+    /// keeps its slot until then). This is the slot of the first,
+    /// `NO_SLOT` if none. A closing timer keeps the next one's slot in its
+    /// slot (`timer::closing_link`), so closing it stores nothing
+    /// elsewhere; other handles in `closing_links`. Pushed by
+    /// [`LoopState::push_closing`].
+    pub closing_head: u32,
+    /// `(slot, next slot)` of the closing handles that are not timers, in
+    /// `close()` order (the list walk takes them from the end).
+    pub closing_links: Vec<(u32, u32)>,
+    /// The close callbacks of the closing handles that have one, in the
+    /// same order, with their slots; the others get `close_hook`.
+    pub closing_cbs: Vec<(u32, CloseCb)>,
+    /// Called in the closing phase for handles closed without a callback.
+    pub close_hook: Option<CloseHook>,
     /// I/O handles to service without waiting for a new edge.
     pub ready: Vec<Key>,
     pub asyncs: Vec<Key>,
@@ -232,7 +244,10 @@ impl LoopState {
             watcher_seq: 0,
             active_idles: 0,
             pending: Vec::new(),
-            closing: Vec::new(),
+            closing_head: NO_SLOT,
+            closing_links: Vec::new(),
+            closing_cbs: Vec::new(),
+            close_hook: None,
             ready: Vec::new(),
             asyncs: Vec::new(),
             active_ref_handles: 0,
@@ -291,19 +306,121 @@ impl LoopState {
     /// Takes a handle out of its slot, leaving the slot free for reuse
     /// (`insert` retires it instead once its generations are used up).
     pub(crate) fn remove(&mut self, key: Key) -> Option<Slot> {
+        self.slot(key)?;
+        self.remove_at(key.index).map(|(_, slot)| slot)
+    }
+
+    /// [`LoopState::remove`] for the handle in slot `index`, if any, with
+    /// its key: how the closing phase finds a handle from its `closing`
+    /// entry (one lookup).
+    pub(crate) fn remove_at(&mut self, index: u32) -> Option<(Key, Slot)> {
         let next_free = self.free_head;
-        let slot = self.slot_mut(key)?;
+        let slot = self.slots.get_mut(index as usize)?;
+        let gen = slot.gen;
+        if gen & VACANT != 0 {
+            return None;
+        }
         let vacant = Slot {
-            gen: slot.gen | VACANT,
+            gen: gen | VACANT,
             active: false,
             referenced: false,
             closing: false,
             kind: Kind::Vacant { next_free },
         };
         let taken = std::mem::replace(slot, vacant);
-        self.free_head = key.index;
+        self.free_head = index;
         self.handles -= 1;
-        Some(taken)
+        Some((Key { index, gen }, taken))
+    }
+
+    /// Queues a handle just marked closing for the closing phase. The loop
+    /// is alive from here until the phase has taken the list.
+    pub(crate) fn push_closing(&mut self, index: u32, cb: Option<CloseCb>) {
+        let next = self.closing_head;
+        match self
+            .slots
+            .get_mut(index as usize)
+            .and_then(timer::closing_link)
+        {
+            Some(link) => *link = next,
+            None => self.closing_links.push((index, next)),
+        }
+        self.push_closing_linked(index, cb);
+    }
+
+    /// [`LoopState::push_closing`] for a timer whose closing link already
+    /// holds `closing_head` (set through the one slot lookup of its close).
+    #[inline]
+    pub(crate) fn push_closing_linked(&mut self, index: u32, cb: Option<CloseCb>) {
+        self.closing_head = index;
+        if let Some(cb) = cb {
+            self.closing_cbs.push((index, cb));
+        }
+        self.mark_alive();
+    }
+
+    /// Whether any handle waits for the closing phase.
+    #[inline]
+    pub(crate) fn has_closing(&self) -> bool {
+        self.closing_head != NO_SLOT
+    }
+
+    /// The slot after closing handle `index` in the closing list: from the
+    /// timer's slot, or else from the end of `links` (the walk's own
+    /// `closing_links`). `NO_SLOT` at the end or for a slot not closing.
+    pub(crate) fn closing_next(&mut self, index: u32, links: &mut Vec<(u32, u32)>) -> u32 {
+        let Some(slot) = self.slots.get_mut(index as usize) else {
+            return NO_SLOT;
+        };
+        if !slot.closing {
+            return NO_SLOT;
+        }
+        if let Some(link) = timer::closing_link(slot) {
+            return *link;
+        }
+        match links.last() {
+            Some(&(at, next)) if at == index => {
+                links.pop();
+                next
+            }
+            _ => NO_SLOT,
+        }
+    }
+
+    /// Puts the rest of a closing list that a panic interrupted (from
+    /// `rest`, with its `links` and `cbs`) back in front of the handles
+    /// closed since, so that it finishes first, in the same order.
+    pub(crate) fn restore_closing(
+        &mut self,
+        rest: u32,
+        mut links: Vec<(u32, u32)>,
+        mut cbs: Vec<(u32, CloseCb)>,
+    ) {
+        if rest != NO_SLOT {
+            let since = std::mem::replace(&mut self.closing_head, rest);
+            // The rest's last handle (its earliest closed) now links to
+            // the first handle closed since.
+            let mut at = rest;
+            let mut unused = links.len();
+            while let Some(slot) = self.slots.get_mut(at as usize) {
+                let link = match timer::closing_link(slot) {
+                    Some(link) => link,
+                    None if unused > 0 => {
+                        unused -= 1;
+                        &mut links[unused].1
+                    }
+                    None => break,
+                };
+                if *link == NO_SLOT {
+                    *link = since;
+                    break;
+                }
+                at = *link;
+            }
+        }
+        self.closing_links.append(&mut links);
+        self.closing_cbs.append(&mut cbs);
+        self.sync_liveness();
     }
 
     /// Number of handles, closing ones included.
@@ -406,7 +523,7 @@ impl LoopState {
         self.stop_flag
             || !self.pending.is_empty()
             || self.active_idles > 0
-            || !self.closing.is_empty()
+            || self.has_closing()
             || !self.ready.is_empty()
     }
 
@@ -415,7 +532,7 @@ impl LoopState {
     pub(crate) fn alive(&self) -> bool {
         self.active_ref_handles > 0
             || self.active_reqs > 0
-            || !self.closing.is_empty()
+            || self.has_closing()
             || !self.pending.is_empty()
     }
 

@@ -402,7 +402,7 @@ pub(crate) unsafe fn live<'a>(h: *const uv_handle_t) -> Result<Token<'a>, c_int>
 #[no_mangle]
 pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_close_cb>) {
     // SAFETY: per the contract above.
-    let Ok(token) = (unsafe { live(handle) }) else {
+    let Some(ruv_handle) = (unsafe { live_handle(handle) }) else {
         return;
     };
     // SAFETY: initialized handle.
@@ -410,18 +410,53 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
         (*handle).close_cb = close_cb;
         (*handle).ruv_flags_ |= CLOSING;
     }
-    // A callback that captures nothing (ruv stores it without allocating):
-    // it finds its C handle in the running loop's table by the closed
-    // handle's id. The entry is still there: `finish_close` removes it.
-    token.handle().close_with(|closed| {
-        let Some(h) = running_handle(closed.get_loop(), |handles| handles.get(closed.id())) else {
-            return;
-        };
-        // SAFETY: a table entry is a linked handle, which the program keeps
-        // alive until its close callback has run, which is now; its token
-        // is ours to read out.
-        unsafe { finish_close(h) };
-    });
+    // No callback of its own: the loop's close hook (`close_hook`, set by
+    // `uv_loop_init`) finishes it, so ruv stores only the slot index.
+    ruv_handle.close_to_hook();
+}
+
+/// The ruv handle of a live handle of any type (what [`live`] and
+/// `Token::handle` give, from one load and one comparison of the flags).
+///
+/// # Safety
+/// `h` is NULL or points to a handle struct the program owns.
+#[inline]
+unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
+    if h.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL and owned by the program, per the caller.
+    let f = unsafe { (*h).ruv_flags_ };
+    if f & (MAGIC_MASK | LINKED | CLOSING | CLOSED) != MAGIC | LINKED {
+        return None;
+    }
+    // SAFETY: LINKED: `ruv_private_` holds the value written by `init` in
+    // the field its kind bits name (see `token`).
+    Some(unsafe {
+        let stored = (*h).ruv_private_.as_ptr() as *const Stored;
+        match Kind::from_flags(f)? {
+            Kind::Timer => &(*stored).timer,
+            Kind::Idle => &(*stored).idle,
+            Kind::Prepare => &(*stored).prepare,
+            Kind::Check => &(*stored).check,
+            Kind::Async => &(*stored).async_,
+            Kind::Poll => &(*stored).poll,
+            Kind::Udp => &(*stored).udp,
+        }
+    })
+}
+
+/// The close hook of every uv-compat loop: finds the closed handle's C
+/// handle in the running loop's table by its id and finishes the close.
+/// The entry is still there: `finish_close` removes it.
+pub(crate) fn close_hook(closed: &ruv::Handle) {
+    let Some(h) = running_handle(closed.get_loop(), |handles| handles.get(closed.id())) else {
+        return;
+    };
+    // SAFETY: a table entry is a linked handle, which the program keeps
+    // alive until its close callback has run, which is now; its token is
+    // ours to read out.
+    unsafe { finish_close(h) };
 }
 
 /// The close callback's turn: unlink and free the ruv side, then tell C.

@@ -224,6 +224,8 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
         (*ctx)
             .lp
             .set_liveness_hook(Some((mirror_alive, loop_ as usize)));
+        // `uv_close` closes to this hook: no callback stored per handle.
+        (*ctx).lp.set_close_hook(Some(crate::handles::close_hook));
     }
     0
 }
