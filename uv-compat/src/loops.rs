@@ -236,8 +236,9 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
 /// [`ALIVE`]) reads as not alive.
 const LIVENESS: usize = 2;
 
-/// The value of the liveness word while the loop is alive.
-const ALIVE: usize = 0x416c_6976_6521_5275;
+/// The value of the liveness word while the loop is alive. It fits a
+/// sign-extended 32-bit immediate, so the check is one `cmp` with memory.
+const ALIVE: usize = 0x5275_7621;
 
 /// The loop's liveness hook: `word` is its `uv_loop_t`.
 fn mirror_alive(word: usize, alive: bool) {
