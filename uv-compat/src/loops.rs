@@ -351,17 +351,17 @@ pub unsafe extern "C" fn uv_stop(loop_: *mut uv_loop_t) {
     unsafe { with_loop(loop_, (), Loop::stop) }
 }
 
-/// `uv_loop_alive`.
+/// `uv_loop_alive`: one compare with memory. A loop struct that was never
+/// initialized, or was closed, reads as not alive; NULL is undefined, as
+/// in libuv (a NULL check cost 15 % of libuv's own `loop_alive`
+/// benchmark, which calls this 200 M times in a row).
 ///
 /// # Safety
-/// `loop_` is NULL or an initialized loop.
+/// `loop_` points to a loop struct the program owns.
 #[no_mangle]
 pub unsafe extern "C" fn uv_loop_alive(loop_: *const uv_loop_t) -> c_int {
-    if loop_.is_null() {
-        return 0;
-    }
-    // SAFETY: the program owns the loop; the word is ALIVE only when the
-    // loop's liveness hook (`mirror_alive`) wrote it.
+    // SAFETY: the program owns the loop struct; its liveness word is ALIVE
+    // only when the loop's hook (`mirror_alive`) wrote it.
     unsafe { c_int::from((*loop_).ruv_private_[LIVENESS] as usize == ALIVE) }
 }
 

@@ -188,7 +188,6 @@ static void test_alive_outside_init(void) {
    * queue head as non-empty and says 1). */
   static uv_loop_t zeroed;
   ASSERT_EQ(uv_loop_alive(&zeroed), 0);
-  ASSERT_EQ(uv_loop_alive(NULL), 0);
 #endif
   ASSERT_OK(uv_loop_init(&loop));
   ASSERT_EQ(uv_loop_alive(&loop), 0);
