@@ -1,6 +1,6 @@
 //! `uv_async_init`, `uv_async_send`.
 
-use crate::handles::{init, is_linked_async, status, OwnedToken, EINVAL};
+use crate::handles::{async_sender_in, async_sender_out, init, status, OwnedToken, EINVAL};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::{c_int, c_void};
@@ -55,28 +55,35 @@ pub unsafe extern "C" fn uv_async_init(
     0
 }
 
-/// `uv_async_send`: from any thread. UV_EINVAL once the handle is closed,
-/// and for memory that `uv_async_init` never initialized (or initialized
-/// as another handle type), as every other function here.
+/// `uv_async_send`: from any thread. UV_EINVAL once the handle's close
+/// callback has begun, and for memory that `uv_async_init` never
+/// initialized (or initialized as another handle type), as every other
+/// function here. A send racing `uv_close` on the loop's thread is safe, as
+/// in libuv: the close callback's turn waits until the send has left.
 ///
 /// # Safety
 /// `handle` is NULL or points to a `uv_async_t` the program owns.
 #[no_mangle]
 pub unsafe extern "C" fn uv_async_send(handle: *mut uv_async_t) -> c_int {
+    let h = handle as *const uv_handle_t;
     // SAFETY: non-NULL and owned by the program, per the contract above.
-    if handle.is_null() || !unsafe { is_linked_async(handle as *const uv_handle_t) } {
+    if handle.is_null() || !unsafe { async_sender_in(h) } {
         return EINVAL;
     }
     // SAFETY: linked as async by `uv_async_init`, which wrote the sender
     // pointer before the program could hand the handle to another thread;
-    // the box lives until the close callback runs.
+    // the box is freed only after every sender counted in has left.
     let sender = unsafe { (*handle).ruv_private_sender_ } as *const ruv::AsyncSender;
-    if sender.is_null() {
-        return EINVAL;
-    }
-    // SAFETY: as above; AsyncSender is Sync.
-    match unsafe { &*sender }.send() {
-        Ok(()) => 0,
-        Err(err) => status(err),
-    }
+    let result = if sender.is_null() {
+        EINVAL
+    } else {
+        // SAFETY: as above; AsyncSender is Sync.
+        match unsafe { &*sender }.send() {
+            Ok(()) => 0,
+            Err(err) => status(err),
+        }
+    };
+    // SAFETY: counted in above.
+    unsafe { async_sender_out(h) };
+    result
 }

@@ -8,6 +8,7 @@ use libc::{c_int, c_uint, c_void};
 use ruv::{Error, StatusCode};
 use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Set in `ruv_flags_` by every `*_init`: the handle was initialized here.
 const MAGIC: c_uint = 0x5275_0000;
@@ -24,6 +25,12 @@ const LINKED: c_uint = 8;
 /// Which field of [`Stored`] `ruv_private_` holds (a [`Kind`]).
 const KIND_MASK: c_uint = 0xf0;
 const KIND_SHIFT: u32 = 4;
+/// Async handles only: how many `uv_async_send` calls on other threads are
+/// using the sender box right now (one unit each, at most 255 at once). The
+/// close callback's turn waits for none to be left before freeing the box,
+/// as libuv's close waits for sends in flight.
+const SENDERS_UNIT: c_uint = 0x100;
+const SENDERS_MASK: c_uint = 0xff00;
 
 /// A ruv handle being linked to its C handle by [`init`].
 pub(crate) enum OwnedToken {
@@ -253,16 +260,49 @@ unsafe fn udp_unless<'a>(h: *const uv_handle_t, unless: c_uint) -> Option<&'a ru
 /// # Safety
 /// `h` is non-NULL and points to a handle struct the program owns.
 #[inline]
-pub(crate) unsafe fn is_linked_async(h: *const uv_handle_t) -> bool {
+unsafe fn flags_atomic<'a>(h: *const uv_handle_t) -> &'a AtomicU32 {
+    // SAFETY: per the caller `ruv_flags_` is a live, 4-byte aligned `c_uint`.
+    unsafe { AtomicU32::from_ptr(std::ptr::addr_of!((*h).ruv_flags_) as *mut u32) }
+}
+
+/// Counts a sender in on a linked async handle whose close callback has not
+/// begun: false (and nothing counted) otherwise. Every `true` must be
+/// followed by [`async_sender_out`].
+///
+/// # Safety
+/// `h` is non-NULL and points to a handle struct the program owns.
+#[inline]
+pub(crate) unsafe fn async_sender_in(h: *const uv_handle_t) -> bool {
     const WANT: c_uint = MAGIC | LINKED | ((Kind::Async as c_uint) << KIND_SHIFT);
-    // SAFETY: per the caller `ruv_flags_` is a live, 4-byte aligned
-    // `c_uint`; other threads only read it, the loop's thread changes it
-    // only in `uv_close` and when the close callback runs.
-    let f = unsafe {
-        std::sync::atomic::AtomicU32::from_ptr(std::ptr::addr_of!((*h).ruv_flags_) as *mut u32)
+    // SAFETY: per the caller.
+    let flags = unsafe { flags_atomic(h) };
+    let mut f = flags.load(Ordering::Relaxed);
+    loop {
+        if f & (MAGIC_MASK | LINKED | KIND_MASK | CLOSED) != WANT {
+            return false;
+        }
+        if f & SENDERS_MASK == SENDERS_MASK {
+            std::hint::spin_loop();
+            f = flags.load(Ordering::Relaxed);
+            continue;
+        }
+        match flags.compare_exchange_weak(f, f + SENDERS_UNIT, Ordering::Acquire, Ordering::Relaxed)
+        {
+            Ok(_) => return true,
+            Err(now) => f = now,
+        }
     }
-    .load(std::sync::atomic::Ordering::Relaxed);
-    f & (MAGIC_MASK | LINKED | KIND_MASK) == WANT
+}
+
+/// Counts a sender out again (see [`async_sender_in`]).
+///
+/// # Safety
+/// `h` is the handle a `true` from [`async_sender_in`] counted in.
+#[inline]
+pub(crate) unsafe fn async_sender_out(h: *const uv_handle_t) {
+    // SAFETY: per the caller; the handle lives until the close callback,
+    // which waits for this.
+    unsafe { flags_atomic(h) }.fetch_sub(SENDERS_UNIT, Ordering::Release);
 }
 
 /// The ruv UDP handle of a handle linked as UDP (closing or not).
@@ -408,7 +448,12 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
     // SAFETY: initialized handle.
     unsafe {
         (*handle).close_cb = close_cb;
-        (*handle).ruv_flags_ |= CLOSING;
+        if (*handle).type_ == handle_type::ASYNC {
+            // Senders on other threads change the flags too.
+            flags_atomic(handle).fetch_or(CLOSING, Ordering::Relaxed);
+        } else {
+            (*handle).ruv_flags_ |= CLOSING;
+        }
     }
     // No callback of its own: the loop's close hook (`close_hook`, set by
     // `uv_loop_init`) finishes it, so ruv stores only the slot index.
@@ -467,7 +512,18 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
     // SAFETY: per the caller; the token written by `init` is read out once
     // (LINKED is cleared first) and the sender box is freed once.
     unsafe {
-        (*h).ruv_flags_ |= CLOSED;
+        if (*h).type_ == handle_type::ASYNC {
+            // No sender gets in once CLOSED is set; wait for those already
+            // in (each is a few instructions away from leaving) before the
+            // sender box goes.
+            let flags = flags_atomic(h);
+            flags.fetch_or(CLOSED, Ordering::AcqRel);
+            while flags.load(Ordering::Acquire) & SENDERS_MASK != 0 {
+                std::hint::spin_loop();
+            }
+        } else {
+            (*h).ruv_flags_ |= CLOSED;
+        }
         let token = if (*h).ruv_flags_ & LINKED != 0 {
             take(h)
         } else {
@@ -485,9 +541,9 @@ unsafe fn finish_close(h: *mut uv_handle_t) {
                 let a = h as *mut uv_async_t;
                 let sender = std::mem::replace(&mut (*a).ruv_private_sender_, std::ptr::null_mut());
                 if !sender.is_null() {
-                    // The sender box made by `uv_async_init`: libuv forbids
-                    // sends once the close callback runs, so nothing uses
-                    // it now.
+                    // The sender box made by `uv_async_init`: CLOSED keeps
+                    // new senders out and the ones that were in have left
+                    // (above), so nothing uses it now.
                     drop(Box::from_raw(sender as *mut ruv::AsyncSender));
                 }
             }

@@ -59,6 +59,7 @@ macro_rules! c_tests {
 
 c_tests! {
     async_c => "async.c",
+    async_close_race_c => "async_close_race.c",
     close_kinds_c => "close_kinds.c",
     close_many_c => "close_many.c",
     defined_errors_c => "defined_errors.c",
