@@ -199,9 +199,11 @@ mod tests {
     #[test]
     fn an_emptied_heap_frees_a_large_buffer_only() {
         for (armed, kept) in [
+            (0, true),
             (1, true),
             (KEEP_WHEN_EMPTY, true),
             (KEEP_WHEN_EMPTY + 1, false),
+            (4 * KEEP_WHEN_EMPTY, false),
         ] {
             let mut t = Tracked::default();
             for slot in 0..armed as u32 {
