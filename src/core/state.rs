@@ -676,6 +676,35 @@ mod generation_tests {
     }
 
     #[test]
+    fn a_retired_slot_at_the_head_of_the_free_list_is_skipped_for_the_next() {
+        let lp = Loop::new().unwrap();
+        let a = Timer::new(&lp);
+        let b = Timer::new(&lp);
+        b.close(|| {});
+        a.close(|| {});
+        // Finished most recently closed first (a, then b): b heads the
+        // free list, a follows it.
+        lp.run(RunMode::NoWait).unwrap();
+        let retired = b.key().index;
+        lp.state().slots[retired as usize].gen = super::LAST_GENERATION | super::VACANT;
+        let c = Timer::new(&lp);
+        assert_eq!((c.key().index, c.key().gen), (a.key().index, 2));
+        let d = Timer::new(&lp);
+        assert_eq!((d.key().index, d.key().gen), (2, 1), "a fresh slot");
+        assert!(a.is_closed() && b.is_closed());
+        assert_eq!(lp.handle_count(), 2);
+        for t in [&c, &d] {
+            t.close(|| {});
+        }
+        lp.run(RunMode::Default).unwrap();
+        let e = Timer::new(&lp);
+        assert_ne!(e.key().index, retired, "a retired slot stays out");
+        assert_eq!(lp.handle_count(), 1);
+        close_and_finish(&lp, &e);
+        lp.close().unwrap();
+    }
+
+    #[test]
     fn freed_slots_are_reused_most_recent_first_with_the_next_generation() {
         let lp = Loop::new().unwrap();
         let timers: Vec<Timer> = (0..3).map(|_| Timer::new(&lp)).collect();
