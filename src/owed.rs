@@ -10,8 +10,8 @@
 //! `Drop`: an [`OwedGuard`] does, and gets the owed callback run from a
 //! fresh 0 ms timer ([`defer`]) with the layer's cancellation value. That
 //! is how [`DatagramTransport`](crate::endpoint::DatagramTransport)
-//! already ends when its handle was closed behind it: notice, then deliver
-//! from a timer of its own.
+//! ends when its handle was closed behind it too: it notices, then
+//! delivers `connection_lost` through [`defer_owed`].
 
 use crate::{Loop, Timer};
 use std::cell::RefCell;

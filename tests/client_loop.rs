@@ -194,6 +194,28 @@ fn zero_timeout_gets_a_queued_packet() {
     run_to_end(&lp);
 }
 
+/// As easynetwork's `recv_packet____ignore_other_socket_packets`: the
+/// client's socket is connected, so a datagram from anyone but the peer is
+/// never delivered (nor queued); the peer's, sent after it, comes first.
+#[test]
+fn datagrams_from_other_senders_are_not_received() {
+    let lp = Loop::new().unwrap();
+    let peer = peer_v4();
+    let stranger = peer_v4();
+    let client = LoopUdpClient::connect(&lp, peer.local_addr().unwrap(), TextProtocol).unwrap();
+    let me = client.local_address().unwrap();
+    stranger.send_to(b"not for you", me).unwrap();
+    peer.send_to(b"for you", me).unwrap();
+    run_until(&lp, || client.queued() == 1);
+    let log = log();
+    client.recv_packet(None, record(&log, "recv"));
+    client.recv_packet(Some(Duration::ZERO), record(&log, "next"));
+    run_to_end(&lp);
+    assert_eq!(entries(&log), ["recv:\"for you\"", "next:Err(Timeout)"]);
+    client.close();
+    run_to_end(&lp);
+}
+
 #[test]
 fn no_timeout_waits_for_a_sender_thread() {
     let lp = Loop::new().unwrap();

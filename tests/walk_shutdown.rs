@@ -296,3 +296,24 @@ fn an_owed_callback_that_panics_is_not_called_again() {
     run_to_close(&lp);
     assert_eq!(calls.get(), 1);
 }
+
+// ------------------------------------------------------------ transport
+
+/// A transport closed after a walk closed its UDP handle delivers
+/// `connection_lost` from a timer; a second walk that closes that timer
+/// too must not lose it.
+#[test]
+fn a_transport_closed_between_two_walks_still_gets_connection_lost_once() {
+    let lp = Loop::new().unwrap();
+    let (t, _, log) = endpoint_common::open(&lp, EndpointOptions::local("127.0.0.1", 0)).unwrap();
+    close_every_handle(&lp);
+    t.close();
+    close_every_handle(&lp);
+    assert_eq!(
+        endpoint_common::entries(&log),
+        ["made"],
+        "never from inside close"
+    );
+    run_to_close(&lp);
+    assert_eq!(endpoint_common::entries(&log), ["made", "lost None"]);
+}

@@ -12,6 +12,7 @@
 
 use super::{DatagramProtocol, TransportSocket};
 use crate::error::{Error, Result, StatusCode};
+use crate::owed::defer_owed;
 use crate::udp::Datagram;
 use crate::Udp;
 use std::cell::{Cell, RefCell};
@@ -528,8 +529,9 @@ impl DatagramTransport {
             return;
         }
         // Someone else closed the handle already, so its close callback is
-        // not ours: deliver from a 0 ms timer instead.
-        super::defer(self.inner.udp.get_loop(), move || {
+        // not ours: deliver from a 0 ms timer instead, owed (a later walk
+        // that closes that timer moves the delivery to another).
+        defer_owed(self.inner.udp.get_loop(), move || {
             this.notify(Event::Lost(None))
         });
     }
@@ -625,13 +627,14 @@ impl DatagramTransport {
         }
     }
 
-    /// Retries delivery from a 0 ms timer.
+    /// Retries delivery from a 0 ms timer, owed: a walk that closes that
+    /// timer must not leave `retry_armed` set with events never delivered.
     fn retry_later(&self) {
         if self.inner.retry_armed.replace(true) {
             return;
         }
         let this = self.clone();
-        super::defer(self.inner.udp.get_loop(), move || {
+        defer_owed(self.inner.udp.get_loop(), move || {
             this.inner.retry_armed.set(false);
             this.drain();
         });
