@@ -187,6 +187,14 @@ pub(crate) fn status(err: Error) -> c_int {
     err.raw_code()
 }
 
+/// The status of the C library call that just failed: `-errno` (UV_EIO if
+/// errno is unreadable).
+pub(crate) fn last_os_status() -> c_int {
+    -std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
 /// 0 or the error's status.
 pub(crate) fn to_status(result: ruv::Result<()>) -> c_int {
     match result {
