@@ -28,16 +28,15 @@ type CallocFn = unsafe extern "C" fn(size_t, size_t) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 
 /// The functions in force; NULL means the C library's. Each is one atomic
-/// word, so reading them needs no lock (libuv's are plain globals).
-/// `realloc` is kept with the others but nothing here grows a block the
-/// program sees, so nothing calls it.
+/// word, so reading them needs no lock (libuv's are plain globals). There
+/// is no `realloc` slot: nothing here grows a block the program sees.
 static MALLOC: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
-static REALLOC: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static CALLOC: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 static FREE: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 
 /// `uv_replace_allocator`: UV_EINVAL if any function is NULL (nothing is
-/// replaced then), else 0.
+/// replaced then), else 0. `realloc_func` is required, as in libuv, but
+/// never called (see [`MALLOC`]).
 #[no_mangle]
 pub extern "C" fn uv_replace_allocator(
     malloc_func: uv_malloc_func,
@@ -45,12 +44,11 @@ pub extern "C" fn uv_replace_allocator(
     calloc_func: uv_calloc_func,
     free_func: uv_free_func,
 ) -> c_int {
-    let (Some(m), Some(r), Some(c), Some(f)) = (malloc_func, realloc_func, calloc_func, free_func)
+    let (Some(m), Some(_), Some(c), Some(f)) = (malloc_func, realloc_func, calloc_func, free_func)
     else {
         return EINVAL;
     };
     MALLOC.store(m as *mut c_void, Ordering::Release);
-    REALLOC.store(r as *mut c_void, Ordering::Release);
     CALLOC.store(c as *mut c_void, Ordering::Release);
     FREE.store(f as *mut c_void, Ordering::Release);
     0
@@ -82,8 +80,8 @@ pub(crate) fn calloc(count: size_t, size: size_t) -> *mut c_void {
 /// Frees `ptr` with the allocator in force.
 ///
 /// # Safety
-/// `ptr` is NULL or came from [`malloc`]/[`calloc`] (or the `realloc` in
-/// force) and is not used afterwards.
+/// `ptr` is NULL or came from [`malloc`]/[`calloc`] and is not used
+/// afterwards.
 pub(crate) unsafe fn free(ptr: *mut c_void) {
     let f = FREE.load(Ordering::Acquire);
     if f.is_null() {

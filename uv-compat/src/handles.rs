@@ -187,6 +187,14 @@ pub(crate) fn status(err: Error) -> c_int {
     err.raw_code()
 }
 
+/// The status of the C library call that just failed: `-errno` (UV_EIO if
+/// errno is unreadable).
+pub(crate) fn last_os_status() -> c_int {
+    -std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
 /// 0 or the error's status.
 pub(crate) fn to_status(result: ruv::Result<()>) -> c_int {
     match result {
@@ -814,5 +822,86 @@ pub unsafe extern "C" fn uv_walk(
             // handles alive until their close callback).
             unsafe { cb(h, arg) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flags `uv_async_init` leaves on a linked async handle.
+    const ASYNC_LINKED: c_uint = MAGIC | LINKED | ((Kind::Async as c_uint) << KIND_SHIFT);
+
+    fn linked_async() -> Box<uv_handle_t> {
+        // SAFETY: `uv_handle_t` is plain data (integers, raw pointers, an
+        // `Option` of a function pointer), for which all zeroes is valid.
+        let mut h: Box<uv_handle_t> = Box::new(unsafe { std::mem::zeroed() });
+        h.ruv_flags_ = ASYNC_LINKED;
+        h
+    }
+
+    fn flags(h: *const uv_handle_t) -> c_uint {
+        // SAFETY: `h` is a live box of the test.
+        unsafe { flags_atomic(h) }.load(Ordering::SeqCst)
+    }
+
+    /// The sender count's boundary: 255 senders in at once fill it; the
+    /// 256th waits for one to leave instead of carrying into the magic
+    /// bits (which would turn every later call on the handle into
+    /// UV_EINVAL), and the count returns to 0 when all have left.
+    #[test]
+    fn the_256th_sender_waits_for_a_free_unit() {
+        let h = linked_async();
+        let p = &*h as *const uv_handle_t;
+        for _ in 0..255 {
+            // SAFETY: `p` is a live box of the test.
+            assert!(unsafe { async_sender_in(p) });
+        }
+        assert_eq!(flags(p), ASYNC_LINKED | SENDERS_MASK);
+        let addr = p as usize;
+        // SAFETY: the box outlives the thread, joined below.
+        let waiter =
+            std::thread::spawn(move || unsafe { async_sender_in(addr as *const uv_handle_t) });
+        // While the count is full the waiter must not get in, so the flags
+        // stay as they are; the polls give it its chance (how long they
+        // take has no bearing on what is asserted).
+        let mut changed = None;
+        for _ in 0..1000 {
+            let now = flags(p);
+            if now != ASYNC_LINKED | SENDERS_MASK {
+                changed = Some(now);
+                break;
+            }
+            std::thread::yield_now();
+        }
+        // SAFETY: one of the 255 counted in above.
+        unsafe { async_sender_out(p) };
+        assert!(waiter.join().unwrap());
+        assert_eq!(changed, None);
+        assert_eq!(flags(p), ASYNC_LINKED | SENDERS_MASK);
+        for _ in 0..255 {
+            // SAFETY: each counted in above.
+            unsafe { async_sender_out(p) };
+        }
+        assert_eq!(flags(p), ASYNC_LINKED);
+    }
+
+    /// No sender gets in once the close callback's turn has set CLOSED,
+    /// nor on a handle of another kind, and a refusal counts nothing.
+    #[test]
+    fn refused_senders_count_nothing() {
+        let mut h = linked_async();
+        h.ruv_flags_ |= CLOSED;
+        let p = &*h as *const uv_handle_t;
+        // SAFETY: `p` is a live box of the test.
+        assert!(!unsafe { async_sender_in(p) });
+        assert_eq!(flags(p), ASYNC_LINKED | CLOSED);
+
+        let mut t = linked_async();
+        t.ruv_flags_ = MAGIC | LINKED | ((Kind::Timer as c_uint) << KIND_SHIFT);
+        let p = &*t as *const uv_handle_t;
+        // SAFETY: as above.
+        assert!(!unsafe { async_sender_in(p) });
+        assert_eq!(flags(p) & SENDERS_MASK, 0);
     }
 }

@@ -17,14 +17,12 @@ const MAX_HOSTNAME_SIZE: usize = 65;
 pub unsafe extern "C" fn uv_os_gethostname(buffer: *mut c_char, size: *mut size_t) -> c_int {
     // SAFETY: `size` is NULL or readable per the contract above.
     if buffer.is_null() || size.is_null() || unsafe { *size } == 0 {
-        return -libc::EINVAL;
+        return crate::handles::EINVAL;
     }
     let mut name = [0u8; MAX_HOSTNAME_SIZE];
     // SAFETY: `name` has room for the length given.
     if unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } != 0 {
-        return -std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO);
+        return crate::handles::last_os_status();
     }
     // The last byte is the terminator even if the name filled the buffer.
     name[MAX_HOSTNAME_SIZE - 1] = 0;

@@ -248,9 +248,7 @@ pub unsafe extern "C" fn uv_interface_addresses(
     let mut list: *mut ifaddrs = ptr::null_mut();
     // SAFETY: `list` is a valid place for getifaddrs to store its result.
     if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return -std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO);
+        return crate::handles::last_os_status();
     }
 
     // SAFETY: `list` is live until freeifaddrs below.

@@ -520,22 +520,11 @@ pub unsafe extern "C" fn uv_udp_send(
         return EINVAL;
     }
     // SAFETY: per the contract above.
-    let (u, checked) = match unsafe { udp(handle).map(|u| (u, buffers(bufs, nbufs))) } {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    // SAFETY: per the contract above.
-    let addr = match unsafe { destination(addr) } {
-        Ok(addr) => addr,
-        Err(code) => return code,
-    };
-    let (bufs, size) = match checked {
-        Ok(v) => v,
-        Err(code) if code == StatusCode::EMSGSIZE.code() => {
-            return too_many_buffers(u, addr, Waiting::DoesNotMatter)
-        }
-        Err(code) => return code,
-    };
+    let (u, bufs, size, addr) =
+        match unsafe { send_args(handle, bufs, nbufs, addr, Waiting::DoesNotMatter) } {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
     // SAFETY: writable per the contract above.
     unsafe {
         (*req).req.type_ = UV_UDP_SEND;
@@ -616,25 +605,50 @@ pub unsafe extern "C" fn uv_udp_try_send(
     addr: *const sockaddr,
 ) -> c_int {
     // SAFETY: per the contract above.
-    let (u, checked) = match unsafe { udp(handle).map(|u| (u, buffers(bufs, nbufs))) } {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    // SAFETY: per the contract above.
-    let addr = match unsafe { destination(addr) } {
-        Ok(addr) => addr,
-        Err(code) => return code,
-    };
-    let bufs = match checked {
-        Ok((bufs, _)) => bufs,
-        Err(code) if code == StatusCode::EMSGSIZE.code() => {
-            return too_many_buffers(u, addr, Waiting::MakesItEagain)
-        }
-        Err(code) => return code,
-    };
+    let (u, bufs, _, addr) =
+        match unsafe { send_args(handle, bufs, nbufs, addr, Waiting::MakesItEagain) } {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
     match u.try_send(bufs, addr) {
         Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
         Err(err) => status(err),
+    }
+}
+
+/// What [`send_args`] gives: handle, buffers, their total size, destination.
+type SendArgs<'a> = (
+    &'a ruv::Udp,
+    &'a [uv_buf_t],
+    usize,
+    Option<std::net::SocketAddr>,
+);
+
+/// The checked arguments of `uv_udp_send` and `uv_udp_try_send`: the ruv
+/// handle, the buffers with their total size, and the destination. The
+/// order of the checks is libuv's: the handle and the buffer array (see
+/// [`buffers`]), then the address, and only then a count the kernel would
+/// refuse (see [`too_many_buffers`]).
+///
+/// # Safety
+/// `handle` is NULL or an initialized UDP handle; `bufs` points to `nbufs`
+/// buffers; `addr` is NULL or a valid address.
+#[inline]
+unsafe fn send_args<'a>(
+    handle: *mut uv_udp_t,
+    bufs: *const uv_buf_t,
+    nbufs: c_uint,
+    addr: *const sockaddr,
+    waiting: Waiting,
+) -> Result<SendArgs<'a>, c_int> {
+    // SAFETY: per the contract above.
+    let (u, checked) = unsafe { udp(handle).map(|u| (u, buffers(bufs, nbufs))) }?;
+    // SAFETY: per the contract above.
+    let addr = unsafe { destination(addr) }?;
+    match checked {
+        Ok((bufs, size)) => Ok((u, bufs, size, addr)),
+        Err(code) if code == StatusCode::EMSGSIZE.code() => Err(too_many_buffers(u, addr, waiting)),
+        Err(code) => Err(code),
     }
 }
 

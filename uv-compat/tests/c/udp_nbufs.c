@@ -8,7 +8,9 @@
  * the array being read past its end; a buffer longer than SSIZE_MAX is UV_EINVAL (sendmsg's answer);
  * a NULL base with a length is UV_EFAULT (sendmsg's answer), not an empty
  * or shorter datagram;
- * uv_udp_try_send2 checks each datagram's count the same way.
+ * uv_udp_try_send2 checks each datagram's count the same way; with too many
+ * buffers a wrong destination (UV_EDESTADDRREQ, UV_EISCONN) is answered
+ * first, as libuv checks it before the count.
  *
  * uv_udp_send with 1025 buffers: libuv queues the request and its callback
  * gets UV_EMSGSIZE; ours refuses it at once with UV_EMSGSIZE (UV_RUV_COMPAT,
@@ -81,6 +83,7 @@ int main(void) {
   uv_udp_send_t req;
   uv_buf_t huge;
   unsigned i;
+  int calls_before;
 
   for (i = 0; i < MAX_BUFS + 1; i++) {
     bytes[i] = (char) ('a' + i % 26);
@@ -171,6 +174,32 @@ int main(void) {
     ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
   ASSERT_EQ(send_status, UV_EMSGSIZE);
 #endif
+
+  /* Too many buffers and a wrong destination: the destination is checked
+   * first (libuv's order), so the answer is the address error, never
+   * UV_EMSGSIZE, and nothing is queued. */
+  calls_before = send_cb_calls;
+  ASSERT_EQ(uv_udp_try_send(&sender, bufs, MAX_BUFS + 1, NULL),
+            UV_EDESTADDRREQ);
+  ASSERT_EQ(uv_udp_send(&req, &sender, bufs, MAX_BUFS + 1, NULL, send_cb),
+            UV_EDESTADDRREQ);
+  {
+    uv_udp_t connected;
+
+    ASSERT_OK(uv_udp_init(&loop, &connected));
+    ASSERT_OK(uv_udp_connect(&connected, SA(&to)));
+    ASSERT_EQ(uv_udp_try_send(&connected, bufs, MAX_BUFS + 1, SA(&to)),
+              UV_EISCONN);
+    ASSERT_EQ(uv_udp_send(&req, &connected, bufs, MAX_BUFS + 1, SA(&to),
+                          send_cb),
+              UV_EISCONN);
+    ASSERT_EQ(uv_udp_try_send(&connected, bufs, MAX_BUFS + 1, NULL),
+              UV_EMSGSIZE);
+    ASSERT_EQ(uv_udp_get_send_queue_count(&connected), 0);
+    uv_close((uv_handle_t*) &connected, NULL);
+    ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  }
+  ASSERT_EQ(send_cb_calls, calls_before);
 
 #if UV_VERSION_HEX >= 0x013200 /* uv_udp_try_send2: libuv 1.50 */
   {
