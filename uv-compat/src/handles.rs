@@ -344,9 +344,12 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
     let f = unsafe { (*h).ruv_flags_ };
     let kind = Kind::from_flags(f)?;
     // SAFETY: per the caller: LINKED is cleared here, so the value `init`
-    // stored in the field its kind names is read out exactly once.
+    // stored in the field its kind names is read out exactly once. The
+    // store is atomic because a late `uv_async_send` on another thread may
+    // read the word at the same time (and must see UV_EINVAL); on x86 and
+    // aarch64 a relaxed store is the same instruction as a plain one.
     unsafe {
-        (*h).ruv_flags_ = f & !(LINKED | KIND_MASK);
+        flags_atomic(h).store(f & !(LINKED | KIND_MASK), Ordering::Relaxed);
         let stored = std::ptr::read((*h).ruv_private_.as_ptr() as *const Stored);
         Some(match kind {
             Kind::Timer => OwnedToken::Timer(ManuallyDrop::into_inner(stored.timer)),

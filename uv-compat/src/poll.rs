@@ -1,10 +1,12 @@
 //! `uv_poll_*`.
 
-use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL};
+use crate::handles::{
+    init, last_os_status, live, status, to_status, token, OwnedToken, Token, EINVAL,
+};
 use crate::loops::ctx;
 use crate::types::*;
 use libc::c_int;
-use ruv::{PollEvents, StatusCode};
+use ruv::PollEvents;
 
 /// `uv_poll_init`: UV_EEXIST if a started handle of the loop watches `fd`
 /// (other, stopped poll handles on it are fine, as in libuv); a second
@@ -32,8 +34,7 @@ pub unsafe extern "C" fn uv_poll_init(
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     // SAFETY: as above.
     if fl < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK) } < 0 {
-        return StatusCode::from_errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-            .code();
+        return last_os_status();
     }
     let p = match ruv::Poll::new(&ctx.lp, fd) {
         Ok(p) => p,
