@@ -104,6 +104,8 @@ pub struct Ent {
     pub internal: bool,
     pub closing: bool,
     pub close_cbs: u32,
+    /// Its first close was `close_to_hook`: the loop's hook owes the call.
+    pub to_hook: bool,
     /// A send callback ran after close: the closing phase is finishing
     /// this handle's close.
     pub finishing_close: bool,
@@ -138,6 +140,7 @@ impl Ent {
             internal: false,
             closing: false,
             close_cbs: 0,
+            to_hook: false,
             finishing_close: false,
             armed: None,
             repeat: 0,
