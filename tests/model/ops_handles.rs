@@ -336,3 +336,11 @@ pub fn op_reenter(_w: &W, g: &mut World, top: bool) {
         defect!("Loop::close with handles gave {r:?}, not EBUSY");
     }
 }
+
+/// Starts measuring the idle time (it cannot be stopped); the metrics
+/// check follows it.
+pub fn op_measure_idle(_w: &W, g: &mut World) {
+    g.lp.measure_idle_time();
+    g.measuring_idle = true;
+    g.note("measure_idle_time".into());
+}

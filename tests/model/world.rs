@@ -267,6 +267,8 @@ pub struct World {
     pub draining: bool,
     /// The handle whose callback runs nested operations: `pick` prefers it.
     pub focus: Option<usize>,
+    /// `Loop::measure_idle_time` was called.
+    pub measuring_idle: bool,
 }
 
 impl World {
@@ -294,6 +296,7 @@ impl World {
             requests: Vec::new(),
             draining: false,
             focus: None,
+            measuring_idle: false,
         }
     }
 
