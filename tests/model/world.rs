@@ -120,7 +120,9 @@ pub struct Ent {
     /// Watcher: the iteration it last ran in.
     pub ran_in: u64,
     pub events: PollEvents,
-    pub pair: Option<(UnixDatagram, UnixDatagram)>,
+    /// Poll: the socket pair, shared by the poll handles of one descriptor.
+    pub pair: Option<Rc<(UnixDatagram, UnixDatagram)>>,
+    /// Poll: bytes waiting in the pair (the same in each handle sharing it).
     pub pokes: u32,
     pub udp: UdpModel,
     /// Async: sends counted before they are made; `seen` is the count the
