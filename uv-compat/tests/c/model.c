@@ -1753,6 +1753,47 @@ static void walk_cb(uv_handle_t* h, void* arg) {
   }
 }
 
+/* uv_print_all_handles: one line per handle not closed yet (and the guard
+ * timer), with the ref and active flags the handle has, plus the library's
+ * internal handles (flag I). */
+static void check_printed(void) {
+  char line[256];
+  int seen[N_SLOTS] = {0};
+  int i, parsed, guard_seen = 0;
+  void* ptr;
+  FILE* f = tmpfile();
+
+  CHECK(f != NULL, "tmpfile: %s", strerror(errno));
+  uv_print_all_handles(loop, f);
+  rewind(f);
+  while (fgets(line, sizeof(line), f) != NULL) {
+    CHECK(line[0] == '[' && line[4] == ']', "printed line %s", line);
+    if (line[3] == 'I')
+      continue;
+    parsed = sscanf(line + 5, "%*s %p", &ptr);
+    CHECK(line[3] == '-' && parsed == 1, "printed line %s", line);
+    if (ptr == (void*) &guard) {
+      guard_seen++;
+      continue;
+    }
+    for (i = 0; i < N_SLOTS && !(slots[i].state != S_FREE &&
+                                 (void*) slots[i].h == ptr);
+         i++)
+      ;
+    CHECK(i < N_SLOTS, "printed %s, no handle of the model", line);
+    CHECK(!seen[i], "%s printed twice", sname(&slots[i]));
+    seen[i] = 1;
+    CHECK(line[1] == (uv_has_ref(slots[i].h) ? 'R' : '-') &&
+              line[2] == (uv_is_active(slots[i].h) ? 'A' : '-'),
+          "%s printed as %s", sname(&slots[i]), line);
+  }
+  fclose(f);
+  CHECK_EQ(guard_seen, 1);
+  for (i = 0; i < N_SLOTS; i++)
+    CHECK(seen[i] == (slots[i].state != S_FREE), "%s not printed",
+          sname(&slots[i]));
+}
+
 static void op_walk(int close_all) {
   struct walk_state w;
   int i;
@@ -1771,6 +1812,8 @@ static void op_walk(int close_all) {
     if (w.before[i] != S_FREE)
       CHECK(w.visited[i], "uv_walk missed %s %s",
             w.before[i] == S_OPEN ? "open" : "closing", sname(&slots[i]));
+  if (in_walk == 0)
+    check_printed();
   if (close_all) {
     stats.walk_closes++;
     for (i = 0; i < N_SLOTS && in_walk == 0; i++)
@@ -2009,6 +2052,9 @@ static void nested_ops(slot_t* self) {
 static void run_loop(uv_run_mode mode) {
   static const char* const names[] = {"DEFAULT", "ONCE", "NOWAIT"};
   int r, alive, polls;
+#if UV_VERSION_HEX >= 0x012D00
+  uv_metrics_t before, after;
+#endif
   /* The unreferenced guard timer bounds how long a run blocks: it stops the
    * loop after GUARD_MS without keeping it alive. */
   CHECK_EQ(uv_timer_start(&guard, guard_cb, GUARD_MS, GUARD_MS), 0);
@@ -2020,9 +2066,34 @@ static void run_loop(uv_run_mode mode) {
     io_since_run = 0;
   run_cbs = 0;
   stopped_in_run = 0;
+#if UV_VERSION_HEX >= 0x012D00
+  CHECK_EQ(uv_metrics_info(loop, &before), 0);
+#endif
   in_top_run = 1;
   r = uv_run(loop, mode);
   in_top_run = 0;
+#if UV_VERSION_HEX >= 0x012D00
+  /* An iteration that begins reaches the poll phase (a uv_stop inside it
+   * only makes the poll not block): ONCE and NOWAIT count one iteration
+   * exactly when they poll; a DEFAULT run at least that many (none if its
+   * first timers stop it). Events only grow, the waiting ones among them. */
+  CHECK_EQ(uv_metrics_info(loop, &after), 0);
+  if (mode == UV_RUN_DEFAULT)
+    CHECK(after.loop_count >= before.loop_count + (polls && !stopped_in_run) &&
+              (polls || after.loop_count == before.loop_count),
+          "DEFAULT run: loop_count %llu -> %llu, polls %d",
+          (unsigned long long) before.loop_count,
+          (unsigned long long) after.loop_count, polls);
+  else
+    CHECK_EQ(after.loop_count, before.loop_count + polls);
+  CHECK(after.events >= before.events &&
+            after.events_waiting >= before.events_waiting &&
+            after.events_waiting <= after.events,
+        "metrics events %llu -> %llu, waiting %llu -> %llu",
+        (unsigned long long) before.events, (unsigned long long) after.events,
+        (unsigned long long) before.events_waiting,
+        (unsigned long long) after.events_waiting);
+#endif
   stop_pending = 0;
   alive = uv_loop_alive(loop);
   logf_("uv_run %s -> %d (alive %d, %d callbacks)", names[mode], r, alive,
