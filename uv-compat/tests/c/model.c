@@ -1314,9 +1314,17 @@ static void op_poll(void) {
   if (chance(65)) {
     int events = evs[rnd(sizeof(evs) / sizeof(evs[0]))];
     /* Two started poll handles on one fd: libuv delivers the events of
-     * one to the other; not a thing programs can rely on. */
-    if (!s->active && fd_watched(s->ps))
+     * one to the other; not a thing programs can rely on. uv-compat says
+     * UV_EEXIST and leaves the second stopped, until the first stops. */
+    if (!s->active && fd_watched(s->ps)) {
+#ifdef UV_RUV_COMPAT
+      r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
+      logf_("poll_start %s events %d, fd watched -> %d", sname(s), events, r);
+      CHECK_EQ(r, UV_EEXIST);
+      CHECK(!uv_is_active(s->h), "%s active after UV_EEXIST", sname(s));
+#endif
       return;
+    }
     r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
     logf_("poll_start %s events %d -> %d", sname(s), events, r);
     CHECK_EQ(r, 0);
