@@ -138,6 +138,7 @@ typedef struct slot {
   /* async */
   atomic_uint async_sends;
   atomic_int dirty; /* a send after the last callback began */
+  atomic_int async_closing; /* uv_close called: sends may be UV_EINVAL */
   unsigned async_cbs;
   int has_thread;
   uv_thread_t thread;
@@ -504,6 +505,8 @@ static void receive_dgram(rx_t* rx, const char* who, const char* p, size_t n,
 
 /* ---- the handles' callbacks ----------------------------------------------- */
 
+static void join_sender(slot_t* s);
+
 static void close_cb(uv_handle_t* h) {
   slot_t* s = slot_of(h);
   cb_enter();
@@ -521,6 +524,8 @@ static void close_cb(uv_handle_t* h) {
     free(s->rx);
     s->rx = NULL;
   }
+  if (s->kind == K_ASYNC)
+    join_sender(s);
   if (s->kind == K_POLL) {
     if (--s->ps->refs == 0) {
       CHECK_EQ(close(s->ps->fd), 0);
@@ -952,8 +957,16 @@ static void do_close(slot_t* s) {
   logf_("uv_close %s", sname(s));
   if (s->kind == K_UDP && s->bound)
     remember_stale(&s->addr);
-  if (s->kind == K_ASYNC)
-    join_sender(s); /* uv_async_send must not race with uv_close */
+  if (s->kind == K_ASYNC) {
+    atomic_store(&s->async_closing, 1);
+    /* In libuv uv_async_send must not race with uv_close; uv-compat makes
+     * the race safe: the sender may go on until the close callback, which
+     * joins it before freeing the handle. */
+#ifdef UV_RUV_COMPAT
+    if (chance(50))
+#endif
+      join_sender(s);
+  }
   s->state = S_CLOSING;
   s->active = 0;
   if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP)
@@ -1011,6 +1024,7 @@ static void op_init(void) {
     case K_ASYNC:
       atomic_store(&s->async_sends, 0);
       atomic_store(&s->dirty, 0);
+      atomic_store(&s->async_closing, 0);
       s->async_cbs = 0;
       s->has_thread = 0;
       r = uv_async_init(loop, new_handle(s, sizeof(uv_async_t)),
@@ -1262,6 +1276,10 @@ static void sender_thread(void* arg) {
     atomic_fetch_add(&s->async_sends, 1);
     atomic_store(&s->dirty, 1);
     r = uv_async_send((uv_async_t*) s->h);
+    /* Once the close callback has begun: UV_EINVAL, and the handle may
+     * be freed as soon as the thread is joined. */
+    if (r == UV_EINVAL && atomic_load(&s->async_closing))
+      break;
     if (r != 0) {
       fprintf(stderr, "model: seed %llu: uv_async_send from a thread: %d\n",
               seed, r);
