@@ -6,8 +6,27 @@ use super::world::{Kind, Obj, SendState, World};
 use super::{ops_async, ops_poll};
 use crate::defect;
 
+/// Outside `run`: the loop's metrics. The marker check watcher runs in
+/// every iteration, and every iteration that polls goes on to the check
+/// phase, so the loop count is the marker's iteration count.
+fn check_metrics(g: &World) {
+    let m = g.lp.metrics();
+    let idle = g.lp.idle_time();
+    if m.loop_count != g.iteration
+        || m.events_waiting > m.events
+        || (!g.measuring_idle && (m.events_waiting != 0 || !idle.is_zero()))
+    {
+        defect!(
+            "metrics {m:?}, idle {idle:?}; model: {} iterations, measuring idle time: {}",
+            g.iteration,
+            g.measuring_idle
+        );
+    }
+}
+
 /// After each top-level operation: every open handle's observable state.
 pub fn check_handles(g: &World) {
+    check_metrics(g);
     let now = g.lp.now();
     for (i, e) in g.ents.iter().enumerate() {
         let Some(obj) = e.obj.as_ref().filter(|_| !e.internal) else {

@@ -64,6 +64,7 @@ const OPS: &[Op] = &[
     op!(1, true, ops_handles::op_ref),
     op!(1, true, ops_handles::op_closed),
     op!(2, false, ops_udp::op_gro),
+    op!(1, true, ops_handles::op_measure_idle),
     Op {
         weight: 1,
         manual: true,

@@ -6,6 +6,8 @@ use super::ops;
 use super::world::{Kind, Obj, World, W};
 use crate::defect;
 use ruv::{Error, Handle, PollEvents, RunMode, StatusCode, UdpFlags};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 
 /// What closing does to the model at once (the close callback comes later).
 pub fn mark_closing(g: &mut World, i: usize) {
@@ -47,14 +49,66 @@ pub fn close_cb(w: &W, g: &World, i: usize, owed: bool) -> impl FnOnce() + 'stat
     }
 }
 
+thread_local! {
+    /// The program the close hook reports to: a `CloseHook` is a plain
+    /// `fn` and captures nothing.
+    static HOOKED: RefCell<Weak<RefCell<World>>> = RefCell::default();
+}
+
+/// Makes the loop's close hook run the model's close callback.
+pub fn install_close_hook(w: &W) {
+    HOOKED.with(|h| *h.borrow_mut() = Rc::downgrade(w));
+    w.borrow().lp.set_close_hook(Some(close_hook));
+}
+
+/// The loop's close hook: only for a handle whose first close was
+/// `close_to_hook`, once.
+fn close_hook(h: &Handle) {
+    let Some(w) = HOOKED.with(|c| c.borrow().upgrade()) else {
+        defect!("close hook ran with no program");
+    };
+    let cb = {
+        let g = w.borrow();
+        let Some(i) = g.ent_by_id(h.id()).filter(|&i| g.ents[i].to_hook) else {
+            defect!("close hook ran for {:#x}, not closed to the hook", h.id());
+        };
+        close_cb(&w, &g, i, true)
+    };
+    cb();
+}
+
+/// Closes handle `i` by one of the three ways (callback, callback given the
+/// handle, the loop's hook): each must call back exactly once, for the first
+/// close only.
 pub fn close(w: &W, g: &mut World, i: usize) {
     let owed = !g.ents[i].closing;
     let cb = close_cb(w, g, i, owed);
+    let id = g.ents[i].id;
+    let how = g.rng.below(3);
     let Some(obj) = &g.ents[i].obj else {
         unreachable!("close of a dropped handle goes through walk");
     };
-    obj.handle().close(cb);
-    g.note(format!("close {i} ({:?}, first: {owed})", g.ents[i].kind));
+    match how {
+        0 => obj.handle().close(cb),
+        1 => obj.handle().close_with(move |h| {
+            if h.id() != id || !h.is_closed() {
+                defect!(
+                    "close_with gave {:#x} (closed: {}), not {id:#x}",
+                    h.id(),
+                    h.is_closed()
+                );
+            }
+            cb();
+        }),
+        _ => {
+            obj.handle().close_to_hook();
+            g.ents[i].to_hook |= owed;
+        }
+    }
+    g.note(format!(
+        "close {i} ({:?}, first: {owed}, how: {how})",
+        g.ents[i].kind
+    ));
     mark_closing(g, i);
 }
 
@@ -281,4 +335,12 @@ pub fn op_reenter(_w: &W, g: &mut World, top: bool) {
     if r != Err(Error::Status(StatusCode::EBUSY)) {
         defect!("Loop::close with handles gave {r:?}, not EBUSY");
     }
+}
+
+/// Starts measuring the idle time (it cannot be stopped); the metrics
+/// check follows it.
+pub fn op_measure_idle(_w: &W, g: &mut World) {
+    g.lp.measure_idle_time();
+    g.measuring_idle = true;
+    g.note("measure_idle_time".into());
 }

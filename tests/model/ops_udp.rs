@@ -436,15 +436,21 @@ fn split(g: &mut World, data: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-pub fn op_send(w: &W, g: &mut World) {
-    let Some((i, t, addr)) = route(g) else {
-        return;
-    };
+/// A new datagram from `i` to `t` of a random length, in random pieces:
+/// `(id, length, pieces)`.
+fn random_datagram(g: &mut World, i: usize, t: usize) -> (u64, usize, Vec<Vec<u8>>) {
     let len = random_len(g, i);
     let id = new_dgram(g, i, t, len);
     let mut data = Vec::with_capacity(len);
     payload::encode(id, len, &mut data);
-    let bufs = split(g, &data);
+    (id, len, split(g, &data))
+}
+
+pub fn op_send(w: &W, g: &mut World) {
+    let Some((i, t, addr)) = route(g) else {
+        return;
+    };
+    let (id, len, bufs) = random_datagram(g, i, t);
     let w2 = w.clone();
     let guard = g.guard();
     let result = g.udp(i).send(&bufs, addr, move |req, status| {
@@ -516,11 +522,7 @@ pub fn op_try_send(_w: &W, g: &mut World) {
     let Some((i, t, addr)) = route(g) else {
         return;
     };
-    let len = random_len(g, i);
-    let id = new_dgram(g, i, t, len);
-    let mut data = Vec::with_capacity(len);
-    payload::encode(id, len, &mut data);
-    let bufs = split(g, &data);
+    let (id, len, bufs) = random_datagram(g, i, t);
     let result = g.udp(i).try_send(&bufs, addr);
     g.note(format!(
         "udp {i}.try_send(datagram {id}, {len} bytes, to udp {t}) -> {result:?}"

@@ -26,6 +26,7 @@ pub fn run(seed: u64, manual: bool, log: Log) -> Stats {
     .unwrap();
     let w: W = Rc::new(RefCell::new(World::new(seed, lp, manual, log)));
     setup(&w);
+    ops_handles::install_close_hook(&w);
     let steps = {
         let mut g = w.borrow_mut();
         g.note(format!("program {seed} (manual clock: {manual})"));

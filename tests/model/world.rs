@@ -104,6 +104,8 @@ pub struct Ent {
     pub internal: bool,
     pub closing: bool,
     pub close_cbs: u32,
+    /// Its first close was `close_to_hook`: the loop's hook owes the call.
+    pub to_hook: bool,
     /// A send callback ran after close: the closing phase is finishing
     /// this handle's close.
     pub finishing_close: bool,
@@ -118,7 +120,9 @@ pub struct Ent {
     /// Watcher: the iteration it last ran in.
     pub ran_in: u64,
     pub events: PollEvents,
-    pub pair: Option<(UnixDatagram, UnixDatagram)>,
+    /// Poll: the socket pair, shared by the poll handles of one descriptor.
+    pub pair: Option<Rc<(UnixDatagram, UnixDatagram)>>,
+    /// Poll: bytes waiting in the pair (the same in each handle sharing it).
     pub pokes: u32,
     pub udp: UdpModel,
     /// Async: sends counted before they are made; `seen` is the count the
@@ -138,6 +142,7 @@ impl Ent {
             internal: false,
             closing: false,
             close_cbs: 0,
+            to_hook: false,
             finishing_close: false,
             armed: None,
             repeat: 0,
@@ -264,6 +269,8 @@ pub struct World {
     pub draining: bool,
     /// The handle whose callback runs nested operations: `pick` prefers it.
     pub focus: Option<usize>,
+    /// `Loop::measure_idle_time` was called.
+    pub measuring_idle: bool,
 }
 
 impl World {
@@ -291,6 +298,7 @@ impl World {
             requests: Vec::new(),
             draining: false,
             focus: None,
+            measuring_idle: false,
         }
     }
 

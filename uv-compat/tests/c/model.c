@@ -138,6 +138,7 @@ typedef struct slot {
   /* async */
   atomic_uint async_sends;
   atomic_int dirty; /* a send after the last callback began */
+  atomic_int async_closing; /* uv_close called: sends may be UV_EINVAL */
   unsigned async_cbs;
   int has_thread;
   uv_thread_t thread;
@@ -504,6 +505,8 @@ static void receive_dgram(rx_t* rx, const char* who, const char* p, size_t n,
 
 /* ---- the handles' callbacks ----------------------------------------------- */
 
+static void join_sender(slot_t* s);
+
 static void close_cb(uv_handle_t* h) {
   slot_t* s = slot_of(h);
   cb_enter();
@@ -521,6 +524,8 @@ static void close_cb(uv_handle_t* h) {
     free(s->rx);
     s->rx = NULL;
   }
+  if (s->kind == K_ASYNC)
+    join_sender(s);
   if (s->kind == K_POLL) {
     if (--s->ps->refs == 0) {
       CHECK_EQ(close(s->ps->fd), 0);
@@ -952,8 +957,16 @@ static void do_close(slot_t* s) {
   logf_("uv_close %s", sname(s));
   if (s->kind == K_UDP && s->bound)
     remember_stale(&s->addr);
-  if (s->kind == K_ASYNC)
-    join_sender(s); /* uv_async_send must not race with uv_close */
+  if (s->kind == K_ASYNC) {
+    atomic_store(&s->async_closing, 1);
+    /* In libuv uv_async_send must not race with uv_close; uv-compat makes
+     * the race safe: the sender may go on until the close callback, which
+     * joins it before freeing the handle. */
+#ifdef UV_RUV_COMPAT
+    if (chance(50))
+#endif
+      join_sender(s);
+  }
   s->state = S_CLOSING;
   s->active = 0;
   if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP)
@@ -1011,6 +1024,7 @@ static void op_init(void) {
     case K_ASYNC:
       atomic_store(&s->async_sends, 0);
       atomic_store(&s->dirty, 0);
+      atomic_store(&s->async_closing, 0);
       s->async_cbs = 0;
       s->has_thread = 0;
       r = uv_async_init(loop, new_handle(s, sizeof(uv_async_t)),
@@ -1262,6 +1276,10 @@ static void sender_thread(void* arg) {
     atomic_fetch_add(&s->async_sends, 1);
     atomic_store(&s->dirty, 1);
     r = uv_async_send((uv_async_t*) s->h);
+    /* Once the close callback has begun: UV_EINVAL, and the handle may
+     * be freed as soon as the thread is joined. */
+    if (r == UV_EINVAL && atomic_load(&s->async_closing))
+      break;
     if (r != 0) {
       fprintf(stderr, "model: seed %llu: uv_async_send from a thread: %d\n",
               seed, r);
@@ -1314,9 +1332,17 @@ static void op_poll(void) {
   if (chance(65)) {
     int events = evs[rnd(sizeof(evs) / sizeof(evs[0]))];
     /* Two started poll handles on one fd: libuv delivers the events of
-     * one to the other; not a thing programs can rely on. */
-    if (!s->active && fd_watched(s->ps))
+     * one to the other; not a thing programs can rely on. uv-compat says
+     * UV_EEXIST and leaves the second stopped, until the first stops. */
+    if (!s->active && fd_watched(s->ps)) {
+#ifdef UV_RUV_COMPAT
+      r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
+      logf_("poll_start %s events %d, fd watched -> %d", sname(s), events, r);
+      CHECK_EQ(r, UV_EEXIST);
+      CHECK(!uv_is_active(s->h), "%s active after UV_EEXIST", sname(s));
+#endif
       return;
+    }
     r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
     logf_("poll_start %s events %d -> %d", sname(s), events, r);
     CHECK_EQ(r, 0);
@@ -1753,6 +1779,47 @@ static void walk_cb(uv_handle_t* h, void* arg) {
   }
 }
 
+/* uv_print_all_handles: one line per handle not closed yet (and the guard
+ * timer), with the ref and active flags the handle has, plus the library's
+ * internal handles (flag I). */
+static void check_printed(void) {
+  char line[256];
+  int seen[N_SLOTS] = {0};
+  int i, parsed, guard_seen = 0;
+  void* ptr;
+  FILE* f = tmpfile();
+
+  CHECK(f != NULL, "tmpfile: %s", strerror(errno));
+  uv_print_all_handles(loop, f);
+  rewind(f);
+  while (fgets(line, sizeof(line), f) != NULL) {
+    CHECK(line[0] == '[' && line[4] == ']', "printed line %s", line);
+    if (line[3] == 'I')
+      continue;
+    parsed = sscanf(line + 5, "%*s %p", &ptr);
+    CHECK(line[3] == '-' && parsed == 1, "printed line %s", line);
+    if (ptr == (void*) &guard) {
+      guard_seen++;
+      continue;
+    }
+    for (i = 0; i < N_SLOTS && !(slots[i].state != S_FREE &&
+                                 (void*) slots[i].h == ptr);
+         i++)
+      ;
+    CHECK(i < N_SLOTS, "printed %s, no handle of the model", line);
+    CHECK(!seen[i], "%s printed twice", sname(&slots[i]));
+    seen[i] = 1;
+    CHECK(line[1] == (uv_has_ref(slots[i].h) ? 'R' : '-') &&
+              line[2] == (uv_is_active(slots[i].h) ? 'A' : '-'),
+          "%s printed as %s", sname(&slots[i]), line);
+  }
+  fclose(f);
+  CHECK_EQ(guard_seen, 1);
+  for (i = 0; i < N_SLOTS; i++)
+    CHECK(seen[i] == (slots[i].state != S_FREE), "%s not printed",
+          sname(&slots[i]));
+}
+
 static void op_walk(int close_all) {
   struct walk_state w;
   int i;
@@ -1771,6 +1838,8 @@ static void op_walk(int close_all) {
     if (w.before[i] != S_FREE)
       CHECK(w.visited[i], "uv_walk missed %s %s",
             w.before[i] == S_OPEN ? "open" : "closing", sname(&slots[i]));
+  if (in_walk == 0)
+    check_printed();
   if (close_all) {
     stats.walk_closes++;
     for (i = 0; i < N_SLOTS && in_walk == 0; i++)
@@ -2009,6 +2078,9 @@ static void nested_ops(slot_t* self) {
 static void run_loop(uv_run_mode mode) {
   static const char* const names[] = {"DEFAULT", "ONCE", "NOWAIT"};
   int r, alive, polls;
+#if UV_VERSION_HEX >= 0x012D00
+  uv_metrics_t before, after;
+#endif
   /* The unreferenced guard timer bounds how long a run blocks: it stops the
    * loop after GUARD_MS without keeping it alive. */
   CHECK_EQ(uv_timer_start(&guard, guard_cb, GUARD_MS, GUARD_MS), 0);
@@ -2020,9 +2092,34 @@ static void run_loop(uv_run_mode mode) {
     io_since_run = 0;
   run_cbs = 0;
   stopped_in_run = 0;
+#if UV_VERSION_HEX >= 0x012D00
+  CHECK_EQ(uv_metrics_info(loop, &before), 0);
+#endif
   in_top_run = 1;
   r = uv_run(loop, mode);
   in_top_run = 0;
+#if UV_VERSION_HEX >= 0x012D00
+  /* An iteration that begins reaches the poll phase (a uv_stop inside it
+   * only makes the poll not block): ONCE and NOWAIT count one iteration
+   * exactly when they poll; a DEFAULT run at least that many (none if its
+   * first timers stop it). Events only grow, the waiting ones among them. */
+  CHECK_EQ(uv_metrics_info(loop, &after), 0);
+  if (mode == UV_RUN_DEFAULT)
+    CHECK(after.loop_count >= before.loop_count + (polls && !stopped_in_run) &&
+              (polls || after.loop_count == before.loop_count),
+          "DEFAULT run: loop_count %llu -> %llu, polls %d",
+          (unsigned long long) before.loop_count,
+          (unsigned long long) after.loop_count, polls);
+  else
+    CHECK_EQ(after.loop_count, before.loop_count + polls);
+  CHECK(after.events >= before.events &&
+            after.events_waiting >= before.events_waiting &&
+            after.events_waiting <= after.events,
+        "metrics events %llu -> %llu, waiting %llu -> %llu",
+        (unsigned long long) before.events, (unsigned long long) after.events,
+        (unsigned long long) before.events_waiting,
+        (unsigned long long) after.events_waiting);
+#endif
   stop_pending = 0;
   alive = uv_loop_alive(loop);
   logf_("uv_run %s -> %d (alive %d, %d callbacks)", names[mode], r, alive,
