@@ -84,7 +84,7 @@ pub struct QueuedError {
 impl QueuedError {
     /// The error of an entry; `None` for an entry that carries no extended
     /// error (nothing to report).
-    pub(super) fn from_entry(entry: &QueuedEntry) -> Option<QueuedError> {
+    fn from_entry(entry: &QueuedEntry) -> Option<QueuedError> {
         let ext = entry.error?;
         Some(QueuedError {
             code: StatusCode::from_errno(ext.errno),
@@ -94,6 +94,23 @@ impl QueuedError {
             offender: ext.offender,
             destination: entry.destination,
         })
+    }
+}
+
+/// The next error-queue entry that carries an error, `buf` holding what
+/// the kernel kept of its datagram; entries without one are skipped.
+/// `Ok(None)` when the queue is empty.
+pub(super) fn next_queued(fd: RawFd, buf: &mut [u8]) -> std::io::Result<Option<QueuedError>> {
+    loop {
+        match sys::recv_errqueue(fd, buf) {
+            Ok(entry) => {
+                if let Some(err) = QueuedError::from_entry(&entry) {
+                    return Ok(Some(err));
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(err) => return Err(err),
+        }
     }
 }
 
