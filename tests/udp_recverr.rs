@@ -476,3 +476,46 @@ fn caller_buffers_through_a_batch_get_the_same_three_callbacks() {
     lp.close().unwrap();
     assert_eq!(*log.borrow(), icmp_error_callbacks(&[dead], true));
 }
+
+/// Receive offload turned on from the callback of a queued error: the
+/// handle keeps receiving (its callback is not lost), and a datagram sent
+/// from that callback arrives.
+#[test]
+fn offload_turned_on_by_a_queued_error_keeps_receiving() {
+    let lp = Loop::new().unwrap();
+    let dead = dead_port(false);
+    let udp = Udp::new(&lp);
+    udp.bind(loopback(false), UdpFlags::LINUX_RECVERR).unwrap();
+    let addr = udp.sockname().unwrap();
+    let peer = UdpSocket::bind(loopback(false)).unwrap();
+    let from = peer.local_addr().unwrap();
+    let log = util::shared(Vec::new());
+    let l = log.clone();
+    udp.receive_start(move |h, r| {
+        let seen = match r {
+            Ok(d) => Seen::Data(d.data.to_vec(), d.addr),
+            Err(e) => seen_error(h, e),
+        };
+        if matches!(seen, Seen::Queued(_)) {
+            assert!(h.set_gro(true).is_ok());
+            peer.send_to(b"marker", addr).unwrap();
+        }
+        if matches!(seen, Seen::Data(..)) {
+            h.close(|| {});
+        }
+        l.borrow_mut().push(seen);
+    })
+    .unwrap();
+    assert_eq!(udp.try_send(&[b"PING"], Some(dead)), Ok(4));
+    util::run_guarded(&lp);
+    assert!(udp.is_closed());
+    lp.close().unwrap();
+    assert_eq!(
+        *log.borrow(),
+        vec![
+            Seen::Status(StatusCode::ECONNREFUSED),
+            Seen::Queued(port_unreachable(dead)),
+            Seen::Data(b"marker".to_vec(), from),
+        ]
+    );
+}

@@ -243,7 +243,10 @@ fn drain(lp: &Loop, key: Key) -> bool {
         match udp_mut(&mut st, key) {
             Ok(u) => {
                 let same = u.recv.epoch_value() == epoch;
-                if same && u.recv.is_receiving() && !u.recv.has_sink() {
+                // Put the sink back unless a callback stopped receiving or
+                // restarted it with a new sink; turning offload on moves
+                // the epoch but keeps this sink.
+                if u.recv.is_receiving() && !u.recv.has_sink() {
                     u.recv.put_sink(unused.take());
                 }
                 let drained = matches!(outcome, Outcome::Drained);
