@@ -120,6 +120,18 @@ fn total_bytes(want: &[Vec<u8>]) -> usize {
     want.iter().map(Vec::len).sum()
 }
 
+/// Receives in `mode` until the bytes of `want` have all arrived, then
+/// stops receiving (the loop then ends).
+fn receive_until_all(lp: &Loop, rx: &Udp, mode: Mode, got: &Received, want: &[Vec<u8>]) {
+    let total = total_bytes(want);
+    start(rx, mode, got, move |u, bytes| {
+        if bytes == total {
+            u.receive_stop().unwrap();
+        }
+    });
+    run(lp);
+}
+
 /// Runs the loop until it has nothing left to do (or the watchdog fires).
 fn run(lp: &Loop) {
     let dog = util::watchdog(lp, 10_000);
@@ -163,14 +175,8 @@ fn off_between_receives_keeps_queued_bursts_apart() {
         }
         let off = rx.set_gro(false);
         let want: Vec<Vec<u8>> = (0..3).flat_map(burst_datagrams).collect();
-        let total = total_bytes(&want);
         let got = shared(Vec::new());
-        start(&rx, mode, &got, move |u, bytes| {
-            if bytes == total {
-                u.receive_stop().unwrap();
-            }
-        });
-        run(&lp);
+        receive_until_all(&lp, &rx, mode, &got, &want);
         assert_received(&got, &want, from, mode);
         // Offload once on stays on: the kernel reports segment sizes only
         // while its option is on, and bursts waited coalesced.
@@ -335,13 +341,7 @@ fn toggles_between_stop_and_start_keep_every_datagram_apart() {
         let on_again = rx.set_gro(true);
         send_burst(&tx, addr, 4);
         let want: Vec<Vec<u8>> = (0..5).flat_map(burst_datagrams).collect();
-        let total = total_bytes(&want);
-        start(&rx, first, &got, move |u, bytes| {
-            if bytes == total {
-                u.receive_stop().unwrap();
-            }
-        });
-        run(&lp);
+        receive_until_all(&lp, &rx, first, &got, &want);
         assert_received(&got, &want, from, second);
         assert_eq!(off, Ok(on));
         assert_eq!(on_again, Ok(on));
@@ -362,14 +362,8 @@ fn on_between_receives_with_plain_datagrams_queued() {
         send_burst(&tx, addr, 0);
         let mut want = vec![plain(0)];
         want.extend(burst_datagrams(0));
-        let total = total_bytes(&want);
         let got = shared(Vec::new());
-        start(&rx, mode, &got, move |u, bytes| {
-            if bytes == total {
-                u.receive_stop().unwrap();
-            }
-        });
-        run(&lp);
+        receive_until_all(&lp, &rx, mode, &got, &want);
         assert_received(&got, &want, from, mode);
         util::close_all(&lp, &[&rx, &tx]);
     }

@@ -141,6 +141,18 @@ fn log_batched(udp: &Udp, log: &util::Shared<Vec<Seen>>) {
     .unwrap();
 }
 
+/// The callbacks libuv gives for datagrams sent to `dead` ports: the plain
+/// error, each queued error in order, and with caller buffers a last
+/// callback with nothing (the empty queue hands the buffer back).
+fn icmp_error_callbacks(dead: &[SocketAddr], buffers: bool) -> Vec<Seen> {
+    let mut want = vec![Seen::Status(StatusCode::ECONNREFUSED)];
+    want.extend(dead.iter().map(|d| Seen::Queued(port_unreachable(*d))));
+    if buffers {
+        want.push(Seen::Nothing);
+    }
+    want
+}
+
 /// libuv's sequence: one datagram to a dead port from a handle bound with
 /// LINUX_RECVERR, then nothing until the handle closes.
 fn unreachable_sequence(v6: bool, buffers: bool) -> (Vec<Seen>, SocketAddr) {
@@ -166,51 +178,25 @@ fn unreachable_sequence(v6: bool, buffers: bool) -> (Vec<Seen>, SocketAddr) {
 #[test]
 fn caller_buffers_get_three_callbacks_per_icmp_error_ipv4() {
     let (seen, dead) = unreachable_sequence(false, true);
-    assert_eq!(
-        seen,
-        vec![
-            Seen::Status(StatusCode::ECONNREFUSED),
-            Seen::Queued(port_unreachable(dead)),
-            Seen::Nothing,
-        ]
-    );
+    assert_eq!(seen, icmp_error_callbacks(&[dead], true));
 }
 
 #[test]
 fn caller_buffers_get_three_callbacks_per_icmp_error_ipv6() {
     let (seen, dead) = unreachable_sequence(true, true);
-    assert_eq!(
-        seen,
-        vec![
-            Seen::Status(StatusCode::ECONNREFUSED),
-            Seen::Queued(port_unreachable(dead)),
-            Seen::Nothing,
-        ]
-    );
+    assert_eq!(seen, icmp_error_callbacks(&[dead], true));
 }
 
 #[test]
 fn batches_get_the_plain_then_the_queued_error_ipv4() {
     let (seen, dead) = unreachable_sequence(false, false);
-    assert_eq!(
-        seen,
-        vec![
-            Seen::Status(StatusCode::ECONNREFUSED),
-            Seen::Queued(port_unreachable(dead)),
-        ]
-    );
+    assert_eq!(seen, icmp_error_callbacks(&[dead], false));
 }
 
 #[test]
 fn batches_get_the_plain_then_the_queued_error_ipv6() {
     let (seen, dead) = unreachable_sequence(true, false);
-    assert_eq!(
-        seen,
-        vec![
-            Seen::Status(StatusCode::ECONNREFUSED),
-            Seen::Queued(port_unreachable(dead)),
-        ]
-    );
+    assert_eq!(seen, icmp_error_callbacks(&[dead], false));
 }
 
 /// Several errors queue up; one error event drains them all, in order,
@@ -229,12 +215,7 @@ fn several_errors(buffers: bool) {
     }
     util::run_guarded(&lp);
     lp.close().unwrap();
-    let mut want = vec![Seen::Status(StatusCode::ECONNREFUSED)];
-    want.extend(dead.iter().map(|d| Seen::Queued(port_unreachable(*d))));
-    if buffers {
-        want.push(Seen::Nothing);
-    }
-    assert_eq!(*log.borrow(), want);
+    assert_eq!(*log.borrow(), icmp_error_callbacks(&dead, buffers));
 }
 
 /// Sends one datagram to each dead port, so that the error queue holds one
@@ -493,12 +474,48 @@ fn caller_buffers_through_a_batch_get_the_same_three_callbacks() {
     assert_eq!(udp.try_send(&[b"PING"], Some(dead)), Ok(4));
     util::run_guarded(&lp);
     lp.close().unwrap();
+    assert_eq!(*log.borrow(), icmp_error_callbacks(&[dead], true));
+}
+
+/// Receive offload turned on from the callback of a queued error: the
+/// handle keeps receiving (its callback is not lost), and a datagram sent
+/// from that callback arrives.
+#[test]
+fn offload_turned_on_by_a_queued_error_keeps_receiving() {
+    let lp = Loop::new().unwrap();
+    let dead = dead_port(false);
+    let udp = Udp::new(&lp);
+    udp.bind(loopback(false), UdpFlags::LINUX_RECVERR).unwrap();
+    let addr = udp.sockname().unwrap();
+    let peer = UdpSocket::bind(loopback(false)).unwrap();
+    let from = peer.local_addr().unwrap();
+    let log = util::shared(Vec::new());
+    let l = log.clone();
+    udp.receive_start(move |h, r| {
+        let seen = match r {
+            Ok(d) => Seen::Data(d.data.to_vec(), d.addr),
+            Err(e) => seen_error(h, e),
+        };
+        if matches!(seen, Seen::Queued(_)) {
+            assert!(h.set_gro(true).is_ok());
+            peer.send_to(b"marker", addr).unwrap();
+        }
+        if matches!(seen, Seen::Data(..)) {
+            h.close(|| {});
+        }
+        l.borrow_mut().push(seen);
+    })
+    .unwrap();
+    assert_eq!(udp.try_send(&[b"PING"], Some(dead)), Ok(4));
+    util::run_guarded(&lp);
+    assert!(udp.is_closed());
+    lp.close().unwrap();
     assert_eq!(
         *log.borrow(),
         vec![
             Seen::Status(StatusCode::ECONNREFUSED),
             Seen::Queued(port_unreachable(dead)),
-            Seen::Nothing,
+            Seen::Data(b"marker".to_vec(), from),
         ]
     );
 }

@@ -85,44 +85,30 @@ pub(crate) fn recv_errqueue(fd: RawFd, buf: &mut [u8]) -> io::Result<QueuedEntry
 /// `msg` was just filled by `recvmsg`: its control pointer and length
 /// describe the control buffer the kernel wrote.
 unsafe fn extended_error(msg: &libc::msghdr) -> Option<ExtendedError> {
-    if msg.msg_control.is_null() || msg.msg_controllen == 0 {
+    // SAFETY: per the contract above.
+    let (data, len) = unsafe {
+        super::find_cmsg(msg, |level, ty| {
+            (level == libc::SOL_IP && ty == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && ty == libc::IPV6_RECVERR)
+        })
+    }?;
+    let serr_len = mem::size_of::<libc::sock_extended_err>();
+    if len < serr_len {
         return None;
     }
-    // SAFETY: per the contract above, the CMSG macros walk only headers the
-    // kernel wrote inside the control buffer.
-    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
-    while !cmsg.is_null() {
-        // SAFETY: a non-null header from CMSG_FIRSTHDR/CMSG_NXTHDR lies
-        // inside the control buffer.
-        let header = unsafe { &*cmsg };
-        let recverr = (header.cmsg_level == libc::SOL_IP && header.cmsg_type == libc::IP_RECVERR)
-            || (header.cmsg_level == libc::SOL_IPV6 && header.cmsg_type == libc::IPV6_RECVERR);
-        // SAFETY: CMSG_LEN only computes a size.
-        let serr_len = unsafe { libc::CMSG_LEN(mem::size_of::<libc::sock_extended_err>() as u32) };
-        if recverr && header.cmsg_len as usize >= serr_len as usize {
-            // SAFETY: the header's length covers a sock_extended_err after
-            // it; the data may be unaligned, so it is read unaligned.
-            let data = unsafe { libc::CMSG_DATA(cmsg) };
-            // SAFETY: as above.
-            let serr = unsafe { std::ptr::read_unaligned(data.cast::<libc::sock_extended_err>()) };
-            let room = header.cmsg_len as usize - serr_len as usize;
-            // SAFETY: SO_EE_OFFENDER only computes the address right after
-            // the extended error; `room` bytes of it lie inside the message.
-            let offender = unsafe { libc::SO_EE_OFFENDER(data.cast::<libc::sock_extended_err>()) };
-            // SAFETY: `room` bytes at `offender` are the kernel's.
-            let offender = unsafe { read_offender(offender.cast::<u8>(), room) };
-            return Some(ExtendedError {
-                errno: serr.ee_errno as i32,
-                origin: serr.ee_origin,
-                icmp_type: serr.ee_type,
-                icmp_code: serr.ee_code,
-                offender,
-            });
-        }
-        // SAFETY: as above.
-        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
-    }
-    None
+    // SAFETY: the header covers a sock_extended_err of payload; it may be
+    // unaligned, so it is read unaligned.
+    let serr = unsafe { std::ptr::read_unaligned(data.cast::<libc::sock_extended_err>()) };
+    // SAFETY: the offender (SO_EE_OFFENDER) follows the extended error, and
+    // the `len - serr_len` bytes there are still inside the payload.
+    let offender = unsafe { read_offender(data.add(serr_len), len - serr_len) };
+    Some(ExtendedError {
+        errno: serr.ee_errno as i32,
+        origin: serr.ee_origin,
+        icmp_type: serr.ee_type,
+        icmp_code: serr.ee_code,
+        offender,
+    })
 }
 
 /// The offender address: `room` bytes at `at`, copied into an aligned

@@ -91,20 +91,16 @@ pub(crate) fn send_segments(
 /// `msg` was just filled by `recvmsg`/`recvmmsg`: its control pointer and
 /// length describe the control buffer the kernel wrote.
 pub(crate) unsafe fn gro_segment(msg: &libc::msghdr) -> Option<usize> {
-    if msg.msg_control.is_null() || msg.msg_controllen == 0 {
+    // SAFETY: per the contract above.
+    let (data, len) = unsafe {
+        super::find_cmsg(msg, |level, ty| {
+            level == libc::SOL_UDP && ty == libc::UDP_GRO
+        })
+    }?;
+    if len < mem::size_of::<libc::c_int>() {
         return None;
     }
-    // SAFETY: per the contract above, the CMSG macros walk only headers the
-    // kernel wrote inside the control buffer.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
-                let size = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
-                return usize::try_from(size).ok().filter(|&s| s > 0);
-            }
-            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
-        }
-    }
-    None
+    // SAFETY: the header covers a c_int of payload, read unaligned.
+    let size = unsafe { std::ptr::read_unaligned(data.cast::<libc::c_int>()) };
+    usize::try_from(size).ok().filter(|&s| s > 0)
 }

@@ -111,3 +111,38 @@ pub(crate) fn poll_now(fd: RawFd, want_read: bool, want_write: bool) -> io::Resu
         invalid: r & libc::POLLNVAL != 0,
     })
 }
+
+/// The payload of the first control message of `msg` that `wanted` accepts
+/// (by level and type): where it starts, possibly unaligned, and how many
+/// bytes of it the header covers.
+///
+/// # Safety
+/// `msg` was just filled by `recvmsg`/`recvmmsg`: its control pointer and
+/// length describe the control buffer the kernel wrote.
+#[inline]
+pub(crate) unsafe fn find_cmsg(
+    msg: &libc::msghdr,
+    wanted: impl Fn(libc::c_int, libc::c_int) -> bool,
+) -> Option<(*const u8, usize)> {
+    if msg.msg_control.is_null() || msg.msg_controllen == 0 {
+        return None;
+    }
+    // SAFETY: per the contract above, the CMSG macros walk only headers the
+    // kernel wrote inside the control buffer.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+    while !cmsg.is_null() {
+        // SAFETY: a non-null header from CMSG_FIRSTHDR/CMSG_NXTHDR lies
+        // inside the control buffer.
+        let header = unsafe { &*cmsg };
+        if wanted(header.cmsg_level, header.cmsg_type) {
+            // SAFETY: CMSG_LEN only computes a size; CMSG_DATA only offsets
+            // the header pointer to its payload.
+            let (header_len, data) = unsafe { (libc::CMSG_LEN(0) as usize, libc::CMSG_DATA(cmsg)) };
+            let len = (header.cmsg_len as usize).saturating_sub(header_len);
+            return Some((data.cast_const(), len));
+        }
+        // SAFETY: as above.
+        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
+    }
+    None
+}

@@ -84,7 +84,7 @@ pub struct QueuedError {
 impl QueuedError {
     /// The error of an entry; `None` for an entry that carries no extended
     /// error (nothing to report).
-    pub(super) fn from_entry(entry: &QueuedEntry) -> Option<QueuedError> {
+    fn from_entry(entry: &QueuedEntry) -> Option<QueuedError> {
         let ext = entry.error?;
         Some(QueuedError {
             code: StatusCode::from_errno(ext.errno),
@@ -94,6 +94,23 @@ impl QueuedError {
             offender: ext.offender,
             destination: entry.destination,
         })
+    }
+}
+
+/// The next error-queue entry that carries an error, `buf` holding what
+/// the kernel kept of its datagram; entries without one are skipped.
+/// `Ok(None)` when the queue is empty.
+pub(super) fn next_queued(fd: RawFd, buf: &mut [u8]) -> std::io::Result<Option<QueuedError>> {
+    loop {
+        match sys::recv_errqueue(fd, buf) {
+            Ok(entry) => {
+                if let Some(err) = QueuedError::from_entry(&entry) {
+                    return Ok(Some(err));
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
+            Err(err) => return Err(err),
+        }
     }
 }
 
@@ -226,7 +243,10 @@ fn drain(lp: &Loop, key: Key) -> bool {
         match udp_mut(&mut st, key) {
             Ok(u) => {
                 let same = u.recv.epoch_value() == epoch;
-                if same && u.recv.is_receiving() && !u.recv.has_sink() {
+                // Put the sink back unless a callback stopped receiving or
+                // restarted it with a new sink; turning offload on moves
+                // the epoch but keeps this sink.
+                if u.recv.is_receiving() && !u.recv.has_sink() {
                     u.recv.put_sink(unused.take());
                 }
                 let drained = matches!(outcome, Outcome::Drained);

@@ -91,14 +91,19 @@ pub(super) fn must_wait(err: &io::Error) -> bool {
 /// would refuse it) or is queued (copied into one buffer, which the kernel
 /// would take).
 fn check_send(bufs: &[&[u8]], connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
-    if bufs.is_empty() {
-        return Err(StatusCode::EINVAL.into());
-    }
-    check_destination(connected, addr)?;
+    check_arguments(bufs, connected, addr)?;
     if bufs.len() > sys::IOV_MAX {
         return Err(StatusCode::EMSGSIZE.into());
     }
     Ok(())
+}
+
+/// libuv's argument checks: EINVAL for no buffers, then the destination.
+fn check_arguments(bufs: &[&[u8]], connected: bool, addr: Option<&SocketAddr>) -> Result<()> {
+    if bufs.is_empty() {
+        return Err(StatusCode::EINVAL.into());
+    }
+    check_destination(connected, addr)
 }
 
 /// libuv's checks before a send: an address exactly when not connected.
@@ -247,10 +252,7 @@ impl Udp {
             if u.send.count != 0 {
                 // As libuv: the argument checks, then the waiting sends; the
                 // buffer count is the kernel's to refuse, which is not asked.
-                if bufs.is_empty() {
-                    return Err(StatusCode::EINVAL.into());
-                }
-                check_destination(u.connected, addr.as_ref())?;
+                check_arguments(bufs, u.connected, addr.as_ref())?;
                 return Err(StatusCode::EAGAIN.into());
             }
             let fd = prepare_send(st, key, bufs, addr.as_ref())?;

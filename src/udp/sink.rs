@@ -2,12 +2,13 @@
 //! the dispatch does not care which one a handle uses.
 
 use super::batch::{Batch, UNSPECIFIED};
-use super::errqueue::{deliver_queued, QueuedError};
+use super::errqueue::{deliver_queued, next_queued};
 use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
 use crate::sys;
 use std::io;
+use std::os::fd::RawFd;
 
 /// libuv's suggested allocation size, the largest datagram.
 const SUGGESTED_SIZE: usize = 64 * 1024;
@@ -147,19 +148,15 @@ where
         // keep the compiler from inlining the callback into `read_many`,
         // the per-datagram path.
         let cb: &mut dyn FnMut(&Udp, Result<Datagram<'_>>) = &mut self.0;
-        loop {
-            match sys::recv_errqueue(fd, &mut []) {
-                Ok(entry) => {
-                    if let Some(err) = QueuedError::from_entry(&entry) {
-                        deliver_queued(udp, err, |e| cb(udp, Err(e)));
-                        return Outcome::Delivered;
-                    }
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Outcome::Drained,
-                Err(err) => {
-                    cb(udp, Err(err.into()));
-                    return Outcome::Failed;
-                }
+        match next_queued(fd, &mut []) {
+            Ok(Some(err)) => {
+                deliver_queued(udp, err, |e| cb(udp, Err(e)));
+                Outcome::Delivered
+            }
+            Ok(None) => Outcome::Drained,
+            Err(err) => {
+                cb(udp, Err(err.into()));
+                Outcome::Failed
             }
         }
     }
@@ -177,18 +174,31 @@ where
     C: FnMut(&Udp, Result<RecvMeta>, B),
     B: AsMut<[u8]>,
 {
-    /// libuv's read: allocate, `recvfrom` into the buffer, report.
-    fn read_one(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
+    /// A buffer from the allocator and the socket to read into it, or how
+    /// the read ended without one: ENOBUFS reported for an empty buffer;
+    /// the buffer handed back unused when the allocator stopped or closed
+    /// the handle, or turned receive offload on (a new session then reads
+    /// with segment sizes).
+    fn buffer(&mut self, udp: &Udp, fd: &Live<'_>) -> std::result::Result<(B, RawFd), Outcome> {
         let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
         if buf.as_mut().is_empty() {
             (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
-            return Outcome::Failed;
+            return Err(Outcome::Failed);
         }
-        // The allocator may have stopped or closed the handle, or turned
-        // receive offload on (a new session then reads with segment sizes).
-        let Some(fd) = fd.get() else {
-            (self.cb)(udp, Ok(NOTHING), buf);
-            return Outcome::Drained;
+        match fd.get() {
+            Some(fd) => Ok((buf, fd)),
+            None => {
+                (self.cb)(udp, Ok(NOTHING), buf);
+                Err(Outcome::Drained)
+            }
+        }
+    }
+
+    /// libuv's read: allocate, `recvfrom` into the buffer, report.
+    fn read_one(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
+        let (mut buf, fd) = match self.buffer(udp, fd) {
+            Ok(ready) => ready,
+            Err(outcome) => return outcome,
         };
         match sys::recv_from(fd, buf.as_mut()) {
             Ok(r) => {
@@ -223,18 +233,11 @@ where
                 return Outcome::Failed;
             }
         }
-        let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
-        if buf.as_mut().is_empty() {
-            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
-            return Outcome::Failed;
-        }
-        // The allocator may have stopped or closed the handle, or turned
-        // receive offload on: the datagram stays in the batch and the
-        // buffer comes back unused.
-        if fd.get().is_none() {
-            (self.cb)(udp, Ok(NOTHING), buf);
-            return Outcome::Drained;
-        }
+        // A buffer refused leaves the datagram in the batch.
+        let mut buf = match self.buffer(udp, fd) {
+            Ok((buf, _)) => buf,
+            Err(outcome) => return outcome,
+        };
         let Some(Datagram { data, addr, flags }) = batch.next() else {
             return Outcome::Drained;
         };
@@ -272,32 +275,22 @@ where
     /// (what the kernel kept of the failed datagram), report its error with
     /// the buffer; an empty queue returns the buffer unused.
     fn read_queued(&mut self, udp: &Udp, fd: &Live<'_>) -> Outcome {
-        let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
-        if buf.as_mut().is_empty() {
-            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
-            return Outcome::Failed;
-        }
-        // The allocator may have stopped or closed the handle.
-        let Some(fd) = fd.get() else {
-            (self.cb)(udp, Ok(NOTHING), buf);
-            return Outcome::Drained;
+        let (mut buf, fd) = match self.buffer(udp, fd) {
+            Ok(ready) => ready,
+            Err(outcome) => return outcome,
         };
-        loop {
-            match sys::recv_errqueue(fd, buf.as_mut()) {
-                Ok(entry) => {
-                    if let Some(err) = QueuedError::from_entry(&entry) {
-                        deliver_queued(udp, err, |e| (self.cb)(udp, Err(e), buf));
-                        return Outcome::Delivered;
-                    }
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    (self.cb)(udp, Ok(NOTHING), buf);
-                    return Outcome::Drained;
-                }
-                Err(err) => {
-                    (self.cb)(udp, Err(Error::from(err)), buf);
-                    return Outcome::Failed;
-                }
+        match next_queued(fd, buf.as_mut()) {
+            Ok(Some(err)) => {
+                deliver_queued(udp, err, |e| (self.cb)(udp, Err(e), buf));
+                Outcome::Delivered
+            }
+            Ok(None) => {
+                (self.cb)(udp, Ok(NOTHING), buf);
+                Outcome::Drained
+            }
+            Err(err) => {
+                (self.cb)(udp, Err(Error::from(err)), buf);
+                Outcome::Failed
             }
         }
     }
