@@ -214,8 +214,11 @@ static void test_run_once_and_not_early(void) {
 
   ASSERT_OK(uv_timer_init(&loop, &t));
   uv_update_time(&loop);
-  early_due_ms = uv_hrtime() / 1000000 + 10;
+  /* The due time is the loop's cached time plus the timeout, as in
+   * libuv's timer_early_check; reading uv_hrtime() here instead races
+   * with the millisecond boundary after uv_update_time. */
   ASSERT_OK(uv_timer_start(&t, early_cb, 10, 0));
+  early_due_ms = uv_now(&loop) + 10;
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT_EQ(early_calls, 1);
   uv_close((uv_handle_t*) &t, NULL);
