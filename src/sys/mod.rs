@@ -9,6 +9,7 @@ mod errqueue;
 mod gso;
 mod mmsg;
 mod resolve;
+mod signal;
 mod sockaddr;
 mod socket;
 mod sockopt;
@@ -18,6 +19,7 @@ pub(crate) use errqueue::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
+pub(crate) use signal::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
 
