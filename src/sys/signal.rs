@@ -94,7 +94,9 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 /// changed (every change is a single assignment after the system call), so
 /// a poisoned lock is used as it is.
 fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn bit(signum: i32) -> u64 {
