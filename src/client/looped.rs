@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -187,6 +187,15 @@ struct Watch<P>(Rc<Shared<P>>)
 where
     P: PacketProtocol + 'static,
     P::Packet: 'static;
+
+/// The socket's descriptor, or `-1` once the client is closed. Not `AsFd`:
+/// [`close`](LoopUdpClient::close) on any clone closes the descriptor while
+/// a borrow of this one may still be held.
+impl<P: PacketProtocol> AsRawFd for LoopUdpClient<P> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.shared.udp.as_raw_fd()
+    }
+}
 
 impl<P> Drop for Watch<P>
 where
