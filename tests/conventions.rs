@@ -122,7 +122,10 @@ fn udp_descriptor_is_its_socket_and_minus_one_without_one() {
     udp.bind(util::any_v4(), UdpFlags::empty()).unwrap();
     let fd = raw_fd(&udp);
     assert_eq!(Ok(fd), udp.fileno());
-    assert_eq!(fd_target(fd), Some(socket_bound_to(udp.sockname().unwrap())));
+    assert_eq!(
+        fd_target(fd),
+        Some(socket_bound_to(udp.sockname().unwrap()))
+    );
     // The untyped handle (as `Loop::walk` gives it) reports the same.
     let handle: &Handle = &udp;
     assert_eq!(raw_fd(handle), fd);
@@ -207,8 +210,7 @@ fn loop_client_descriptor() {
 fn blocking_client_descriptor() {
     let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port();
-    let client =
-        UdpClient::connect(("127.0.0.1", port), TextProtocol, Default::default()).unwrap();
+    let client = UdpClient::connect(("127.0.0.1", port), TextProtocol, Default::default()).unwrap();
     let fd = raw_fd(&client);
     assert_eq!(Ok(fd), client.fileno());
     let socket = socket_bound_to(client.local_address().unwrap());
@@ -216,4 +218,58 @@ fn blocking_client_descriptor() {
     client.close();
     assert_eq!(raw_fd(&client), -1);
     assert_ne!(fd_target(fd), Some(socket), "close closed the socket");
+}
+
+#[test]
+fn option_setters_set_their_field_and_nothing_else() {
+    use ruv::client::{ClientOptions, LoopClientOptions};
+    use ruv::dns::AddrInfoHints;
+
+    let e = EndpointOptions::default()
+        .with_local_addr("127.0.0.1", 1)
+        .with_remote_addr("::1", 2)
+        .with_family(libc::AF_INET6)
+        .with_proto(libc::IPPROTO_UDP)
+        .with_flags(ruv::dns::AI_PASSIVE)
+        .with_reuse_port(true)
+        .with_allow_broadcast(true);
+    assert_eq!(e.local_addr, Some(("127.0.0.1".to_string(), 1)));
+    assert_eq!(e.remote_addr, Some(("::1".to_string(), 2)));
+    assert_eq!(
+        (e.family, e.proto, e.flags),
+        (libc::AF_INET6, libc::IPPROTO_UDP, ruv::dns::AI_PASSIVE)
+    );
+    assert!(e.reuse_port && e.allow_broadcast && e.sock.is_none());
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let fd = sock.as_raw_fd();
+    let e = EndpointOptions::default().with_sock(sock);
+    assert_eq!(e.sock.as_ref().map(|s| s.as_raw_fd()), Some(fd));
+    assert_eq!(e.local_addr, None);
+
+    let c = ClientOptions::default()
+        .with_local_address("::1", 3)
+        .with_family(libc::AF_INET6);
+    assert_eq!(c.local_address, Some(("::1".to_string(), 3)));
+    assert_eq!(c.family, Some(libc::AF_INET6));
+
+    let addr: SocketAddr = "127.0.0.1:4".parse().unwrap();
+    let l = LoopClientOptions::default().with_local_address(addr);
+    assert_eq!(l.local_address, Some(addr));
+    assert_eq!(l.queue_limit, ruv::client::DEFAULT_QUEUE_LIMIT);
+    assert_eq!(l.with_queue_limit(0).queue_limit, 0);
+
+    let h = AddrInfoHints::default()
+        .with_family(libc::AF_INET)
+        .with_socktype(ruv::dns::SOCK_DGRAM)
+        .with_protocol(ruv::dns::IPPROTO_UDP)
+        .with_flags(ruv::dns::AI_PASSIVE);
+    assert_eq!(
+        (h.family, h.socktype, h.protocol, h.flags),
+        (
+            libc::AF_INET,
+            ruv::dns::SOCK_DGRAM,
+            ruv::dns::IPPROTO_UDP,
+            ruv::dns::AI_PASSIVE
+        )
+    );
 }

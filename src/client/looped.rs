@@ -45,7 +45,11 @@ use std::time::Duration;
 pub const DEFAULT_QUEUE_LIMIT: usize = 64;
 
 /// Options of [`LoopUdpClient::connect_with`].
+///
+/// `#[non_exhaustive]`: start from [`Default`] and chain the `with_*`
+/// setters, so a new option is not a breaking change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoopClientOptions {
     /// Bind to this address before connecting; `None`: the wildcard
     /// address of the remote's family and a free port.
@@ -63,6 +67,22 @@ impl Default for LoopClientOptions {
             local_address: None,
             queue_limit: DEFAULT_QUEUE_LIMIT,
         }
+    }
+}
+
+impl LoopClientOptions {
+    /// Sets `local_address`: bind to it before connecting.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_local_address(mut self, addr: SocketAddr) -> LoopClientOptions {
+        self.local_address = Some(addr);
+        self
+    }
+
+    /// Sets `queue_limit`: most results kept while no receive waits.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_queue_limit(mut self, limit: usize) -> LoopClientOptions {
+        self.queue_limit = limit;
+        self
     }
 }
 

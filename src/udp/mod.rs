@@ -102,6 +102,7 @@ impl AsRawFd for Udp {
 
 impl Udp {
     /// Creates a UDP handle without a socket (`uv_udp_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Udp {
         let kind = Kind::Udp(Box::new(UdpState {
             socket: None,
