@@ -15,7 +15,7 @@ pub struct TransportSocket {
     udp: Udp,
 }
 
-/// The socket's descriptor, or `-1` once it is closing or closed (see
+/// The socket's descriptor, or `-1` once the socket is closing or closed (see
 /// [`DatagramTransport`](super::DatagramTransport)'s `AsRawFd`).
 impl AsRawFd for TransportSocket {
     fn as_raw_fd(&self) -> RawFd {

@@ -142,7 +142,9 @@ impl PartialEq for DatagramTransport {
 
 impl Eq for DatagramTransport {}
 
-/// The socket's descriptor, or `-1` once it is closing or closed. Not
+/// The socket's descriptor, or `-1` once the socket is closing or closed
+/// (after [`close`](Self::close) that is once the buffered datagrams are
+/// sent; at once after [`abort`](Self::abort)). Not
 /// `AsFd`, for the reason [`Udp`]'s handle gives: a close on any clone
 /// closes the descriptor while a borrow of this one may still be held.
 impl AsRawFd for DatagramTransport {
