@@ -84,6 +84,7 @@ impl AsyncSender {
 impl Async {
     /// Creates an active async handle whose callback is `cb`
     /// (`uv_async_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop, cb: impl FnMut(&Async) + 'static) -> Async {
         Self::with_optional_callback(lp, Some(Box::new(cb)))
     }

@@ -4,7 +4,7 @@ use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::{async_handle, poll, timer, udp, watcher, Loop};
 use std::fmt;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// The kind of a handle (libuv's `uv_handle_type`, with libuv's numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -297,6 +297,19 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
                 hook(&handle);
             }
         }
+    }
+}
+
+/// `-1` where [`Handle::fileno`] is an error: a UDP handle whose socket is
+/// not created yet, a closing or closed handle, a handle type without a
+/// descriptor. Handles implement `AsRawFd` but not `AsFd`: a handle is a
+/// token, its descriptor belongs to the loop, and [`Handle::close`] on any
+/// clone closes it at once, so no borrow of a token can promise what a
+/// `BorrowedFd` promises (that the descriptor stays open while borrowed).
+/// Use the number only while the handle is open.
+impl AsRawFd for Handle {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fileno().unwrap_or(-1)
     }
 }
 

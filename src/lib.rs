@@ -82,3 +82,8 @@ pub use crate::udp::{
 pub use crate::watcher::{
     Check, CheckPhase, Idle, IdlePhase, Prepare, PreparePhase, Watcher, WatcherPhase,
 };
+
+// The README's Rust example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -8,7 +8,7 @@ use crate::{sys, HandleType, Loop};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 bitflags! {
     /// Readiness a [`Poll`] handle watches for and reports (`uv_poll_event`,
@@ -79,6 +79,15 @@ pub struct Poll {
 }
 
 typed_handle!(Poll);
+
+/// The watched descriptor (the application's), or `-1` once the handle is
+/// closing or closed. Not `AsFd`: the application owns the descriptor, the
+/// handle only knows its number.
+impl AsRawFd for Poll {
+    fn as_raw_fd(&self) -> RawFd {
+        self.handle.as_raw_fd()
+    }
+}
 
 impl Poll {
     /// Creates a stopped poll handle for `fd` (`uv_poll_init`). Other

@@ -52,6 +52,7 @@ typed_handle!(Timer);
 
 impl Timer {
     /// Creates a stopped timer (`uv_timer_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Timer {
         let kind = Kind::Timer(TimerState {
             cb: None,

@@ -93,6 +93,7 @@ typed_handle!([P: WatcherPhase] Watcher<P>, P::PHASE.handle_type().name());
 
 impl<P: WatcherPhase> Watcher<P> {
     /// Creates a stopped watcher (`uv_idle_init` and friends).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Self {
         let kind = Kind::Watcher(Box::new(WatcherState {
             phase: P::PHASE,

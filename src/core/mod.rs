@@ -22,6 +22,7 @@ use std::time::Duration;
 
 /// How [`Loop::run`] runs (libuv's `uv_run_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunMode {
     /// Run until nothing keeps the loop alive or [`Loop::stop`] is called.
     Default,

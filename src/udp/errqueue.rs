@@ -34,6 +34,7 @@ use std::rc::Rc;
 
 /// Where an error-queue entry came from (`ee_origin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorOrigin {
     /// The local stack (`SO_EE_ORIGIN_LOCAL`), e.g. `EMSGSIZE` against a
     /// known path MTU.

@@ -91,8 +91,18 @@ pub struct Udp {
 
 typed_handle!(Udp);
 
+/// The socket's descriptor, or `-1` while there is none (not created yet,
+/// closing, closed): see [`Handle`'s `AsRawFd`](Handle#impl-AsRawFd-for-Handle)
+/// for why there is no `AsFd`.
+impl AsRawFd for Udp {
+    fn as_raw_fd(&self) -> RawFd {
+        self.handle.as_raw_fd()
+    }
+}
+
 impl Udp {
     /// Creates a UDP handle without a socket (`uv_udp_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Udp {
         let kind = Kind::Udp(Box::new(UdpState {
             socket: None,
