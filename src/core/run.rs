@@ -319,6 +319,9 @@ impl Loop {
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
     fn poll_io(&self, block: bool) {
+        // While the idle time is measured: the event count before this
+        // phase, when what it hands on was found without waiting.
+        let mut waiting_from = None;
         let (events, ready, iteration) = {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
@@ -333,8 +336,13 @@ impl Loop {
             };
             let st = &mut *st;
             let waited = if st.metrics.measures_idle_time() {
-                st.metrics
-                    .measured_wait(&mut st.events, st.epoll_fd, timeout)
+                let looked = st
+                    .metrics
+                    .measured_wait(&mut st.events, st.epoll_fd, timeout);
+                if let Ok(true) = looked {
+                    waiting_from = Some(st.metrics.events);
+                }
+                looked.map(drop)
             } else {
                 st.events.wait(st.epoll_fd, timeout)
             };
@@ -374,15 +382,26 @@ impl Loop {
             st.time_after_wait(
                 manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
             );
-            st.metrics.events += (events.len() + ready.len() + usize::from(woken)) as u64;
+            // Handle events count as they are dispatched (`dispatch_io`).
+            st.metrics.events += u64::from(woken);
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
             (events, ready, st.iteration)
         };
+        self.dispatch_polled(events, ready, iteration);
+        if let Some(before) = waiting_from {
+            let mut st = self.state();
+            st.metrics.events_waiting += st.metrics.events - before;
+        }
+    }
+
+    /// The dispatching half of [`Loop::poll_io`]: the handles with new
+    /// events, the async wakeup, then the handles still ready from before.
+    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<Key>, iteration: u64) {
         for_each_resilient(
             &events,
-            |ev| self.dispatch_io(ev, iteration),
+            |ev| self.dispatch_io(ev, iteration, false),
             |_, rest| {
                 // Their edges are gone, and the handles queued before this
                 // poll have not had their turn: serve all from the ready list.
@@ -413,15 +432,28 @@ impl Loop {
         };
         for_each_resilient(
             &ready,
-            |key| self.dispatch_io(service(key), iteration),
+            |key| self.dispatch_io(service(key), iteration, true),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
         self.give_back_scratch(ready);
     }
 
-    fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let Some(ty) = self.state().slot(ev.key).and_then(|s| s.kind.handle_type()) else {
-            return;
+    /// Hands one event to its handle and counts it
+    /// ([`Metrics::events`](crate::Metrics::events)): not for a handle
+    /// closed or closing, nor for one taken from the ready list
+    /// (`requeued`) that an event of this poll phase already served.
+    fn dispatch_io(&self, ev: IoEvent, iteration: u64, requeued: bool) {
+        let ty = {
+            let mut st = self.state();
+            let Some(slot) = st.slot(ev.key) else {
+                return;
+            };
+            let Some(ty) = slot.kind.handle_type() else {
+                return;
+            };
+            let served = slot.closing || (requeued && udp::read_in(slot, iteration));
+            st.metrics.events += u64::from(!served);
+            ty
         };
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),

@@ -554,12 +554,16 @@ impl LoopState {
 
     /// Reads the clock after the poll phase's wait. `virtual_sleep`: the
     /// loop would have slept until its next timer with nothing to dispatch,
-    /// so a manual clock jumps there (a system clock ignores the jump).
+    /// so a manual clock jumps there (a system clock ignores the jump); the
+    /// jump is the idle time of a manual clock.
     pub(crate) fn time_after_wait(&mut self, virtual_sleep: bool) {
         self.update_time();
         if virtual_sleep {
             if let Some(due) = self.timers.next_due() {
+                let before = self.clock.hrtime();
                 self.clock.jump_to_ms(due);
+                self.metrics
+                    .add_virtual_sleep(self.clock.hrtime().saturating_sub(before));
                 self.update_time();
             }
         }
