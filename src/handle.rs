@@ -102,7 +102,7 @@ impl Handle {
     /// given to another handle of the loop, even after this one is closed
     /// (its slot and the slot's generation, which only goes up).
     pub fn id(&self) -> u64 {
-        (u64::from(self.key.gen) << 32) | u64::from(self.key.index)
+        self.key.id()
     }
 
     /// The loop this handle belongs to (`uv_handle_get_loop`).

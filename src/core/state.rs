@@ -35,6 +35,12 @@ impl Key {
         mio::Token(((self.gen as usize) << 32) | self.index as usize)
     }
 
+    /// The handle's public id (`Handle::id`): generation and slot, never
+    /// given to another handle of the loop.
+    pub(crate) fn id(self) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.index)
+    }
+
     pub(crate) fn from_token(token: mio::Token) -> Key {
         Key {
             index: token.0 as u32,
