@@ -382,8 +382,8 @@ impl Loop {
             st.time_after_wait(
                 manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
             );
-            // Handle events count as they are dispatched (`dispatch_io`).
-            st.metrics.events += u64::from(woken);
+            // The ready list counts as it is served (`dispatch_io`).
+            st.metrics.events += (events.len() + usize::from(woken)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
@@ -401,7 +401,7 @@ impl Loop {
     fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<Key>, iteration: u64) {
         for_each_resilient(
             &events,
-            |ev| self.dispatch_io(ev, iteration, false),
+            |ev| self.dispatch_io(ev, iteration),
             |_, rest| {
                 // Their edges are gone, and the handles queued before this
                 // poll have not had their turn: serve all from the ready list.
@@ -424,37 +424,58 @@ impl Loop {
         // Only UDP handles whose read budget ran out (or whose read failed)
         // are queued; a handle an event already read in this iteration is
         // skipped by its read guard.
-        let service = |key| IoEvent {
-            key,
-            readable: true,
-            writable: true,
-            error: false,
-        };
         for_each_resilient(
             &ready,
-            |key| self.dispatch_io(service(key), iteration, true),
+            |key| self.dispatch_ready(key, iteration),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
         self.give_back_scratch(ready);
     }
 
-    /// Hands one event to its handle and counts it
-    /// ([`Metrics::events`](crate::Metrics::events)): not for a handle
-    /// closed or closing, nor for one taken from the ready list
-    /// (`requeued`) that an event of this poll phase already served.
-    fn dispatch_io(&self, ev: IoEvent, iteration: u64, requeued: bool) {
+    /// Hands a new event to its handle. It was counted in
+    /// [`Metrics::events`](crate::Metrics::events) as the poll phase took
+    /// it: one for a handle closed since (by an earlier callback of the
+    /// phase) is taken back, as libuv skips it.
+    fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
         let ty = {
             let mut st = self.state();
-            let Some(slot) = st.slot(ev.key) else {
-                return;
-            };
-            let Some(ty) = slot.kind.handle_type() else {
-                return;
-            };
-            let served = slot.closing || (requeued && udp::read_in(slot, iteration));
-            st.metrics.events += u64::from(!served);
+            let ty = st.live_type(ev.key);
+            if ty.is_none() {
+                st.metrics.events -= 1;
+            }
             ty
         };
+        if let Some(ty) = ty {
+            self.deliver_io(ty, ev, iteration);
+        }
+    }
+
+    /// Serves a handle from the ready list: read it again without a new
+    /// edge. Counted as an event unless an event of this poll phase
+    /// already read it (it is still served: its send queue may wait).
+    fn dispatch_ready(&self, key: Key, iteration: u64) {
+        let ty = {
+            let mut st = self.state();
+            let Some(slot) = st.slot(key).filter(|s| !s.closing) else {
+                return;
+            };
+            let fresh = !udp::read_in(slot, iteration);
+            let ty = slot.kind.handle_type();
+            st.metrics.events += u64::from(fresh);
+            ty
+        };
+        let ev = IoEvent {
+            key,
+            readable: true,
+            writable: true,
+            error: false,
+        };
+        if let Some(ty) = ty {
+            self.deliver_io(ty, ev, iteration);
+        }
+    }
+
+    fn deliver_io(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
             crate::HandleType::Poll => poll::dispatch(self, ev.key),

@@ -463,6 +463,12 @@ impl LoopState {
             .filter(|s| s.gen == key.gen)
     }
 
+    /// The type of a handle that is neither closed nor closing.
+    #[inline]
+    pub(crate) fn live_type(&self, key: Key) -> Option<HandleType> {
+        self.live(key).ok()?.kind.handle_type()
+    }
+
     /// The slot of a handle that is neither closed nor closing.
     #[inline]
     pub(crate) fn live(&self, key: Key) -> Result<&Slot> {
@@ -565,13 +571,21 @@ impl LoopState {
     pub(crate) fn time_after_wait(&mut self, virtual_sleep: bool) {
         self.update_time();
         if virtual_sleep {
-            if let Some(due) = self.timers.next_due() {
-                let before = self.clock.hrtime();
-                self.clock.jump_to_ms(due);
-                self.metrics
-                    .add_virtual_sleep(self.clock.hrtime().saturating_sub(before));
-                self.update_time();
-            }
+            self.sleep_virtually();
+        }
+    }
+
+    /// A manual clock's sleep until the next timer. Out of line: a
+    /// system clock never gets here.
+    #[cold]
+    #[inline(never)]
+    fn sleep_virtually(&mut self) {
+        if let Some(due) = self.timers.next_due() {
+            let before = self.clock.hrtime();
+            self.clock.jump_to_ms(due);
+            self.metrics
+                .add_virtual_sleep(self.clock.hrtime().saturating_sub(before));
+            self.update_time();
         }
     }
 }
