@@ -67,6 +67,7 @@ mod owed;
 mod poll;
 mod sys;
 mod timer;
+mod trace;
 pub mod udp;
 mod watcher;
 

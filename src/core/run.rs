@@ -4,6 +4,7 @@
 use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
+use crate::trace::trace_event;
 use crate::{async_handle, handle, poll, timer, udp, watcher};
 use std::panic::{self, AssertUnwindSafe};
 
@@ -113,6 +114,9 @@ impl Loop {
                     alive = st.alive();
                     break;
                 }
+                // From here the iteration reaches the poll phase, which
+                // counts it.
+                trace_event!(TRACE, "loop iteration", iteration = st.iteration + 1);
                 let pending = !st.pending.is_empty();
                 (!pending && st.active_idles == 0, pending)
             };
@@ -326,6 +330,7 @@ impl Loop {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
+            trace_event!(TRACE, "poll phase", timeout_ms = timeout_ms);
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
