@@ -158,3 +158,37 @@ fn an_error_delivered_to_a_receive_callback_is_reported() {
     );
     lp.close().unwrap();
 }
+
+#[test]
+fn a_send_cancelled_by_close_is_reported() {
+    let lp = Loop::new().unwrap();
+    let receiver = Udp::new(&lp);
+    receiver.bind(util::any_v6(), UdpFlags::empty()).unwrap();
+    let to = receiver.sockname().unwrap();
+    let sender = util::choked_sender(&lp);
+    let id = sender.id();
+    let statuses = std::rc::Rc::new(RefCell::new(Vec::new()));
+    let log = recorded(|| {
+        // Too big to leave now: it waits in the queue until the close.
+        let big = vec![b'C'; util::CHOKE];
+        let s = statuses.clone();
+        sender
+            .send(&[&big], Some(to), move |_, st| s.borrow_mut().push(st))
+            .unwrap();
+        sender.close(|| {});
+        receiver.close(|| {});
+        util::run_guarded(&lp);
+    });
+    assert_eq!(
+        *statuses.borrow(),
+        vec![Err(ruv::Error::Status(StatusCode::ECANCELED))]
+    );
+    let errors: Vec<&String> = log.iter().filter(|l| l.contains("error")).collect();
+    assert_eq!(
+        errors,
+        vec![&format!(
+            "DEBUG error delivered handle={id} handle_type=\"udp\" error=\"ECANCELED\""
+        )]
+    );
+    lp.close().unwrap();
+}

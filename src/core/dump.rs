@@ -8,7 +8,7 @@ use std::fmt;
 use std::os::fd::RawFd;
 
 /// One handle as [`Loop::handles`] saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HandleInfo {
     /// The handle's type ([`Handle::handle_type`](crate::Handle::handle_type)).
