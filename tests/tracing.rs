@@ -121,6 +121,19 @@ fn open_iteration_and_close_are_reported() {
     lp.close().unwrap();
 }
 
+/// The `error delivered` lines of a log.
+fn errors_reported(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter(|l| l.contains("error delivered"))
+        .cloned()
+        .collect()
+}
+
+/// The line for libuv error `name` handed to UDP handle `id`.
+fn udp_error(id: u64, name: &str) -> String {
+    format!("DEBUG error delivered handle={id} handle_type=\"udp\" error=\"{name}\"")
+}
+
 #[test]
 fn an_error_delivered_to_a_receive_callback_is_reported() {
     let lp = Loop::new().unwrap();
@@ -149,13 +162,7 @@ fn an_error_delivered_to_a_receive_callback_is_reported() {
         *got.borrow(),
         vec![Err(ruv::Error::Status(StatusCode::ECONNREFUSED))]
     );
-    let errors: Vec<&String> = log.iter().filter(|l| l.contains("error")).collect();
-    assert_eq!(
-        errors,
-        vec![&format!(
-            "DEBUG error delivered handle={id} handle_type=\"udp\" error=\"ECONNREFUSED\""
-        )]
-    );
+    assert_eq!(errors_reported(&log), vec![udp_error(id, "ECONNREFUSED")]);
     lp.close().unwrap();
 }
 
@@ -183,12 +190,6 @@ fn a_send_cancelled_by_close_is_reported() {
         *statuses.borrow(),
         vec![Err(ruv::Error::Status(StatusCode::ECANCELED))]
     );
-    let errors: Vec<&String> = log.iter().filter(|l| l.contains("error")).collect();
-    assert_eq!(
-        errors,
-        vec![&format!(
-            "DEBUG error delivered handle={id} handle_type=\"udp\" error=\"ECANCELED\""
-        )]
-    );
+    assert_eq!(errors_reported(&log), vec![udp_error(id, "ECANCELED")]);
     lp.close().unwrap();
 }
