@@ -15,7 +15,11 @@ use std::os::fd::RawFd;
 use std::time::Instant;
 
 /// A loop's counters (libuv's `uv_metrics_t`).
+///
+/// Non-exhaustive: libuv's `uv_metrics_t` keeps room for more counters,
+/// and so does this.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Iterations that reached the poll phase.
     pub loop_count: u64,
