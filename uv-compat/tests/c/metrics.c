@@ -25,8 +25,6 @@
 
 #include "test.h"
 
-static void noop_idle(uv_idle_t* idle) { (void) idle; }
-
 static void count_timer(uv_timer_t* timer) { (*(int*) timer->data)++; }
 
 static void close_walk_cb(uv_handle_t* h, void* arg) {
@@ -69,6 +67,8 @@ static void test_never_idle(void) {
 }
 
 #if UV_VERSION_HEX >= 0x012D00
+static void noop_idle(uv_idle_t* idle) { (void) idle; }
+
 static void expect(uv_loop_t* loop, uint64_t loop_count, uint64_t events) {
   uv_metrics_t m;
 
