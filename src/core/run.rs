@@ -1,18 +1,20 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
+use super::kinds;
 use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
+use crate::handle;
 use crate::trace::trace_event;
-use crate::{async_handle, handle, poll, timer, udp, watcher};
 use std::panic::{self, AssertUnwindSafe};
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
 /// deferred from the poll phase run in the same iteration.
 const PENDING_ROUNDS_AFTER_POLL: usize = 8;
 
-/// What a readiness event says about a descriptor.
+/// What a readiness event says about a descriptor; also an entry of the
+/// ready list (readiness to deliver again).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IoEvent {
     pub key: Key,
@@ -23,10 +25,24 @@ pub(crate) struct IoEvent {
     pub error: bool,
 }
 
+impl IoEvent {
+    /// Readable, as a ready-list entry of a handle that left data unread.
+    #[inline]
+    pub(crate) fn readable(key: Key) -> IoEvent {
+        IoEvent {
+            key,
+            readable: true,
+            writable: false,
+            error: false,
+        }
+    }
+}
+
 /// Runs `body` for each item in order. If one of them panics, `requeue`
 /// gets that item and the ones not reached yet, so the loop keeps their
 /// work for its next run; then the panic goes on. A drop guard does this,
 /// so the common path costs nothing.
+#[inline(always)]
 fn for_each_resilient<T: Copy, R: FnMut(T, &[T])>(
     items: &[T],
     mut body: impl FnMut(T),
@@ -129,13 +145,18 @@ impl Loop {
             self.run_watchers(Phase::Prepare);
             let block = mode == RunMode::Default || (mode == RunMode::Once && can_sleep);
             self.poll_io(block);
+            // `callbacks_run` counts watcher and close callbacks only, and
+            // none runs before the check phase: read in the same borrow.
+            let (mut more, before_check) = {
+                let st = self.state();
+                (!st.pending.is_empty(), st.callbacks_run)
+            };
             for _ in 0..PENDING_ROUNDS_AFTER_POLL {
-                if self.state().pending.is_empty() {
+                if !more {
                     break;
                 }
-                self.run_pending();
+                more = self.run_pending();
             }
-            let before_check = self.state().callbacks_run;
             self.run_watchers(Phase::Check);
             self.run_closing();
             let mut st = self.state();
@@ -157,27 +178,36 @@ impl Loop {
         Ok(alive)
     }
 
-    /// Runs the send callbacks that completed since the last pending phase.
-    fn run_pending(&self) {
+    /// Runs the callbacks of the requests (UDP sends) that completed since
+    /// the last pending phase, handle by handle, each through its kind.
+    /// Returns whether more completed meanwhile (read in the borrow that
+    /// ends the phase, so the next round needs no borrow of its own to
+    /// know).
+    #[inline(always)]
+    fn run_pending(&self) -> bool {
         let list = {
             let mut st = self.state();
-            let spare = std::mem::take(&mut st.scratch);
+            let spare = std::mem::take(&mut st.pending_spare);
             let list = std::mem::replace(&mut st.pending, spare);
             st.sync_liveness();
             list
         };
         for_each_resilient(
             &list,
-            |key| udp::run_completions(self, key),
+            |entry| kinds::run_pending(self, entry),
             |current, rest| {
                 let mut st = self.state();
-                for &key in std::iter::once(&current).chain(rest) {
-                    udp::requeue_completions(&mut st, key);
+                for &entry in std::iter::once(&current).chain(rest) {
+                    kinds::requeue_pending(&mut st, entry);
                 }
                 st.sync_liveness();
             },
         );
-        self.give_back_scratch(list);
+        let mut list = list;
+        list.clear();
+        let mut st = self.state();
+        st.pending_spare = list;
+        !st.pending.is_empty()
     }
 
     /// Returns a scratch list taken from the loop state, keeping the larger
@@ -234,7 +264,7 @@ impl Loop {
             None => &inline[..count],
         };
         for &(key, seq) in snapshot {
-            watcher::dispatch(self, key, seq);
+            kinds::dispatch_watcher(self, key, seq);
         }
         if let Some(snap) = spilled {
             self.state().scratch_watchers = snap;
@@ -299,19 +329,19 @@ impl Loop {
             let mut st = self.state();
             let mut due = std::mem::take(&mut st.timers_due);
             let now = st.now_ms;
-            while let Some(key) = timer::pop_due(&mut st, now) {
-                timer::mark_due(&mut st, key);
+            while let Some(key) = kinds::pop_due(&mut st, now) {
+                kinds::mark_due(&mut st, key);
                 due.push(key.index);
             }
             due
         };
         for_each_resilient(
             &due,
-            |index| timer::fire_slot(self, index),
+            |index| kinds::fire_slot(self, index),
             |_, rest| {
                 let mut st = self.state();
                 for &index in rest {
-                    timer::rearm_due_slot(&mut st, index);
+                    kinds::rearm_due_slot(&mut st, index);
                 }
             },
         );
@@ -367,7 +397,7 @@ impl Loop {
             let ready = if st.ready.is_empty() {
                 Vec::new()
             } else {
-                let spare = std::mem::take(&mut st.scratch);
+                let spare = std::mem::take(&mut st.ready_spare);
                 std::mem::replace(&mut st.ready, spare)
             };
             let mut events = std::mem::take(&mut st.io_events);
@@ -403,17 +433,16 @@ impl Loop {
 
     /// The dispatching half of [`Loop::poll_io`]: the handles with new
     /// events, the async wakeup, then the handles still ready from before.
-    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<Key>, iteration: u64) {
+    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<IoEvent>, iteration: u64) {
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
             |_, rest| {
                 // Their edges are gone, and the handles queued before this
-                // poll have not had their turn: serve all from the ready list.
+                // poll have not had their turn: serve all from the ready
+                // list, with the readiness they had.
                 let mut st = self.state();
-                for ev in rest {
-                    st.push_ready(ev.key);
-                }
+                st.ready.extend_from_slice(rest);
                 st.ready.extend_from_slice(&ready);
             },
         );
@@ -421,70 +450,61 @@ impl Loop {
         events.clear();
         self.state().io_events = events;
         if std::mem::take(&mut self.state().async_woken) {
-            async_handle::dispatch_wake(self);
+            kinds::dispatch_wake(self);
         }
         if ready.is_empty() {
             return;
         }
-        // Only UDP handles whose read budget ran out (or whose read failed)
-        // are queued; a handle an event already read in this iteration is
-        // skipped by its read guard.
+        // Each entry is delivered as the readiness its kind queued.
         for_each_resilient(
             &ready,
-            |key| self.dispatch_ready(key, iteration),
+            |ev| self.dispatch_ready(ev, iteration),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
-        self.give_back_scratch(ready);
+        let mut ready = ready;
+        ready.clear();
+        let mut st = self.state();
+        if st.ready_spare.capacity() < ready.capacity() {
+            st.ready_spare = ready;
+        }
     }
 
-    /// Hands a new event to its handle. It was counted in
+    /// Hands a new event to its handle's kind. It was counted in
     /// [`Metrics::events`](crate::Metrics::events) as the poll phase took
     /// it: one for a handle closed since (by an earlier callback of the
     /// phase) is taken back, as libuv skips it.
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let ty = {
+        let io = {
             let mut st = self.state();
-            let ty = st.live_type(ev.key);
-            if ty.is_none() {
-                st.metrics.events -= 1;
+            match st.live(ev.key) {
+                Ok(slot) => kinds::Io::of(&slot.kind),
+                Err(_) => {
+                    st.metrics.events -= 1;
+                    None
+                }
             }
-            ty
         };
-        if let Some(ty) = ty {
-            self.deliver_io(ty, ev, iteration);
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
         }
     }
 
-    /// Serves a handle from the ready list: read it again without a new
-    /// edge. Counted as an event unless an event of this poll phase
-    /// already read it (it is still served: its send queue may wait).
-    fn dispatch_ready(&self, key: Key, iteration: u64) {
-        let ty = {
+    /// Serves an entry of the ready list: readiness delivered again
+    /// without a new edge. Counted as an event unless an event of this
+    /// poll phase already served the handle ([`kinds::served_in`]).
+    fn dispatch_ready(&self, ev: IoEvent, iteration: u64) {
+        let io = {
             let mut st = self.state();
-            let Some(slot) = st.slot(key).filter(|s| !s.closing) else {
+            let Ok(slot) = st.live(ev.key) else {
                 return;
             };
-            let fresh = !udp::read_in(slot, iteration);
-            let ty = slot.kind.handle_type();
+            let fresh = !kinds::served_in(slot, iteration);
+            let io = kinds::Io::of(&slot.kind);
             st.metrics.events += u64::from(fresh);
-            ty
+            io
         };
-        let ev = IoEvent {
-            key,
-            readable: true,
-            writable: true,
-            error: false,
-        };
-        if let Some(ty) = ty {
-            self.deliver_io(ty, ev, iteration);
-        }
-    }
-
-    fn deliver_io(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
-        match ty {
-            crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
-            crate::HandleType::Poll => poll::dispatch(self, ev.key),
-            _ => {}
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
         }
     }
 }
