@@ -42,7 +42,6 @@ impl IoEvent {
 /// gets that item and the ones not reached yet, so the loop keeps their
 /// work for its next run; then the panic goes on. A drop guard does this,
 /// so the common path costs nothing.
-#[inline(always)]
 fn for_each_resilient<T: Copy, R: FnMut(T, &[T])>(
     items: &[T],
     mut body: impl FnMut(T),
@@ -145,18 +144,13 @@ impl Loop {
             self.run_watchers(Phase::Prepare);
             let block = mode == RunMode::Default || (mode == RunMode::Once && can_sleep);
             self.poll_io(block);
-            // `callbacks_run` counts watcher and close callbacks only, and
-            // none runs before the check phase: read in the same borrow.
-            let (mut more, before_check) = {
-                let st = self.state();
-                (!st.pending.is_empty(), st.callbacks_run)
-            };
             for _ in 0..PENDING_ROUNDS_AFTER_POLL {
-                if !more {
+                if self.state().pending.is_empty() {
                     break;
                 }
-                more = self.run_pending();
+                self.run_pending();
             }
+            let before_check = self.state().callbacks_run;
             self.run_watchers(Phase::Check);
             self.run_closing();
             let mut st = self.state();
@@ -180,16 +174,14 @@ impl Loop {
 
     /// Runs the callbacks of the requests (UDP sends) that completed since
     /// the last pending phase, handle by handle, each through its kind.
-    /// Returns whether more completed meanwhile (read in the borrow that
-    /// ends the phase, so the next round needs no borrow of its own to
-    /// know).
-    #[inline(always)]
-    fn run_pending(&self) -> bool {
+    fn run_pending(&self) {
         let list = {
             let mut st = self.state();
             let spare = std::mem::take(&mut st.pending_spare);
             let list = std::mem::replace(&mut st.pending, spare);
-            st.sync_liveness();
+            // No liveness change: the requests of the handles on the list
+            // still count in `active_reqs` until their callbacks run.
+            debug_assert!(list.is_empty() || st.active_reqs > 0);
             list
         };
         for_each_resilient(
@@ -205,9 +197,7 @@ impl Loop {
         );
         let mut list = list;
         list.clear();
-        let mut st = self.state();
-        st.pending_spare = list;
-        !st.pending.is_empty()
+        self.state().pending_spare = list;
     }
 
     /// Returns a scratch list taken from the loop state, keeping the larger
