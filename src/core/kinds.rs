@@ -121,47 +121,34 @@ pub(crate) fn served_in(slot: &Slot, iteration: u64) -> bool {
 /// The pending phase for one entry of the pending list: the callbacks of
 /// the handle's requests that completed (UDP sends).
 pub(crate) fn run_pending(lp: &Loop, entry: Pending) {
-    match entry.ty {
-        HandleType::Udp => udp::run_completions(lp, entry.key),
-        _ => {}
+    // Only kinds with requests are ever on the list: a branch each.
+    if let HandleType::Udp = entry.ty {
+        udp::run_completions(lp, entry.key);
     }
 }
 
 /// A panic interrupted the pending phase before `entry` was done: its
 /// unreported completions go back on the pending list.
 pub(crate) fn requeue_pending(st: &mut LoopState, entry: Pending) {
-    match entry.ty {
-        HandleType::Udp => udp::requeue_completions(st, entry.key),
-        _ => {}
+    if let HandleType::Udp = entry.ty {
+        udp::requeue_completions(st, entry.key);
     }
 }
 
 /// Part of `close`: stops whatever the handle is doing so that it no
 /// longer fires; user values it releases go to `deferred`.
 pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
-    /// Which kind's stop runs (read out of the slot first: each takes the
-    /// whole state).
-    enum Stop {
-        Timer,
-        Watcher,
-        Async,
-        Poll,
-        Udp,
-    }
-    let stop = match st.slot(key).map(|s| &s.kind) {
-        Some(Kind::Timer(_)) => Stop::Timer,
-        Some(Kind::Watcher(_)) => Stop::Watcher,
-        Some(Kind::Async(_)) => Stop::Async,
-        Some(Kind::Poll(_)) => Stop::Poll,
-        Some(Kind::Udp(_)) => Stop::Udp,
-        Some(Kind::Vacant { .. }) | None => return,
+    let Some(ty) = st.slot(key).and_then(|s| s.kind.handle_type()) else {
+        return;
     };
-    match stop {
-        Stop::Timer => timer::stop_for_close(st, key, deferred),
-        Stop::Watcher => watcher::stop_for_close(st, key, deferred),
-        Stop::Async => async_handle::stop_for_close(st, key, deferred),
-        Stop::Poll => poll::stop_for_close(st, key, deferred),
-        Stop::Udp => udp::stop_for_close(st, key, deferred),
+    match ty {
+        HandleType::Timer => timer::stop_for_close(st, key, deferred),
+        HandleType::Idle | HandleType::Prepare | HandleType::Check => {
+            watcher::stop_for_close(st, key, deferred)
+        }
+        HandleType::Async => async_handle::stop_for_close(st, key, deferred),
+        HandleType::Poll => poll::stop_for_close(st, key, deferred),
+        HandleType::Udp => udp::stop_for_close(st, key, deferred),
     }
 }
 
