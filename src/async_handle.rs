@@ -1,7 +1,8 @@
 //! [`Async`]: wake the loop from any thread and run a callback on it
 //! (libuv's `uv_async_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result};
 use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};
@@ -84,6 +85,7 @@ impl AsyncSender {
 impl Async {
     /// Creates an active async handle whose callback is `cb`
     /// (`uv_async_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop, cb: impl FnMut(&Async) + 'static) -> Async {
         Self::with_optional_callback(lp, Some(Box::new(cb)))
     }

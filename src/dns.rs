@@ -14,7 +14,7 @@
 //! use ruv::{Loop, RunMode};
 //!
 //! let lp = Loop::new()?;
-//! let hints = AddrInfoHints { socktype: dns::SOCK_DGRAM, ..AddrInfoHints::default() };
+//! let hints = AddrInfoHints::default().with_socktype(dns::SOCK_DGRAM);
 //! dns::getaddrinfo(&lp, Some("localhost"), 53, hints, |result| {
 //!     let entries = result.expect("localhost resolves");
 //!     assert!(entries.iter().all(|e| e.addr.ip().is_loopback()));
@@ -58,7 +58,11 @@ pub const IPPROTO_TCP: i32 = libc::IPPROTO_TCP;
 
 /// What to look up: the fields of `struct addrinfo` hints. 0 means "any"
 /// for each of them, which is the `Default`.
+///
+/// `#[non_exhaustive]`: start from [`Default`] and chain the `with_*`
+/// setters, e.g. `AddrInfoHints::default().with_socktype(SOCK_DGRAM)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AddrInfoHints {
     /// `ai_family`: [`AF_UNSPEC`](crate::udp::AF_UNSPEC) (0),
     /// [`AF_INET`](crate::udp::AF_INET) or [`AF_INET6`](crate::udp::AF_INET6).
@@ -70,6 +74,36 @@ pub struct AddrInfoHints {
     /// `ai_flags`: `AI_*` bits such as [`AI_PASSIVE`]. `AI_NUMERICSERV` is
     /// always added, since the port is a number.
     pub flags: i32,
+}
+
+impl AddrInfoHints {
+    /// Sets `family` (`ai_family`).
+    #[must_use = "a setter returns the changed hints"]
+    pub fn with_family(mut self, family: i32) -> AddrInfoHints {
+        self.family = family;
+        self
+    }
+
+    /// Sets `socktype` (`ai_socktype`).
+    #[must_use = "a setter returns the changed hints"]
+    pub fn with_socktype(mut self, socktype: i32) -> AddrInfoHints {
+        self.socktype = socktype;
+        self
+    }
+
+    /// Sets `protocol` (`ai_protocol`).
+    #[must_use = "a setter returns the changed hints"]
+    pub fn with_protocol(mut self, protocol: i32) -> AddrInfoHints {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Sets `flags` (`ai_flags`).
+    #[must_use = "a setter returns the changed hints"]
+    pub fn with_flags(mut self, flags: i32) -> AddrInfoHints {
+        self.flags = flags;
+        self
+    }
 }
 
 /// One resolved address (a node of getaddrinfo's result list).

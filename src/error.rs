@@ -28,6 +28,7 @@ macro_rules! status_codes {
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(i32)]
+        #[non_exhaustive]
         pub enum StatusCode {
             $(
                 #[doc = concat!("`UV_", stringify!($name), "`: ", $msg, ".")]
@@ -204,6 +205,7 @@ impl fmt::Display for StatusCode {
 
 /// The one error type of ruv.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Error {
     /// An operation failed with a libuv status code.
     Status(StatusCode),

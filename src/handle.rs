@@ -1,10 +1,12 @@
 //! What every handle shares: its type, closing, ref counting and liveness.
 
-use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
-use crate::error::{Error, Result, StatusCode};
-use crate::{async_handle, poll, timer, udp, watcher, Loop};
+use crate::core::kinds::{self, Kind};
+use crate::core::state::{CloseCb, Deferred, Key};
+use crate::error::Result;
+use crate::trace::trace_event;
+use crate::{timer, Loop};
 use std::fmt;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// The kind of a handle (libuv's `uv_handle_type`, with libuv's numbers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +89,12 @@ impl Handle {
     /// Stores a new handle in `lp` and returns its token.
     pub(crate) fn insert(lp: &Loop, ty: HandleType, kind: Kind) -> Handle {
         let key = lp.state().insert(kind);
+        trace_event!(
+            DEBUG,
+            "handle opened",
+            handle = key.id(),
+            handle_type = ty.name(),
+        );
         Handle {
             lp: lp.clone(),
             key,
@@ -102,7 +110,7 @@ impl Handle {
     /// given to another handle of the loop, even after this one is closed
     /// (its slot and the slot's generation, which only goes up).
     pub fn id(&self) -> u64 {
-        (u64::from(self.key.gen) << 32) | u64::from(self.key.index)
+        self.key.id()
     }
 
     /// The loop this handle belongs to (`uv_handle_get_loop`).
@@ -168,13 +176,7 @@ impl Handle {
     /// EBADF when a UDP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
     pub fn fileno(&self) -> Result<RawFd> {
-        let st = self.lp.state();
-        let slot = st.live(self.key)?;
-        match &slot.kind {
-            Kind::Udp(u) => u.fd().ok_or(Error::Status(StatusCode::EBADF)),
-            Kind::Poll(p) => Ok(p.fd),
-            _ => Err(StatusCode::EINVAL.into()),
-        }
+        self.lp.state().live(self.key)?.kind.fileno()
     }
 
     /// Closes the handle (`uv_close`). It stops at once; `cb` runs in the
@@ -219,6 +221,12 @@ impl Handle {
         let Ok(slot) = st.live_mut(self.key) else {
             return;
         };
+        trace_event!(
+            DEBUG,
+            "handle closing",
+            handle = self.key.id(),
+            handle_type = self.ty.name(),
+        );
         let Some(released_timer_cb) = timer::release_unarmed(slot, closing_next) else {
             drop(st);
             self.close_stopping(cb.map(|cb| Box::new(cb) as CloseCb));
@@ -247,34 +255,19 @@ impl Handle {
         // releases (user closures).
         let mut deferred = Deferred::default();
         let mut st = self.lp.state();
-        stop_for_close(&mut st, self.key, &mut deferred);
+        kinds::stop_for_close(&mut st, self.key, &mut deferred);
         st.update_flags(self.key, |s| s.closing = true);
         st.push_closing(self.key.index, cb);
     }
 }
 
-/// Stops whatever the handle is doing so that it no longer fires.
-fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
-    let Some(ty) = st.slot(key).and_then(|s| s.kind.handle_type()) else {
-        return;
-    };
-    match ty {
-        HandleType::Timer => timer::stop_for_close(st, key, deferred),
-        HandleType::Idle | HandleType::Prepare | HandleType::Check => {
-            watcher::stop_for_close(st, key, deferred)
-        }
-        HandleType::Async => async_handle::stop_for_close(st, key, deferred),
-        HandleType::Poll => poll::stop_for_close(st, key, deferred),
-        HandleType::Udp => udp::stop_for_close(st, key, deferred),
-    }
-}
-
 /// The closing phase for the handle in slot `index`: removes its slot,
-/// then runs what the close owes (UDP send callbacks) and the close
-/// callback (`None`: the loop's close hook).
+/// then runs what the close owes (its kind's outstanding requests, e.g.
+/// UDP send callbacks) and the close callback (`None`: the loop's close
+/// hook).
 pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
     let mut st = lp.state();
-    let Some((key, slot)) = st.remove_at(index) else {
+    let Some((key, mut slot)) = st.remove_at(index) else {
         return;
     };
     // A close callback follows: the loop reads the clock again after.
@@ -286,9 +279,13 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
     let Some(ty) = ty else {
         return;
     };
-    if let Kind::Udp(state) = slot.kind {
-        udp::finish_close(lp, key, *state);
-    }
+    trace_event!(
+        DEBUG,
+        "handle closed",
+        handle = key.id(),
+        handle_type = ty.name(),
+    );
+    kinds::finish_close(lp, key, &mut slot.kind);
     let handle = Handle::from_parts(lp.clone(), key, ty);
     match close_cb {
         Some(cb) => cb(&handle),
@@ -297,6 +294,19 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
                 hook(&handle);
             }
         }
+    }
+}
+
+/// `-1` where [`Handle::fileno`] is an error: a UDP handle whose socket is
+/// not created yet, a closing or closed handle, a handle type without a
+/// descriptor. Handles implement `AsRawFd` but not `AsFd`: a handle is a
+/// token, its descriptor belongs to the loop, and [`Handle::close`] on any
+/// clone closes it at once, so no borrow of a token can promise what a
+/// `BorrowedFd` promises (that the descriptor stays open while borrowed).
+/// Use the number only while the handle is open.
+impl AsRawFd for Handle {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fileno().unwrap_or(-1)
     }
 }
 

@@ -67,11 +67,14 @@ mod owed;
 mod poll;
 mod sys;
 mod timer;
+mod trace;
 pub mod udp;
 mod watcher;
 
 pub use crate::async_handle::{Async, AsyncSender};
-pub use crate::core::{CloseHook, Liveness, LivenessHook, Loop, Metrics, RunMode};
+pub use crate::core::{
+    CloseHook, HandleDump, HandleInfo, Liveness, LivenessHook, Loop, Metrics, RunMode,
+};
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
@@ -82,3 +85,8 @@ pub use crate::udp::{
 pub use crate::watcher::{
     Check, CheckPhase, Idle, IdlePhase, Prepare, PreparePhase, Watcher, WatcherPhase,
 };
+
+// The README's Rust example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

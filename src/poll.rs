@@ -1,14 +1,16 @@
 //! [`Poll`]: watch a descriptor the application owns for readiness
 //! (libuv's `uv_poll_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
+use crate::trace::traced;
 use crate::{sys, HandleType, Loop};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 bitflags! {
     /// Readiness a [`Poll`] handle watches for and reports (`uv_poll_event`,
@@ -79,6 +81,15 @@ pub struct Poll {
 }
 
 typed_handle!(Poll);
+
+/// The watched descriptor (the application's), or `-1` once the handle is
+/// closing or closed. Not `AsFd`: the application owns the descriptor, the
+/// handle only knows its number.
+impl AsRawFd for Poll {
+    fn as_raw_fd(&self) -> RawFd {
+        self.handle.as_raw_fd()
+    }
+}
 
 impl Poll {
     /// Creates a stopped poll handle for `fd` (`uv_poll_init`). Other
@@ -308,12 +319,11 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
         let _ = disarm(&mut lp.state(), key);
         return;
     };
-    cb(
-        &Poll {
-            handle: Handle::from_parts(lp.clone(), key, HandleType::Poll),
-        },
-        report,
-    );
+    let poll = Poll {
+        handle: Handle::from_parts(lp.clone(), key, HandleType::Poll),
+    };
+    let report = traced(&poll, report);
+    cb(&poll, report);
     let mut st = lp.state();
     if let Ok(p) = poll_mut(&mut st, key) {
         if p.cb.is_none() && p.epoch == epoch {

@@ -5,7 +5,8 @@
 //! In one phase, watchers run most recently started first, as in libuv. A
 //! watcher started during its own phase first runs in the next iteration.
 
-use crate::core::state::{Deferred, Key, Kind, LoopState, Phase};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState, Phase};
 use crate::error::{Error, Result};
 use crate::handle::{typed_handle, Handle};
 use crate::Loop;
@@ -93,6 +94,7 @@ typed_handle!([P: WatcherPhase] Watcher<P>, P::PHASE.handle_type().name());
 
 impl<P: WatcherPhase> Watcher<P> {
     /// Creates a stopped watcher (`uv_idle_init` and friends).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Self {
         let kind = Kind::Watcher(Box::new(WatcherState {
             phase: P::PHASE,

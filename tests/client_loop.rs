@@ -492,10 +492,7 @@ fn a_send_after_the_peer_left_reports_econnrefused() {
 fn connect_with_a_local_address() {
     let lp = Loop::new().unwrap();
     let peer = peer_v4();
-    let options = LoopClientOptions {
-        local_address: Some("127.0.0.1:0".parse().unwrap()),
-        ..LoopClientOptions::default()
-    };
+    let options = LoopClientOptions::default().with_local_address("127.0.0.1:0".parse().unwrap());
     let client =
         LoopUdpClient::connect_with(&lp, peer.local_addr().unwrap(), BytesProtocol, options)
             .unwrap();
@@ -510,10 +507,7 @@ fn connect_with_a_local_address() {
 fn connect_error_leaves_no_handle() {
     let lp = Loop::new().unwrap();
     // A local IPv6 address cannot connect to an IPv4 peer.
-    let options = LoopClientOptions {
-        local_address: Some("[::1]:0".parse().unwrap()),
-        ..LoopClientOptions::default()
-    };
+    let options = LoopClientOptions::default().with_local_address("[::1]:0".parse().unwrap());
     let err =
         LoopUdpClient::connect_with(&lp, "127.0.0.1:9".parse().unwrap(), BytesProtocol, options)
             .unwrap_err();
@@ -553,10 +547,7 @@ fn from_socket_checks_the_socket() {
 fn queue_is_bounded_and_the_kernel_keeps_the_rest() {
     let lp = Loop::new().unwrap();
     let peer = peer_v4();
-    let options = LoopClientOptions {
-        queue_limit: 2,
-        ..LoopClientOptions::default()
-    };
+    let options = LoopClientOptions::default().with_queue_limit(2);
     let client =
         LoopUdpClient::connect_with(&lp, peer.local_addr().unwrap(), BytesProtocol, options)
             .unwrap();
@@ -584,10 +575,7 @@ fn queue_is_bounded_and_the_kernel_keeps_the_rest() {
 fn queue_limit_zero_reads_only_for_a_waiting_receive() {
     let lp = Loop::new().unwrap();
     let peer = peer_v4();
-    let options = LoopClientOptions {
-        queue_limit: 0,
-        ..LoopClientOptions::default()
-    };
+    let options = LoopClientOptions::default().with_queue_limit(0);
     let client =
         LoopUdpClient::connect_with(&lp, peer.local_addr().unwrap(), TextProtocol, options)
             .unwrap();

@@ -15,11 +15,9 @@ use std::rc::Rc;
 type Outcome = Rc<RefCell<Option<ruv::Result<Vec<AddrInfo>>>>>;
 
 fn dgram(family: i32) -> AddrInfoHints {
-    AddrInfoHints {
-        family,
-        socktype: dns::SOCK_DGRAM,
-        ..AddrInfoHints::default()
-    }
+    AddrInfoHints::default()
+        .with_family(family)
+        .with_socktype(dns::SOCK_DGRAM)
 }
 
 /// Starts a request, checks its callback did not run synchronously, and
@@ -70,10 +68,7 @@ fn numeric_hosts_and_no_host() {
             addr: "127.0.0.1:53".parse().unwrap(),
         }]
     );
-    let passive = AddrInfoHints {
-        flags: dns::AI_PASSIVE,
-        ..dgram(AF_INET6)
-    };
+    let passive = dgram(AF_INET6).with_flags(dns::AI_PASSIVE);
     let any = resolve(None, 7, passive).unwrap();
     assert_eq!(any[0].addr, "[::]:7".parse::<SocketAddr>().unwrap());
     // Without a socket type, one entry per type.
@@ -99,10 +94,7 @@ fn errors_are_eai_codes() {
         resolve(Some("127.0.0.1"), 0, dgram(AF_INET6)),
         Err(st(StatusCode::EAI_ADDRFAMILY))
     );
-    let numeric_only = AddrInfoHints {
-        flags: dns::AI_NUMERICHOST,
-        ..dgram(0)
-    };
+    let numeric_only = dgram(0).with_flags(dns::AI_NUMERICHOST);
     assert_eq!(
         resolve(Some("localhost"), 0, numeric_only),
         Err(st(StatusCode::EAI_NONAME))

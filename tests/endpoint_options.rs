@@ -99,10 +99,7 @@ fn sock_of_the_wrong_kind_is_rejected() {
     );
     // The type is checked first, as in CPython.
     let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let options = EndpointOptions {
-        local_addr: Some(("127.0.0.1".into(), 0)),
-        ..EndpointOptions::socket(tcp)
-    };
+    let options = EndpointOptions::socket(tcp).with_local_addr("127.0.0.1", 0);
     assert_eq!(fail(&lp, options), st(StatusCode::EPROTOTYPE));
     let file = std::fs::File::open("/dev/null").unwrap();
     assert_eq!(
@@ -168,13 +165,11 @@ fn neither_address_nor_family_is_einval() {
         st(StatusCode::EINVAL)
     );
     // proto, flags and the socket options do not make up for it.
-    let options = EndpointOptions {
-        proto: libc::IPPROTO_UDP,
-        flags: ruv::dns::AI_PASSIVE,
-        reuse_port: true,
-        allow_broadcast: true,
-        ..EndpointOptions::default()
-    };
+    let options = EndpointOptions::default()
+        .with_proto(libc::IPPROTO_UDP)
+        .with_flags(ruv::dns::AI_PASSIVE)
+        .with_reuse_port(true)
+        .with_allow_broadcast(true);
     assert_eq!(fail(&lp, options), st(StatusCode::EINVAL));
     lp.close().unwrap();
 }
@@ -183,15 +178,9 @@ fn neither_address_nor_family_is_einval() {
 fn families_other_than_inet_and_inet6_are_eafnosupport() {
     let lp = Loop::new().unwrap();
     for family in [libc::AF_UNIX, libc::AF_PACKET, 12345] {
-        let options = EndpointOptions {
-            family,
-            ..EndpointOptions::default()
-        };
+        let options = EndpointOptions::default().with_family(family);
         assert_eq!(fail(&lp, options), st(StatusCode::EAFNOSUPPORT));
-        let options = EndpointOptions {
-            family,
-            ..EndpointOptions::local("127.0.0.1", 0)
-        };
+        let options = EndpointOptions::local("127.0.0.1", 0).with_family(family);
         assert_eq!(fail(&lp, options), st(StatusCode::EAFNOSUPPORT));
     }
     lp.close().unwrap();
@@ -201,10 +190,7 @@ fn families_other_than_inet_and_inet6_are_eafnosupport() {
 fn a_family_alone_makes_an_unbound_socket() {
     let lp = Loop::new().unwrap();
     let (rx, raddr, got) = receiver(&lp);
-    let options = EndpointOptions {
-        family: AF_INET,
-        ..EndpointOptions::default()
-    };
+    let options = EndpointOptions::default().with_family(AF_INET);
     let (t, _, _) = open(&lp, options).unwrap();
     assert_eq!(t.sockname(), Some("0.0.0.0:0".parse().unwrap()));
     assert_eq!(t.peername(), None);
@@ -218,10 +204,7 @@ fn a_family_alone_makes_an_unbound_socket() {
     assert_eq!(got.borrow()[0].0, b"autobind");
     assert_eq!(got.borrow()[0].1.port(), bound.port());
 
-    let options = EndpointOptions {
-        family: AF_INET6,
-        ..EndpointOptions::default()
-    };
+    let options = EndpointOptions::default().with_family(AF_INET6);
     let (t6, _, _) = open(&lp, options).unwrap();
     assert_eq!(t6.sockname(), Some("[::]:0".parse().unwrap()));
     assert_eq!(t6.socket().family(), Ok(AF_INET6));
@@ -231,21 +214,12 @@ fn a_family_alone_makes_an_unbound_socket() {
 #[test]
 fn a_literal_of_another_family_is_eai_addrfamily() {
     let lp = Loop::new().unwrap();
-    let options = EndpointOptions {
-        family: AF_INET6,
-        ..EndpointOptions::local("127.0.0.1", 0)
-    };
+    let options = EndpointOptions::local("127.0.0.1", 0).with_family(AF_INET6);
     assert_eq!(fail(&lp, options), st(StatusCode::EAI_ADDRFAMILY));
-    let options = EndpointOptions {
-        family: AF_INET,
-        ..EndpointOptions::remote("::1", 9)
-    };
+    let options = EndpointOptions::remote("::1", 9).with_family(AF_INET);
     assert_eq!(fail(&lp, options), st(StatusCode::EAI_ADDRFAMILY));
     // Local and remote with no family in common.
-    let options = EndpointOptions {
-        remote_addr: Some(("::1".into(), 9)),
-        ..EndpointOptions::local("127.0.0.1", 0)
-    };
+    let options = EndpointOptions::local("127.0.0.1", 0).with_remote_addr("::1", 9);
     assert_eq!(fail(&lp, options), st(StatusCode::EAI_ADDRFAMILY));
     lp.close().unwrap();
 }
@@ -311,10 +285,7 @@ fn names_go_through_the_resolver() {
 fn remote_names_resolve_too() {
     let lp = Loop::new().unwrap();
     let (rx, raddr, got) = receiver(&lp);
-    let options = EndpointOptions {
-        family: AF_INET,
-        ..EndpointOptions::remote("localhost", raddr.port())
-    };
+    let options = EndpointOptions::remote("localhost", raddr.port()).with_family(AF_INET);
     let (t, _, _) = open(&lp, options).unwrap();
     assert_eq!(t.peername(), Some(raddr));
     t.sendto(b"via name", None).unwrap();
@@ -368,16 +339,10 @@ fn an_address_in_use_is_the_reported_error() {
 #[test]
 fn reuse_port_shares_a_port_and_reuseaddr_is_never_set() {
     let lp = Loop::new().unwrap();
-    let shared = EndpointOptions {
-        reuse_port: true,
-        ..local("127.0.0.1")
-    };
+    let shared = local("127.0.0.1").with_reuse_port(true);
     let (a, _, _) = open(&lp, shared).unwrap();
     let port = a.sockname().unwrap().port();
-    let again = EndpointOptions {
-        reuse_port: true,
-        ..EndpointOptions::local("127.0.0.1", port)
-    };
+    let again = EndpointOptions::local("127.0.0.1", port).with_reuse_port(true);
     let (b, _, _) = open(&lp, again).unwrap();
     assert_eq!(b.sockname(), a.sockname());
     let (plain, _, _) = open(&lp, local("127.0.0.1")).unwrap();
@@ -400,10 +365,7 @@ fn reuse_port_shares_a_port_and_reuseaddr_is_never_set() {
 fn allow_broadcast_sets_so_broadcast_and_keeps_the_remote_as_default() {
     let lp = Loop::new().unwrap();
     let (rx, raddr, got) = receiver(&lp);
-    let options = EndpointOptions {
-        allow_broadcast: true,
-        ..EndpointOptions::remote("127.0.0.1", raddr.port())
-    };
+    let options = EndpointOptions::remote("127.0.0.1", raddr.port()).with_allow_broadcast(true);
     let (t, _, _) = open(&lp, options).unwrap();
     let fd = t.fileno().unwrap();
     assert_eq!(get_int(fd, libc::SOL_SOCKET, libc::SO_BROADCAST), 1);
@@ -428,10 +390,8 @@ fn allow_broadcast_sets_so_broadcast_and_keeps_the_remote_as_default() {
 fn remote_addr_connects_and_local_addr_binds() {
     let lp = Loop::new().unwrap();
     let (rx, raddr, _) = receiver(&lp);
-    let options = EndpointOptions {
-        local_addr: Some(("127.0.0.1".into(), 0)),
-        ..EndpointOptions::remote("127.0.0.1", raddr.port())
-    };
+    let options =
+        EndpointOptions::remote("127.0.0.1", raddr.port()).with_local_addr("127.0.0.1", 0);
     let (t, _, _) = open(&lp, options).unwrap();
     assert_eq!(t.peername(), Some(raddr));
     assert_eq!(t.socket().peer_addr(), Ok(raddr));

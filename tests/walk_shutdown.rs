@@ -45,10 +45,7 @@ fn a_lookup_whose_handle_is_closed_calls_back_once_with_ecanceled() {
     let lp = Loop::new().unwrap();
     let outcomes = Rc::new(RefCell::new(Vec::new()));
     let o = outcomes.clone();
-    let hints = AddrInfoHints {
-        socktype: dns::SOCK_DGRAM,
-        ..AddrInfoHints::default()
-    };
+    let hints = AddrInfoHints::default().with_socktype(dns::SOCK_DGRAM);
     let req = dns::getaddrinfo(&lp, Some("localhost"), 53, hints, move |r| {
         o.borrow_mut().push(r.map(|list| list.len()));
     })
@@ -278,10 +275,7 @@ fn an_owed_callback_that_panics_is_not_called_again() {
     let lp = Loop::new().unwrap();
     let calls = Rc::new(Cell::new(0));
     let c = calls.clone();
-    let hints = AddrInfoHints {
-        socktype: dns::SOCK_DGRAM,
-        ..AddrInfoHints::default()
-    };
+    let hints = AddrInfoHints::default().with_socktype(dns::SOCK_DGRAM);
     let _req = dns::getaddrinfo(&lp, Some("localhost"), 53, hints, move |r| {
         c.set(c.get() + 1);
         assert_eq!(r.map(drop), Err(Error::Status(StatusCode::ECANCELED)));

@@ -462,6 +462,16 @@ impl<P: PacketProtocol> UdpClient<P> {
     }
 }
 
+/// The socket's descriptor, or `-1` once the client is closed (as
+/// easynetwork's `fileno()`). Not `AsFd`: [`close`](UdpClient::close) takes
+/// `&self` (any thread may close the client) and closes the descriptor
+/// while a borrow of the client may still be held.
+impl<P> AsRawFd for UdpClient<P> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.shared.socket().map_or(-1, |s| s.as_raw_fd())
+    }
+}
+
 impl<P> UdpClient<P> {
     /// Closes the client; calling it again does nothing. Later calls fail
     /// with [`ClientError::Closed`], and so does a receive blocked in

@@ -14,13 +14,16 @@ use std::net::{SocketAddr, ToSocketAddrs};
 /// use ruv::client::ClientOptions;
 /// use ruv::udp::AF_INET;
 ///
-/// let options = ClientOptions {
-///     local_address: Some(("127.0.0.1".into(), 0)),
-///     family: Some(AF_INET),
-/// };
-/// # let _ = options;
+/// let options = ClientOptions::default()
+///     .with_local_address("127.0.0.1", 0)
+///     .with_family(AF_INET);
+/// assert_eq!(options.family, Some(AF_INET));
 /// ```
+///
+/// `#[non_exhaustive]`: start from [`Default`] and chain the `with_*`
+/// setters, so a new option is not a breaking change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// Bind the socket to this `(host, port)` before connecting; the host is
     /// resolved like the remote one, in the family of each remote
@@ -34,12 +37,14 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     /// Options that bind to `(host, port)` before connecting.
+    #[must_use = "a setter returns the changed options"]
     pub fn with_local_address(mut self, host: impl Into<String>, port: u16) -> ClientOptions {
         self.local_address = Some((host.into(), port));
         self
     }
 
     /// Options restricted to one address family.
+    #[must_use = "a setter returns the changed options"]
     pub fn with_family(mut self, family: i32) -> ClientOptions {
         self.family = Some(family);
         self

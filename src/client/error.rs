@@ -27,6 +27,7 @@ pub type ClientResult<T> = std::result::Result<T, ClientError>;
 ///
 /// [`status_code`]: ClientError::status_code
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The client is closed (easynetwork's `ClientClosedError`): it was
     /// closed before the call, or while the call was waiting.

@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -45,7 +45,11 @@ use std::time::Duration;
 pub const DEFAULT_QUEUE_LIMIT: usize = 64;
 
 /// Options of [`LoopUdpClient::connect_with`].
+///
+/// `#[non_exhaustive]`: start from [`Default`] and chain the `with_*`
+/// setters, so a new option is not a breaking change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LoopClientOptions {
     /// Bind to this address before connecting; `None`: the wildcard
     /// address of the remote's family and a free port.
@@ -63,6 +67,22 @@ impl Default for LoopClientOptions {
             local_address: None,
             queue_limit: DEFAULT_QUEUE_LIMIT,
         }
+    }
+}
+
+impl LoopClientOptions {
+    /// Sets `local_address`: bind to it before connecting.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_local_address(mut self, addr: SocketAddr) -> LoopClientOptions {
+        self.local_address = Some(addr);
+        self
+    }
+
+    /// Sets `queue_limit`: most results kept while no receive waits.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_queue_limit(mut self, limit: usize) -> LoopClientOptions {
+        self.queue_limit = limit;
+        self
     }
 }
 
@@ -187,6 +207,15 @@ struct Watch<P>(Rc<Shared<P>>)
 where
     P: PacketProtocol + 'static,
     P::Packet: 'static;
+
+/// The socket's descriptor, or `-1` once the client is closed. Not `AsFd`:
+/// [`close`](LoopUdpClient::close) on any clone closes the descriptor while
+/// a borrow of this one may still be held.
+impl<P: PacketProtocol> AsRawFd for LoopUdpClient<P> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.shared.udp.as_raw_fd()
+    }
+}
 
 impl<P> Drop for Watch<P>
 where

@@ -1,6 +1,8 @@
 //! The event loop: [`Loop`], its run modes and its clock.
 
 mod clock;
+mod dump;
+pub(crate) mod kinds;
 mod liveness;
 mod metrics;
 pub(crate) mod run;
@@ -10,6 +12,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
+pub use dump::{HandleDump, HandleInfo};
 pub use liveness::{Liveness, LivenessHook};
 pub use metrics::Metrics;
 pub use state::CloseHook;
@@ -22,6 +25,7 @@ use std::time::Duration;
 
 /// How [`Loop::run`] runs (libuv's `uv_run_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunMode {
     /// Run until nothing keeps the loop alive or [`Loop::stop`] is called.
     Default,
@@ -306,9 +310,11 @@ impl Loop {
         st.scratch = Vec::new();
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();
+        st.pending_spare = Vec::new();
         st.ready = Vec::new();
+        st.ready_spare = Vec::new();
         st.sync_liveness();
-        st.shared_batch = None;
+        st.per_kind.release();
         Ok(())
     }
 }

@@ -1,17 +1,20 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
+use super::kinds;
 use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
-use crate::{async_handle, handle, poll, timer, udp, watcher};
+use crate::handle;
+use crate::trace::trace_event;
 use std::panic::{self, AssertUnwindSafe};
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
 /// deferred from the poll phase run in the same iteration.
 const PENDING_ROUNDS_AFTER_POLL: usize = 8;
 
-/// What a readiness event says about a descriptor.
+/// What a readiness event says about a descriptor; also an entry of the
+/// ready list (readiness to deliver again).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IoEvent {
     pub key: Key,
@@ -20,6 +23,19 @@ pub(crate) struct IoEvent {
     /// The descriptor is in error (`EPOLLERR`); `readable` and `writable`
     /// are set too.
     pub error: bool,
+}
+
+impl IoEvent {
+    /// Readable, as a ready-list entry of a handle that left data unread.
+    #[inline]
+    pub(crate) fn readable(key: Key) -> IoEvent {
+        IoEvent {
+            key,
+            readable: true,
+            writable: false,
+            error: false,
+        }
+    }
 }
 
 /// Runs `body` for each item in order. If one of them panics, `requeue`
@@ -113,6 +129,9 @@ impl Loop {
                     alive = st.alive();
                     break;
                 }
+                // From here the iteration reaches the poll phase, which
+                // counts it.
+                trace_event!(TRACE, "loop iteration", iteration = st.iteration + 1);
                 let pending = !st.pending.is_empty();
                 (!pending && st.active_idles == 0, pending)
             };
@@ -153,27 +172,32 @@ impl Loop {
         Ok(alive)
     }
 
-    /// Runs the send callbacks that completed since the last pending phase.
+    /// Runs the callbacks of the requests (UDP sends) that completed since
+    /// the last pending phase, handle by handle, each through its kind.
     fn run_pending(&self) {
         let list = {
             let mut st = self.state();
-            let spare = std::mem::take(&mut st.scratch);
+            let spare = std::mem::take(&mut st.pending_spare);
             let list = std::mem::replace(&mut st.pending, spare);
-            st.sync_liveness();
+            // No liveness change: the requests of the handles on the list
+            // still count in `active_reqs` until their callbacks run.
+            debug_assert!(list.is_empty() || st.active_reqs > 0);
             list
         };
         for_each_resilient(
             &list,
-            |key| udp::run_completions(self, key),
+            |entry| kinds::run_pending(self, entry),
             |current, rest| {
                 let mut st = self.state();
-                for &key in std::iter::once(&current).chain(rest) {
-                    udp::requeue_completions(&mut st, key);
+                for &entry in std::iter::once(&current).chain(rest) {
+                    kinds::requeue_pending(&mut st, entry);
                 }
                 st.sync_liveness();
             },
         );
-        self.give_back_scratch(list);
+        let mut list = list;
+        list.clear();
+        self.state().pending_spare = list;
     }
 
     /// Returns a scratch list taken from the loop state, keeping the larger
@@ -230,7 +254,7 @@ impl Loop {
             None => &inline[..count],
         };
         for &(key, seq) in snapshot {
-            watcher::dispatch(self, key, seq);
+            kinds::dispatch_watcher(self, key, seq);
         }
         if let Some(snap) = spilled {
             self.state().scratch_watchers = snap;
@@ -295,19 +319,19 @@ impl Loop {
             let mut st = self.state();
             let mut due = std::mem::take(&mut st.timers_due);
             let now = st.now_ms;
-            while let Some(key) = timer::pop_due(&mut st, now) {
-                timer::mark_due(&mut st, key);
+            while let Some(key) = kinds::pop_due(&mut st, now) {
+                kinds::mark_due(&mut st, key);
                 due.push(key.index);
             }
             due
         };
         for_each_resilient(
             &due,
-            |index| timer::fire_slot(self, index),
+            |index| kinds::fire_slot(self, index),
             |_, rest| {
                 let mut st = self.state();
                 for &index in rest {
-                    timer::rearm_due_slot(&mut st, index);
+                    kinds::rearm_due_slot(&mut st, index);
                 }
             },
         );
@@ -319,10 +343,14 @@ impl Loop {
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
     fn poll_io(&self, block: bool) {
+        // While the idle time is measured: the event count before this
+        // phase, when what it hands on was found without waiting.
+        let mut waiting_from = None;
         let (events, ready, iteration) = {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
+            trace_event!(TRACE, "poll phase", timeout_ms = timeout_ms);
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
@@ -333,8 +361,13 @@ impl Loop {
             };
             let st = &mut *st;
             let waited = if st.metrics.measures_idle_time() {
-                st.metrics
-                    .measured_wait(&mut st.events, st.epoll_fd, timeout)
+                let looked = st
+                    .metrics
+                    .measured_wait(&mut st.events, st.epoll_fd, timeout);
+                if let Ok(true) = looked {
+                    waiting_from = Some(st.metrics.events);
+                }
+                looked.map(drop)
             } else {
                 st.events.wait(st.epoll_fd, timeout)
             };
@@ -354,7 +387,7 @@ impl Loop {
             let ready = if st.ready.is_empty() {
                 Vec::new()
             } else {
-                let spare = std::mem::take(&mut st.scratch);
+                let spare = std::mem::take(&mut st.ready_spare);
                 std::mem::replace(&mut st.ready, spare)
             };
             let mut events = std::mem::take(&mut st.io_events);
@@ -374,22 +407,32 @@ impl Loop {
             st.time_after_wait(
                 manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
             );
-            st.metrics.events += (events.len() + ready.len() + usize::from(woken)) as u64;
+            // The ready list counts as it is served (`dispatch_io`).
+            st.metrics.events += (events.len() + usize::from(woken)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
             (events, ready, st.iteration)
         };
+        self.dispatch_polled(events, ready, iteration);
+        if let Some(before) = waiting_from {
+            let mut st = self.state();
+            st.metrics.events_waiting += st.metrics.events - before;
+        }
+    }
+
+    /// The dispatching half of [`Loop::poll_io`]: the handles with new
+    /// events, the async wakeup, then the handles still ready from before.
+    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<IoEvent>, iteration: u64) {
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
             |_, rest| {
                 // Their edges are gone, and the handles queued before this
-                // poll have not had their turn: serve all from the ready list.
+                // poll have not had their turn: serve all from the ready
+                // list, with the readiness they had.
                 let mut st = self.state();
-                for ev in rest {
-                    st.push_ready(ev.key);
-                }
+                st.ready.extend_from_slice(rest);
                 st.ready.extend_from_slice(&ready);
             },
         );
@@ -397,36 +440,61 @@ impl Loop {
         events.clear();
         self.state().io_events = events;
         if std::mem::take(&mut self.state().async_woken) {
-            async_handle::dispatch_wake(self);
+            kinds::dispatch_wake(self);
         }
         if ready.is_empty() {
             return;
         }
-        // Only UDP handles whose read budget ran out (or whose read failed)
-        // are queued; a handle an event already read in this iteration is
-        // skipped by its read guard.
-        let service = |key| IoEvent {
-            key,
-            readable: true,
-            writable: true,
-            error: false,
-        };
+        // Each entry is delivered as the readiness its kind queued.
         for_each_resilient(
             &ready,
-            |key| self.dispatch_io(service(key), iteration),
+            |ev| self.dispatch_ready(ev, iteration),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
-        self.give_back_scratch(ready);
+        let mut ready = ready;
+        ready.clear();
+        let mut st = self.state();
+        if st.ready_spare.capacity() < ready.capacity() {
+            st.ready_spare = ready;
+        }
     }
 
+    /// Hands a new event to its handle's kind. It was counted in
+    /// [`Metrics::events`](crate::Metrics::events) as the poll phase took
+    /// it: one for a handle closed since (by an earlier callback of the
+    /// phase) is taken back, as libuv skips it.
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let Some(ty) = self.state().slot(ev.key).and_then(|s| s.kind.handle_type()) else {
-            return;
+        let io = {
+            let mut st = self.state();
+            match st.live(ev.key) {
+                Ok(slot) => kinds::Io::of(&slot.kind),
+                Err(_) => {
+                    st.metrics.events -= 1;
+                    None
+                }
+            }
         };
-        match ty {
-            crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
-            crate::HandleType::Poll => poll::dispatch(self, ev.key),
-            _ => {}
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
+        }
+    }
+
+    /// Serves an entry of the ready list: readiness delivered again
+    /// without a new edge. Counted as an event unless an event of this
+    /// poll phase already served the handle ([`kinds::served_in`]).
+    fn dispatch_ready(&self, ev: IoEvent, iteration: u64) {
+        let io = {
+            let mut st = self.state();
+            let Ok(slot) = st.live(ev.key) else {
+                return;
+            };
+            let fresh = !kinds::served_in(slot, iteration);
+            let io = kinds::Io::of(&slot.kind);
+            st.metrics.events += u64::from(fresh);
+            io
+        };
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! | asyncio | ruv |
 //! | --- | --- |
-//! | `await loop.create_datagram_endpoint(factory, local_addr=…, …)` | [`create_datagram_endpoint`]`(&lp, factory, EndpointOptions { local_addr: … }, on_done)` |
+//! | `await loop.create_datagram_endpoint(factory, local_addr=…, …)` | [`create_datagram_endpoint`]`(&lp, factory, EndpointOptions::local(host, port).with_…(…), on_done)` |
 //! | `transport.sendto(data, addr)` | [`DatagramTransport::sendto`] |
 //! | `transport.close()` / `abort()` / `is_closing()` | [`close`](DatagramTransport::close) / [`abort`](DatagramTransport::abort) / [`is_closing`](DatagramTransport::is_closing) |
 //! | `get_extra_info('sockname' / 'peername' / 'socket')` | [`sockname`](DatagramTransport::sockname) / [`peername`](DatagramTransport::peername) / [`socket`](DatagramTransport::socket) |

@@ -27,7 +27,20 @@ use std::os::fd::OwnedFd;
 /// Hosts that are IP literals (IPv6 with an optional `%zone`) never touch
 /// the resolver; other hosts are resolved on a helper thread
 /// ([`crate::dns::getaddrinfo`]).
+///
+/// The struct is `#[non_exhaustive]` (asyncio may grow keywords): start
+/// from [`Default`], [`local`](Self::local), [`remote`](Self::remote) or
+/// [`socket`](Self::socket) and chain the `with_*` setters:
+///
+/// ```
+/// use ruv::endpoint::EndpointOptions;
+/// let options = EndpointOptions::local("127.0.0.1", 0)
+///     .with_reuse_port(true)
+///     .with_family(ruv::udp::AF_INET);
+/// assert!(options.reuse_port);
+/// ```
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct EndpointOptions {
     /// Host and port to bind to.
     pub local_addr: Option<(String, u16)>,
@@ -72,6 +85,62 @@ impl EndpointOptions {
             sock: Some(sock.into()),
             ..EndpointOptions::default()
         }
+    }
+
+    /// Sets `local_addr`: bind to `host` and `port`.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_local_addr(mut self, host: impl Into<String>, port: u16) -> EndpointOptions {
+        self.local_addr = Some((host.into(), port));
+        self
+    }
+
+    /// Sets `remote_addr`: connect to `host` and `port`.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_remote_addr(mut self, host: impl Into<String>, port: u16) -> EndpointOptions {
+        self.remote_addr = Some((host.into(), port));
+        self
+    }
+
+    /// Sets `family`: 0 (any), `AF_INET` or `AF_INET6`.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_family(mut self, family: i32) -> EndpointOptions {
+        self.family = family;
+        self
+    }
+
+    /// Sets `proto`: 0 (UDP) or an `IPPROTO_*` value.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_proto(mut self, proto: i32) -> EndpointOptions {
+        self.proto = proto;
+        self
+    }
+
+    /// Sets `flags`: getaddrinfo's `AI_*` bits.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_flags(mut self, flags: i32) -> EndpointOptions {
+        self.flags = flags;
+        self
+    }
+
+    /// Sets `reuse_port` (`SO_REUSEPORT` before binding).
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_reuse_port(mut self, reuse_port: bool) -> EndpointOptions {
+        self.reuse_port = reuse_port;
+        self
+    }
+
+    /// Sets `allow_broadcast` (`SO_BROADCAST`).
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_allow_broadcast(mut self, allow_broadcast: bool) -> EndpointOptions {
+        self.allow_broadcast = allow_broadcast;
+        self
+    }
+
+    /// Sets `sock`: use this existing datagram socket.
+    #[must_use = "a setter returns the changed options"]
+    pub fn with_sock(mut self, sock: impl Into<OwnedFd>) -> EndpointOptions {
+        self.sock = Some(sock.into());
+        self
     }
 
     /// Whether any option other than `sock` is set ("sock excludes every

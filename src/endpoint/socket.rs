@@ -5,7 +5,7 @@ use crate::error::{Result, StatusCode};
 use crate::udp::Membership;
 use crate::Udp;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// The transport's socket, restricted as asyncio's `TransportSocket` is:
 /// addresses and options, but no sending, receiving or closing. Every call
@@ -13,6 +13,14 @@ use std::os::fd::RawFd;
 #[derive(Clone, Debug)]
 pub struct TransportSocket {
     udp: Udp,
+}
+
+/// The socket's descriptor, or `-1` once the socket is closing or closed (see
+/// [`DatagramTransport`](super::DatagramTransport)'s `AsRawFd`).
+impl AsRawFd for TransportSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.udp.as_raw_fd()
+    }
 }
 
 impl TransportSocket {

@@ -19,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 
 /// Default high-water mark of the write buffer: 64 KiB.
@@ -141,6 +141,17 @@ impl PartialEq for DatagramTransport {
 }
 
 impl Eq for DatagramTransport {}
+
+/// The socket's descriptor, or `-1` once the socket is closing or closed
+/// (after [`close`](Self::close) that is once the buffered datagrams are
+/// sent; at once after [`abort`](Self::abort)). Not
+/// `AsFd`, for the reason [`Udp`]'s handle gives: a close on any clone
+/// closes the descriptor while a borrow of this one may still be held.
+impl AsRawFd for DatagramTransport {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.udp.as_raw_fd()
+    }
+}
 
 impl DatagramTransport {
     /// Wraps `udp` (whose socket is open, bound or connected as the

@@ -7,6 +7,7 @@
 mod epoll;
 mod errqueue;
 mod gso;
+mod loop_fd;
 mod mmsg;
 mod resolve;
 mod signal;

@@ -19,12 +19,12 @@ pub use offload::gso_supported;
 pub use recv::{Datagram, RecvMeta};
 pub use send::SendRequest;
 
-pub(crate) use batch::Batch as SharedBatch;
 pub(crate) use recv::dispatch_read;
 pub(crate) use send::{finish_close, requeue_completions, run_completions};
 
+use crate::core::kinds::Kind;
 use crate::core::run::IoEvent;
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};
@@ -41,6 +41,15 @@ pub const AF_INET: i32 = libc::AF_INET;
 /// `AF_INET6`: IPv6.
 pub const AF_INET6: i32 = libc::AF_INET6;
 
+/// What UDP keeps once per loop.
+#[derive(Default)]
+pub(crate) struct PerLoop {
+    /// The receive batch handles share when they did not ask for batching
+    /// of their own: one hot buffer for the whole loop. A handle left with
+    /// undelivered datagrams keeps the batch and the loop makes a new one.
+    shared_batch: Option<Box<batch::Batch>>,
+}
+
 /// Per-handle state in the loop's slab.
 pub(crate) struct UdpState {
     socket: Option<Socket>,
@@ -55,6 +64,12 @@ pub(crate) struct UdpState {
 impl UdpState {
     pub(crate) fn fd(&self) -> Option<RawFd> {
         self.socket.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Whether the handle already read in poll phase `iteration` (an event
+    /// served it before its turn on the ready list).
+    pub(crate) fn read_in(&self, iteration: u64) -> bool {
+        self.recv.read_in(iteration)
     }
 }
 
@@ -91,8 +106,18 @@ pub struct Udp {
 
 typed_handle!(Udp);
 
+/// The socket's descriptor, or `-1` while there is none (not created yet,
+/// closing, closed): see [`Handle`'s `AsRawFd`](Handle#impl-AsRawFd-for-Handle)
+/// for why there is no `AsFd`.
+impl AsRawFd for Udp {
+    fn as_raw_fd(&self) -> RawFd {
+        self.handle.as_raw_fd()
+    }
+}
+
 impl Udp {
     /// Creates a UDP handle without a socket (`uv_udp_init`).
+    #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Udp {
         let kind = Kind::Udp(Box::new(UdpState {
             socket: None,
@@ -446,8 +471,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     // Its completions are reported by the closing phase, not the pending
     // one: a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut u.send.in_pending) {
-        st.pending.retain(|&k| k != key);
-        st.sync_liveness();
+        st.remove_pending(key);
     }
     let Ok(u) = udp_mut(st, key) else {
         return;

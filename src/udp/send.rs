@@ -2,8 +2,11 @@
 //! become writable, and the completions reported in the pending phase.
 
 use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
-use crate::core::state::{Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
+use crate::handle::HandleType;
+use crate::trace::traced;
 use crate::{sys, Loop};
 use std::collections::VecDeque;
 use std::fmt;
@@ -218,7 +221,7 @@ impl Udp {
             st.next_req_id += 1;
             st.active_reqs += 1;
             if newly_pending {
-                st.pending.push(key);
+                st.push_pending(key, HandleType::Udp);
             }
             st.mark_alive();
             if interest_changes {
@@ -310,7 +313,7 @@ fn complete(st: &mut LoopState, key: Key, done: Completed) {
     if !u.send.in_pending {
         u.send.in_pending = true;
         // No liveness change: the send is still counted in `active_reqs`.
-        st.pending.push(key);
+        st.push_pending(key, HandleType::Udp);
     }
 }
 
@@ -400,7 +403,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
         };
         reported += 1;
         let req = SendRequest { udp, id: done.id };
-        (done.cb)(&req, done.status);
+        (done.cb)(&req, traced(&req.udp, done.status));
         udp = req.udp;
     }
 }
@@ -415,17 +418,17 @@ pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
         return;
     }
     u.send.in_pending = true;
-    if !st.pending.contains(&key) {
+    if !st.is_pending(key) {
         // No liveness change: these sends are still counted in
         // `active_reqs`.
-        st.pending.push(key);
+        st.push_pending(key, HandleType::Udp);
     }
 }
 
 /// The closing phase for a UDP handle: sends already made report their
 /// status, sends still queued report ECANCELED, in the order they were made.
-pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
-    let send = state.send;
+pub(crate) fn finish_close(lp: &Loop, key: Key, state: &mut super::UdpState) {
+    let send = std::mem::take(&mut state.send);
     {
         let mut st = lp.state();
         st.active_reqs -= send.completed.len() + send.queue.len();
@@ -442,6 +445,7 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
             udp: udp.clone(),
             id,
         };
+        let status = traced(&req.udp, status);
         cb(&req, status);
     }
 }

@@ -55,6 +55,7 @@ pub fn error_name(err: &Error) -> &'static str {
         Error::ClosedHandle => "closed",
         Error::Status(code) => code.name(),
         Error::Queued(code) => code.name(),
+        other => other.code().name(),
     }
 }
 

@@ -36,7 +36,7 @@ static FREE: AtomicPtr<c_void> = AtomicPtr::new(std::ptr::null_mut());
 
 /// `uv_replace_allocator`: UV_EINVAL if any function is NULL (nothing is
 /// replaced then), else 0. `realloc_func` is required, as in libuv, but
-/// never called (see [`MALLOC`]).
+/// never called (see `MALLOC`).
 #[no_mangle]
 pub extern "C" fn uv_replace_allocator(
     malloc_func: uv_malloc_func,

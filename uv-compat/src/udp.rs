@@ -489,10 +489,10 @@ unsafe fn buffers<'a>(
 
 /// `uv_udp_send`: the callback always runs later from the loop. UV_EINVAL
 /// for no buffers or a closing handle (undefined in libuv); UV_EMSGSIZE at
-/// once for more than [`MAX_BUFS`] buffers (libuv queues the send and its
-/// callback gets UV_EMSGSIZE). See [`buffers`] for the checks.
+/// once for more than `MAX_BUFS` buffers (libuv queues the send and its
+/// callback gets UV_EMSGSIZE). See `buffers` for the checks.
 ///
-/// Nothing is allocated per send: ruv's callback is [`sent`], which
+/// Nothing is allocated per send: ruv's callback is `sent`, which
 /// captures nothing (so its box is zero-sized), and the request joins its
 /// handle's list of sends in flight, kept in the structs' private fields
 /// (`ruv_private_sends_` of the handle: oldest and newest; `ruv_private_`
@@ -592,7 +592,7 @@ fn sent(req: &ruv::SendRequest, result: ruv::Result<()>) {
 }
 
 /// `uv_udp_try_send`: bytes sent, or UV_EAGAIN when sends are queued or the
-/// socket would block; the buffers are checked by [`buffers`].
+/// socket would block; the buffers are checked by `buffers`.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized UDP handle; `bufs` points to `nbufs`
