@@ -26,6 +26,8 @@ pub enum HandleType {
     Timer = 13,
     /// [`Udp`](crate::Udp): `UV_UDP`.
     Udp = 15,
+    /// [`Signal`](crate::Signal): `UV_SIGNAL`.
+    Signal = 16,
 }
 
 impl HandleType {
@@ -39,6 +41,7 @@ impl HandleType {
             HandleType::Prepare => "prepare",
             HandleType::Timer => "timer",
             HandleType::Udp => "udp",
+            HandleType::Signal => "signal",
         }
     }
 }

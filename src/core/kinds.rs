@@ -13,7 +13,7 @@ use super::state::{Deferred, Key, LoopState, Pending, Slot};
 use super::Loop;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::HandleType;
-use crate::{async_handle, poll, timer, udp, watcher};
+use crate::{async_handle, poll, signal, timer, udp, watcher};
 use std::os::fd::RawFd;
 
 // The kinds that have a phase of their own, which the core calls by name:
@@ -22,6 +22,7 @@ use std::os::fd::RawFd;
 // idle/prepare/check watchers (their phases) and async handles (after the
 // poll phase's events).
 pub(crate) use async_handle::dispatch_wake;
+pub(crate) use signal::dispatch_caught as dispatch_signals;
 pub(crate) use timer::{closing_link, fire_slot, mark_due, pop_due, rearm_due_slot, TimerCb};
 pub(crate) use watcher::dispatch as dispatch_watcher;
 
@@ -32,6 +33,7 @@ pub(crate) enum Kind {
     Async(async_handle::AsyncState),
     Poll(Box<poll::PollState>),
     Udp(Box<udp::UdpState>),
+    Signal(signal::SignalState),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list):
     /// the core's own, not a kind.
     Vacant {
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Async(_) => HandleType::Async,
             Kind::Poll(_) => HandleType::Poll,
             Kind::Udp(_) => HandleType::Udp,
+            Kind::Signal(_) => HandleType::Signal,
             Kind::Vacant { .. } => return None,
         })
     }
@@ -67,6 +70,7 @@ impl Kind {
 #[derive(Default)]
 pub(crate) struct PerLoop {
     pub udp: udp::PerLoop,
+    pub signal: signal::PerLoop,
 }
 
 impl PerLoop {
@@ -149,6 +153,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
         HandleType::Async => async_handle::stop_for_close(st, key, deferred),
         HandleType::Poll => poll::stop_for_close(st, key, deferred),
         HandleType::Udp => udp::stop_for_close(st, key, deferred),
+        HandleType::Signal => signal::stop_for_close(st, key, deferred),
     }
 }
 

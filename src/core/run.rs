@@ -2,7 +2,7 @@
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
 use super::kinds;
-use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
+use super::state::{Key, Phase, NO_SLOT, SIGNAL_TOKEN, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle;
@@ -376,7 +376,8 @@ impl Loop {
                 // else means the loop's own descriptor is broken.
                 debug_assert!(false, "epoll_wait: {err}");
             }
-            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken {
+            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken && !st.signals_caught
+            {
                 // Nothing to dispatch (the common idle iteration): no lists
                 // to hand around.
                 st.time_after_wait(manual && timeout_ms > 0);
@@ -392,9 +393,14 @@ impl Loop {
             };
             let mut events = std::mem::take(&mut st.io_events);
             let mut woken = false;
+            let mut signalled = false;
             for ev in st.events.iter() {
                 if ev.token == WAKER_TOKEN.0 {
                     woken = true;
+                    continue;
+                }
+                if ev.token == SIGNAL_TOKEN.0 {
+                    signalled = true;
                     continue;
                 }
                 events.push(IoEvent {
@@ -405,13 +411,20 @@ impl Loop {
                 });
             }
             st.time_after_wait(
-                manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
+                manual
+                    && timeout_ms > 0
+                    && events.is_empty()
+                    && !woken
+                    && !signalled
+                    && ready.is_empty(),
             );
             // The ready list counts as it is served (`dispatch_io`).
-            st.metrics.events += (events.len() + usize::from(woken)) as u64;
+            st.metrics.events +=
+                (events.len() + usize::from(woken) + usize::from(signalled)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
+            st.signals_caught |= signalled;
             (events, ready, st.iteration)
         };
         self.dispatch_polled(events, ready, iteration);
@@ -441,6 +454,9 @@ impl Loop {
         self.state().io_events = events;
         if std::mem::take(&mut self.state().async_woken) {
             kinds::dispatch_wake(self);
+        }
+        if std::mem::take(&mut self.state().signals_caught) {
+            kinds::dispatch_signals(self);
         }
         if ready.is_empty() {
             return;

@@ -29,6 +29,10 @@ pub(crate) struct Key {
 /// The mio token reserved for the loop's waker.
 pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
+/// The mio token of the loop's signal receiver (see `crate::signal`); no
+/// handle's token comes near it (generations stay below 2^31).
+pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
 impl Key {
     /// The mio token for this handle's descriptor: both halves, so an event
     /// for a closed handle can never reach a handle that reused the slot.
@@ -208,6 +212,8 @@ pub(crate) struct LoopState {
     pub per_kind: kinds::PerLoop,
     /// The waker fired and the async callbacks have not run yet.
     pub async_woken: bool,
+    /// The signal receiver fired and the signal callbacks have not run yet.
+    pub signals_caught: bool,
     /// Readiness events of the current poll phase.
     pub io_events: Vec<IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
@@ -262,6 +268,7 @@ impl LoopState {
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),
             async_woken: false,
+            signals_caught: false,
             per_kind: Default::default(),
             io_events: Vec::new(),
             callbacks_run: 0,

@@ -20,7 +20,6 @@ pub(crate) use errqueue::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
-#[allow(unused_imports)] // used by the signal handle kind (issue 13), not in yet
 pub(crate) use signal::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;

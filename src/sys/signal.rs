@@ -23,9 +23,6 @@
 //! meantime (then theirs stays). libuv resets to `SIG_DFL` instead, which
 //! broke programs with a handler of their own.
 
-// Used by the signal handle kind (issue 13), which is not in yet.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::SeqCst};
@@ -179,6 +176,15 @@ fn restore(signum: i32, previous: &libc::sigaction) {
     }
 }
 
+/// Sends `signum` to process `pid` (`kill(2)`).
+pub(crate) fn kill(pid: i32, signum: i32) -> io::Result<()> {
+    // SAFETY: kill(2) takes two integers; bad ones are reported as errors.
+    if unsafe { libc::kill(pid, signum) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// One loop's end of process-wide signal delivery.
 #[derive(Debug)]
 pub(crate) struct SignalReceiver {
@@ -265,6 +271,7 @@ impl SignalReceiver {
     }
 
     /// Whether this receiver watches `signum`.
+    #[cfg(test)]
     pub(crate) fn watches(&self, signum: i32) -> bool {
         valid_signum(signum) && RECEIVERS[self.slot].watched.load(SeqCst) & bit(signum) != 0
     }
