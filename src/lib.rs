@@ -79,7 +79,7 @@ pub use crate::core::{
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
-pub use crate::signal::{kill, Signal};
+pub use crate::signal::{kill, raise, Signal};
 pub use crate::timer::Timer;
 pub use crate::udp::{
     Datagram, ErrorOrigin, Membership, QueuedError, RecvMeta, SendRequest, Udp, UdpFlags,

@@ -3,11 +3,13 @@
 //!
 //! Every loop watching a signal gets each catch, on whatever thread it
 //! runs: one process-wide handler per signal number counts the catch for
-//! each watching loop and wakes it (`sys::SignalReceiver`). The loop then
-//! runs, in its poll phase, the callback of each handle started for that
-//! signal, once per catch. When the last handle of the last loop stops
-//! watching a signal, the disposition that was there before ruv's handler
-//! comes back (libuv resets it to `SIG_DFL`).
+//! each watching loop and wakes it (`sys::SignalReceiver`). The loop hands
+//! each catch to the handles that watched the signal when it was taken
+//! (a handle started later does not get it; a handle stopped meanwhile
+//! loses it) and runs, in its poll phase, each handle's callback once per
+//! catch. When the last handle of the last loop stops watching a signal,
+//! the disposition that was there before ruv's handler comes back (libuv
+//! resets it to `SIG_DFL`).
 
 use crate::core::kinds::Kind;
 use crate::core::state::{Deferred, Key, LoopState, SIGNAL_TOKEN};
@@ -25,6 +27,8 @@ pub(crate) struct SignalState {
     signum: i32,
     oneshot: bool,
     cb: Option<SignalCb>,
+    /// Catches handed to this handle and not reported yet.
+    pending: u32,
     /// Changes on every start and stop, so that a dispatch can tell whether
     /// the handle it called was restarted or stopped meanwhile.
     epoch: u32,
@@ -79,6 +83,7 @@ impl Signal {
             signum: 0,
             oneshot: false,
             cb: None,
+            pending: 0,
             epoch: 0,
         });
         Signal {
@@ -118,6 +123,9 @@ impl Signal {
             if !sys::valid_signum(signum) {
                 return Err(Error::Status(StatusCode::EINVAL));
             }
+            // Catches taken before this start belong to the handles that
+            // were watching then.
+            hand_out(st, signum);
             watch(st, signum)?;
             if current != 0 {
                 unwatch(st, current);
@@ -126,6 +134,7 @@ impl Signal {
             let s = signal_mut(st, key)?;
             s.signum = signum;
             s.oneshot = oneshot;
+            s.pending = 0;
             s.epoch = s.epoch.wrapping_add(1);
             if let Some(old) = std::mem::replace(&mut s.cb, cb.take()) {
                 deferred.push(old);
@@ -153,6 +162,14 @@ impl Signal {
             _ => 0,
         }
     }
+}
+
+/// Sends `signum` to the calling thread (`raise(3)`): ruv's handler counts
+/// it before this returns (unless the thread blocks the signal), so the
+/// loop's next poll phase runs the callbacks. Handy in tests: [`kill`] of
+/// the own process may be handled on another thread a moment later.
+pub fn raise(signum: i32) -> Result<()> {
+    sys::raise(signum).map_err(Error::from)
 }
 
 /// Sends `signum` to process `pid` (`uv_kill`); 0 checks that the process
@@ -185,6 +202,8 @@ fn watch(st: &mut LoopState, signum: i32) -> Result<()> {
         }
         let receiver = st.per_kind.signal.receiver.as_ref().expect("made above");
         receiver.watch(signum)?;
+        // What was counted while nobody in this loop watched is nobody's.
+        receiver.take_caught_of(signum);
     }
     st.per_kind.signal.watchers[index] += 1;
     Ok(())
@@ -209,6 +228,7 @@ fn stop(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
     };
     let signum = std::mem::replace(&mut s.signum, 0);
     s.epoch = s.epoch.wrapping_add(1);
+    s.pending = 0;
     if let Some(cb) = s.cb.take() {
         deferred.push(cb);
     }
@@ -225,54 +245,78 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     stop(st, key, deferred);
 }
 
-/// The loop's receiver woke it: runs the callbacks for every catch, per
-/// signal (lowest number first), per handle in start order, once per
-/// catch (once in all for a one-shot handle, which then stops).
-pub(crate) fn dispatch_caught(lp: &Loop) {
-    let mut caught: Vec<(i32, u32)> = Vec::new();
-    {
-        let st = lp.state();
-        if let Some(receiver) = &st.per_kind.signal.receiver {
-            receiver.take_caught(|signum, n| caught.push((signum, n)));
-        }
-    }
-    for (signum, n) in caught {
-        let keys: Vec<Key> = {
-            let st = lp.state();
-            st.per_kind
-                .signal
-                .started
-                .iter()
-                .copied()
-                .filter(|&k| matches!(st.slot(k).map(|s| &s.kind), Some(Kind::Signal(s)) if s.signum == signum))
-                .collect()
-        };
-        for key in keys {
-            for _ in 0..n {
-                if !run_callback(lp, key, signum) {
-                    break;
-                }
-            }
-        }
+/// Hands the catches of `signum` counted so far to the handles started
+/// for it, one each per catch (a one-shot handle takes one in all).
+fn hand_out(st: &mut LoopState, signum: i32) {
+    let n = match &st.per_kind.signal.receiver {
+        Some(receiver) => receiver.take_caught_of(signum),
+        None => 0,
+    };
+    if n != 0 {
+        give(st, signum, n);
     }
 }
 
-/// Runs `key`'s callback for one catch of `signum`; whether the handle
-/// still watches `signum` with the same start afterwards (more catches may
-/// then go to it).
-fn run_callback(lp: &Loop, key: Key, signum: i32) -> bool {
-    let (mut cb, epoch, oneshot) = {
+fn give(st: &mut LoopState, signum: i32, n: u32) {
+    let keys = std::mem::take(&mut st.per_kind.signal.started);
+    for &key in &keys {
+        if let Ok(s) = signal_mut(st, key) {
+            if s.signum == signum {
+                s.pending = if s.oneshot {
+                    1
+                } else {
+                    s.pending.saturating_add(n)
+                };
+            }
+        }
+    }
+    st.per_kind.signal.started = keys;
+}
+
+/// The loop's receiver woke it: hands out every catch, then runs the
+/// callbacks, per handle in start order, once per catch handed to it.
+pub(crate) fn dispatch_caught(lp: &Loop) {
+    let keys: Vec<Key> = {
+        let mut st = lp.state();
+        let mut caught: Vec<(i32, u32)> = Vec::new();
+        if let Some(receiver) = &st.per_kind.signal.receiver {
+            receiver.take_caught(|signum, n| caught.push((signum, n)));
+        }
+        for (signum, n) in caught {
+            give(&mut st, signum, n);
+        }
+        let st = &*st;
+        st.per_kind
+            .signal
+            .started
+            .iter()
+            .copied()
+            .filter(
+                |&k| matches!(st.slot(k).map(|s| &s.kind), Some(Kind::Signal(s)) if s.pending > 0),
+            )
+            .collect()
+    };
+    for key in keys {
+        while run_callback(lp, key) {}
+    }
+}
+
+/// Runs `key`'s callback for one catch handed to it; whether another may
+/// follow (the handle still started as it was, with catches left).
+fn run_callback(lp: &Loop, key: Key) -> bool {
+    let (mut cb, signum, epoch, oneshot) = {
         let mut st = lp.state();
         let Ok(s) = signal_mut(&mut st, key) else {
             return false;
         };
-        if s.signum != signum {
+        if s.pending == 0 {
             return false;
         }
         let Some(cb) = s.cb.take() else {
             return false;
         };
-        (cb, s.epoch, s.oneshot)
+        s.pending -= 1;
+        (cb, s.signum, s.epoch, s.oneshot)
     };
     cb(
         &Signal {
@@ -281,11 +325,12 @@ fn run_callback(lp: &Loop, key: Key, signum: i32) -> bool {
         signum,
     );
     lp.with_deferred(|st, deferred| {
-        let unchanged = matches!(
-            signal_mut(st, key),
-            Ok(s) if s.epoch == epoch && s.cb.is_none()
-        );
-        if !unchanged {
+        let Ok(s) = signal_mut(st, key) else {
+            deferred.push(cb);
+            return false;
+        };
+        if s.epoch != epoch {
+            // Stopped, or moved to another signal: its catches went too.
             deferred.push(cb);
             return false;
         }
@@ -294,9 +339,13 @@ fn run_callback(lp: &Loop, key: Key, signum: i32) -> bool {
             stop(st, key, deferred);
             return false;
         }
-        if let Ok(s) = signal_mut(st, key) {
+        // A start with the same number may have swapped the callback: the
+        // new one gets the catches left.
+        if s.cb.is_none() {
             s.cb = Some(cb);
+        } else {
+            deferred.push(cb);
         }
-        true
+        s.pending > 0
     })
 }

@@ -7,7 +7,7 @@
 //! process). Real-time signals are queued by the kernel, never merged, so
 //! tests that count catches use them.
 
-use ruv::{kill, Error, HandleType, Loop, RunMode, Signal, StatusCode};
+use ruv::{kill, raise, Error, HandleType, Loop, RunMode, Signal, StatusCode};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -276,4 +276,108 @@ fn kill_reports_libuvs_codes() {
     assert_eq!(kill(me(), 0), Ok(()), "0 checks that the process exists");
     assert_eq!(kill(i32::MAX, 0), Err(Error::Status(StatusCode::ESRCH)));
     assert_eq!(kill(me(), 1000), Err(Error::Status(StatusCode::EINVAL)));
+}
+
+/// `raise` runs ruv's handler on this thread before it returns, so these
+/// tests know exactly which handles were watching at the catch.
+#[test]
+fn a_catch_goes_to_the_handles_watching_when_it_was_caught() {
+    let signum = rt(8);
+    let lp = Loop::new().unwrap();
+    let got = log();
+    let early = Signal::new(&lp);
+    let late = Signal::new(&lp);
+    let g = got.clone();
+    early
+        .start(signum, move |_, _| g.borrow_mut().push("early".into()))
+        .unwrap();
+    raise(signum).unwrap();
+    raise(signum).unwrap();
+    let g = got.clone();
+    late.start(signum, move |_, _| g.borrow_mut().push("late".into()))
+        .unwrap();
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*got.borrow(), ["early", "early"], "one callback per catch");
+    raise(signum).unwrap();
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*got.borrow(), ["early", "early", "early", "late"]);
+    early.close(|| {});
+    late.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+}
+
+#[test]
+fn a_handle_stopped_before_dispatch_loses_its_catches() {
+    let signum = rt(9);
+    let lp = Loop::new().unwrap();
+    let counts = Rc::new(RefCell::new((0, 0)));
+    let restarted = Signal::new(&lp);
+    let steady = Signal::new(&lp);
+    let c = counts.clone();
+    steady
+        .start(signum, move |_, _| c.borrow_mut().1 += 1)
+        .unwrap();
+    restarted.start(signum, |_, _| {}).unwrap();
+    raise(signum).unwrap();
+    restarted.stop().unwrap();
+    let c = counts.clone();
+    restarted
+        .start(signum, move |_, _| c.borrow_mut().0 += 1)
+        .unwrap();
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*counts.borrow(), (0, 1));
+    steady.close(|| {});
+    restarted.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+}
+
+#[test]
+fn a_callback_swapped_from_inside_takes_the_catches_left() {
+    let signum = rt(10);
+    let lp = Loop::new().unwrap();
+    let got = log();
+    let signal = Signal::new(&lp);
+    let g = got.clone();
+    signal
+        .start(signum, move |s, _| {
+            g.borrow_mut().push("first".into());
+            let g = g.clone();
+            s.start(signum, move |_, _| g.borrow_mut().push("second".into()))
+                .unwrap();
+        })
+        .unwrap();
+    for _ in 0..3 {
+        raise(signum).unwrap();
+    }
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*got.borrow(), ["first", "second", "second"]);
+    assert!(signal.is_active());
+    signal.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+}
+
+#[test]
+fn a_callback_that_stops_its_handle_gets_no_more_catches() {
+    let signum = rt(11);
+    let lp = Loop::new().unwrap();
+    let calls = Rc::new(RefCell::new(0));
+    let signal = Signal::new(&lp);
+    let keeper = Signal::new(&lp);
+    keeper.start(signum, |_, _| {}).unwrap();
+    let c = calls.clone();
+    signal
+        .start(signum, move |s, _| {
+            *c.borrow_mut() += 1;
+            s.stop().unwrap();
+        })
+        .unwrap();
+    for _ in 0..3 {
+        raise(signum).unwrap();
+    }
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(*calls.borrow(), 1);
+    assert!(!signal.is_active());
+    signal.close(|| {});
+    keeper.close(|| {});
+    lp.run(RunMode::Default).unwrap();
 }

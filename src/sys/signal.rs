@@ -176,6 +176,16 @@ fn restore(signum: i32, previous: &libc::sigaction) {
     }
 }
 
+/// Sends `signum` to the calling thread (`raise(3)`): a handler runs
+/// before this returns, unless the thread blocks the signal.
+pub(crate) fn raise(signum: i32) -> io::Result<()> {
+    // SAFETY: raise(3) takes an integer; a bad one is reported as an error.
+    if unsafe { libc::raise(signum) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Sends `signum` to process `pid` (`kill(2)`).
 pub(crate) fn kill(pid: i32, signum: i32) -> io::Result<()> {
     // SAFETY: kill(2) takes two integers; bad ones are reported as errors.
@@ -274,6 +284,15 @@ impl SignalReceiver {
     #[cfg(test)]
     pub(crate) fn watches(&self, signum: i32) -> bool {
         valid_signum(signum) && RECEIVERS[self.slot].watched.load(SeqCst) & bit(signum) != 0
+    }
+
+    /// Takes the catches of `signum` counted so far (0 for a number no
+    /// handle may watch), leaving the wakeup as it is.
+    pub(crate) fn take_caught_of(&self, signum: i32) -> u32 {
+        if !valid_signum(signum) {
+            return 0;
+        }
+        RECEIVERS[self.slot].caught[(signum - 1) as usize].swap(0, SeqCst)
     }
 
     /// Clears the wakeup, then calls `f(signum, catches)` for every signal
