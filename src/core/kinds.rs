@@ -33,7 +33,7 @@ pub(crate) enum Kind {
     Async(async_handle::AsyncState),
     Poll(Box<poll::PollState>),
     Udp(Box<udp::UdpState>),
-    Signal(signal::SignalState),
+    Signal(Box<signal::SignalState>),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list):
     /// the core's own, not a kind.
     Vacant {
