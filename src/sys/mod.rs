@@ -14,6 +14,7 @@ mod signal;
 mod sockaddr;
 mod socket;
 mod sockopt;
+mod spawn;
 
 pub(crate) use epoll::*;
 pub(crate) use errqueue::*;
@@ -23,6 +24,8 @@ pub(crate) use resolve::*;
 pub(crate) use signal::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
+#[allow(unused_imports)] // used by the process handle kind (issue 13), not in yet
+pub(crate) use spawn::*;
 
 use std::io;
 use std::os::fd::RawFd;
