@@ -418,7 +418,7 @@ unsafe fn child_after_fork(
         libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut());
         libc::execve(
             spec.path.as_ptr(),
-            argv.as_ptr() as *const *const libc::c_char,
+            argv.as_ptr(),
             env,
         );
         fail(report)
