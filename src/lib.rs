@@ -65,6 +65,7 @@ mod error;
 mod handle;
 mod owed;
 mod poll;
+mod stream;
 mod sys;
 mod timer;
 pub mod udp;
