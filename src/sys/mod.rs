@@ -13,6 +13,7 @@ mod resolve;
 mod sockaddr;
 mod socket;
 mod sockopt;
+mod stream;
 
 pub(crate) use epoll::*;
 pub(crate) use errqueue::*;
@@ -21,6 +22,8 @@ pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
+#[allow(unused_imports)] // used by the TCP and pipe handles (issue 12), not in yet
+pub(crate) use stream::*;
 
 use std::io;
 use std::os::fd::RawFd;
