@@ -2,6 +2,7 @@
 
 use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
+use crate::trace::trace_event;
 use crate::{async_handle, poll, timer, udp, watcher, Loop};
 use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
@@ -87,6 +88,12 @@ impl Handle {
     /// Stores a new handle in `lp` and returns its token.
     pub(crate) fn insert(lp: &Loop, ty: HandleType, kind: Kind) -> Handle {
         let key = lp.state().insert(kind);
+        trace_event!(
+            DEBUG,
+            "handle opened",
+            handle = key.id(),
+            handle_type = ty.name(),
+        );
         Handle {
             lp: lp.clone(),
             key,
@@ -102,7 +109,7 @@ impl Handle {
     /// given to another handle of the loop, even after this one is closed
     /// (its slot and the slot's generation, which only goes up).
     pub fn id(&self) -> u64 {
-        (u64::from(self.key.gen) << 32) | u64::from(self.key.index)
+        self.key.id()
     }
 
     /// The loop this handle belongs to (`uv_handle_get_loop`).
@@ -219,6 +226,12 @@ impl Handle {
         let Ok(slot) = st.live_mut(self.key) else {
             return;
         };
+        trace_event!(
+            DEBUG,
+            "handle closing",
+            handle = self.key.id(),
+            handle_type = self.ty.name(),
+        );
         let Some(released_timer_cb) = timer::release_unarmed(slot, closing_next) else {
             drop(st);
             self.close_stopping(cb.map(|cb| Box::new(cb) as CloseCb));
@@ -286,6 +299,12 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
     let Some(ty) = ty else {
         return;
     };
+    trace_event!(
+        DEBUG,
+        "handle closed",
+        handle = key.id(),
+        handle_type = ty.name(),
+    );
     if let Kind::Udp(state) = slot.kind {
         udp::finish_close(lp, key, *state);
     }

@@ -68,11 +68,14 @@ mod poll;
 mod stream;
 mod sys;
 mod timer;
+mod trace;
 pub mod udp;
 mod watcher;
 
 pub use crate::async_handle::{Async, AsyncSender};
-pub use crate::core::{CloseHook, Liveness, LivenessHook, Loop, Metrics, RunMode};
+pub use crate::core::{
+    CloseHook, HandleDump, HandleInfo, Liveness, LivenessHook, Loop, Metrics, RunMode,
+};
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};

@@ -4,6 +4,7 @@
 use crate::core::state::{Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
+use crate::trace::traced;
 use crate::{sys, HandleType, Loop};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
@@ -317,12 +318,11 @@ pub(crate) fn dispatch(lp: &Loop, key: Key) {
         let _ = disarm(&mut lp.state(), key);
         return;
     };
-    cb(
-        &Poll {
-            handle: Handle::from_parts(lp.clone(), key, HandleType::Poll),
-        },
-        report,
-    );
+    let poll = Poll {
+        handle: Handle::from_parts(lp.clone(), key, HandleType::Poll),
+    };
+    let report = traced(&poll, report);
+    cb(&poll, report);
     let mut st = lp.state();
     if let Ok(p) = poll_mut(&mut st, key) {
         if p.cb.is_none() && p.epoch == epoch {

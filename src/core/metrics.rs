@@ -15,16 +15,24 @@ use std::os::fd::RawFd;
 use std::time::Instant;
 
 /// A loop's counters (libuv's `uv_metrics_t`).
+///
+/// Non-exhaustive: libuv's `uv_metrics_t` keeps room for more counters,
+/// and so does this.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Metrics {
     /// Iterations that reached the poll phase.
     pub loop_count: u64,
-    /// Readiness events the poll phases handed on: one per handle found
-    /// ready, one per async wakeup.
+    /// Events the poll phases handed on, as libuv counts what `epoll_wait`
+    /// returns: one per handle served in a poll phase (a handle with a new
+    /// readiness edge, or one still on the ready list, counted once if
+    /// both), one per async wakeup. An event for a handle closed earlier
+    /// in the same poll phase is not counted.
     pub events: u64,
-    /// Of those, the ones already waiting when a poll phase began. Counted
-    /// only while the idle time is measured (libuv finds them with the
-    /// non-blocking look it takes first then).
+    /// Of those, the ones already waiting when their poll phase began: the
+    /// phase found them without blocking. Counted only while the idle
+    /// time is measured (libuv finds them with the non-blocking look it
+    /// takes first then).
     pub events_waiting: u64,
 }
 
@@ -33,7 +41,8 @@ pub struct Metrics {
 pub(crate) struct MetricsState {
     pub(crate) events: u64,
     pub(crate) events_waiting: u64,
-    /// Nanoseconds waited in the kernel; `None` until measuring starts.
+    /// Nanoseconds waited in the kernel (on a manual clock: slept
+    /// virtually); `None` until measuring starts.
     pub(crate) idle_ns: Option<u64>,
 }
 
@@ -46,8 +55,9 @@ impl MetricsState {
     }
 
     /// Waits for events like [`EventBuffer::wait`], measuring the idle
-    /// time: a look without blocking first (what it finds was waiting),
-    /// then, if it found nothing and `timeout_ms` allows, the timed wait.
+    /// time: a look without blocking first, then, if it found nothing and
+    /// `timeout_ms` allows, the timed wait. Returns whether the look was
+    /// all: then what the poll phase hands on was already waiting.
     /// Out of line: the poll phase without metrics stays as it was.
     #[cold]
     #[inline(never)]
@@ -56,20 +66,23 @@ impl MetricsState {
         events: &mut EventBuffer,
         epfd: RawFd,
         timeout_ms: i32,
-    ) -> io::Result<()> {
+    ) -> io::Result<bool> {
         events.wait(epfd, 0)?;
-        if !events.is_empty() {
-            self.events_waiting += events.len() as u64;
-            return Ok(());
-        }
-        if timeout_ms == 0 {
-            return Ok(());
+        if !events.is_empty() || timeout_ms == 0 {
+            return Ok(true);
         }
         let start = Instant::now();
         let waited = events.wait(epfd, timeout_ms);
         let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let idle_ns = self.idle_ns.get_or_insert(0);
         *idle_ns = idle_ns.saturating_add(elapsed);
-        waited
+        waited.map(|()| false)
+    }
+
+    /// Adds a manual clock's virtual sleep to the idle time, if measured.
+    pub(crate) fn add_virtual_sleep(&mut self, ns: u64) {
+        if let Some(idle_ns) = self.idle_ns.as_mut() {
+            *idle_ns = idle_ns.saturating_add(ns);
+        }
     }
 }

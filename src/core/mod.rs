@@ -1,6 +1,7 @@
 //! The event loop: [`Loop`], its run modes and its clock.
 
 mod clock;
+mod dump;
 mod liveness;
 mod metrics;
 pub(crate) mod run;
@@ -10,6 +11,7 @@ pub(crate) mod timer_heap;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
+pub use dump::{HandleDump, HandleInfo};
 pub use liveness::{Liveness, LivenessHook};
 pub use metrics::Metrics;
 pub use state::CloseHook;

@@ -4,6 +4,7 @@
 use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
+use crate::trace::trace_event;
 use crate::{async_handle, handle, poll, timer, udp, watcher};
 use std::panic::{self, AssertUnwindSafe};
 
@@ -113,6 +114,9 @@ impl Loop {
                     alive = st.alive();
                     break;
                 }
+                // From here the iteration reaches the poll phase, which
+                // counts it.
+                trace_event!(TRACE, "loop iteration", iteration = st.iteration + 1);
                 let pending = !st.pending.is_empty();
                 (!pending && st.active_idles == 0, pending)
             };
@@ -319,10 +323,14 @@ impl Loop {
     /// The poll phase: waits up to `timeout_ms` (-1: no limit) for I/O, then
     /// dispatches readiness and the handles still ready from earlier.
     fn poll_io(&self, block: bool) {
+        // While the idle time is measured: the event count before this
+        // phase, when what it hands on was found without waiting.
+        let mut waiting_from = None;
         let (events, ready, iteration) = {
             let mut st = self.state();
             let timeout_ms = if block { st.backend_timeout() } else { 0 };
             st.iteration += 1;
+            trace_event!(TRACE, "poll phase", timeout_ms = timeout_ms);
             let manual = st.clock.is_manual();
             // A manual clock never sleeps for a timer: it polls without
             // blocking and then jumps to the timer's due time.
@@ -333,8 +341,13 @@ impl Loop {
             };
             let st = &mut *st;
             let waited = if st.metrics.measures_idle_time() {
-                st.metrics
-                    .measured_wait(&mut st.events, st.epoll_fd, timeout)
+                let looked = st
+                    .metrics
+                    .measured_wait(&mut st.events, st.epoll_fd, timeout);
+                if let Ok(true) = looked {
+                    waiting_from = Some(st.metrics.events);
+                }
+                looked.map(drop)
             } else {
                 st.events.wait(st.epoll_fd, timeout)
             };
@@ -374,12 +387,23 @@ impl Loop {
             st.time_after_wait(
                 manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
             );
-            st.metrics.events += (events.len() + ready.len() + usize::from(woken)) as u64;
+            // The ready list counts as it is served (`dispatch_io`).
+            st.metrics.events += (events.len() + usize::from(woken)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
             (events, ready, st.iteration)
         };
+        self.dispatch_polled(events, ready, iteration);
+        if let Some(before) = waiting_from {
+            let mut st = self.state();
+            st.metrics.events_waiting += st.metrics.events - before;
+        }
+    }
+
+    /// The dispatching half of [`Loop::poll_io`]: the handles with new
+    /// events, the async wakeup, then the handles still ready from before.
+    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<Key>, iteration: u64) {
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
@@ -405,24 +429,58 @@ impl Loop {
         // Only UDP handles whose read budget ran out (or whose read failed)
         // are queued; a handle an event already read in this iteration is
         // skipped by its read guard.
-        let service = |key| IoEvent {
-            key,
-            readable: true,
-            writable: true,
-            error: false,
-        };
         for_each_resilient(
             &ready,
-            |key| self.dispatch_io(service(key), iteration),
+            |key| self.dispatch_ready(key, iteration),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
         self.give_back_scratch(ready);
     }
 
+    /// Hands a new event to its handle. It was counted in
+    /// [`Metrics::events`](crate::Metrics::events) as the poll phase took
+    /// it: one for a handle closed since (by an earlier callback of the
+    /// phase) is taken back, as libuv skips it.
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let Some(ty) = self.state().slot(ev.key).and_then(|s| s.kind.handle_type()) else {
-            return;
+        let ty = {
+            let mut st = self.state();
+            let ty = st.live_type(ev.key);
+            if ty.is_none() {
+                st.metrics.events -= 1;
+            }
+            ty
         };
+        if let Some(ty) = ty {
+            self.deliver_io(ty, ev, iteration);
+        }
+    }
+
+    /// Serves a handle from the ready list: read it again without a new
+    /// edge. Counted as an event unless an event of this poll phase
+    /// already read it (it is still served: its send queue may wait).
+    fn dispatch_ready(&self, key: Key, iteration: u64) {
+        let ty = {
+            let mut st = self.state();
+            let Some(slot) = st.slot(key).filter(|s| !s.closing) else {
+                return;
+            };
+            let fresh = !udp::read_in(slot, iteration);
+            let ty = slot.kind.handle_type();
+            st.metrics.events += u64::from(fresh);
+            ty
+        };
+        let ev = IoEvent {
+            key,
+            readable: true,
+            writable: true,
+            error: false,
+        };
+        if let Some(ty) = ty {
+            self.deliver_io(ty, ev, iteration);
+        }
+    }
+
+    fn deliver_io(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
             crate::HandleType::Poll => poll::dispatch(self, ev.key),

@@ -35,6 +35,12 @@ impl Key {
         mio::Token(((self.gen as usize) << 32) | self.index as usize)
     }
 
+    /// The handle's public id (`Handle::id`): generation and slot, never
+    /// given to another handle of the loop.
+    pub(crate) fn id(self) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.index)
+    }
+
     pub(crate) fn from_token(token: mio::Token) -> Key {
         Key {
             index: token.0 as u32,
@@ -457,6 +463,12 @@ impl LoopState {
             .filter(|s| s.gen == key.gen)
     }
 
+    /// The type of a handle that is neither closed nor closing.
+    #[inline]
+    pub(crate) fn live_type(&self, key: Key) -> Option<HandleType> {
+        self.live(key).ok()?.kind.handle_type()
+    }
+
     /// The slot of a handle that is neither closed nor closing.
     #[inline]
     pub(crate) fn live(&self, key: Key) -> Result<&Slot> {
@@ -554,14 +566,26 @@ impl LoopState {
 
     /// Reads the clock after the poll phase's wait. `virtual_sleep`: the
     /// loop would have slept until its next timer with nothing to dispatch,
-    /// so a manual clock jumps there (a system clock ignores the jump).
+    /// so a manual clock jumps there (a system clock ignores the jump); the
+    /// jump is the idle time of a manual clock.
     pub(crate) fn time_after_wait(&mut self, virtual_sleep: bool) {
         self.update_time();
         if virtual_sleep {
-            if let Some(due) = self.timers.next_due() {
-                self.clock.jump_to_ms(due);
-                self.update_time();
-            }
+            self.sleep_virtually();
+        }
+    }
+
+    /// A manual clock's sleep until the next timer. Out of line: a
+    /// system clock never gets here.
+    #[cold]
+    #[inline(never)]
+    fn sleep_virtually(&mut self) {
+        if let Some(due) = self.timers.next_due() {
+            let before = self.clock.hrtime();
+            self.clock.jump_to_ms(due);
+            self.metrics
+                .add_virtual_sleep(self.clock.hrtime().saturating_sub(before));
+            self.update_time();
         }
     }
 }

@@ -63,11 +63,6 @@ impl EventBuffer {
         self.len == 0
     }
 
-    /// How many events the last wait returned.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     /// The events of the last wait.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Ready> + '_ {
         self.events[..self.len].iter().map(|ev| {

@@ -24,7 +24,7 @@ pub(crate) use recv::dispatch_read;
 pub(crate) use send::{finish_close, requeue_completions, run_completions};
 
 use crate::core::run::IoEvent;
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::state::{Deferred, Key, Kind, LoopState, Slot};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};
@@ -433,6 +433,15 @@ fn refresh_active(st: &mut LoopState, key: Key) {
     if let Ok(u) = udp_mut(st, key) {
         let active = u.recv.is_receiving() || u.send.in_flight() > 0;
         st.set_active(key, active);
+    }
+}
+
+/// Whether the UDP handle in `slot` already read in poll phase `iteration`
+/// (an event served it before its turn on the ready list).
+pub(crate) fn read_in(slot: &Slot, iteration: u64) -> bool {
+    match &slot.kind {
+        Kind::Udp(u) => u.recv.read_in(iteration),
+        _ => false,
     }
 }
 

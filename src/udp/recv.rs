@@ -83,6 +83,11 @@ pub(super) struct RecvState {
 }
 
 impl RecvState {
+    /// Whether the handle read in loop iteration `iteration`.
+    pub(super) fn read_in(&self, iteration: u64) -> bool {
+        self.last_read == iteration
+    }
+
     pub(super) fn is_receiving(&self) -> bool {
         self.receiving
     }

@@ -4,6 +4,7 @@
 use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
 use crate::core::state::{Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
+use crate::trace::traced;
 use crate::{sys, Loop};
 use std::collections::VecDeque;
 use std::fmt;
@@ -400,7 +401,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
         };
         reported += 1;
         let req = SendRequest { udp, id: done.id };
-        (done.cb)(&req, done.status);
+        (done.cb)(&req, traced(&req.udp, done.status));
         udp = req.udp;
     }
 }
@@ -442,6 +443,7 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
             udp: udp.clone(),
             id,
         };
+        let status = traced(&req.udp, status);
         cb(&req, status);
     }
 }

@@ -7,6 +7,7 @@ use super::recv::{Datagram, Live, RecvMeta};
 use super::{Udp, UdpFlags};
 use crate::error::{Error, Result, StatusCode};
 use crate::sys;
+use crate::trace::traced;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -113,7 +114,7 @@ where
                 Ok(true) => {}
                 Ok(false) => break Outcome::Drained,
                 Err(err) => {
-                    (self.0)(udp, Err(err.into()));
+                    (self.0)(udp, traced(udp, Err(err.into())));
                     break Outcome::Failed;
                 }
             }
@@ -150,12 +151,12 @@ where
         let cb: &mut dyn FnMut(&Udp, Result<Datagram<'_>>) = &mut self.0;
         match next_queued(fd, &mut []) {
             Ok(Some(err)) => {
-                deliver_queued(udp, err, |e| cb(udp, Err(e)));
+                deliver_queued(udp, err, |e| cb(udp, traced(udp, Err(e))));
                 Outcome::Delivered
             }
             Ok(None) => Outcome::Drained,
             Err(err) => {
-                cb(udp, Err(err.into()));
+                cb(udp, traced(udp, Err(err.into())));
                 Outcome::Failed
             }
         }
@@ -182,7 +183,7 @@ where
     fn buffer(&mut self, udp: &Udp, fd: &Live<'_>) -> std::result::Result<(B, RawFd), Outcome> {
         let mut buf = (self.alloc)(udp, SUGGESTED_SIZE);
         if buf.as_mut().is_empty() {
-            (self.cb)(udp, Err(StatusCode::ENOBUFS.into()), buf);
+            (self.cb)(udp, traced(udp, Err(StatusCode::ENOBUFS.into())), buf);
             return Err(Outcome::Failed);
         }
         match fd.get() {
@@ -215,7 +216,7 @@ where
                 Outcome::Drained
             }
             Err(err) => {
-                (self.cb)(udp, Err(Error::from(err)), buf);
+                (self.cb)(udp, traced(udp, Err(Error::from(err))), buf);
                 Outcome::Failed
             }
         }
@@ -229,7 +230,7 @@ where
             Ok(false) => return Outcome::Drained,
             Err(err) => {
                 let buf = (self.alloc)(udp, SUGGESTED_SIZE);
-                (self.cb)(udp, Err(err.into()), buf);
+                (self.cb)(udp, traced(udp, Err(err.into())), buf);
                 return Outcome::Failed;
             }
         }
@@ -281,7 +282,7 @@ where
         };
         match next_queued(fd, buf.as_mut()) {
             Ok(Some(err)) => {
-                deliver_queued(udp, err, |e| (self.cb)(udp, Err(e), buf));
+                deliver_queued(udp, err, |e| (self.cb)(udp, traced(udp, Err(e)), buf));
                 Outcome::Delivered
             }
             Ok(None) => {
@@ -289,7 +290,7 @@ where
                 Outcome::Drained
             }
             Err(err) => {
-                (self.cb)(udp, Err(Error::from(err)), buf);
+                (self.cb)(udp, traced(udp, Err(Error::from(err))), buf);
                 Outcome::Failed
             }
         }

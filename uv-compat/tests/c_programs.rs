@@ -72,6 +72,7 @@ c_tests! {
     libuv_udp_cases_c => "libuv_udp_cases.c",
     loop_c => "loop.c",
     loop_extras_c => "loop_extras.c",
+    metrics_c => "metrics.c",
     misc_c => "misc.c",
     model_c => "model.c" using run_model,
     multicast_c => "multicast.c",
