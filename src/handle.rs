@@ -3,7 +3,7 @@
 use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::trace_event;
-use crate::{async_handle, poll, timer, udp, watcher, Loop};
+use crate::{async_handle, poll, stream, timer, udp, watcher, Loop, Tcp};
 use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -19,6 +19,8 @@ pub enum HandleType {
     Idle = 6,
     /// [`Poll`](crate::Poll): `UV_POLL`.
     Poll = 8,
+    /// [`Tcp`](crate::Tcp): `UV_TCP`.
+    Tcp = 12,
     /// [`Prepare`](crate::Prepare): `UV_PREPARE`.
     Prepare = 9,
     /// [`Timer`](crate::Timer): `UV_TIMER`.
@@ -36,6 +38,7 @@ impl HandleType {
             HandleType::Idle => "idle",
             HandleType::Poll => "poll",
             HandleType::Prepare => "prepare",
+            HandleType::Tcp => "tcp",
             HandleType::Timer => "timer",
             HandleType::Udp => "udp",
         }
@@ -179,6 +182,7 @@ impl Handle {
         let slot = st.live(self.key)?;
         match &slot.kind {
             Kind::Udp(u) => u.fd().ok_or(Error::Status(StatusCode::EBADF)),
+            Kind::Tcp(t) => t.fd().ok_or(Error::Status(StatusCode::EBADF)),
             Kind::Poll(p) => Ok(p.fd),
             _ => Err(StatusCode::EINVAL.into()),
         }
@@ -279,6 +283,7 @@ fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
         HandleType::Async => async_handle::stop_for_close(st, key, deferred),
         HandleType::Poll => poll::stop_for_close(st, key, deferred),
         HandleType::Udp => udp::stop_for_close(st, key, deferred),
+        HandleType::Tcp => stream::stop_for_close::<Tcp>(st, key, deferred),
     }
 }
 
@@ -305,8 +310,10 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
         handle = key.id(),
         handle_type = ty.name(),
     );
-    if let Kind::Udp(state) = slot.kind {
-        udp::finish_close(lp, key, *state);
+    match slot.kind {
+        Kind::Udp(state) => udp::finish_close(lp, key, *state),
+        Kind::Tcp(state) => stream::finish_close::<Tcp>(lp, key, state.stream),
+        _ => {}
     }
     let handle = Handle::from_parts(lp.clone(), key, ty);
     match close_cb {

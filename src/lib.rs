@@ -67,6 +67,7 @@ mod owed;
 mod poll;
 mod stream;
 mod sys;
+mod tcp;
 mod timer;
 mod trace;
 pub mod udp;
@@ -79,6 +80,8 @@ pub use crate::core::{
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
+pub use crate::stream::ReadResult;
+pub use crate::tcp::{Tcp, TcpFlags};
 pub use crate::timer::Timer;
 pub use crate::udp::{
     Datagram, ErrorOrigin, Membership, QueuedError, RecvMeta, SendRequest, Udp, UdpFlags,

@@ -35,6 +35,7 @@ impl HandleInfo {
         let fd = match &slot.kind {
             _ if slot.closing => None,
             Kind::Udp(u) => u.fd(),
+            Kind::Tcp(t) => t.fd(),
             Kind::Poll(p) => Some(p.fd),
             _ => None,
         };

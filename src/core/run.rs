@@ -5,7 +5,7 @@ use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::trace_event;
-use crate::{async_handle, handle, poll, timer, udp, watcher};
+use crate::{async_handle, handle, poll, stream, tcp, timer, udp, watcher, Tcp};
 use std::panic::{self, AssertUnwindSafe};
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
@@ -21,6 +21,9 @@ pub(crate) struct IoEvent {
     /// The descriptor is in error (`EPOLLERR`); `readable` and `writable`
     /// are set too.
     pub error: bool,
+    /// The peer closed (hangup); `readable` is set too. A stream reads on
+    /// past a short read then, to the end of the stream (TCP, issue 12).
+    pub closed: bool,
 }
 
 /// Runs `body` for each item in order. If one of them panics, `requeue`
@@ -168,16 +171,26 @@ impl Loop {
         };
         for_each_resilient(
             &list,
-            |key| udp::run_completions(self, key),
+            |key| self.run_completions(key),
             |current, rest| {
                 let mut st = self.state();
                 for &key in std::iter::once(&current).chain(rest) {
                     udp::requeue_completions(&mut st, key);
+                    stream::requeue_completions::<Tcp>(&mut st, key);
                 }
                 st.sync_liveness();
             },
         );
         self.give_back_scratch(list);
+    }
+
+    /// The pending phase's work for one handle, by its type.
+    fn run_completions(&self, key: Key) {
+        let ty = self.state().live_type(key);
+        match ty {
+            Some(crate::HandleType::Tcp) => stream::run_completions::<Tcp>(self, key),
+            _ => udp::run_completions(self, key),
+        }
     }
 
     /// Returns a scratch list taken from the loop state, keeping the larger
@@ -382,6 +395,7 @@ impl Loop {
                     readable: ev.readable,
                     writable: ev.writable,
                     error: ev.error,
+                    closed: ev.closed,
                 });
             }
             st.time_after_wait(
@@ -465,6 +479,7 @@ impl Loop {
                 return;
             };
             let fresh = !udp::read_in(slot, iteration);
+            let fresh = fresh && !tcp::read_in(slot, iteration);
             let ty = slot.kind.handle_type();
             st.metrics.events += u64::from(fresh);
             ty
@@ -474,6 +489,8 @@ impl Loop {
             readable: true,
             writable: true,
             error: false,
+            // Not known: a stream reads on to EAGAIN or the end.
+            closed: true,
         };
         if let Some(ty) = ty {
             self.deliver_io(ty, ev, iteration);
@@ -484,6 +501,7 @@ impl Loop {
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
             crate::HandleType::Poll => poll::dispatch(self, ev.key),
+            crate::HandleType::Tcp => stream::dispatch_io::<Tcp>(self, ev, iteration),
             _ => {}
         }
     }

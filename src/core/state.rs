@@ -7,7 +7,7 @@ use super::clock::Clock;
 use super::timer_heap::TimerHeap;
 use crate::error::{Error, Result};
 use crate::handle::HandleType;
-use crate::{async_handle, poll, timer, udp, watcher};
+use crate::{async_handle, poll, tcp, timer, udp, watcher};
 use slab::Slab;
 use std::any::Any;
 use std::sync::Arc;
@@ -56,6 +56,8 @@ pub(crate) enum Kind {
     Async(async_handle::AsyncState),
     Poll(Box<poll::PollState>),
     Udp(Box<udp::UdpState>),
+    // TCP (issue 12): stream state in `src/stream/`, the rest in `src/tcp.rs`.
+    Tcp(Box<tcp::TcpState>),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list).
     Vacant {
         next_free: u32,
@@ -71,6 +73,7 @@ impl Kind {
             Kind::Async(_) => HandleType::Async,
             Kind::Poll(_) => HandleType::Poll,
             Kind::Udp(_) => HandleType::Udp,
+            Kind::Tcp(_) => HandleType::Tcp,
             Kind::Vacant { .. } => return None,
         })
     }

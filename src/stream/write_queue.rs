@@ -106,6 +106,25 @@ impl<C> Default for WriteQueue<C> {
     }
 }
 
+/// Buffers of one write viewed as `IoSlice`s on the stack, without an
+/// allocation; more go through a `Vec`.
+pub(crate) const INLINE_SLICES: usize = 16;
+
+/// Calls `f` with `bufs` as `IoSlice`s: on the stack up to
+/// [`INLINE_SLICES`], so the common write allocates nothing.
+pub(crate) fn with_io_slices<R>(bufs: &[&[u8]], f: impl FnOnce(&[IoSlice<'_>]) -> R) -> R {
+    if bufs.len() <= INLINE_SLICES {
+        let mut inline = [IoSlice::new(&[]); INLINE_SLICES];
+        for (slot, buf) in inline.iter_mut().zip(bufs) {
+            *slot = IoSlice::new(buf);
+        }
+        f(&inline[..bufs.len()])
+    } else {
+        let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        f(&slices)
+    }
+}
+
 /// Retries `write` on EINTR.
 fn write_retrying(
     write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
@@ -136,6 +155,16 @@ impl<C> WriteQueue<C> {
         !self.done.is_empty()
     }
 
+    /// Completions waiting to be taken.
+    pub(crate) fn done_count(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Requests whose completion was not taken: waiting or done.
+    pub(crate) fn requests(&self) -> usize {
+        self.waiting.len() + self.done.len()
+    }
+
     /// Writes `bufs` as one request: at once through `write` (a `writev`)
     /// if nothing waits, copying only what it did not take; behind the
     /// waiting requests, copied, otherwise. The completion (`cb` with the
@@ -152,12 +181,16 @@ impl<C> WriteQueue<C> {
             self.queue_copy(bufs, 0, len, cb);
             return Progress::Blocked;
         }
-        let slices: Vec<IoSlice<'_>> = bufs.iter().take(IOV_MAX).map(|b| IoSlice::new(b)).collect();
-        let offered: usize = slices.iter().map(|s| s.len()).sum();
-        let written = if len == 0 {
-            0
+        let (offered, attempt) = if len == 0 {
+            (0, Ok(0))
         } else {
-            match write_retrying(write, &slices) {
+            with_io_slices(&bufs[..bufs.len().min(IOV_MAX)], |slices| {
+                let offered: usize = slices.iter().map(|s| s.len()).sum();
+                (offered, write_retrying(write, slices))
+            })
+        };
+        let written = {
+            match attempt {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
                 Err(e) => {
@@ -477,7 +510,15 @@ mod tests {
 
     #[test]
     fn buffer_counts_at_and_past_iov_max() {
-        for count in [1, IOV_MAX - 1, IOV_MAX, IOV_MAX + 1, 3 * IOV_MAX + 5] {
+        for count in [
+            1,
+            INLINE_SLICES,
+            INLINE_SLICES + 1,
+            IOV_MAX - 1,
+            IOV_MAX,
+            IOV_MAX + 1,
+            3 * IOV_MAX + 5,
+        ] {
             let data: Vec<Vec<u8>> = (0..count).map(|i| vec![(i % 251) as u8]).collect();
             let expected: Vec<u8> = data.concat();
             let slices: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
@@ -550,6 +591,18 @@ mod tests {
         };
         assert_eq!(q.write(&[b"abc"], 1, &mut sink.writer()), Progress::Idle);
         assert_eq!(sink.got, b"abc");
+    }
+
+    #[test]
+    fn inline_slices_hold_every_buffer_at_their_boundaries() {
+        let data: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) + 1]).collect();
+        for count in [0, 1, INLINE_SLICES, INLINE_SLICES + 1, 40] {
+            let bufs: Vec<&[u8]> = data[..count].iter().map(Vec::as_slice).collect();
+            let seen = with_io_slices(&bufs, |slices| {
+                slices.iter().map(|s| s.to_vec()).collect::<Vec<_>>()
+            });
+            assert_eq!(seen, data[..count].to_vec(), "{count} buffers");
+        }
     }
 
     #[test]

@@ -27,10 +27,43 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// Receives into `buf` from a connected socket without blocking, even when
+/// the socket itself is blocking (`MSG_DONTWAIT`): the bytes read, 0 at the
+/// end of the stream, `WouldBlock` when nothing is there.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the kernel
+    // writes no more; no address is asked for.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_recvfrom,
+            libc::c_long::from(fd),
+            buf.as_mut_ptr(),
+            buf.len(),
+            libc::c_long::from(libc::MSG_DONTWAIT),
+            std::ptr::null_mut::<libc::sockaddr>(),
+            std::ptr::null_mut::<libc::socklen_t>(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// Writes `slices` to a connected socket without blocking: the bytes
 /// written. `MSG_NOSIGNAL`: a peer that is gone is `EPIPE`, never a
 /// `SIGPIPE` that would kill a program that did not ignore it.
 pub(crate) fn send_vectored(fd: RawFd, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    send_vectored_flags(fd, slices, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+}
+
+/// [`send_vectored`] that waits for room when the socket is blocking
+/// (`Tcp::set_blocking`): no `MSG_DONTWAIT`, still `MSG_NOSIGNAL`.
+pub(crate) fn send_vectored_blocking(fd: RawFd, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    send_vectored_flags(fd, slices, libc::MSG_NOSIGNAL)
+}
+
+fn send_vectored_flags(fd: RawFd, slices: &[IoSlice<'_>], flags: libc::c_int) -> io::Result<usize> {
     // SAFETY: all-zero is a valid msghdr (no name, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice has iovec's layout on Unix (documented by std); the kernel
@@ -44,7 +77,7 @@ pub(crate) fn send_vectored(fd: RawFd, slices: &[IoSlice<'_>]) -> io::Result<usi
             libc::SYS_sendmsg,
             libc::c_long::from(fd),
             &msg as *const libc::msghdr,
-            libc::c_long::from(libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT),
+            libc::c_long::from(flags),
         )
     };
     if n < 0 {
@@ -124,6 +157,19 @@ mod tests {
         assert_eq!(&buf[..5], b"hello");
         drop(b);
         assert_eq!(read(a.as_raw_fd(), &mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn recv_never_blocks_even_on_a_blocking_socket() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut buf = [0u8; 8];
+        let err = recv(a.as_raw_fd(), &mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        b.write_all(b"hey").unwrap();
+        assert_eq!(recv(a.as_raw_fd(), &mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"hey");
+        drop(b);
+        assert_eq!(recv(a.as_raw_fd(), &mut buf).unwrap(), 0);
     }
 
     #[test]

@@ -1,0 +1,133 @@
+//! Listening and accepting, libuv style: the connection callback is told
+//! that a connection is waiting, and takes it with `accept` (a second
+//! `accept` in the same callback is EAGAIN). A callback that does not
+//! accept stops the listener from accepting more until it does (libuv's
+//! delayed accept); the connections wait in the kernel's backlog.
+
+use super::{refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET};
+use crate::core::state::{Deferred, Key, LoopState};
+use crate::error::{Error, Result, StatusCode};
+use crate::trace::traced;
+use crate::{sys, Loop};
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// Makes the stream's socket listen with `backlog` and `cb` as its
+/// connection callback (a second `listen` replaces the callback).
+pub(crate) fn start_listening<T: StreamHandle>(
+    st: &mut LoopState,
+    deferred: &mut Deferred,
+    key: Key,
+    backlog: i32,
+    cb: ConnectionCb<T>,
+) -> Result<()> {
+    let s = stream_mut::<T>(st, key)?;
+    let sock = s.socket.as_ref().ok_or(StatusCode::EBADF)?;
+    sock.listen(backlog)?;
+    if let Some(old) = s.listen_cb.replace(cb) {
+        deferred.push(old);
+    }
+    s.listening = true;
+    s.epoch += 1;
+    refresh_active::<T>(st, key);
+    // Connections may be waiting already, their edge gone.
+    sync_interest::<T>(st, key, true);
+    Ok(())
+}
+
+/// A readable event for a listener: accepts one connection at a time and
+/// tells the callback, up to the budget (then the ready list), until none
+/// waits or the callback leaves one unaccepted.
+pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64) {
+    let (mut cb, fd, epoch) = {
+        let mut st = lp.state();
+        let Ok(s) = stream_mut::<T>(&mut st, key) else {
+            return;
+        };
+        if !s.listening || s.last_read == iteration || s.accepted.is_some() {
+            return;
+        }
+        s.last_read = iteration;
+        let Some(fd) = s.fd() else {
+            return;
+        };
+        let Some(cb) = s.listen_cb.take() else {
+            return;
+        };
+        s.accepting = true;
+        (cb, fd, s.epoch)
+    };
+    let h = T::from_key(lp, key);
+    let mut accepted = 0;
+    let mut budget_spent = false;
+    loop {
+        match sys::accept(fd) {
+            Ok(conn) => {
+                {
+                    let mut st = lp.state();
+                    let Ok(s) = stream_mut::<T>(&mut st, key) else {
+                        break;
+                    };
+                    s.accepted = Some(conn);
+                }
+                cb(&h, Ok(()));
+                accepted += 1;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if is_transient(&e) => continue,
+            Err(e) => {
+                // EMFILE and the like: told to the callback (libuv 1.44);
+                // the next connection's edge tries again.
+                cb(&h, traced(h.as_ref(), Err(Error::from(e))));
+                break;
+            }
+        }
+        let go_on = {
+            let mut st = lp.state();
+            stream_mut::<T>(&mut st, key)
+                .is_ok_and(|s| s.listening && s.epoch == epoch && s.accepted.is_none())
+        };
+        if !go_on {
+            break;
+        }
+        if accepted == READ_BUDGET {
+            budget_spent = true;
+            break;
+        }
+    }
+    let mut unused = Some(cb);
+    {
+        let mut st = lp.state();
+        if let Ok(s) = stream_mut::<T>(&mut st, key) {
+            s.accepting = false;
+            if s.listening && s.epoch == epoch && s.listen_cb.is_none() {
+                s.listen_cb = unused.take();
+                if budget_spent {
+                    st.push_ready(key);
+                }
+            }
+        }
+    }
+    drop(unused);
+}
+
+/// Accept errors after which the next connection may be fine at once.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINTR | libc::ECONNABORTED | libc::EPROTO)
+    )
+}
+
+/// Takes the connection the listener `server` holds for `accept`: EAGAIN
+/// when it holds none. A listener that waited for this `accept` (its
+/// callback did not take the connection) accepts again from the next
+/// iteration on.
+pub(crate) fn accept_into<T: StreamHandle>(st: &mut LoopState, server: Key) -> Result<OwnedFd> {
+    let s = stream_mut::<T>(st, server)?;
+    let conn = s.accepted.take().ok_or(StatusCode::EAGAIN)?;
+    if s.listening && !s.accepting {
+        st.push_ready(server);
+    }
+    Ok(conn)
+}
