@@ -70,6 +70,44 @@ fn several_mib_in_one_write_arrive_intact_and_in_order() {
 }
 
 #[test]
+fn one_iteration_reads_at_most_32_times_and_the_ready_list_finishes() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    // More than 32 full 64 KiB reads' worth, all there before reading.
+    let data = pattern(3 << 20, 11);
+    client.write(&[&data], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || client.write_queue_size().unwrap() == 0);
+    client.shutdown(|_, s| s.unwrap()).unwrap();
+    lp.run(RunMode::NoWait).unwrap();
+    let per_iteration = shared(vec![0usize]);
+    let check = ruv::Check::new(&lp);
+    let p = per_iteration.clone();
+    check.start(move |_| p.borrow_mut().push(0)).unwrap();
+    check.unref();
+    let got = shared(Vec::new());
+    let (g, p) = (got.clone(), per_iteration.clone());
+    server
+        .read_start(move |_, read| {
+            if let ReadResult::Data(d) = read {
+                g.borrow_mut().extend_from_slice(d);
+                *p.borrow_mut().last_mut().unwrap() += 1;
+            }
+        })
+        .unwrap();
+    run_until(&lp, || got.borrow().len() == data.len());
+    assert!(*got.borrow() == data);
+    let per = per_iteration.borrow();
+    assert!(per.iter().all(|&n| n <= 32), "{per:?}");
+    assert!(
+        per.iter().any(|&n| n == 32),
+        "the budget was reached: {per:?}"
+    );
+    drop(per);
+    check.close(|| {});
+    finish(&lp, &[&server, &client]);
+}
+
+#[test]
 fn random_chunks_of_every_kind_of_write_round_trip() {
     let lp = Loop::new().unwrap();
     let (server, client) = pair(&lp);

@@ -13,7 +13,7 @@ pub fn accepting_listener(lp: &Loop) -> (Tcp, SocketAddr, Shared<Vec<Tcp>>) {
     let accepted = shared(Vec::new());
     let into = accepted.clone();
     server
-        .listen(64, move |server, status| {
+        .listen(1024, move |server, status| {
             status.unwrap();
             let conn = Tcp::new(server.get_loop());
             server.accept(&conn).unwrap();
