@@ -144,7 +144,9 @@ impl Handle {
 
     /// Whether the handle is active (`uv_is_active`): a started timer,
     /// watcher or poll handle, a receiving UDP handle or one with sends in
-    /// flight, any async handle. Closing and closed handles are inactive.
+    /// flight, a TCP handle that reads, listens, connects, has writes
+    /// waiting or a shutdown pending, any async handle. Closing and closed
+    /// handles are inactive.
     pub fn is_active(&self) -> bool {
         self.lp
             .state()
@@ -172,10 +174,10 @@ impl Handle {
         self.lp.state().slot(self.key).is_some_and(|s| s.referenced)
     }
 
-    /// The handle's descriptor (`uv_fileno`): the socket of a UDP handle,
-    /// the watched descriptor of a poll handle.
+    /// The handle's descriptor (`uv_fileno`): the socket of a UDP or TCP
+    /// handle, the watched descriptor of a poll handle.
     ///
-    /// EBADF when a UDP handle has no socket yet; EINVAL for handle types
+    /// EBADF when a UDP or TCP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
     pub fn fileno(&self) -> Result<RawFd> {
         let st = self.lp.state();

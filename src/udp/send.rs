@@ -370,7 +370,9 @@ fn finish_queued(st: &mut LoopState, key: Key, status: Result<()>) {
 
 /// The pending phase for one handle: runs the callbacks of the sends that
 /// completed before this phase began (later ones wait for the next round).
-pub(crate) fn run_completions(lp: &Loop, key: Key) {
+/// `false` when the handle is not a live UDP handle, so that the pending
+/// phase asks the stream code instead (no lookup more for UDP).
+pub(crate) fn run_completions(lp: &Loop, key: Key) -> bool {
     let mut udp = Udp::from_key(lp, key);
     // Set by the first round, which also takes the handle off the list.
     let mut count = usize::MAX;
@@ -379,14 +381,16 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
         let done = {
             let mut st = lp.state();
             let Ok(u) = udp_mut(&mut st, key) else {
-                return;
+                // Not a UDP handle (first round), or one a callback
+                // closed (later rounds).
+                return count != usize::MAX;
             };
             if count == usize::MAX {
                 u.send.in_pending = false;
                 count = u.send.completed.len();
             }
             let Some(done) = u.send.completed.pop_front() else {
-                return;
+                return true;
             };
             u.send.count -= 1;
             u.send.size -= done.size;
@@ -404,6 +408,7 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) {
         (done.cb)(&req, traced(&req.udp, done.status));
         udp = req.udp;
     }
+    true
 }
 
 /// After a panic in the pending phase: the handle's unreported completions
