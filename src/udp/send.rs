@@ -286,6 +286,7 @@ const INLINE_BUFS: usize = 8;
 
 /// Calls `f` with `bufs` as plain slices. The caller's `as_ref` runs here,
 /// before the loop state is borrowed, so it may itself use the loop.
+#[inline(always)]
 fn with_slices<B: AsRef<[u8]>, R>(bufs: &[B], f: impl FnOnce(&[&[u8]]) -> R) -> R {
     if let [one] = bufs {
         // The common send: no array to fill.
