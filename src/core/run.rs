@@ -500,6 +500,16 @@ impl Loop {
     fn deliver_io(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
         match ty {
             crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
+            _ => self.deliver_io_other(ty, ev, iteration),
+        }
+    }
+
+    /// [`Loop::deliver_io`] for the kinds other than UDP, out of line so
+    /// that UDP's dispatch stays as it was (measured: 52.38 instructions
+    /// per received datagram, 52.66 with the TCP arm inline).
+    #[inline(never)]
+    fn deliver_io_other(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
+        match ty {
             crate::HandleType::Poll => poll::dispatch(self, ev.key),
             crate::HandleType::Tcp => stream::dispatch_io::<Tcp>(self, ev, iteration),
             _ => {}
