@@ -56,6 +56,7 @@
 #![cfg(unix)]
 
 pub mod addr;
+mod adopt;
 mod async_handle;
 pub mod client;
 mod core;

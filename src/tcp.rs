@@ -2,6 +2,7 @@
 //! operations themselves live in `src/stream/`; this file creates, binds,
 //! opens, connects, listens and accepts, and sets TCP's options.
 
+use crate::adopt::family_of;
 use crate::core::state::{Key, Kind, LoopState, Slot};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
@@ -9,7 +10,7 @@ use crate::stream::{self, ReadResult, StreamHandle, StreamState};
 use crate::udp::{AF_INET, AF_INET6, AF_UNSPEC};
 use crate::{HandleType, Loop};
 use bitflags::bitflags;
-use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
+use socket2::{Domain, Socket, TcpKeepalive, Type};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -145,13 +146,6 @@ fn tcp_mut(st: &mut LoopState, key: Key) -> Result<&mut TcpState> {
     }
 }
 
-fn family_of(addr: &SocketAddr) -> i32 {
-    match addr {
-        SocketAddr::V4(_) => AF_INET,
-        SocketAddr::V6(_) => AF_INET6,
-    }
-}
-
 /// Applies the options asked for before the socket existed.
 fn apply_options(t: &TcpState, sock: &Socket) -> Result<()> {
     if t.nodelay {
@@ -250,22 +244,7 @@ impl Tcp {
         }
         // The caller's `as_fd` and `into` run while the loop state is not
         // borrowed, so they may use the loop themselves.
-        let family = {
-            let sock = SockRef::from(&socket);
-            let domain = sock.domain()?;
-            let family = if domain == Domain::IPV4 {
-                AF_INET
-            } else if domain == Domain::IPV6 {
-                AF_INET6
-            } else {
-                return Err(StatusCode::EINVAL.into());
-            };
-            if sock.r#type()? != Type::STREAM {
-                return Err(StatusCode::EINVAL.into());
-            }
-            sock.set_nonblocking(true)?;
-            family
-        };
+        let family = crate::adopt::adoptable(&socket, Type::STREAM)?;
         let socket = Socket::from(socket.into());
         let connected = socket.peer_addr().is_ok();
         lp.with_deferred(|st, _| {

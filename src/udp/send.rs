@@ -1,7 +1,8 @@
 //! Sending: immediate sends, the queue of sends waiting for the socket to
 //! become writable, and the completions reported in the pending phase.
 
-use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
+use super::{bind_if_needed, refresh_active, sync_write_interest, udp_mut, Udp};
+use crate::adopt::family_of;
 use crate::core::state::{Key, Kind, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
