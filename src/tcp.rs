@@ -322,10 +322,12 @@ impl Tcp {
     /// does not accept, the listener accepts nothing more until `accept`
     /// is called (libuv's delayed accept); the connections wait in the
     /// backlog. Up to 32 connections are accepted per readiness event, then
-    /// the listener waits for the next iteration. An accept failure other
-    /// than a connection that vanished (EMFILE, ENFILE, ENOBUFS, …) comes
-    /// to `cb` as `Err` (as in libuv 1.44). A second `listen` replaces the
-    /// callback.
+    /// the listener waits for the next iteration. Out of descriptors
+    /// (EMFILE, ENFILE), the waiting connections are accepted and closed
+    /// at once with a descriptor held in reserve (libuv's trick), and `cb`
+    /// is not told; other accept failures but a connection that vanished
+    /// (ENOBUFS, ENOMEM, …) come to `cb` as `Err` (as in libuv 1.44). A
+    /// second `listen` replaces the callback.
     ///
     /// EADDRINUSE from a [`bind`](Tcp::bind) to an address in use.
     pub fn listen(&self, backlog: i32, cb: impl FnMut(&Tcp, Result<()>) + 'static) -> Result<()> {

@@ -3,14 +3,57 @@
 //! `accept` in the same callback is EAGAIN). A callback that does not
 //! accept stops the listener from accepting more until it does (libuv's
 //! delayed accept); the connections wait in the kernel's backlog.
+//!
+//! Running out of descriptors (EMFILE, ENFILE) neither spins nor stalls:
+//! as libuv, the thread keeps one descriptor in reserve from its first
+//! `listen` on; on EMFILE it frees it, accepts and closes every waiting
+//! connection (their peers see a reset or the end of the stream), and takes
+//! the reserve again. Otherwise the waiting connections would be announced
+//! by no new edge once descriptors are free again (a stall), or, retried
+//! at once, would fail again (a spin).
 
 use super::{refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET};
 use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
 use crate::{sys, Loop};
+use std::cell::Cell;
+use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+
+thread_local! {
+    /// The descriptor held in reserve for the EMFILE trick: any file will
+    /// do (`/`, read-only, close-on-exec), opened at the first `listen`.
+    static RESERVE: Cell<Option<File>> = const { Cell::new(None) };
+}
+
+/// Makes sure a descriptor is held in reserve (at `listen`).
+fn hold_reserve() {
+    RESERVE.with(|r| {
+        let held = r.take().or_else(|| File::open("/").ok());
+        r.set(held);
+    });
+}
+
+/// Out of descriptors: frees the reserve, accepts and closes what waits
+/// on `fd`, takes the reserve again. Whether the backlog was drained.
+fn shed_backlog(fd: std::os::fd::RawFd) -> bool {
+    let Some(reserve) = RESERVE.with(Cell::take) else {
+        return false;
+    };
+    drop(reserve);
+    let drained = loop {
+        match sys::accept(fd) {
+            Ok(conn) => drop(conn),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+            Err(e) if is_transient(&e) => continue,
+            Err(_) => break false,
+        }
+    };
+    hold_reserve();
+    drained
+}
 
 /// Makes the stream's socket listen with `backlog` and `cb` as its
 /// connection callback (a second `listen` replaces the callback).
@@ -24,6 +67,7 @@ pub(crate) fn start_listening<T: StreamHandle>(
     let s = stream_mut::<T>(st, key)?;
     let sock = s.socket.as_ref().ok_or(StatusCode::EBADF)?;
     sock.listen(backlog)?;
+    hold_reserve();
     if let Some(old) = s.listen_cb.replace(cb) {
         deferred.push(old);
     }
@@ -75,9 +119,18 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if is_transient(&e) => continue,
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                    && shed_backlog(fd) =>
+            {
+                // The waiting connections were refused; new ones raise
+                // new edges.
+                break;
+            }
             Err(e) => {
-                // EMFILE and the like: told to the callback (libuv 1.44);
-                // the next connection's edge tries again.
+                // ENOBUFS, ENOMEM, EMFILE without a reserve: told to the
+                // callback (libuv 1.44); the next connection's edge tries
+                // again.
                 cb(&h, traced(h.as_ref(), Err(Error::from(e))));
                 break;
             }
