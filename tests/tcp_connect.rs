@@ -285,3 +285,69 @@ fn bind_defers_eaddrinuse_to_listen_sockname_and_connect() {
     assert_eq!(*got.borrow(), Some(Err(inuse)));
     finish(&lp, &[&first, &second, &third]);
 }
+
+#[test]
+fn close_reset_inside_the_connect_callback_reports_the_writes_before_the_close() {
+    let lp = Loop::new().unwrap();
+    let (server, addr, accepted) = accepting_listener(&lp);
+    let log = shared(Vec::new());
+    let client = Tcp::new(&lp);
+    let l = log.clone();
+    client
+        .connect(addr, move |tcp, status| {
+            status.unwrap();
+            tcp.read_start(|_, _| {}).unwrap();
+            for i in 0..4 {
+                let l = l.clone();
+                tcp.write(&[b"PING"], move |_, s| {
+                    l.borrow_mut().push(format!("write {i}: {s:?}"))
+                })
+                .unwrap();
+            }
+            let l2 = l.clone();
+            tcp.close_reset(move || l2.borrow_mut().push("close".to_string()))
+                .unwrap();
+            // Closing: the shutdown is refused (libuv: ENOTCONN).
+            assert_eq!(
+                tcp.shutdown(|_, _| unreachable!()).unwrap_err().code(),
+                StatusCode::EINVAL
+            );
+        })
+        .unwrap();
+    run_until(&lp, || log.borrow().len() == 5);
+    assert_eq!(
+        *log.borrow(),
+        [
+            "write 0: Ok(())",
+            "write 1: Ok(())",
+            "write 2: Ok(())",
+            "write 3: Ok(())",
+            "close"
+        ]
+    );
+    run_until(&lp, || !accepted.borrow().is_empty());
+    let conn = accepted.borrow_mut().pop().unwrap();
+    let got = collect(&conn);
+    run_until(&lp, || got.borrow().error.is_some() || got.borrow().eof > 0);
+    finish(&lp, &[&server, &conn]);
+}
+
+#[test]
+fn close_reset_after_the_socket_was_shut_down_underneath_still_closes() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&server);
+    // SAFETY: the handle owns `fd` and stays open for this borrow.
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    socket2::SockRef::from(&borrowed)
+        .shutdown(std::net::Shutdown::Both)
+        .unwrap();
+    let closed = shared(false);
+    let c = closed.clone();
+    server.close_reset(move || *c.borrow_mut() = true).unwrap();
+    let got = collect(&client);
+    run_until(&lp, || {
+        *closed.borrow() && (got.borrow().eof > 0 || got.borrow().error.is_some())
+    });
+    finish(&lp, &[&client]);
+}

@@ -421,3 +421,81 @@ fn read_start_errors() {
     assert_eq!(err.code(), StatusCode::EINVAL);
     finish(&lp, &[&client, &fresh]);
 }
+
+#[test]
+fn writes_of_every_buffer_count_arrive_whole() {
+    // 0 (an empty buffer), 1, the inline slice capacity (16), one past it,
+    // and many buffers in one request.
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    let got = collect(&server);
+    let mut expected = Vec::new();
+    let done = shared(0);
+    let counts = [1usize, 16, 17, 300];
+    client
+        .write(&[b""], {
+            let d = done.clone();
+            move |_, s| {
+                s.unwrap();
+                *d.borrow_mut() += 1;
+            }
+        })
+        .unwrap();
+    for (round, &count) in counts.iter().enumerate() {
+        let bufs: Vec<Vec<u8>> = (0..count)
+            .map(|i| pattern(i % 7 + 1, (round * 1000 + i) as u64))
+            .collect();
+        let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+        expected.extend(bufs.concat());
+        let d = done.clone();
+        client
+            .write(&slices, move |_, s| {
+                s.unwrap();
+                *d.borrow_mut() += 1;
+            })
+            .unwrap();
+    }
+    run_until(&lp, || {
+        got.borrow().data.len() == expected.len() && *done.borrow() == 5
+    });
+    assert_eq!(got.borrow().data, expected);
+    finish(&lp, &[&server, &client]);
+}
+
+#[test]
+fn ipv6_loopback_round_trip() {
+    let lp = Loop::new().unwrap();
+    let server = Tcp::new(&lp);
+    server
+        .bind(util::any_v6(), ruv::TcpFlags::IPV6ONLY)
+        .unwrap();
+    let accepted = shared(None);
+    let a = accepted.clone();
+    server
+        .listen(4, move |server, status| {
+            status.unwrap();
+            let conn = Tcp::new(server.get_loop());
+            server.accept(&conn).unwrap();
+            assert_eq!(conn.family(), Ok(Some(ruv::udp::AF_INET6)));
+            *a.borrow_mut() = Some(conn);
+        })
+        .unwrap();
+    let client = Tcp::new(&lp);
+    client
+        .connect(server.sockname().unwrap(), |tcp, s| {
+            s.unwrap();
+            tcp.write(&[b"six"], |_, s| s.unwrap()).unwrap();
+            tcp.shutdown(|_, s| s.unwrap()).unwrap();
+        })
+        .unwrap();
+    run_until(&lp, || accepted.borrow().is_some());
+    let conn = accepted.borrow_mut().take().unwrap();
+    let got = collect(&conn);
+    run_until(&lp, || got.borrow().eof == 1);
+    assert_eq!(got.borrow().data, b"six");
+    assert_eq!(client.peername().unwrap(), server.sockname().unwrap());
+    let dump = lp.handles();
+    assert!(dump.iter().any(|h| h.handle_type == ruv::HandleType::Tcp
+        && h.fd == Some(std::os::fd::AsRawFd::as_raw_fd(&conn))));
+    finish(&lp, &[&server, &client, &conn]);
+}
