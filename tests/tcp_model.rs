@@ -29,6 +29,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A request's end offset in what was sent, and its callback's status
+/// once it ran.
+type Outcome = (usize, Option<Result<(), Error>>);
+
 /// The peer's reader: bytes and whether the end came.
 fn start_reading(tcp: &Tcp, into: &Shared<(Vec<u8>, bool)>) {
     let into = into.clone();
@@ -46,8 +50,7 @@ fn run(ops: &[Op], close_at_end: bool) {
     start_reading(&peer, &got);
     let mut reading = true;
     let mut sent = Vec::new();
-    // (end offset in `sent`, outcome) per request, in order.
-    let outcomes: Shared<Vec<(usize, Option<Result<(), Error>>)>> = shared(Vec::new());
+    let outcomes: Shared<Vec<Outcome>> = shared(Vec::new());
     let mut seed = 1;
     for op in ops {
         seed += 1;
