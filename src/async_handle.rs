@@ -1,7 +1,8 @@
 //! [`Async`]: wake the loop from any thread and run a callback on it
 //! (libuv's `uv_async_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result};
 use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};

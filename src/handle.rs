@@ -1,9 +1,10 @@
 //! What every handle shares: its type, closing, ref counting and liveness.
 
-use crate::core::state::{CloseCb, Deferred, Key, Kind, LoopState};
-use crate::error::{Error, Result, StatusCode};
+use crate::core::kinds::{self, Kind};
+use crate::core::state::{CloseCb, Deferred, Key};
+use crate::error::Result;
 use crate::trace::trace_event;
-use crate::{async_handle, poll, stream, timer, udp, watcher, Loop, Tcp};
+use crate::{timer, Loop};
 use std::fmt;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -27,6 +28,8 @@ pub enum HandleType {
     Timer = 13,
     /// [`Udp`](crate::Udp): `UV_UDP`.
     Udp = 15,
+    /// [`Signal`](crate::Signal): `UV_SIGNAL`.
+    Signal = 16,
 }
 
 impl HandleType {
@@ -41,6 +44,7 @@ impl HandleType {
             HandleType::Tcp => "tcp",
             HandleType::Timer => "timer",
             HandleType::Udp => "udp",
+            HandleType::Signal => "signal",
         }
     }
 }
@@ -180,14 +184,7 @@ impl Handle {
     /// EBADF when a UDP or TCP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
     pub fn fileno(&self) -> Result<RawFd> {
-        let st = self.lp.state();
-        let slot = st.live(self.key)?;
-        match &slot.kind {
-            Kind::Udp(u) => u.fd().ok_or(Error::Status(StatusCode::EBADF)),
-            Kind::Tcp(t) => t.fd().ok_or(Error::Status(StatusCode::EBADF)),
-            Kind::Poll(p) => Ok(p.fd),
-            _ => Err(StatusCode::EINVAL.into()),
-        }
+        self.lp.state().live(self.key)?.kind.fileno()
     }
 
     /// Closes the handle (`uv_close`). It stops at once; `cb` runs in the
@@ -266,35 +263,19 @@ impl Handle {
         // releases (user closures).
         let mut deferred = Deferred::default();
         let mut st = self.lp.state();
-        stop_for_close(&mut st, self.key, &mut deferred);
+        kinds::stop_for_close(&mut st, self.key, &mut deferred);
         st.update_flags(self.key, |s| s.closing = true);
         st.push_closing(self.key.index, cb);
     }
 }
 
-/// Stops whatever the handle is doing so that it no longer fires.
-fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferred) {
-    let Some(ty) = st.slot(key).and_then(|s| s.kind.handle_type()) else {
-        return;
-    };
-    match ty {
-        HandleType::Timer => timer::stop_for_close(st, key, deferred),
-        HandleType::Idle | HandleType::Prepare | HandleType::Check => {
-            watcher::stop_for_close(st, key, deferred)
-        }
-        HandleType::Async => async_handle::stop_for_close(st, key, deferred),
-        HandleType::Poll => poll::stop_for_close(st, key, deferred),
-        HandleType::Udp => udp::stop_for_close(st, key, deferred),
-        HandleType::Tcp => stream::stop_for_close::<Tcp>(st, key, deferred),
-    }
-}
-
 /// The closing phase for the handle in slot `index`: removes its slot,
-/// then runs what the close owes (UDP send callbacks) and the close
-/// callback (`None`: the loop's close hook).
+/// then runs what the close owes (its kind's outstanding requests, e.g.
+/// UDP send callbacks) and the close callback (`None`: the loop's close
+/// hook).
 pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
     let mut st = lp.state();
-    let Some((key, slot)) = st.remove_at(index) else {
+    let Some((key, mut slot)) = st.remove_at(index) else {
         return;
     };
     // A close callback follows: the loop reads the clock again after.
@@ -312,11 +293,7 @@ pub(crate) fn finish_close(lp: &Loop, index: u32, close_cb: Option<CloseCb>) {
         handle = key.id(),
         handle_type = ty.name(),
     );
-    match slot.kind {
-        Kind::Udp(state) => udp::finish_close(lp, key, *state),
-        Kind::Tcp(state) => stream::finish_close::<Tcp>(lp, key, state.stream),
-        _ => {}
-    }
+    kinds::finish_close(lp, key, &mut slot.kind);
     let handle = Handle::from_parts(lp.clone(), key, ty);
     match close_cb {
         Some(cb) => cb(&handle),

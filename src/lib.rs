@@ -66,6 +66,7 @@ mod error;
 mod handle;
 mod owed;
 mod poll;
+mod signal;
 mod stream;
 mod sys;
 mod tcp;
@@ -81,6 +82,7 @@ pub use crate::core::{
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
+pub use crate::signal::{kill, raise, Signal};
 pub use crate::stream::ReadResult;
 pub use crate::tcp::{Tcp, TcpFlags};
 pub use crate::timer::Timer;

@@ -1,7 +1,8 @@
 //! [`Poll`]: watch a descriptor the application owns for readiness
 //! (libuv's `uv_poll_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::trace::traced;

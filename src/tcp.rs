@@ -3,7 +3,8 @@
 //! opens, connects, listens and accepts, and sets TCP's options.
 
 use crate::adopt::family_of;
-use crate::core::state::{Key, Kind, LoopState, Slot};
+use crate::core::kinds::Kind;
+use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::stream::{self, ReadResult, StreamHandle, StreamState};
@@ -52,15 +53,6 @@ pub(crate) struct TcpState {
 impl TcpState {
     pub(crate) fn fd(&self) -> Option<RawFd> {
         self.stream.fd()
-    }
-}
-
-/// Whether the TCP handle in `slot` already read or accepted in poll
-/// phase `iteration`.
-pub(crate) fn read_in(slot: &Slot, iteration: u64) -> bool {
-    match &slot.kind {
-        Kind::Tcp(t) => t.stream.read_in(iteration),
-        _ => false,
     }
 }
 
@@ -125,6 +117,8 @@ impl AsRawFd for Tcp {
 }
 
 impl StreamHandle for Tcp {
+    const TYPE: HandleType = HandleType::Tcp;
+
     fn from_key(lp: &Loop, key: Key) -> Tcp {
         Tcp {
             handle: Handle::from_parts(lp.clone(), key, HandleType::Tcp),

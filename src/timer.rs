@@ -1,7 +1,8 @@
 //! [`Timer`]: run a callback after a timeout, optionally repeating
 //! (libuv's `uv_timer_t`).
 
-use crate::core::state::{Deferred, Key, Kind, LoopState, Slot};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState, Slot};
 use crate::core::timer_heap::NOT_ARMED;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle, HandleType};

@@ -5,7 +5,8 @@
 //! In one phase, watchers run most recently started first, as in libuv. A
 //! watcher started during its own phase first runs in the next iteration.
 
-use crate::core::state::{Deferred, Key, Kind, LoopState, Phase};
+use crate::core::kinds::Kind;
+use crate::core::state::{Deferred, Key, LoopState, Phase};
 use crate::error::{Error, Result};
 use crate::handle::{typed_handle, Handle};
 use crate::Loop;

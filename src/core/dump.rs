@@ -1,7 +1,7 @@
 //! The handle dump: [`Loop::handles`], a snapshot of every handle of a
 //! loop for diagnostics (the Rust side of libuv's `uv_print_all_handles`).
 
-use super::state::{Key, Kind, Slot};
+use super::state::{Key, Slot};
 use super::Loop;
 use crate::handle::HandleType;
 use std::fmt;
@@ -32,12 +32,10 @@ pub struct HandleInfo {
 impl HandleInfo {
     fn of(id: u64, slot: &Slot) -> Option<HandleInfo> {
         let handle_type = slot.kind.handle_type()?;
-        let fd = match &slot.kind {
-            _ if slot.closing => None,
-            Kind::Udp(u) => u.fd(),
-            Kind::Tcp(t) => t.fd(),
-            Kind::Poll(p) => Some(p.fd),
-            _ => None,
+        let fd = if slot.closing {
+            None
+        } else {
+            slot.kind.fileno().ok()
         };
         Some(HandleInfo {
             handle_type,

@@ -2,6 +2,7 @@
 
 mod clock;
 mod dump;
+pub(crate) mod kinds;
 mod liveness;
 mod metrics;
 pub(crate) mod run;
@@ -309,9 +310,11 @@ impl Loop {
         st.scratch = Vec::new();
         st.scratch_watchers = Vec::new();
         st.pending = Vec::new();
+        st.pending_spare = Vec::new();
         st.ready = Vec::new();
+        st.ready_spare = Vec::new();
         st.sync_liveness();
-        st.shared_batch = None;
+        st.per_kind.release();
         Ok(())
     }
 }

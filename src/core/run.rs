@@ -1,18 +1,20 @@
 //! One run of the loop: libuv 1.45+'s phase order (`uv_run` in
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
-use super::state::{Key, Phase, NO_SLOT, WAKER_TOKEN};
+use super::kinds;
+use super::state::{Key, Phase, NO_SLOT, SIGNAL_TOKEN, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
+use crate::handle;
 use crate::trace::trace_event;
-use crate::{async_handle, handle, poll, stream, tcp, timer, udp, watcher, Tcp};
 use std::panic::{self, AssertUnwindSafe};
 
 /// Rounds of the pending phase after polling, as libuv does, so callbacks
 /// deferred from the poll phase run in the same iteration.
 const PENDING_ROUNDS_AFTER_POLL: usize = 8;
 
-/// What a readiness event says about a descriptor.
+/// What a readiness event says about a descriptor; also an entry of the
+/// ready list (readiness to deliver again).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IoEvent {
     pub key: Key,
@@ -21,9 +23,24 @@ pub(crate) struct IoEvent {
     /// The descriptor is in error (`EPOLLERR`); `readable` and `writable`
     /// are set too.
     pub error: bool,
-    /// The peer closed (hangup); `readable` is set too. A stream reads on
-    /// past a short read then, to the end of the stream (TCP, issue 12).
+    /// The peer closed (`EPOLLRDHUP` or `EPOLLHUP`); `readable` is set too.
+    /// A stream then reads on past a short read, to the end of the stream:
+    /// no later edge announces an end that arrived with the last data.
     pub closed: bool,
+}
+
+impl IoEvent {
+    /// Readable, as a ready-list entry of a handle that left data unread.
+    #[inline]
+    pub(crate) fn readable(key: Key) -> IoEvent {
+        IoEvent {
+            key,
+            readable: true,
+            writable: false,
+            error: false,
+            closed: false,
+        }
+    }
 }
 
 /// Runs `body` for each item in order. If one of them panics, `requeue`
@@ -160,37 +177,32 @@ impl Loop {
         Ok(alive)
     }
 
-    /// Runs the send callbacks that completed since the last pending phase.
+    /// Runs the callbacks of the requests (UDP sends) that completed since
+    /// the last pending phase, handle by handle, each through its kind.
     fn run_pending(&self) {
         let list = {
             let mut st = self.state();
-            let spare = std::mem::take(&mut st.scratch);
+            let spare = std::mem::take(&mut st.pending_spare);
             let list = std::mem::replace(&mut st.pending, spare);
-            st.sync_liveness();
+            // No liveness change: the requests of the handles on the list
+            // still count in `active_reqs` until their callbacks run.
+            debug_assert!(list.is_empty() || st.active_reqs > 0);
             list
         };
         for_each_resilient(
             &list,
-            |key| self.run_completions(key),
+            |entry| kinds::run_pending(self, entry),
             |current, rest| {
                 let mut st = self.state();
-                for &key in std::iter::once(&current).chain(rest) {
-                    udp::requeue_completions(&mut st, key);
-                    stream::requeue_completions::<Tcp>(&mut st, key);
+                for &entry in std::iter::once(&current).chain(rest) {
+                    kinds::requeue_pending(&mut st, entry);
                 }
                 st.sync_liveness();
             },
         );
-        self.give_back_scratch(list);
-    }
-
-    /// The pending phase's work for one handle: UDP's first (it answers
-    /// whether the handle was UDP, so a send completion costs no lookup
-    /// more), then a stream's.
-    fn run_completions(&self, key: Key) {
-        if !udp::run_completions(self, key) {
-            stream::run_completions::<Tcp>(self, key);
-        }
+        let mut list = list;
+        list.clear();
+        self.state().pending_spare = list;
     }
 
     /// Returns a scratch list taken from the loop state, keeping the larger
@@ -247,7 +259,7 @@ impl Loop {
             None => &inline[..count],
         };
         for &(key, seq) in snapshot {
-            watcher::dispatch(self, key, seq);
+            kinds::dispatch_watcher(self, key, seq);
         }
         if let Some(snap) = spilled {
             self.state().scratch_watchers = snap;
@@ -312,19 +324,19 @@ impl Loop {
             let mut st = self.state();
             let mut due = std::mem::take(&mut st.timers_due);
             let now = st.now_ms;
-            while let Some(key) = timer::pop_due(&mut st, now) {
-                timer::mark_due(&mut st, key);
+            while let Some(key) = kinds::pop_due(&mut st, now) {
+                kinds::mark_due(&mut st, key);
                 due.push(key.index);
             }
             due
         };
         for_each_resilient(
             &due,
-            |index| timer::fire_slot(self, index),
+            |index| kinds::fire_slot(self, index),
             |_, rest| {
                 let mut st = self.state();
                 for &index in rest {
-                    timer::rearm_due_slot(&mut st, index);
+                    kinds::rearm_due_slot(&mut st, index);
                 }
             },
         );
@@ -369,7 +381,8 @@ impl Loop {
                 // else means the loop's own descriptor is broken.
                 debug_assert!(false, "epoll_wait: {err}");
             }
-            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken {
+            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken && !st.signals_caught
+            {
                 // Nothing to dispatch (the common idle iteration): no lists
                 // to hand around.
                 st.time_after_wait(manual && timeout_ms > 0);
@@ -380,14 +393,19 @@ impl Loop {
             let ready = if st.ready.is_empty() {
                 Vec::new()
             } else {
-                let spare = std::mem::take(&mut st.scratch);
+                let spare = std::mem::take(&mut st.ready_spare);
                 std::mem::replace(&mut st.ready, spare)
             };
             let mut events = std::mem::take(&mut st.io_events);
             let mut woken = false;
+            let mut signalled = false;
             for ev in st.events.iter() {
                 if ev.token == WAKER_TOKEN.0 {
                     woken = true;
+                    continue;
+                }
+                if ev.token == SIGNAL_TOKEN.0 {
+                    signalled = true;
                     continue;
                 }
                 events.push(IoEvent {
@@ -399,13 +417,20 @@ impl Loop {
                 });
             }
             st.time_after_wait(
-                manual && timeout_ms > 0 && events.is_empty() && !woken && ready.is_empty(),
+                manual
+                    && timeout_ms > 0
+                    && events.is_empty()
+                    && !woken
+                    && !signalled
+                    && ready.is_empty(),
             );
             // The ready list counts as it is served (`dispatch_io`).
-            st.metrics.events += (events.len() + usize::from(woken)) as u64;
+            st.metrics.events +=
+                (events.len() + usize::from(woken) + usize::from(signalled)) as u64;
             // Kept in the state, not a local, so that a wakeup survives a
             // panicking I/O callback and is delivered by the next run.
             st.async_woken |= woken;
+            st.signals_caught |= signalled;
             (events, ready, st.iteration)
         };
         self.dispatch_polled(events, ready, iteration);
@@ -417,17 +442,16 @@ impl Loop {
 
     /// The dispatching half of [`Loop::poll_io`]: the handles with new
     /// events, the async wakeup, then the handles still ready from before.
-    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<Key>, iteration: u64) {
+    fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<IoEvent>, iteration: u64) {
         for_each_resilient(
             &events,
             |ev| self.dispatch_io(ev, iteration),
             |_, rest| {
                 // Their edges are gone, and the handles queued before this
-                // poll have not had their turn: serve all from the ready list.
+                // poll have not had their turn: serve all from the ready
+                // list, with the readiness they had.
                 let mut st = self.state();
-                for ev in rest {
-                    st.push_ready(ev.key);
-                }
+                st.ready.extend_from_slice(rest);
                 st.ready.extend_from_slice(&ready);
             },
         );
@@ -435,84 +459,64 @@ impl Loop {
         events.clear();
         self.state().io_events = events;
         if std::mem::take(&mut self.state().async_woken) {
-            async_handle::dispatch_wake(self);
+            kinds::dispatch_wake(self);
+        }
+        if std::mem::take(&mut self.state().signals_caught) {
+            kinds::dispatch_signals(self);
         }
         if ready.is_empty() {
             return;
         }
-        // Only UDP handles whose read budget ran out (or whose read failed)
-        // are queued; a handle an event already read in this iteration is
-        // skipped by its read guard.
+        // Each entry is delivered as the readiness its kind queued.
         for_each_resilient(
             &ready,
-            |key| self.dispatch_ready(key, iteration),
+            |ev| self.dispatch_ready(ev, iteration),
             |_, rest| self.state().ready.extend_from_slice(rest),
         );
-        self.give_back_scratch(ready);
+        let mut ready = ready;
+        ready.clear();
+        let mut st = self.state();
+        if st.ready_spare.capacity() < ready.capacity() {
+            st.ready_spare = ready;
+        }
     }
 
-    /// Hands a new event to its handle. It was counted in
+    /// Hands a new event to its handle's kind. It was counted in
     /// [`Metrics::events`](crate::Metrics::events) as the poll phase took
     /// it: one for a handle closed since (by an earlier callback of the
     /// phase) is taken back, as libuv skips it.
     fn dispatch_io(&self, ev: IoEvent, iteration: u64) {
-        let ty = {
+        let io = {
             let mut st = self.state();
-            let ty = st.live_type(ev.key);
-            if ty.is_none() {
-                st.metrics.events -= 1;
+            match st.live(ev.key) {
+                Ok(slot) => kinds::Io::of(&slot.kind),
+                Err(_) => {
+                    st.metrics.events -= 1;
+                    None
+                }
             }
-            ty
         };
-        if let Some(ty) = ty {
-            self.deliver_io(ty, ev, iteration);
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
         }
     }
 
-    /// Serves a handle from the ready list: read it again without a new
-    /// edge. Counted as an event unless an event of this poll phase
-    /// already read it (it is still served: its send queue may wait).
-    fn dispatch_ready(&self, key: Key, iteration: u64) {
-        let ty = {
+    /// Serves an entry of the ready list: readiness delivered again
+    /// without a new edge. Counted as an event unless an event of this
+    /// poll phase already served the handle ([`kinds::served_in`]).
+    fn dispatch_ready(&self, ev: IoEvent, iteration: u64) {
+        let io = {
             let mut st = self.state();
-            let Some(slot) = st.slot(key).filter(|s| !s.closing) else {
+            let Ok(slot) = st.live(ev.key) else {
                 return;
             };
-            let fresh = !udp::read_in(slot, iteration);
-            let fresh = fresh && !tcp::read_in(slot, iteration);
-            let ty = slot.kind.handle_type();
+            let fresh = !kinds::served_in(slot, iteration);
+            let io = kinds::Io::of(&slot.kind);
             st.metrics.events += u64::from(fresh);
-            ty
+            io
         };
-        let ev = IoEvent {
-            key,
-            readable: true,
-            writable: true,
-            error: false,
-            // Not known: a stream reads on to EAGAIN or the end.
-            closed: true,
-        };
-        if let Some(ty) = ty {
-            self.deliver_io(ty, ev, iteration);
-        }
-    }
-
-    fn deliver_io(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
-        match ty {
-            crate::HandleType::Udp => udp::dispatch_io(self, ev, iteration),
-            _ => self.deliver_io_other(ty, ev, iteration),
-        }
-    }
-
-    /// [`Loop::deliver_io`] for the kinds other than UDP, out of line so
-    /// that UDP's dispatch stays as it was (measured: 52.38 instructions
-    /// per received datagram, 52.66 with the TCP arm inline).
-    #[inline(never)]
-    fn deliver_io_other(&self, ty: crate::HandleType, ev: IoEvent, iteration: u64) {
-        match ty {
-            crate::HandleType::Poll => poll::dispatch(self, ev.key),
-            crate::HandleType::Tcp => stream::dispatch_io::<Tcp>(self, ev, iteration),
-            _ => {}
+        if let Some(io) = io {
+            io.deliver(self, ev, iteration);
         }
     }
 }

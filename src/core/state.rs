@@ -4,10 +4,11 @@
 //! the borrow is never held across a user callback (see `docs/ARCHITECTURE.md`).
 
 use super::clock::Clock;
+use super::kinds::{self, Kind};
+use super::run::IoEvent;
 use super::timer_heap::TimerHeap;
 use crate::error::{Error, Result};
 use crate::handle::HandleType;
-use crate::{async_handle, poll, tcp, timer, udp, watcher};
 use slab::Slab;
 use std::any::Any;
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub(crate) struct Key {
 /// The mio token reserved for the loop's waker.
 pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 
+/// The mio token of the loop's signal receiver (see `crate::signal`); no
+/// handle's token comes near it (generations stay below 2^31).
+pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
 impl Key {
     /// The mio token for this handle's descriptor: both halves, so an event
     /// for a closed handle can never reach a handle that reused the slot.
@@ -46,36 +51,6 @@ impl Key {
             index: token.0 as u32,
             gen: (token.0 >> 32) as u32,
         }
-    }
-}
-
-/// Per-kind state of a handle.
-pub(crate) enum Kind {
-    Timer(timer::TimerState),
-    Watcher(Box<watcher::WatcherState>),
-    Async(async_handle::AsyncState),
-    Poll(Box<poll::PollState>),
-    Udp(Box<udp::UdpState>),
-    // TCP (issue 12): stream state in `src/stream/`, the rest in `src/tcp.rs`.
-    Tcp(Box<tcp::TcpState>),
-    /// A free slot, linked to the next free one (`NO_SLOT` ends the list).
-    Vacant {
-        next_free: u32,
-    },
-}
-
-impl Kind {
-    /// The handle's type; `None` for a free slot.
-    pub(crate) fn handle_type(&self) -> Option<HandleType> {
-        Some(match self {
-            Kind::Timer(_) => HandleType::Timer,
-            Kind::Watcher(w) => w.phase.handle_type(),
-            Kind::Async(_) => HandleType::Async,
-            Kind::Poll(_) => HandleType::Poll,
-            Kind::Udp(_) => HandleType::Udp,
-            Kind::Tcp(_) => HandleType::Tcp,
-            Kind::Vacant { .. } => return None,
-        })
     }
 }
 
@@ -121,7 +96,7 @@ pub(crate) struct Deferred {
     /// One timer callback, kept as it is: closing or restarting a timer
     /// defers exactly one, and that costs no allocation (no second box, no
     /// list).
-    timer_cb: Option<timer::TimerCb>,
+    timer_cb: Option<kinds::TimerCb>,
     others: Vec<Box<dyn Any>>,
 }
 
@@ -132,13 +107,22 @@ impl Deferred {
 
     /// Defers a timer's callback.
     #[inline]
-    pub(crate) fn push_timer_cb(&mut self, cb: timer::TimerCb) {
+    pub(crate) fn push_timer_cb(&mut self, cb: kinds::TimerCb) {
         if self.timer_cb.is_none() {
             self.timer_cb = Some(cb);
         } else {
             self.push(cb);
         }
     }
+}
+
+/// An entry of the pending list: a handle whose kind owes callbacks of
+/// completed requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pending {
+    pub key: Key,
+    /// Which kind reports them: no slot lookup to find out.
+    pub ty: HandleType,
 }
 
 /// The three watcher phases.
@@ -179,13 +163,18 @@ pub(crate) struct LoopState {
     pub watchers: [Vec<(Key, u64)>; 3],
     pub watcher_seq: u64,
     pub active_idles: usize,
-    /// UDP handles with send completions to report.
-    pub pending: Vec<Key>,
+    /// Handles whose completed requests (e.g. UDP sends) wait for their
+    /// callbacks, each once, with its kind: the pending phase runs them
+    /// through [`kinds::run_pending`].
+    pub pending: Vec<Pending>,
+    /// The pending list's second buffer: the phase walks one while
+    /// completions collect in the other.
+    pub pending_spare: Vec<Pending>,
     /// The handles closed and waiting for the closing phase, most recently
     /// closed first: a list linked through their slots (a closing handle
     /// keeps its slot until then). This is the slot of the first,
     /// `NO_SLOT` if none. A closing timer keeps the next one's slot in its
-    /// slot (`timer::closing_link`), so closing it stores nothing
+    /// slot (`kinds::closing_link`), so closing it stores nothing
     /// elsewhere; other handles in `closing_links`. Pushed by
     /// [`LoopState::push_closing`].
     pub closing_head: u32,
@@ -197,8 +186,12 @@ pub(crate) struct LoopState {
     pub closing_cbs: Vec<(u32, CloseCb)>,
     /// Called in the closing phase for handles closed without a callback.
     pub close_hook: Option<CloseHook>,
-    /// I/O handles to service without waiting for a new edge.
-    pub ready: Vec<Key>,
+    /// Readiness to deliver again without waiting for a new edge (a read
+    /// budget spent, an edge a panic cut short): served after the next
+    /// poll phase's events ([`LoopState::push_ready`]).
+    pub ready: Vec<IoEvent>,
+    /// The ready list's second buffer, as `pending_spare`.
+    pub ready_spare: Vec<IoEvent>,
     pub asyncs: Vec<Key>,
     pub active_ref_handles: usize,
     pub active_reqs: usize,
@@ -214,14 +207,15 @@ pub(crate) struct LoopState {
     /// Reusable scratch list so phases do not allocate per iteration.
     pub scratch: Vec<Key>,
     pub scratch_watchers: Vec<(Key, u64)>,
-    /// The receive batch handles share when they did not ask for batching
-    /// of their own: one hot buffer for the whole loop. A handle left with
-    /// undelivered datagrams keeps the batch and the loop makes a new one.
-    pub shared_batch: Option<Box<crate::udp::SharedBatch>>,
+    /// What the handle kinds keep once per loop (UDP's shared receive
+    /// batch).
+    pub per_kind: kinds::PerLoop,
     /// The waker fired and the async callbacks have not run yet.
     pub async_woken: bool,
+    /// The signal receiver fired and the signal callbacks have not run yet.
+    pub signals_caught: bool,
     /// Readiness events of the current poll phase.
-    pub io_events: Vec<super::run::IoEvent>,
+    pub io_events: Vec<IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
     pub callbacks_run: u64,
     /// [`LoopState::alive`], readable without a borrow: every change of
@@ -253,11 +247,13 @@ impl LoopState {
             watcher_seq: 0,
             active_idles: 0,
             pending: Vec::new(),
+            pending_spare: Vec::new(),
             closing_head: NO_SLOT,
             closing_links: Vec::new(),
             closing_cbs: Vec::new(),
             close_hook: None,
             ready: Vec::new(),
+            ready_spare: Vec::new(),
             asyncs: Vec::new(),
             active_ref_handles: 0,
             active_reqs: 0,
@@ -272,7 +268,8 @@ impl LoopState {
             scratch: Vec::new(),
             scratch_watchers: Vec::new(),
             async_woken: false,
-            shared_batch: None,
+            signals_caught: false,
+            per_kind: Default::default(),
             io_events: Vec::new(),
             callbacks_run: 0,
             liveness: Default::default(),
@@ -349,7 +346,7 @@ impl LoopState {
         match self
             .slots
             .get_mut(index as usize)
-            .and_then(timer::closing_link)
+            .and_then(kinds::closing_link)
         {
             Some(link) => *link = next,
             None => self.closing_links.push((index, next)),
@@ -384,7 +381,7 @@ impl LoopState {
         if !slot.closing {
             return NO_SLOT;
         }
-        if let Some(link) = timer::closing_link(slot) {
+        if let Some(link) = kinds::closing_link(slot) {
             return *link;
         }
         match links.last() {
@@ -412,7 +409,7 @@ impl LoopState {
             let mut at = rest;
             let mut unused = links.len();
             while let Some(slot) = self.slots.get_mut(at as usize) {
-                let link = match timer::closing_link(slot) {
+                let link = match kinds::closing_link(slot) {
                     Some(link) => link,
                     None if unused > 0 => {
                         unused -= 1;
@@ -464,12 +461,6 @@ impl LoopState {
         self.slots
             .get_mut(key.index as usize)
             .filter(|s| s.gen == key.gen)
-    }
-
-    /// The type of a handle that is neither closed nor closing.
-    #[inline]
-    pub(crate) fn live_type(&self, key: Key) -> Option<HandleType> {
-        self.live(key).ok()?.kind.handle_type()
     }
 
     /// The slot of a handle that is neither closed nor closing.
@@ -528,9 +519,41 @@ impl LoopState {
         self.update_flags(key, |s| s.active = active);
     }
 
-    /// Queues an I/O handle to be serviced in the next poll phase.
-    pub(crate) fn push_ready(&mut self, key: Key) {
-        self.ready.push(key);
+    /// Queues readiness to be delivered again, as `ev`, after the next
+    /// poll phase's events, without a new edge (mio reports edges, so
+    /// readiness a handle left unused would otherwise be lost). Entries
+    /// pushed while the ready list is served wait for the next iteration;
+    /// a kind served by an event and an entry in one iteration tells by
+    /// the iteration number.
+    #[inline]
+    pub(crate) fn push_ready(&mut self, ev: IoEvent) {
+        self.ready.push(ev);
+    }
+
+    /// Whether the handle has an entry on the ready list.
+    pub(crate) fn is_ready(&self, key: Key) -> bool {
+        self.ready.iter().any(|ev| ev.key == key)
+    }
+
+    /// Puts a handle with completed requests on the pending list, so its
+    /// kind reports them in the next pending phase. A kind keeps a handle
+    /// there at most once (a flag of its own). The requests still count in
+    /// `active_reqs`, so the loop was alive already.
+    #[inline]
+    pub(crate) fn push_pending(&mut self, key: Key, ty: HandleType) {
+        self.pending.push(Pending { key, ty });
+    }
+
+    /// Whether the handle is on the pending list.
+    pub(crate) fn is_pending(&self, key: Key) -> bool {
+        self.pending.iter().any(|p| p.key == key)
+    }
+
+    /// Takes a handle off the pending list (its close reports its
+    /// completions instead).
+    pub(crate) fn remove_pending(&mut self, key: Key) {
+        self.pending.retain(|p| p.key != key);
+        self.sync_liveness();
     }
 
     /// Whether the loop has work that forbids blocking in the poll phase.

@@ -38,8 +38,7 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
     // Completions are reported by the closing phase, not the pending one:
     // a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut s.in_pending) {
-        st.pending.retain(|&k| k != key);
-        st.sync_liveness();
+        st.remove_pending(key);
     }
     if let Some(socket) = socket {
         if stream_mut::<T>(st, key).is_ok_and(|s| s.reset_on_close) {
@@ -55,7 +54,8 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
 }
 
 /// The closing phase for a stream: its owed callbacks, in libuv's order.
-pub(crate) fn finish_close<T: StreamHandle>(lp: &Loop, key: Key, mut s: StreamState<T>) {
+/// `s` is the state the freed slot held (dropped after the close callback).
+pub(crate) fn finish_close<T: StreamHandle>(lp: &Loop, key: Key, s: &mut StreamState<T>) {
     {
         let mut st = lp.state();
         st.active_reqs -= usize::from(s.connect.is_some())

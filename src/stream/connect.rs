@@ -3,7 +3,9 @@
 //! once (ECONNREFUSED from `connect(2)`, a deferred bind error). Either
 //! way the callback runs from the loop, never inside `connect`.
 
-use super::{mark_pending, refresh_active, stream_mut, sync_interest, write, ReqCb, StreamHandle};
+use super::{
+    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, write, ReqCb, StreamHandle,
+};
 use crate::core::state::Key;
 use crate::error::{Error, Result};
 use crate::trace::traced;
@@ -106,7 +108,7 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         if ok && reading {
             // Data that came with the handshake raised its edge while
             // only the connect was looked at.
-            st.push_ready(key);
+            push_ready(st, key);
         }
         waiting && ok
     };

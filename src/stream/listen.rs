@@ -12,7 +12,9 @@
 //! by no new edge once descriptors are free again (a stall), or, retried
 //! at once, would fail again (a spin).
 
-use super::{refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET};
+use super::{
+    push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET,
+};
 use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -156,7 +158,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
             if s.listening && s.epoch == epoch && s.listen_cb.is_none() {
                 s.listen_cb = unused.take();
                 if budget_spent {
-                    st.push_ready(key);
+                    push_ready(&mut st, key);
                 }
             }
         }
@@ -180,7 +182,7 @@ pub(crate) fn accept_into<T: StreamHandle>(st: &mut LoopState, server: Key) -> R
     let s = stream_mut::<T>(st, server)?;
     let conn = s.accepted.take().ok_or(StatusCode::EAGAIN)?;
     if s.listening && !s.accepting {
-        st.push_ready(server);
+        push_ready(st, server);
     }
     Ok(conn)
 }

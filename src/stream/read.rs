@@ -7,7 +7,7 @@
 //! hits the end of the stream or fails, or [`READ_BUDGET`] reads were
 //! made; then it goes on the ready list and reads again next iteration.
 
-use super::{refresh_active, stream_mut, sync_interest, StreamHandle, READ_BUDGET};
+use super::{push_ready, refresh_active, stream_mut, sync_interest, StreamHandle, READ_BUDGET};
 use crate::core::state::{Deferred, Key};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -318,7 +318,7 @@ pub(crate) fn dispatch_read<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64
             if !matches!(end, End::Stopped) && s.reading && s.epoch == epoch {
                 s.sink = unused.take();
                 if matches!(end, End::Budget) {
-                    st.push_ready(key);
+                    push_ready(&mut st, key);
                 }
             }
         }

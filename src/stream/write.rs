@@ -255,7 +255,7 @@ pub(crate) fn requeue_completions<T: StreamHandle>(st: &mut LoopState, key: Key)
     let owed = s.writes.has_done() || s.connect_outcome.is_some() || s.shutdown.is_some();
     if owed {
         s.in_pending = false;
-        if !st.pending.contains(&key) {
+        if !st.is_pending(key) {
             mark_pending::<T>(st, key);
         } else if let Ok(s) = stream_mut::<T>(st, key) {
             s.in_pending = true;

@@ -10,6 +10,7 @@ mod gso;
 mod loop_fd;
 mod mmsg;
 mod resolve;
+mod signal;
 mod sockaddr;
 mod socket;
 mod sockopt;
@@ -20,9 +21,9 @@ pub(crate) use errqueue::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use resolve::*;
+pub(crate) use signal::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
-#[allow(unused_imports)] // used by the TCP and pipe handles (issue 12), not in yet
 pub(crate) use stream::*;
 
 use std::io;

@@ -23,6 +23,7 @@
 use super::recv::{Live, READ_BUDGET};
 use super::sink::{Outcome, Sink};
 use super::{udp_mut, Udp};
+use crate::core::run::IoEvent;
 use crate::core::state::Key;
 use crate::error::{Error, StatusCode};
 use crate::sys::{self, QueuedEntry};
@@ -208,8 +209,8 @@ pub(super) fn after_error(lp: &Loop, key: Key) {
             again = r.readable || r.error;
         }
     }
-    if again && !st.ready.contains(&key) {
-        st.push_ready(key);
+    if again && !st.is_ready(key) {
+        st.push_ready(IoEvent::readable(key));
     }
 }
 

@@ -19,13 +19,13 @@ pub use offload::gso_supported;
 pub use recv::{Datagram, RecvMeta};
 pub use send::SendRequest;
 
-pub(crate) use batch::Batch as SharedBatch;
 pub(crate) use recv::dispatch_read;
 pub(crate) use send::{finish_close, requeue_completions, run_completions};
 
 use crate::adopt::family_of;
+use crate::core::kinds::Kind;
 use crate::core::run::IoEvent;
-use crate::core::state::{Deferred, Key, Kind, LoopState, Slot};
+use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};
@@ -42,6 +42,15 @@ pub const AF_INET: i32 = libc::AF_INET;
 /// `AF_INET6`: IPv6.
 pub const AF_INET6: i32 = libc::AF_INET6;
 
+/// What UDP keeps once per loop.
+#[derive(Default)]
+pub(crate) struct PerLoop {
+    /// The receive batch handles share when they did not ask for batching
+    /// of their own: one hot buffer for the whole loop. A handle left with
+    /// undelivered datagrams keeps the batch and the loop makes a new one.
+    shared_batch: Option<Box<batch::Batch>>,
+}
+
 /// Per-handle state in the loop's slab.
 pub(crate) struct UdpState {
     socket: Option<Socket>,
@@ -56,6 +65,12 @@ pub(crate) struct UdpState {
 impl UdpState {
     pub(crate) fn fd(&self) -> Option<RawFd> {
         self.socket.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Whether the handle already read in poll phase `iteration` (an event
+    /// served it before its turn on the ready list).
+    pub(crate) fn read_in(&self, iteration: u64) -> bool {
+        self.recv.read_in(iteration)
     }
 }
 
@@ -415,15 +430,6 @@ fn refresh_active(st: &mut LoopState, key: Key) {
     }
 }
 
-/// Whether the UDP handle in `slot` already read in poll phase `iteration`
-/// (an event served it before its turn on the ready list).
-pub(crate) fn read_in(slot: &Slot, iteration: u64) -> bool {
-    match &slot.kind {
-        Kind::Udp(u) => u.recv.read_in(iteration),
-        _ => false,
-    }
-}
-
 /// Readiness for a UDP socket: read, then drain the send queue.
 pub(crate) fn dispatch_io(lp: &Loop, ev: IoEvent, iteration: u64) {
     if ev.readable {
@@ -444,8 +450,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
     // Its completions are reported by the closing phase, not the pending
     // one: a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut u.send.in_pending) {
-        st.pending.retain(|&k| k != key);
-        st.sync_liveness();
+        st.remove_pending(key);
     }
     let Ok(u) = udp_mut(st, key) else {
         return;

@@ -17,6 +17,7 @@
 use super::batch::{Batch, DEFAULT_WIDTH, WIDE};
 use super::sink::{AllocSink, BatchSink, Outcome, Sink};
 use super::{bind_if_needed, refresh_active, udp_mut, Udp, UdpFlags};
+use crate::core::run::IoEvent;
 use crate::core::state::{Deferred, Key};
 use crate::error::{Result, StatusCode};
 use crate::Loop;
@@ -205,7 +206,7 @@ impl Udp {
                 .as_ref()
                 .is_some_and(|b| b.pending())
             {
-                st.push_ready(key);
+                st.push_ready(IoEvent::readable(key));
             }
             Ok(())
         })
@@ -324,7 +325,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
                     };
                     let receiving = u.recv.receiving;
                     if same && receiving && again {
-                        st.push_ready(key);
+                        st.push_ready(IoEvent::readable(key));
                     }
                     !same && receiving
                 }
@@ -340,7 +341,7 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
                 }
             };
             if to_loop.is_some() {
-                st.shared_batch = to_loop;
+                st.per_kind.udp.shared_batch = to_loop;
             }
             drop(guard);
             drop(unused);
@@ -357,8 +358,8 @@ pub(crate) fn dispatch_read(lp: &Loop, key: Key, iteration: u64, error: bool) {
     let mut st = lp.state();
     if delivered == READ_BUDGET && udp_mut(&mut st, key).is_ok_and(|u| u.recv.receiving) {
         // A session restarted on the last datagram of the budget.
-        if !st.ready.contains(&key) {
-            st.push_ready(key);
+        if !st.is_ready(key) {
+            st.push_ready(IoEvent::readable(key));
         }
     }
 }
@@ -448,7 +449,7 @@ fn take_session(lp: &Loop, key: Key, start: Option<u64>) -> Option<Session> {
         // A drained batch of its own is no longer needed: it becomes the
         // loop's shared one if the loop has none.
         let spare = u.recv.batch.take();
-        let mut b = match st.shared_batch.take() {
+        let mut b = match st.per_kind.udp.shared_batch.take() {
             Some(b) => {
                 drop(spare);
                 b

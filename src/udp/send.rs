@@ -3,8 +3,10 @@
 
 use super::{bind_if_needed, refresh_active, sync_write_interest, udp_mut, Udp};
 use crate::adopt::family_of;
-use crate::core::state::{Key, Kind, LoopState};
+use crate::core::kinds::Kind;
+use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
+use crate::handle::HandleType;
 use crate::trace::traced;
 use crate::{sys, Loop};
 use std::collections::VecDeque;
@@ -220,7 +222,7 @@ impl Udp {
             st.next_req_id += 1;
             st.active_reqs += 1;
             if newly_pending {
-                st.pending.push(key);
+                st.push_pending(key, HandleType::Udp);
             }
             st.mark_alive();
             if interest_changes {
@@ -313,7 +315,7 @@ fn complete(st: &mut LoopState, key: Key, done: Completed) {
     if !u.send.in_pending {
         u.send.in_pending = true;
         // No liveness change: the send is still counted in `active_reqs`.
-        st.pending.push(key);
+        st.push_pending(key, HandleType::Udp);
     }
 }
 
@@ -372,9 +374,7 @@ fn finish_queued(st: &mut LoopState, key: Key, status: Result<()>) {
 
 /// The pending phase for one handle: runs the callbacks of the sends that
 /// completed before this phase began (later ones wait for the next round).
-/// `false` when the handle is not a live UDP handle, so that the pending
-/// phase asks the stream code instead (no lookup more for UDP).
-pub(crate) fn run_completions(lp: &Loop, key: Key) -> bool {
+pub(crate) fn run_completions(lp: &Loop, key: Key) {
     let mut udp = Udp::from_key(lp, key);
     // Set by the first round, which also takes the handle off the list.
     let mut count = usize::MAX;
@@ -383,16 +383,14 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) -> bool {
         let done = {
             let mut st = lp.state();
             let Ok(u) = udp_mut(&mut st, key) else {
-                // Not a UDP handle (first round), or one a callback
-                // closed (later rounds).
-                return count != usize::MAX;
+                return;
             };
             if count == usize::MAX {
                 u.send.in_pending = false;
                 count = u.send.completed.len();
             }
             let Some(done) = u.send.completed.pop_front() else {
-                return true;
+                return;
             };
             u.send.count -= 1;
             u.send.size -= done.size;
@@ -410,7 +408,6 @@ pub(crate) fn run_completions(lp: &Loop, key: Key) -> bool {
         (done.cb)(&req, traced(&req.udp, done.status));
         udp = req.udp;
     }
-    true
 }
 
 /// After a panic in the pending phase: the handle's unreported completions
@@ -423,17 +420,17 @@ pub(crate) fn requeue_completions(st: &mut LoopState, key: Key) {
         return;
     }
     u.send.in_pending = true;
-    if !st.pending.contains(&key) {
+    if !st.is_pending(key) {
         // No liveness change: these sends are still counted in
         // `active_reqs`.
-        st.pending.push(key);
+        st.push_pending(key, HandleType::Udp);
     }
 }
 
 /// The closing phase for a UDP handle: sends already made report their
 /// status, sends still queued report ECANCELED, in the order they were made.
-pub(crate) fn finish_close(lp: &Loop, key: Key, state: super::UdpState) {
-    let send = state.send;
+pub(crate) fn finish_close(lp: &Loop, key: Key, state: &mut super::UdpState) {
+    let send = std::mem::take(&mut state.send);
     {
         let mut st = lp.state();
         st.active_reqs -= send.completed.len() + send.queue.len();

@@ -3,7 +3,7 @@
 
 use super::ops_udp;
 use super::world::{Kind, Obj, SendState, World};
-use super::{ops_async, ops_poll};
+use super::{ops_async, ops_poll, ops_signal};
 use crate::defect;
 
 /// Outside `run`: the loop's metrics. The marker check watcher runs in
@@ -72,6 +72,15 @@ pub fn check_handles(g: &World) {
                     defect!("async {i}: inactive while open");
                 }
             }
+            Obj::Signal(s) => {
+                if active != (e.sig != 0) || s.signum() != e.sig {
+                    defect!(
+                        "signal {i}: active {active}, signum {}; model watching {}",
+                        s.signum(),
+                        e.sig
+                    );
+                }
+            }
             Obj::Udp(u) => {
                 let count = e.udp.outstanding.len();
                 let size: usize = e.udp.outstanding.values().sum();
@@ -131,6 +140,9 @@ pub fn owed(g: &World) -> Vec<String> {
         }
         if ops_poll::owes_callback(g, i) {
             owed.push(format!("readable callback of poll {i}"));
+        }
+        if ops_signal::owes_callback(g, i) {
+            owed.push(format!("callback of signal {i}"));
         }
     }
     owed

@@ -2,7 +2,7 @@
 //! callbacks.
 
 use super::world::{World, W};
-use super::{ops_async, ops_handles, ops_poll, ops_timers, ops_udp};
+use super::{ops_async, ops_handles, ops_poll, ops_signal, ops_timers, ops_udp};
 
 /// Nested operations per callback at most.
 const NESTED_MAX: u64 = 2;
@@ -57,6 +57,10 @@ const OPS: &[Op] = &[
     op!(1, false, ops_udp::op_bad_send),
     op!(1, false, ops_udp::op_recvmmsg),
     op!(1, false, ops_udp::op_unchoke),
+    op!(1, true, ops_signal::op_create),
+    op!(2, true, ops_signal::op_start),
+    op!(1, true, ops_signal::op_stop),
+    op!(3, true, ops_signal::op_raise),
     op!(3, true, ops_handles::op_close),
     op!(1, true, ops_handles::op_walk_close),
     op!(1, true, ops_handles::op_walk),

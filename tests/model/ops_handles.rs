@@ -213,6 +213,7 @@ pub fn op_ref(_w: &W, g: &mut World) {
             Kind::Async,
             Kind::Poll,
             Kind::Udp,
+            Kind::Signal,
         ],
         |_| true,
     ) else {
@@ -277,6 +278,12 @@ pub fn op_closed(w: &W, g: &mut World) {
             }),
         )],
         Obj::Async(a) => vec![("send", a.send()), ("sender", a.sender().map(drop))],
+        Obj::Signal(s) => vec![(
+            "start",
+            s.start(libc::SIGUSR1, move |_, _| {
+                let _ = &guard;
+            }),
+        )],
         Obj::Poll(p) => vec![(
             "start",
             p.start(PollEvents::READABLE, move |_, _| {

@@ -2,7 +2,7 @@
 //! doing, every datagram sent, and the log that reproduces a failure.
 
 use super::rng::Rng;
-use ruv::{Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Timer, Udp};
+use ruv::{Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Signal, Timer, Udp};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -44,6 +44,7 @@ pub enum Kind {
     Async,
     Poll,
     Udp,
+    Signal,
 }
 
 /// The program's own handle value; `None` in [`Ent::obj`] once the program
@@ -56,6 +57,7 @@ pub enum Obj {
     Async(Async),
     Poll(Poll),
     Udp(Udp),
+    Signal(Signal),
 }
 
 impl Obj {
@@ -68,6 +70,7 @@ impl Obj {
             Obj::Async(h) => h,
             Obj::Poll(h) => h,
             Obj::Udp(h) => h,
+            Obj::Signal(h) => h,
         }
     }
 }
@@ -131,6 +134,12 @@ pub struct Ent {
     pub async_seen: u64,
     pub async_threads: bool,
     pub async_has_cb: bool,
+    /// Signal: the signal watched (0: stopped), whether one-shot, the
+    /// callbacks owed for catches, and a count of its starts and stops.
+    pub sig: i32,
+    pub sig_oneshot: bool,
+    pub sig_owed: u32,
+    pub sig_epoch: u64,
 }
 
 impl Ent {
@@ -157,6 +166,10 @@ impl Ent {
             async_seen: 0,
             async_threads: false,
             async_has_cb: false,
+            sig: 0,
+            sig_oneshot: false,
+            sig_owed: 0,
+            sig_epoch: 0,
         }
     }
 

@@ -517,6 +517,7 @@ typedef struct uv_idle_s uv_idle_t;
 typedef struct uv_async_s uv_async_t;
 typedef struct uv_poll_s uv_poll_t;
 typedef struct uv_udp_s uv_udp_t;
+typedef struct uv_signal_s uv_signal_t;
 typedef struct uv_req_s uv_req_t;
 typedef struct uv_udp_send_s uv_udp_send_t;
 typedef struct uv_interface_address_s uv_interface_address_t;
@@ -530,6 +531,7 @@ typedef void (*uv_check_cb)(uv_check_t* handle);
 typedef void (*uv_idle_cb)(uv_idle_t* handle);
 typedef void (*uv_async_cb)(uv_async_t* handle);
 typedef void (*uv_poll_cb)(uv_poll_t* handle, int status, int events);
+typedef void (*uv_signal_cb)(uv_signal_t* handle, int signum);
 typedef void (*uv_udp_send_cb)(uv_udp_send_t* req, int status);
 typedef void (*uv_udp_recv_cb)(uv_udp_t* handle,
                                ssize_t nread,
@@ -601,6 +603,12 @@ struct uv_async_s {
 struct uv_poll_s {
   UV_HANDLE_FIELDS
   uv_poll_cb poll_cb;
+};
+
+struct uv_signal_s {
+  UV_HANDLE_FIELDS
+  uv_signal_cb signal_cb;
+  int signum;
 };
 
 struct uv_udp_s {
@@ -745,6 +753,13 @@ UV_EXTERN int uv_poll_init(uv_loop_t* loop, uv_poll_t* handle, int fd);
 UV_EXTERN int uv_poll_init_socket(uv_loop_t* loop, uv_poll_t* handle, uv_os_sock_t socket);
 UV_EXTERN int uv_poll_start(uv_poll_t* handle, int events, uv_poll_cb cb);
 UV_EXTERN int uv_poll_stop(uv_poll_t* handle);
+
+/* ---- signal ----------------------------------------------------------------- */
+UV_EXTERN int uv_signal_init(uv_loop_t* loop, uv_signal_t* handle);
+UV_EXTERN int uv_signal_start(uv_signal_t* handle, uv_signal_cb signal_cb, int signum);
+UV_EXTERN int uv_signal_start_oneshot(uv_signal_t* handle, uv_signal_cb signal_cb, int signum);
+UV_EXTERN int uv_signal_stop(uv_signal_t* handle);
+UV_EXTERN int uv_kill(int pid, int signum);
 
 /* ---- udp -------------------------------------------------------------------- */
 UV_EXTERN int uv_udp_init(uv_loop_t* loop, uv_udp_t* handle);

@@ -31,6 +31,9 @@ const KIND_SHIFT: u32 = 4;
 /// as libuv's close waits for sends in flight.
 const SENDERS_UNIT: c_uint = 0x100;
 const SENDERS_MASK: c_uint = 0xff00;
+/// Signal handles only (the bit is a sender count's for async handles):
+/// started with `uv_signal_start_oneshot` and not called yet.
+pub(crate) const ONESHOT: c_uint = 0x100;
 
 /// A ruv handle being linked to its C handle by [`init`].
 pub(crate) enum OwnedToken {
@@ -41,6 +44,7 @@ pub(crate) enum OwnedToken {
     Async(ruv::Async),
     Poll(ruv::Poll),
     Udp(ruv::Udp),
+    Signal(ruv::Signal),
 }
 
 /// The ruv handle behind a live C handle, borrowed from the struct.
@@ -53,6 +57,7 @@ pub(crate) enum Token<'a> {
     Async(&'a ruv::Async),
     Poll(&'a ruv::Poll),
     Udp(&'a ruv::Udp),
+    Signal(&'a ruv::Signal),
 }
 
 impl<'a> Token<'a> {
@@ -65,6 +70,7 @@ impl<'a> Token<'a> {
             Token::Async(h) => h,
             Token::Poll(h) => h,
             Token::Udp(h) => h,
+            Token::Signal(h) => h,
         }
     }
 }
@@ -81,6 +87,7 @@ enum Kind {
     Async,
     Poll,
     Udp,
+    Signal,
 }
 
 impl Kind {
@@ -93,6 +100,7 @@ impl Kind {
             5 => Kind::Async,
             6 => Kind::Poll,
             7 => Kind::Udp,
+            8 => Kind::Signal,
             _ => return None,
         })
     }
@@ -112,6 +120,7 @@ union Stored {
     async_: ManuallyDrop<ruv::Async>,
     poll: ManuallyDrop<ruv::Poll>,
     udp: ManuallyDrop<ruv::Udp>,
+    signal: ManuallyDrop<ruv::Signal>,
 }
 
 // The token lives in place in `ruv_private_`.
@@ -165,6 +174,12 @@ impl OwnedToken {
                     udp: ManuallyDrop::new(h),
                 },
             ),
+            OwnedToken::Signal(h) => (
+                Kind::Signal,
+                Stored {
+                    signal: ManuallyDrop::new(h),
+                },
+            ),
         }
     }
 
@@ -178,6 +193,7 @@ impl OwnedToken {
             OwnedToken::Async(h) => h.id(),
             OwnedToken::Poll(h) => h.id(),
             OwnedToken::Udp(h) => h.id(),
+            OwnedToken::Signal(h) => h.id(),
         }
     }
 }
@@ -234,6 +250,7 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
             Kind::Async => Token::Async(&(*stored).async_),
             Kind::Poll => Token::Poll(&(*stored).poll),
             Kind::Udp => Token::Udp(&(*stored).udp),
+            Kind::Signal => Token::Signal(&(*stored).signal),
         }
     })
 }
@@ -359,6 +376,7 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
             Kind::Async => OwnedToken::Async(ManuallyDrop::into_inner(stored.async_)),
             Kind::Poll => OwnedToken::Poll(ManuallyDrop::into_inner(stored.poll)),
             Kind::Udp => OwnedToken::Udp(ManuallyDrop::into_inner(stored.udp)),
+            Kind::Signal => OwnedToken::Signal(ManuallyDrop::into_inner(stored.signal)),
         })
     }
 }
@@ -498,6 +516,7 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
             Kind::Async => &(*stored).async_,
             Kind::Poll => &(*stored).poll,
             Kind::Udp => &(*stored).udp,
+            Kind::Signal => &(*stored).signal,
         }
     })
 }

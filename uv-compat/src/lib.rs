@@ -23,6 +23,7 @@ pub mod misc;
 pub mod poll;
 pub mod print_handles;
 pub mod shim;
+pub mod signal;
 pub mod timer;
 pub mod types;
 pub mod udp;

@@ -59,8 +59,8 @@ mod kind {
 /// The structs of uv.h, whose sizes the size functions report.
 mod layout {
     pub(super) use crate::types::{
-        uv_async_t, uv_handle_t, uv_loop_t, uv_poll_t, uv_req_t, uv_timer_t, uv_udp_send_t,
-        uv_udp_t, uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t,
+        uv_async_t, uv_handle_t, uv_loop_t, uv_poll_t, uv_req_t, uv_signal_t, uv_timer_t,
+        uv_udp_send_t, uv_udp_t, uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t,
         uv_watcher_t as uv_idle_t,
     };
 }
@@ -211,6 +211,7 @@ pub extern "C" fn uv_handle_size(type_: c_int) -> size_t {
         UV_PREPARE => size_of::<layout::uv_prepare_t>(),
         UV_TIMER => size_of::<layout::uv_timer_t>(),
         UV_UDP => size_of::<layout::uv_udp_t>(),
+        UV_SIGNAL => size_of::<layout::uv_signal_t>(),
         _ => NO_SIZE,
     }
 }

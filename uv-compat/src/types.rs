@@ -37,6 +37,8 @@ pub type uv_watcher_cb = unsafe extern "C" fn(*mut uv_watcher_t);
 pub type uv_async_cb = unsafe extern "C" fn(*mut uv_async_t);
 /// `uv_poll_cb`.
 pub type uv_poll_cb = unsafe extern "C" fn(*mut uv_poll_t, c_int, c_int);
+/// `uv_signal_cb`.
+pub type uv_signal_cb = unsafe extern "C" fn(*mut uv_signal_t, c_int);
 /// `uv_udp_send_cb`.
 pub type uv_udp_send_cb = unsafe extern "C" fn(*mut uv_udp_send_t, c_int);
 /// `uv_udp_recv_cb`.
@@ -107,6 +109,18 @@ pub struct uv_poll_t {
     pub poll_cb: Option<uv_poll_cb>,
 }
 
+/// `uv_signal_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_signal_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given to `uv_signal_start`.
+    pub signal_cb: Option<uv_signal_cb>,
+    /// The signal watched; 0 while stopped.
+    pub signum: c_int,
+}
+
 /// `uv_udp_t`.
 #[repr(C)]
 #[derive(Debug)]
@@ -168,6 +182,8 @@ pub mod handle_type {
     pub const TIMER: c_int = 13;
     /// `UV_UDP`.
     pub const UDP: c_int = 15;
+    /// `UV_SIGNAL`.
+    pub const SIGNAL: c_int = 16;
 }
 
 /// `UV_UDP_SEND`, the request type of `uv_udp_send_t`.

@@ -80,6 +80,7 @@ c_tests! {
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
     review_session_c => "review_session.c",
+    signal_c => "signal.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
