@@ -287,6 +287,44 @@ fn bind_defers_eaddrinuse_to_listen_sockname_and_connect() {
 }
 
 #[test]
+fn a_connect_failure_known_at_once_leaves_nothing_owed_after_its_callback() {
+    // The deferred EADDRINUSE is reported from the first pending phase;
+    // with no write and no shutdown behind the connect, nothing is owed
+    // after its callback, so the loop is dead in the prepare phase that
+    // follows (nothing else is active and referenced).
+    let lp = Loop::new().unwrap();
+    let (listener, addr, _) = accepting_listener(&lp);
+    listener.unref();
+    let tcp = Tcp::new(&lp);
+    tcp.bind(addr, TcpFlags::empty()).unwrap();
+    let log = shared(Vec::new());
+    let l = log.clone();
+    tcp.connect(addr, move |_, status| {
+        assert_eq!(status, Err(Error::Status(StatusCode::EADDRINUSE)));
+        l.borrow_mut().push("connect".to_string());
+    })
+    .unwrap();
+    let prepare = Prepare::new(&lp);
+    prepare.unref();
+    let l = log.clone();
+    let probe = lp.clone();
+    prepare
+        .start(move |_| {
+            l.borrow_mut()
+                .push(format!("prepare alive={}", probe.alive()))
+        })
+        .unwrap();
+    assert!(
+        !lp.run(RunMode::Once).unwrap(),
+        "nothing keeps the loop alive"
+    );
+    assert_eq!(*log.borrow(), ["connect", "prepare alive=false"]);
+    assert!(!tcp.is_active());
+    prepare.close(|| {});
+    finish(&lp, &[&listener, &tcp]);
+}
+
+#[test]
 fn close_reset_inside_the_connect_callback_reports_the_writes_before_the_close() {
     let lp = Loop::new().unwrap();
     let (server, addr, accepted) = accepting_listener(&lp);

@@ -100,7 +100,10 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         let shutdown = s.shutdown.is_some();
         let waiting = s.writes.has_waiting();
         let reading = s.reading;
-        if !ok || shutdown || s.writes.has_done() {
+        // Only for requests still owed (the writes a failure cancelled, a
+        // shutdown): a pending-list entry with none would keep the loop
+        // alive for an empty pending round.
+        if shutdown || s.writes.has_done() {
             mark_pending::<T>(st, key);
         }
         sync_interest::<T>(st, key, false);
