@@ -278,11 +278,6 @@ pub(crate) fn push_ready(st: &mut LoopState, key: Key) {
 /// Readiness for a stream: a pending connect is all that is handled
 /// while it lasts (as libuv); a listener accepts; otherwise read, then
 /// write what waits.
-///
-/// Never inlined: inlined through `Io::deliver` into the loop's run, it
-/// made the loop's other paths dearer (measured with `ruv-bench --scenario
-/// instructions`: 315 -> 326 instructions per idle iteration).
-#[inline(never)]
 pub(crate) fn dispatch_io<T: StreamHandle>(lp: &Loop, ev: IoEvent, iteration: u64) {
     let (connecting, listening, waiting) = {
         let mut st = lp.state();
