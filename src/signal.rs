@@ -79,13 +79,13 @@ impl Signal {
     /// Creates a stopped signal handle (`uv_signal_init`).
     #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop) -> Signal {
-        let kind = Kind::Signal(SignalState {
+        let kind = Kind::Signal(Box::new(SignalState {
             signum: 0,
             oneshot: false,
             cb: None,
             pending: 0,
             epoch: 0,
-        });
+        }));
         Signal {
             handle: Handle::insert(lp, HandleType::Signal, kind),
         }

@@ -35,7 +35,7 @@ pub(crate) enum Kind {
     Udp(Box<udp::UdpState>),
     /// The stream state (`src/stream/`) and TCP's own (`src/tcp.rs`).
     Tcp(Box<tcp::TcpState>),
-    Signal(signal::SignalState),
+    Signal(Box<signal::SignalState>),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list):
     /// the core's own, not a kind.
     Vacant {

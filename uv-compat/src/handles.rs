@@ -31,9 +31,12 @@ const KIND_SHIFT: u32 = 4;
 /// as libuv's close waits for sends in flight.
 const SENDERS_UNIT: c_uint = 0x100;
 const SENDERS_MASK: c_uint = 0xff00;
-/// Signal handles only (the bit is a sender count's for async handles):
-/// started with `uv_signal_start_oneshot` and not called yet.
+/// Signal handles only (these bits are a sender count's for async
+/// handles): started with `uv_signal_start_oneshot` and not called yet.
 pub(crate) const ONESHOT: c_uint = 0x100;
+/// Signal handles only: started anew or stopped since its callback began
+/// (a start with the same number, which only swaps the callback, is not).
+pub(crate) const RESTARTED: c_uint = 0x200;
 
 /// A ruv handle being linked to its C handle by [`init`].
 pub(crate) enum OwnedToken {

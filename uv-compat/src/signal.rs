@@ -1,6 +1,8 @@
 //! `uv_signal_*` and `uv_kill`.
 
-use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL, ONESHOT};
+use crate::handles::{
+    init, live, status, to_status, token, OwnedToken, Token, CLOSING, EINVAL, ONESHOT, RESTARTED,
+};
 use crate::loops::{ctx, running_handle};
 use crate::types::*;
 use libc::c_int;
@@ -70,16 +72,24 @@ unsafe fn start(
     // box for it allocates nothing. One-shot handles are started as plain
     // ones and stopped by `fire` after their callback: ruv's own one-shot
     // stop comes after `fire` returns, too late for the public `signum`.
+    // SAFETY: initialized signal handle.
+    let same = signum != 0 && unsafe { (*handle).signum } == signum;
     let result = s.start(signum, fire);
     if result.is_ok() {
         // SAFETY: initialized signal handle.
         unsafe {
             (*handle).signal_cb = cb;
             (*handle).signum = signum;
-            if oneshot {
-                (*handle).handle.ruv_flags_ |= ONESHOT;
-            } else {
-                (*handle).handle.ruv_flags_ &= !ONESHOT;
+            // The same number again only swaps the callback: one-shot or
+            // not stays as the handle was started (libuv too).
+            if !same {
+                let flags = &mut (*handle).handle.ruv_flags_;
+                *flags |= RESTARTED;
+                if oneshot {
+                    *flags |= ONESHOT;
+                } else {
+                    *flags &= !ONESHOT;
+                }
             }
         }
     }
@@ -119,8 +129,9 @@ pub unsafe extern "C" fn uv_signal_start_oneshot(
 
 /// The ruv callback of every C signal handle: finds the C handle through
 /// the running loop's handle table and calls its callback; a one-shot
-/// handle (still one-shot: its callback may have started it again) is then
-/// stopped, with its public `signum` cleared.
+/// handle is then stopped, with its public `signum` cleared, unless its
+/// callback started it anew, stopped or closed it (a one-shot start made
+/// inside the callback waits for the next catch).
 fn fire(s: &ruv::Signal, signum: c_int) {
     let Some(h) = running_handle(s.get_loop(), |handles| handles.get(s.id())) else {
         return;
@@ -130,6 +141,8 @@ fn fire(s: &ruv::Signal, signum: c_int) {
     // callback (closing it stops the handle), linked by `uv_signal_init`
     // as a signal handle since its token is this one's; the callback is
     // read now so C may change it.
+    // SAFETY: as above.
+    unsafe { (*h).handle.ruv_flags_ &= !RESTARTED };
     if let Some(cb) = unsafe { (*h).signal_cb } {
         // SAFETY: calling the program's callback with its own handle.
         unsafe { cb(h, signum) };
@@ -137,7 +150,8 @@ fn fire(s: &ruv::Signal, signum: c_int) {
     // SAFETY: as above: the struct lives until its close callback, which
     // runs in a later phase.
     unsafe {
-        if (*h).handle.ruv_flags_ & ONESHOT != 0 {
+        let flags = (*h).handle.ruv_flags_;
+        if flags & (ONESHOT | RESTARTED | CLOSING) == ONESHOT {
             (*h).handle.ruv_flags_ &= !ONESHOT;
             let _ = s.stop();
             (*h).signum = 0;
@@ -158,7 +172,7 @@ pub unsafe extern "C" fn uv_signal_stop(handle: *mut uv_signal_t) -> c_int {
             // SAFETY: an initialized signal handle (its token is linked).
             unsafe {
                 (*handle).signum = 0;
-                (*handle).handle.ruv_flags_ &= !ONESHOT;
+                (*handle).handle.ruv_flags_ = ((*handle).handle.ruv_flags_ & !ONESHOT) | RESTARTED;
             }
             to_status(result)
         }

@@ -74,7 +74,9 @@
 #define N_ASYNC 3
 #define N_POLL 3
 #define N_UDP 5
-#define N_SLOTS (N_TIMER + N_IDLE + N_PREPARE + N_CHECK + N_ASYNC + N_POLL + N_UDP)
+#define N_SIGNAL 3
+#define N_SLOTS \
+  (N_TIMER + N_IDLE + N_PREPARE + N_CHECK + N_ASYNC + N_POLL + N_UDP + N_SIGNAL)
 
 #define TOP_OPS 160        /* top-level operations per program */
 #define MAX_NEST 3         /* depth of operations made inside callbacks */
@@ -86,12 +88,14 @@
 #define MMSG_CHUNK (64 * 1024)
 #define STALE 8
 
-enum kind { K_TIMER, K_IDLE, K_PREPARE, K_CHECK, K_ASYNC, K_POLL, K_UDP, K_KINDS };
+enum kind {
+  K_TIMER, K_IDLE, K_PREPARE, K_CHECK, K_ASYNC, K_POLL, K_UDP, K_SIGNAL, K_KINDS
+};
 enum state { S_FREE, S_OPEN, S_CLOSING };
 enum dg_state { DG_UNUSED, DG_PENDING, DG_OK, DG_FAILED };
 
 static const char* const kind_name[K_KINDS] = {
-  "timer", "idle", "prepare", "check", "async", "poll", "udp",
+  "timer", "idle", "prepare", "check", "async", "poll", "udp", "signal",
 };
 
 /* What a receiving endpoint has seen: the last sequence number (+1) from
@@ -167,6 +171,12 @@ typedef struct slot {
   int npend;
   int enobufs_next; /* the next alloc_cb hands out an empty buffer */
   rx_t* rx;
+  /* signal: the number watched (0: stopped), one-shot, callbacks owed for
+   * catches taken while it watched, a count of its starts and stops */
+  int signum;
+  int oneshot;
+  unsigned owed;
+  unsigned sig_epoch;
 } slot_t;
 
 typedef struct {
@@ -184,7 +194,7 @@ static uv_timer_t guard;
 static slot_t slots[N_SLOTS];
 static int kind_first[K_KINDS];
 static int kind_count[K_KINDS] = {
-  N_TIMER, N_IDLE, N_PREPARE, N_CHECK, N_ASYNC, N_POLL, N_UDP,
+  N_TIMER, N_IDLE, N_PREPARE, N_CHECK, N_ASYNC, N_POLL, N_UDP, N_SIGNAL,
 };
 
 static unsigned long long seed;
@@ -830,6 +840,9 @@ static void check_slot(slot_t* s) {
             sname(s), uv_is_active(h), s->active);
       break;
   }
+  if (s->kind == K_SIGNAL)
+    CHECK(((uv_signal_t*) h)->signum == s->signum, "%s: signum %d, model %d",
+          sname(s), ((uv_signal_t*) h)->signum, s->signum);
   if (s->kind == K_TIMER) {
     CHECK_EQ(uv_timer_get_repeat((uv_timer_t*) h), s->repeat);
     if (s->active) {
@@ -969,6 +982,11 @@ static void do_close(slot_t* s) {
   }
   s->state = S_CLOSING;
   s->active = 0;
+  if (s->kind == K_SIGNAL) {
+    s->signum = 0;
+    s->owed = 0;
+    s->sig_epoch++;
+  }
   if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP)
     io_since_run = 1;
   in_uv_close = 1;
@@ -1124,6 +1142,13 @@ static void op_init(void) {
       }
       break;
     }
+    case K_SIGNAL:
+      s->signum = 0;
+      s->oneshot = 0;
+      s->owed = 0;
+      s->sig_epoch = 0;
+      r = uv_signal_init(loop, new_handle(s, sizeof(uv_signal_t)));
+      break;
     default:
       return;
   }
@@ -1137,7 +1162,8 @@ static void op_init(void) {
                               : k == K_CHECK   ? UV_CHECK
                               : k == K_ASYNC   ? UV_ASYNC
                               : k == K_POLL    ? UV_POLL
-                                               : UV_UDP));
+                              : k == K_UDP     ? UV_UDP
+                                               : UV_SIGNAL));
   opened(s);
 }
 
@@ -1820,6 +1846,111 @@ static void check_printed(void) {
           sname(&slots[i]));
 }
 
+/* ---- signals ---------------------------------------------------------------
+ * Two real-time signals, raised with raise(): the handler runs on this
+ * thread before it returns, so the model knows which handles watched each
+ * catch. A raise is made only while an open handle watches the signal
+ * (with nobody watching, the default action would end the process). Each
+ * handle watching at a raise is owed one callback for it (a one-shot handle
+ * one in all); stopping, moving or closing takes the debt back. uv-compat
+ * is checked exactly; libuv also delivers a catch to a handle stopped and
+ * started again before the dispatch, and its one-shot handles reset the
+ * disposition at the first catch (SA_RESETHAND), so there one-shot starts
+ * are left out and a callback need not be owed. */
+static int model_signum(int i) {
+  return SIGRTMIN + 12 + i;
+}
+
+static void signal_stopped(slot_t* s) {
+  s->signum = 0;
+  s->owed = 0;
+  s->sig_epoch++;
+  s->active = 0;
+}
+
+static void signal_cb(uv_signal_t* h, int signum) {
+  slot_t* s = slot_of((uv_handle_t*) h);
+  unsigned epoch;
+  int oneshot;
+  cb_enter();
+  logf_("signal_cb %s (%d)", sname(s), signum);
+  CHECK(s->state == S_OPEN, "callback of a closing %s", sname(s));
+  CHECK(signum == s->signum && h->signum == signum,
+        "%s called for %d, watching %d (field %d)", sname(s), signum,
+        s->signum, h->signum);
+  CHECK(uv_is_active((uv_handle_t*) h), "%s inactive in its callback",
+        sname(s));
+#ifdef UV_RUV_COMPAT
+  CHECK(s->owed > 0, "%s called with no catch owed", sname(s));
+#endif
+  if (s->owed > 0)
+    s->owed--;
+  epoch = s->sig_epoch;
+  oneshot = s->oneshot;
+  nested_ops(s);
+  /* A one-shot handle stops after its callback, unless that stopped,
+   * moved or closed it. */
+  if (oneshot && s->sig_epoch == epoch && s->state == S_OPEN)
+    signal_stopped(s);
+  cb_leave();
+}
+
+static int signal_watched(int signum) {
+  int i;
+  for (i = 0; i < N_SIGNAL; i++) {
+    const slot_t* s = &slots[kind_first[K_SIGNAL] + i];
+    if (s->state == S_OPEN && s->signum == signum)
+      return 1;
+  }
+  return 0;
+}
+
+static void op_signal(void) {
+  slot_t* s = pick(K_SIGNAL, S_OPEN);
+  unsigned c = rnd(100);
+  int signum = model_signum((int) rnd(2)), r, i;
+  if (c < 55) {
+    if (s == NULL)
+      return;
+#ifdef UV_RUV_COMPAT
+    int oneshot = chance(30);
+#else
+    int oneshot = 0;
+#endif
+    r = oneshot ? uv_signal_start_oneshot((uv_signal_t*) s->h, signal_cb,
+                                          signum)
+                : uv_signal_start((uv_signal_t*) s->h, signal_cb, signum);
+    logf_("uv_signal_start%s %s %d -> %d", oneshot ? "_oneshot" : "",
+          sname(s), signum, r);
+    CHECK_EQ(r, 0);
+    /* The same number again only swaps the callback. */
+    if (s->signum != signum) {
+      s->signum = signum;
+      s->oneshot = oneshot;
+      s->owed = 0;
+      s->sig_epoch++;
+    }
+    s->active = 1;
+  } else if (c < 75) {
+    if (s == NULL)
+      return;
+    r = uv_signal_stop((uv_signal_t*) s->h);
+    logf_("uv_signal_stop %s -> %d", sname(s), r);
+    CHECK_EQ(r, 0);
+    signal_stopped(s);
+  } else {
+    if (!signal_watched(signum))
+      return;
+    logf_("raise %d", signum);
+    CHECK_EQ(raise(signum), 0);
+    for (i = 0; i < N_SIGNAL; i++) {
+      slot_t* w = &slots[kind_first[K_SIGNAL] + i];
+      if (w->state == S_OPEN && w->signum == signum)
+        w->owed = w->oneshot ? 1 : w->owed + 1;
+    }
+  }
+}
+
 static void op_walk(int close_all) {
   struct walk_state w;
   int i;
@@ -1910,6 +2041,11 @@ static void op_on_closing(void) {
       CHECK_EQ(uv_udp_bind((uv_udp_t*) s->h, (struct sockaddr*) &a, 0),
                UV_EINVAL);
       CHECK_EQ(uv_udp_set_ttl((uv_udp_t*) s->h, 5), UV_EINVAL);
+      break;
+    case K_SIGNAL:
+      CHECK_EQ(uv_signal_start((uv_signal_t*) s->h, signal_cb, SIGUSR1),
+               UV_EINVAL);
+      CHECK_EQ(uv_signal_stop((uv_signal_t*) s->h), 0);
       break;
     default:
       break;
@@ -2029,8 +2165,10 @@ static void one_op(int top) {
     op_async();
   else if (c < 51)
     op_poll();
-  else if (c < 85)
+  else if (c < 80)
     op_udp();
+  else if (c < 85)
+    op_signal();
   else if (c < 88)
     op_ref();
   else if (c < 90)
@@ -2213,6 +2351,9 @@ static void program(void) {
         ((uv_async_t*) s->h)->async_cb != NULL)
       CHECK(atomic_load(&s->dirty) == 0, "%s: a send without its callback",
             sname(s));
+    if (s->kind == K_SIGNAL && s->state == S_OPEN)
+      CHECK(s->owed == 0, "%s: %u catches without their callback", sname(s),
+            s->owed);
   }
   op_walk(1);
   for (i = 0; i < N_SLOTS; i++)

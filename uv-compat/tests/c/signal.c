@@ -6,7 +6,9 @@
  * the signal's number, the handle active and its signum field set; normal
  * and one-shot handles mixed on one signal (one-shot ones called once,
  * active inside the callback, stopped after it with signum 0); starting
- * again with the same number swaps the callback; numbers no handle may
+ * again with the same number swaps the callback (a normal handle stays
+ * normal); a one-shot start made inside a callback waits for the next catch
+ * (uv-compat only: libuv stops it right after that callback); numbers no handle may
  * watch are UV_EINVAL; every loop watching a signal gets it, on its own
  * thread; a handle closed before its caught signal was dispatched is not
  * called; liveness with a started and an unreferenced handle; the handle
@@ -159,6 +161,59 @@ static void test_restart_and_invalid(void) {
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
 }
 
+/* ---- one-shot starts: by number, and from inside a callback ---- */
+
+static uv_signal_t rearmed;
+static int rearmed_calls;
+
+static void rearm_cb(uv_signal_t* h, int signum) {
+  (void) signum;
+  rearmed_calls++;
+  if (rearmed_calls == 1) {
+    /* A one-shot start made inside the callback waits for the next catch
+     * of the new number. */
+    ASSERT_OK(uv_signal_start_oneshot(h, rearm_cb, SIGUSR1));
+  }
+}
+
+static void test_oneshot_starts(void) {
+  uv_signal_t s;
+  calls = 0;
+  /* The same number again only swaps the callback: a handle started
+   * normally stays normal. */
+  ASSERT_OK(uv_signal_init(&loop, &s));
+  ASSERT_OK(uv_signal_start(&s, second_cb, SIGUSR2));
+  ASSERT_OK(uv_signal_start_oneshot(&s, second_cb, SIGUSR2));
+  ASSERT_OK(raise(SIGUSR2));
+  ASSERT_NE(uv_run(&loop, UV_RUN_ONCE), 0);
+  ASSERT_OK(raise(SIGUSR2));
+  ASSERT_NE(uv_run(&loop, UV_RUN_ONCE), 0);
+  ASSERT_EQ(calls, 2);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &s), 0);
+  ASSERT_EQ(s.signum, SIGUSR2);
+
+#ifdef UV_RUV_COMPAT
+  ASSERT_OK(uv_signal_init(&loop, &rearmed));
+  ASSERT_OK(uv_signal_start(&rearmed, rearm_cb, SIGUSR2));
+  ASSERT_OK(raise(SIGUSR2));
+  ASSERT_NE(uv_run(&loop, UV_RUN_ONCE), 0);
+  ASSERT_EQ(rearmed_calls, 1);
+  ASSERT_NE(uv_is_active((uv_handle_t*) &rearmed), 0);
+  ASSERT_EQ(rearmed.signum, SIGUSR1);
+  ASSERT_OK(raise(SIGUSR1));
+  ASSERT_NE(uv_run(&loop, UV_RUN_ONCE), 0);
+  ASSERT_EQ(rearmed_calls, 2);
+  ASSERT_EQ(uv_is_active((uv_handle_t*) &rearmed), 0);
+  ASSERT_EQ(rearmed.signum, 0);
+  uv_close((uv_handle_t*) &rearmed, NULL);
+#else
+  (void) rearm_cb;
+  (void) &rearmed;
+#endif
+  uv_close((uv_handle_t*) &s, NULL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+}
+
 /* ---- closed before its catch was dispatched ---- */
 
 static int pending_closes;
@@ -252,6 +307,7 @@ int main(void) {
   test_counted();
   test_mixed();
   test_restart_and_invalid();
+  test_oneshot_starts();
   test_pending_on_close();
   test_multiple_loops();
   test_kill();
