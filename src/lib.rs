@@ -6,8 +6,9 @@
 //! - [`Loop`] owns every handle and runs the phases: timers, pending, idle,
 //!   prepare, poll (I/O), check, closing — see [`Loop::run`].
 //! - Handles: [`Udp`] (the whole of libuv's `uv_udp_t` and python-uv's
-//!   `uv.UDP`), [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and
-//!   [`Poll`]. All share the operations of [`Handle`].
+//!   `uv.UDP`), [`Tcp`] (libuv's stream operations on TCP), [`Signal`],
+//!   [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
+//!   All share the operations of [`Handle`].
 //! - Errors are libuv status codes ([`StatusCode`]) inside one [`Error`]
 //!   type that also tells a closed handle apart.
 //! - [`Loop::with_manual_clock`] gives deterministic, instant timer tests.
