@@ -61,7 +61,7 @@ impl fmt::Display for HandleType {
 /// dereferences to `Handle`. Tokens are cheap to clone; cloning does not
 /// create a new handle. A handle lives until it is closed, not until its
 /// tokens are dropped. Once closed, every operation on any of its tokens
-/// reports [`Error::ClosedHandle`], even if the loop has reused its slot.
+/// reports [`Error::ClosedHandle`](crate::Error::ClosedHandle), even if the loop has reused its slot.
 #[derive(Clone)]
 pub struct Handle {
     lp: Loop,
