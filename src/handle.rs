@@ -20,6 +20,8 @@ pub enum HandleType {
     Idle = 6,
     /// [`Poll`](crate::Poll): `UV_POLL`.
     Poll = 8,
+    /// [`Tcp`](crate::Tcp): `UV_TCP`.
+    Tcp = 12,
     /// [`Prepare`](crate::Prepare): `UV_PREPARE`.
     Prepare = 9,
     /// [`Timer`](crate::Timer): `UV_TIMER`.
@@ -39,6 +41,7 @@ impl HandleType {
             HandleType::Idle => "idle",
             HandleType::Poll => "poll",
             HandleType::Prepare => "prepare",
+            HandleType::Tcp => "tcp",
             HandleType::Timer => "timer",
             HandleType::Udp => "udp",
             HandleType::Signal => "signal",
@@ -58,7 +61,7 @@ impl fmt::Display for HandleType {
 /// dereferences to `Handle`. Tokens are cheap to clone; cloning does not
 /// create a new handle. A handle lives until it is closed, not until its
 /// tokens are dropped. Once closed, every operation on any of its tokens
-/// reports [`Error::ClosedHandle`], even if the loop has reused its slot.
+/// reports [`Error::ClosedHandle`](crate::Error::ClosedHandle), even if the loop has reused its slot.
 #[derive(Clone)]
 pub struct Handle {
     lp: Loop,
@@ -145,7 +148,9 @@ impl Handle {
 
     /// Whether the handle is active (`uv_is_active`): a started timer,
     /// watcher or poll handle, a receiving UDP handle or one with sends in
-    /// flight, any async handle. Closing and closed handles are inactive.
+    /// flight, a TCP handle that reads, listens, connects, has writes
+    /// waiting or a shutdown pending, any async handle. Closing and closed
+    /// handles are inactive.
     pub fn is_active(&self) -> bool {
         self.lp
             .state()
@@ -173,10 +178,10 @@ impl Handle {
         self.lp.state().slot(self.key).is_some_and(|s| s.referenced)
     }
 
-    /// The handle's descriptor (`uv_fileno`): the socket of a UDP handle,
-    /// the watched descriptor of a poll handle.
+    /// The handle's descriptor (`uv_fileno`): the socket of a UDP or TCP
+    /// handle, the watched descriptor of a poll handle.
     ///
-    /// EBADF when a UDP handle has no socket yet; EINVAL for handle types
+    /// EBADF when a UDP or TCP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
     pub fn fileno(&self) -> Result<RawFd> {
         self.lp.state().live(self.key)?.kind.fileno()

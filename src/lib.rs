@@ -6,8 +6,9 @@
 //! - [`Loop`] owns every handle and runs the phases: timers, pending, idle,
 //!   prepare, poll (I/O), check, closing — see [`Loop::run`].
 //! - Handles: [`Udp`] (the whole of libuv's `uv_udp_t` and python-uv's
-//!   `uv.UDP`), [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and
-//!   [`Poll`]. All share the operations of [`Handle`].
+//!   `uv.UDP`), [`Tcp`] (libuv's stream operations on TCP), [`Signal`],
+//!   [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
+//!   All share the operations of [`Handle`].
 //! - Errors are libuv status codes ([`StatusCode`]) inside one [`Error`]
 //!   type that also tells a closed handle apart.
 //! - [`Loop::with_manual_clock`] gives deterministic, instant timer tests.
@@ -56,6 +57,7 @@
 #![cfg(unix)]
 
 pub mod addr;
+mod adopt;
 mod async_handle;
 pub mod client;
 mod core;
@@ -66,7 +68,9 @@ mod handle;
 mod owed;
 mod poll;
 mod signal;
+mod stream;
 mod sys;
+mod tcp;
 mod timer;
 mod trace;
 pub mod udp;
@@ -80,6 +84,8 @@ pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
 pub use crate::signal::{kill, raise, Signal};
+pub use crate::stream::ReadResult;
+pub use crate::tcp::{Tcp, TcpFlags};
 pub use crate::timer::Timer;
 pub use crate::udp::{
     Datagram, ErrorOrigin, Membership, QueuedError, RecvMeta, SendRequest, Udp, UdpFlags,

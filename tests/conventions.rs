@@ -41,11 +41,16 @@ fn socket_bound_to(addr: SocketAddr) -> String {
         IpAddr::V6(ip) => ("/proc/net/udp6", words(&ip.octets())),
     };
     let local = format!("{ip}:{:04X}", addr.port());
-    let text = std::fs::read_to_string(table).unwrap();
-    for line in text.lines().skip(1) {
-        let cols: Vec<&str> = line.split_whitespace().collect();
-        if cols[1] == local {
-            return format!("socket:[{}]", cols[9]);
+    // The kernel prints the table a page at a time from a live hash table:
+    // sockets other tests open and close between two pages can make one
+    // read skip a line, so read again before giving up.
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(table).unwrap();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols[1] == local {
+                return format!("socket:[{}]", cols[9]);
+            }
         }
     }
     panic!("no UDP socket bound to {addr}");

@@ -23,6 +23,10 @@ pub(crate) struct IoEvent {
     /// The descriptor is in error (`EPOLLERR`); `readable` and `writable`
     /// are set too.
     pub error: bool,
+    /// The peer closed (`EPOLLRDHUP` or `EPOLLHUP`); `readable` is set too.
+    /// A stream then reads on past a short read, to the end of the stream:
+    /// no later edge announces an end that arrived with the last data.
+    pub closed: bool,
 }
 
 impl IoEvent {
@@ -34,6 +38,7 @@ impl IoEvent {
             readable: true,
             writable: false,
             error: false,
+            closed: false,
         }
     }
 }
@@ -408,6 +413,7 @@ impl Loop {
                     readable: ev.readable,
                     writable: ev.writable,
                     error: ev.error,
+                    closed: ev.closed,
                 });
             }
             st.time_after_wait(

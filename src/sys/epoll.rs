@@ -21,6 +21,9 @@ pub(crate) struct Ready {
     /// In error (`EPOLLERR`): a pending socket error or a non-empty error
     /// queue.
     pub error: bool,
+    /// The peer closed (`EPOLLRDHUP` with `EPOLLIN`, or `EPOLLHUP`): a
+    /// stream must read on to the end, as no later edge will announce it.
+    pub closed: bool,
 }
 
 /// A reusable buffer of kernel event records.
@@ -75,6 +78,7 @@ impl EventBuffer {
                 readable: bits & (libc::EPOLLIN | libc::EPOLLPRI) != 0 || closed || error,
                 writable: bits & libc::EPOLLOUT != 0 || error,
                 error,
+                closed,
             }
         })
     }

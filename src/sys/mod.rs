@@ -15,6 +15,7 @@ mod sockaddr;
 mod socket;
 mod sockopt;
 mod spawn;
+mod stream;
 
 pub(crate) use epoll::*;
 pub(crate) use errqueue::*;
@@ -24,8 +25,8 @@ pub(crate) use resolve::*;
 pub(crate) use signal::*;
 pub(crate) use socket::*;
 pub(crate) use sockopt::*;
-#[allow(unused_imports)] // used by the process handle kind (issue 13), not in yet
 pub(crate) use spawn::*;
+pub(crate) use stream::*;
 
 use std::io;
 use std::os::fd::RawFd;

@@ -22,6 +22,7 @@ pub use send::SendRequest;
 pub(crate) use recv::dispatch_read;
 pub(crate) use send::{finish_close, requeue_completions, run_completions};
 
+use crate::adopt::family_of;
 use crate::core::kinds::Kind;
 use crate::core::run::IoEvent;
 use crate::core::state::{Deferred, Key, LoopState};
@@ -30,7 +31,7 @@ use crate::handle::{typed_handle, Handle};
 use crate::{HandleType, Loop};
 use mio::unix::SourceFd;
 use mio::Interest;
-use socket2::{Domain, SockRef, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
@@ -184,22 +185,7 @@ impl Udp {
         }
         // The caller's `as_fd` and `into` run while the loop state is not
         // borrowed, so they may use the loop themselves.
-        let family = {
-            let sock = SockRef::from(&socket);
-            let domain = sock.domain()?;
-            let family = if domain == Domain::IPV4 {
-                AF_INET
-            } else if domain == Domain::IPV6 {
-                AF_INET6
-            } else {
-                return Err(StatusCode::EINVAL.into());
-            };
-            if sock.r#type()? != Type::DGRAM {
-                return Err(StatusCode::EINVAL.into());
-            }
-            sock.set_nonblocking(true)?;
-            family
-        };
+        let family = crate::adopt::adoptable(&socket, Type::DGRAM)?;
         let fd = socket.as_fd().as_raw_fd();
         lp.state()
             .poll
@@ -318,13 +304,6 @@ pub(crate) fn udp_mut(st: &mut LoopState, key: Key) -> Result<&mut UdpState> {
     match &mut st.live_mut(key)?.kind {
         Kind::Udp(u) => Ok(u),
         _ => Err(Error::ClosedHandle),
-    }
-}
-
-fn family_of(addr: &SocketAddr) -> i32 {
-    match addr {
-        SocketAddr::V4(_) => AF_INET,
-        SocketAddr::V6(_) => AF_INET6,
     }
 }
 

@@ -1,7 +1,8 @@
 //! Sending: immediate sends, the queue of sends waiting for the socket to
 //! become writable, and the completions reported in the pending phase.
 
-use super::{bind_if_needed, family_of, refresh_active, sync_write_interest, udp_mut, Udp};
+use super::{bind_if_needed, refresh_active, sync_write_interest, udp_mut, Udp};
+use crate::adopt::family_of;
 use crate::core::kinds::Kind;
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
@@ -288,6 +289,7 @@ const INLINE_BUFS: usize = 8;
 
 /// Calls `f` with `bufs` as plain slices. The caller's `as_ref` runs here,
 /// before the loop state is borrowed, so it may itself use the loop.
+#[inline(always)]
 fn with_slices<B: AsRef<[u8]>, R>(bufs: &[B], f: impl FnOnce(&[&[u8]]) -> R) -> R {
     if let [one] = bufs {
         // The common send: no array to fill.

@@ -2,6 +2,8 @@
 //! with `mod util;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod tcp;
+
 use ruv::{Loop, RunMode, Timer, Udp, UdpFlags};
 use std::cell::RefCell;
 use std::net::SocketAddr;

@@ -1,0 +1,121 @@
+//! The end of a connect: its outcome comes from the socket becoming
+//! writable (`SO_ERROR`), or from the pending phase when it was known at
+//! once (ECONNREFUSED from `connect(2)`, a deferred bind error). Either
+//! way the callback runs from the loop, never inside `connect`.
+
+use super::{
+    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, write, ReqCb, StreamHandle,
+};
+use crate::core::state::Key;
+use crate::error::{Error, Result};
+use crate::trace::traced;
+use crate::Loop;
+
+/// Starts waiting for a connect: `cb` runs with the outcome, from the
+/// writable event, or — with `known` — from the next pending phase.
+pub(crate) fn begin<T: StreamHandle>(
+    st: &mut crate::core::state::LoopState,
+    key: Key,
+    cb: ReqCb<T>,
+    known: Option<Result<()>>,
+) -> Result<()> {
+    let s = stream_mut::<T>(st, key)?;
+    s.connect = Some(cb);
+    s.readable = true;
+    s.writable = true;
+    let now = known.is_some();
+    if now {
+        s.connect_outcome = known;
+    } else {
+        s.connecting = true;
+    }
+    st.active_reqs += 1;
+    st.mark_alive();
+    if now {
+        mark_pending::<T>(st, key);
+    }
+    sync_interest::<T>(st, key, false);
+    refresh_active::<T>(st, key);
+    Ok(())
+}
+
+/// A writable event while connecting: the outcome is the socket's pending
+/// error. Without one the socket is connected only if it has a peer (a
+/// stray event while the handshake is still going is ignored).
+pub(super) fn on_writable<T: StreamHandle>(lp: &Loop, key: Key) {
+    let outcome = {
+        let mut st = lp.state();
+        let Ok(s) = stream_mut::<T>(&mut st, key) else {
+            return;
+        };
+        let Some(sock) = s.socket.as_ref().filter(|_| s.connecting) else {
+            return;
+        };
+        match sock.take_error() {
+            Ok(Some(err)) => Err(Error::from(err)),
+            Err(err) => Err(Error::from(err)),
+            Ok(None) => match sock.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => return,
+                Err(err) => Err(Error::from(err)),
+            },
+        }
+    };
+    finish_connect::<T>(lp, key, outcome);
+}
+
+/// Reports a connect's outcome. After a failure the writes queued behind
+/// it are cancelled (unless the callback closed the handle); after a
+/// success they are written, and a stream already reading reads.
+pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Result<()>) {
+    let cb = {
+        let mut st = lp.state();
+        let st = &mut *st;
+        let Ok(s) = stream_mut::<T>(st, key) else {
+            return;
+        };
+        s.connecting = false;
+        s.connect_outcome = None;
+        let Some(cb) = s.connect.take() else {
+            return;
+        };
+        st.active_reqs -= 1;
+        st.sync_liveness();
+        sync_interest::<T>(st, key, false);
+        refresh_active::<T>(st, key);
+        cb
+    };
+    let h = T::from_key(lp, key);
+    let ok = outcome.is_ok();
+    cb(&h, traced(h.as_ref(), outcome));
+    let waiting = {
+        let mut st = lp.state();
+        let st = &mut *st;
+        let Ok(s) = stream_mut::<T>(st, key) else {
+            return;
+        };
+        if !ok {
+            s.writes.cancel_all();
+        }
+        let shutdown = s.shutdown.is_some();
+        let waiting = s.writes.has_waiting();
+        let reading = s.reading;
+        // Only for requests still owed (the writes a failure cancelled, a
+        // shutdown): a pending-list entry with none would keep the loop
+        // alive for an empty pending round.
+        if shutdown || s.writes.has_done() {
+            mark_pending::<T>(st, key);
+        }
+        sync_interest::<T>(st, key, false);
+        refresh_active::<T>(st, key);
+        if ok && reading {
+            // Data that came with the handshake raised its edge while
+            // only the connect was looked at.
+            push_ready(st, key);
+        }
+        waiting && ok
+    };
+    if waiting {
+        write::flush::<T>(lp, key);
+    }
+}

@@ -1,0 +1,307 @@
+//! Streams (libuv's `uv_stream_t`): what TCP (and later pipe) handles
+//! share — the read loop, the write path over [`WriteQueue`], shutdown,
+//! connect completion, listen/accept, and what closing owes.
+//!
+//! The machinery is generic over the handle's token type `T` (a
+//! [`StreamHandle`]), so callbacks get the typed token (`&Tcp`) without a
+//! conversion, and a pipe handle can reuse all of it with its own `Kind`.
+//!
+//! mio reports readiness edge-triggered; libuv relies on level-triggered
+//! epoll. So, as for UDP (`docs/ARCHITECTURE.md`, "I/O readiness"): a
+//! reading stream reads at most [`READ_BUDGET`] times per event and then
+//! goes on the loop's ready list; a listener accepts at most as many
+//! connections per event; `read_start` and `listen` re-arm the epoll
+//! registration so that an edge that went by unseen is reported again.
+
+mod close;
+mod connect;
+mod listen;
+mod read;
+mod write;
+pub(crate) mod write_queue;
+
+pub use read::ReadResult;
+
+pub(crate) use close::{finish_close, stop_for_close};
+pub(crate) use connect::{begin as begin_connect, finish_connect};
+pub(crate) use listen::{accept_into, start_listening};
+pub(crate) use read::{read_start, read_start_with, read_stop};
+pub(crate) use write::{
+    requeue_completions, run_completions, shutdown, try_write, write, write_owned,
+};
+
+use crate::core::kinds::Kind;
+use crate::core::run::IoEvent;
+use crate::core::state::{Key, LoopState};
+use crate::error::{Error, Result};
+use crate::handle::{Handle, HandleType};
+use crate::Loop;
+use mio::unix::SourceFd;
+use mio::Interest;
+use socket2::Socket;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use write_queue::WriteQueue;
+
+/// Reads per readable event, and connections accepted per event, at most
+/// (libuv's 32 reads per `POLLIN`); then the stream waits on the ready
+/// list so that other handles get their turn.
+pub(crate) const READ_BUDGET: usize = 32;
+
+/// A write or shutdown callback; it gets the handle and the outcome.
+pub(crate) type ReqCb<T> = Box<dyn FnOnce(&T, Result<()>)>;
+/// A listener's connection callback.
+pub(crate) type ConnectionCb<T> = Box<dyn FnMut(&T, Result<()>)>;
+
+/// A handle type built on the stream machinery.
+pub(crate) trait StreamHandle: AsRef<Handle> + Sized + 'static {
+    /// The handle type, which tags the stream's pending-list entries.
+    const TYPE: HandleType;
+    /// The token of the handle with this key.
+    fn from_key(lp: &Loop, key: Key) -> Self;
+    /// The stream part of the handle's state, if `kind` is this type.
+    fn stream_of(kind: &mut Kind) -> Option<&mut StreamState<Self>>;
+}
+
+/// A live (not closing) stream handle's stream state.
+pub(crate) fn stream_mut<T: StreamHandle>(
+    st: &mut LoopState,
+    key: Key,
+) -> Result<&mut StreamState<T>> {
+    T::stream_of(&mut st.live_mut(key)?.kind).ok_or(Error::ClosedHandle)
+}
+
+/// The stream part of a handle's state in the loop's slab.
+pub(crate) struct StreamState<T> {
+    pub(crate) socket: Option<Socket>,
+    /// The interest the socket is registered with, once registered.
+    registered: Option<Interest>,
+    /// libuv's `UV_HANDLE_READABLE`: connected (or connecting); cleared by
+    /// a read error.
+    pub(crate) readable: bool,
+    /// libuv's `UV_HANDLE_WRITABLE`: cleared by `shutdown` and a read error.
+    pub(crate) writable: bool,
+    reading: bool,
+    /// Bumped by every read start and stop, listen and close: a dispatch
+    /// holds the value it began with, so it can tell that a callback
+    /// stopped, restarted or closed the stream.
+    epoch: u64,
+    /// The loop iteration this stream last read (or accepted) in.
+    last_read: u64,
+    sink: Option<Box<dyn read::ReadSink<T>>>,
+    writes: WriteQueue<ReqCb<T>>,
+    /// The connect request, until its callback runs.
+    connect: Option<ReqCb<T>>,
+    /// Waiting for the socket to become writable to learn the connect's
+    /// outcome.
+    connecting: bool,
+    /// A connect outcome known without an event (ECONNREFUSED from
+    /// `connect(2)` itself, a deferred bind error): reported in the
+    /// pending phase.
+    connect_outcome: Option<Result<()>>,
+    /// The shutdown request, until its callback runs.
+    shutdown: Option<ReqCb<T>>,
+    listening: bool,
+    listen_cb: Option<ConnectionCb<T>>,
+    /// A connection accepted and not yet taken by `accept`: while it is
+    /// here the listener accepts no more (libuv's delayed accept).
+    accepted: Option<OwnedFd>,
+    /// The connection callbacks are being run for this listener.
+    accepting: bool,
+    /// The handle is on the loop's pending list.
+    in_pending: bool,
+    /// Writes wait for room instead of queueing (`set_blocking`).
+    pub(crate) blocking: bool,
+    /// Close with `SO_LINGER` 0 so the peer gets a reset (`close_reset`).
+    pub(crate) reset_on_close: bool,
+}
+
+impl<T> Default for StreamState<T> {
+    fn default() -> Self {
+        StreamState {
+            socket: None,
+            registered: None,
+            readable: false,
+            writable: false,
+            reading: false,
+            epoch: 0,
+            last_read: 0,
+            sink: None,
+            writes: WriteQueue::default(),
+            connect: None,
+            connecting: false,
+            connect_outcome: None,
+            shutdown: None,
+            listening: false,
+            listen_cb: None,
+            accepted: None,
+            accepting: false,
+            in_pending: false,
+            blocking: false,
+            reset_on_close: false,
+        }
+    }
+}
+
+impl<T> StreamState<T> {
+    /// The socket's descriptor, if it has one.
+    pub(crate) fn fd(&self) -> Option<RawFd> {
+        self.socket.as_ref().map(|s| s.as_raw_fd())
+    }
+
+    /// Bytes written or waiting whose callbacks have not run
+    /// (`write_queue_size`).
+    pub(crate) fn write_queue_size(&self) -> usize {
+        self.writes.size()
+    }
+
+    /// Whether a connect request waits for its callback.
+    pub(crate) fn connect_pending(&self) -> bool {
+        self.connect.is_some()
+    }
+
+    /// Whether a shutdown request waits for its callback.
+    pub(crate) fn shutdown_pending(&self) -> bool {
+        self.shutdown.is_some()
+    }
+
+    /// Whether the stream is reading.
+    pub(crate) fn is_reading(&self) -> bool {
+        self.reading
+    }
+
+    /// Whether the stream already read or accepted in poll phase
+    /// `iteration` (an event served it before its turn on the ready list).
+    pub(crate) fn read_in(&self, iteration: u64) -> bool {
+        self.last_read == iteration
+    }
+
+    /// What the handle does that makes it active (`uv_is_active`).
+    fn busy(&self) -> bool {
+        self.reading
+            || self.listening
+            || self.connect.is_some()
+            || self.writes.has_waiting()
+            || self.shutdown.is_some()
+    }
+}
+
+/// Gives the handle `socket`, registered for reading. On error the socket
+/// is dropped (closed) and the handle left without one.
+pub(crate) fn install_socket<T: StreamHandle>(
+    st: &mut LoopState,
+    key: Key,
+    socket: Socket,
+) -> Result<()> {
+    let fd = socket.as_raw_fd();
+    st.poll
+        .registry()
+        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)?;
+    let s = stream_mut::<T>(st, key)?;
+    s.socket = Some(socket);
+    s.registered = Some(Interest::READABLE);
+    Ok(())
+}
+
+/// The interest the stream needs: always readable (mio needs something;
+/// a readable event for a stream that does not read is ignored and its
+/// data waits), writable while a connect or writes wait.
+fn wanted_interest<T>(s: &StreamState<T>) -> Interest {
+    if s.connecting || s.writes.has_waiting() {
+        Interest::READABLE.add(Interest::WRITABLE)
+    } else {
+        Interest::READABLE
+    }
+}
+
+/// Registers the interest the stream needs now, if it changed; with
+/// `rearm`, always (epoll then reports the socket again if it is ready,
+/// recovering an edge that went by while nobody listened).
+pub(crate) fn sync_interest<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    let want = wanted_interest(s);
+    let Some(fd) = s.fd() else {
+        return;
+    };
+    if !rearm && s.registered == Some(want) {
+        return;
+    }
+    if st
+        .poll
+        .registry()
+        .reregister(&mut SourceFd(&fd), key.token(), want)
+        .is_ok()
+    {
+        if let Ok(s) = stream_mut::<T>(st, key) {
+            s.registered = Some(want);
+        }
+    }
+}
+
+/// Makes the handle active exactly while it does something.
+pub(crate) fn refresh_active<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    if let Ok(s) = stream_mut::<T>(st, key) {
+        let busy = s.busy();
+        st.set_active(key, busy);
+    }
+}
+
+/// Puts the handle on the pending list (once) so that its completions run
+/// in the next pending phase.
+pub(crate) fn mark_pending<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    if !std::mem::replace(&mut s.in_pending, true) {
+        st.push_pending(key, T::TYPE);
+        st.mark_alive();
+    }
+}
+
+/// Puts the stream on the ready list, to be read (or to accept) after the
+/// next poll phase's events without a new edge. The entry reads on past a
+/// short read, to EAGAIN or the end of the stream: whether the peer's
+/// hang-up went by with the edge that was not served is not known. Write
+/// readiness is not replayed: every path that queues an entry has written
+/// what waits already, or waits for a writable edge.
+pub(crate) fn push_ready(st: &mut LoopState, key: Key) {
+    st.push_ready(IoEvent {
+        key,
+        readable: true,
+        writable: false,
+        error: false,
+        closed: true,
+    });
+}
+
+/// Readiness for a stream: a pending connect is all that is handled
+/// while it lasts (as libuv); a listener accepts; otherwise read, then
+/// write what waits.
+pub(crate) fn dispatch_io<T: StreamHandle>(lp: &Loop, ev: IoEvent, iteration: u64) {
+    let (connecting, listening, waiting) = {
+        let mut st = lp.state();
+        let Ok(s) = stream_mut::<T>(&mut st, ev.key) else {
+            return;
+        };
+        (s.connecting, s.listening, s.writes.has_waiting())
+    };
+    if connecting {
+        if ev.writable {
+            connect::on_writable::<T>(lp, ev.key);
+        }
+        return;
+    }
+    if listening {
+        if ev.readable {
+            listen::dispatch_accept::<T>(lp, ev.key, iteration);
+        }
+        return;
+    }
+    if ev.readable {
+        read::dispatch_read::<T>(lp, ev.key, iteration, ev.closed || ev.error);
+    }
+    if ev.writable && waiting {
+        write::flush::<T>(lp, ev.key);
+    }
+}

@@ -1,0 +1,264 @@
+//! Writing and shutting down: requests go through the stream's
+//! [`WriteQueue`](super::write_queue::WriteQueue) (written at once without
+//! a copy when nothing waits), and their callbacks run in the pending
+//! phase, never inside the call that made them.
+
+use super::write_queue::{with_io_slices, Progress};
+use super::{
+    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, ReqCb, StreamHandle,
+};
+use crate::core::state::{Key, LoopState};
+use crate::error::{Error, Result, StatusCode};
+use crate::trace::traced;
+use crate::{sys, Loop};
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::os::fd::RawFd;
+
+/// A writer that takes nothing: a write made while a connect is pending
+/// only queues (as libuv).
+fn not_yet(_: &[IoSlice<'_>]) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
+/// The checks before a write, in libuv's order; the descriptor.
+fn check<T>(s: &super::StreamState<T>, nbufs: usize) -> Result<RawFd> {
+    if nbufs == 0 {
+        return Err(StatusCode::EINVAL.into());
+    }
+    let fd = s.fd().ok_or(StatusCode::EBADF)?;
+    if !s.writable {
+        return Err(StatusCode::EPIPE.into());
+    }
+    Ok(fd)
+}
+
+/// Hands `bufs` or the owned buffers to the queue with the stream's writer.
+fn enqueue<T: StreamHandle>(
+    h: &T,
+    nbufs: usize,
+    write: impl FnOnce(
+        &mut super::write_queue::WriteQueue<ReqCb<T>>,
+        &mut dyn FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+    ) -> Progress,
+) -> Result<()> {
+    let key = h.as_ref().key();
+    let mut st = h.as_ref().get_loop().state();
+    let st = &mut *st;
+    let s = stream_mut::<T>(st, key)?;
+    let fd = check(s, nbufs)?;
+    let progress = if s.connect.is_some() {
+        write(&mut s.writes, &mut not_yet)
+    } else if s.blocking {
+        write(&mut s.writes, &mut |slices| {
+            sys::send_vectored_blocking(fd, slices)
+        })
+    } else {
+        write(&mut s.writes, &mut |slices| sys::send_vectored(fd, slices))
+    };
+    st.active_reqs += 1;
+    st.mark_alive();
+    // Whatever the queue did, `after` reads its state.
+    let _: Progress = progress;
+    after::<T>(st, key);
+    Ok(())
+}
+
+/// What a write or flush left: completions to report, interest to change.
+fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    if s.writes.has_done() {
+        mark_pending::<T>(st, key);
+    }
+    // Both compare before they change anything: no system call unless the
+    // queue started or stopped waiting.
+    sync_interest::<T>(st, key, false);
+    refresh_active::<T>(st, key);
+}
+
+/// `write`: see [`Tcp::write`](crate::Tcp::write).
+pub(crate) fn write<T: StreamHandle>(
+    h: &T,
+    bufs: &[&[u8]],
+    cb: impl FnOnce(&T, Result<()>) + 'static,
+) -> Result<()> {
+    // Boxed before the borrow; on error dropped after it.
+    let mut cb = Some(Box::new(cb) as ReqCb<T>);
+    let result = enqueue(h, bufs.len(), |q, w| {
+        let cb = cb.take().expect("taken once");
+        q.write(bufs, cb, &mut |s| w(s))
+    });
+    drop(cb);
+    result
+}
+
+/// `write_owned`: see [`Tcp::write_owned`](crate::Tcp::write_owned).
+pub(crate) fn write_owned<T: StreamHandle>(
+    h: &T,
+    bufs: Vec<Vec<u8>>,
+    cb: impl FnOnce(&T, Result<()>) + 'static,
+) -> Result<()> {
+    let mut cb = Some(Box::new(cb) as ReqCb<T>);
+    let mut bufs = Some(bufs);
+    let nbufs = bufs.as_ref().map_or(0, Vec::len);
+    let result = enqueue(h, nbufs, |q, w| {
+        let cb = cb.take().expect("taken once");
+        let bufs = bufs.take().expect("taken once");
+        q.write_owned(bufs, cb, &mut |s| w(s))
+    });
+    drop((cb, bufs));
+    result
+}
+
+/// `try_write`: see [`Tcp::try_write`](crate::Tcp::try_write).
+pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize> {
+    let key = h.as_ref().key();
+    let mut st = h.as_ref().get_loop().state();
+    let s = stream_mut::<T>(&mut st, key)?;
+    // As libuv: anything in flight comes first, then the checks.
+    if s.connect.is_some() || s.writes.size() != 0 || s.writes.has_waiting() {
+        return Err(StatusCode::EAGAIN.into());
+    }
+    let fd = check(s, bufs.len())?;
+    let n = bufs.len().min(super::write_queue::IOV_MAX);
+    with_io_slices(&bufs[..n], |slices| sys::send_vectored(fd, slices)).map_err(|e| {
+        if e.kind() == io::ErrorKind::WouldBlock {
+            StatusCode::EAGAIN.into()
+        } else {
+            Error::from(e)
+        }
+    })
+}
+
+/// `shutdown`: see [`Tcp::shutdown`](crate::Tcp::shutdown).
+pub(crate) fn shutdown<T: StreamHandle>(
+    h: &T,
+    cb: impl FnOnce(&T, Result<()>) + 'static,
+) -> Result<()> {
+    let key = h.as_ref().key();
+    let mut cb = Some(Box::new(cb) as ReqCb<T>);
+    let result = h.as_ref().get_loop().with_deferred(|st, _| {
+        let s = stream_mut::<T>(st, key)?;
+        if !s.writable || s.shutdown.is_some() || s.socket.is_none() {
+            return Err(StatusCode::ENOTCONN.into());
+        }
+        s.writable = false;
+        s.shutdown = cb.take();
+        let now = s.connect.is_none() && !s.writes.has_waiting();
+        st.active_reqs += 1;
+        st.mark_alive();
+        if now {
+            mark_pending::<T>(st, key);
+        }
+        refresh_active::<T>(st, key);
+        Ok(())
+    });
+    drop(cb);
+    result
+}
+
+/// The stream became writable: writes what waits.
+pub(crate) fn flush<T: StreamHandle>(lp: &Loop, key: Key) {
+    let mut st = lp.state();
+    let st = &mut *st;
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    let Some(fd) = s.fd() else {
+        return;
+    };
+    let blocking = s.blocking;
+    let progress = s.writes.flush(&mut |slices| {
+        if blocking {
+            sys::send_vectored_blocking(fd, slices)
+        } else {
+            sys::send_vectored(fd, slices)
+        }
+    });
+    let _: Progress = progress;
+    after::<T>(st, key);
+}
+
+/// What one step of a pending round reports.
+enum Step<T> {
+    Connect(Result<()>),
+    Write(ReqCb<T>, Result<()>),
+    Shutdown(ReqCb<T>, Result<()>),
+}
+
+/// The pending phase for one stream: a connect outcome known without an
+/// event, then the write callbacks of the requests finished when the round
+/// began (later ones wait for the next round), then the shutdown once
+/// nothing waits to be written.
+pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
+    let h = T::from_key(lp, key);
+    let mut writes = None;
+    loop {
+        let step = {
+            let mut st = lp.state();
+            let st = &mut *st;
+            let Ok(s) = stream_mut::<T>(st, key) else {
+                return;
+            };
+            let count = *writes.get_or_insert_with(|| {
+                s.in_pending = false;
+                s.writes.done_count()
+            });
+            if let Some(outcome) = s.connect_outcome.take() {
+                Step::Connect(outcome)
+            } else if count > 0 {
+                writes = Some(count - 1);
+                let Some((cb, status)) = s.writes.pop_done() else {
+                    return;
+                };
+                st.active_reqs -= 1;
+                st.sync_liveness();
+                refresh_active::<T>(st, key);
+                Step::Write(cb, status)
+            } else if s.shutdown.is_some()
+                && s.connect.is_none()
+                && !s.writes.has_waiting()
+                && !s.writes.has_done()
+            {
+                let status = match &s.socket {
+                    Some(sock) => sock.shutdown(Shutdown::Write).map_err(Error::from),
+                    None => Err(StatusCode::ENOTCONN.into()),
+                };
+                let Some(cb) = s.shutdown.take() else {
+                    return;
+                };
+                st.active_reqs -= 1;
+                st.sync_liveness();
+                refresh_active::<T>(st, key);
+                Step::Shutdown(cb, status)
+            } else {
+                return;
+            }
+        };
+        match step {
+            Step::Connect(outcome) => finish_connect::<T>(lp, key, outcome),
+            Step::Write(cb, status) | Step::Shutdown(cb, status) => {
+                cb(&h, traced(h.as_ref(), status))
+            }
+        }
+    }
+}
+
+/// After a panic in the pending phase: a stream with completions left goes
+/// back on the pending list.
+pub(crate) fn requeue_completions<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    let owed = s.writes.has_done() || s.connect_outcome.is_some() || s.shutdown.is_some();
+    if owed {
+        s.in_pending = false;
+        if !st.is_pending(key) {
+            mark_pending::<T>(st, key);
+        } else if let Ok(s) = stream_mut::<T>(st, key) {
+            s.in_pending = true;
+        }
+    }
+}
