@@ -30,6 +30,8 @@ pub enum HandleType {
     Udp = 15,
     /// [`Signal`](crate::Signal): `UV_SIGNAL`.
     Signal = 16,
+    /// [`Process`](crate::Process): `UV_PROCESS`.
+    Process = 10,
 }
 
 impl HandleType {
@@ -45,6 +47,7 @@ impl HandleType {
             HandleType::Timer => "timer",
             HandleType::Udp => "udp",
             HandleType::Signal => "signal",
+            HandleType::Process => "process",
         }
     }
 }

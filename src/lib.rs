@@ -7,7 +7,7 @@
 //!   prepare, poll (I/O), check, closing — see [`Loop::run`].
 //! - Handles: [`Udp`] (the whole of libuv's `uv_udp_t` and python-uv's
 //!   `uv.UDP`), [`Tcp`] (libuv's stream operations on TCP), [`Signal`],
-//!   [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
+//!   [`Process`], [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
 //!   All share the operations of [`Handle`].
 //! - Errors are libuv status codes ([`StatusCode`]) inside one [`Error`]
 //!   type that also tells a closed handle apart.
@@ -67,6 +67,7 @@ mod error;
 mod handle;
 mod owed;
 mod poll;
+mod process;
 mod signal;
 mod stream;
 mod sys;
@@ -83,6 +84,7 @@ pub use crate::core::{
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
 pub use crate::poll::{Poll, PollEvents};
+pub use crate::process::{Process, ProcessFlags, ProcessOptions, Stdio};
 pub use crate::signal::{kill, raise, Signal};
 pub use crate::stream::ReadResult;
 pub use crate::tcp::{Tcp, TcpFlags};

@@ -13,7 +13,7 @@ use super::state::{Deferred, Key, LoopState, Pending, Slot};
 use super::Loop;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::HandleType;
-use crate::{async_handle, poll, signal, stream, tcp, timer, udp, watcher, Tcp};
+use crate::{async_handle, poll, process, signal, stream, tcp, timer, udp, watcher, Tcp};
 use std::os::fd::RawFd;
 
 // The kinds that have a phase of their own, which the core calls by name:
@@ -22,6 +22,7 @@ use std::os::fd::RawFd;
 // idle/prepare/check watchers (their phases) and async handles (after the
 // poll phase's events).
 pub(crate) use async_handle::dispatch_wake;
+pub(crate) use process::reap_orphans;
 pub(crate) use signal::dispatch_caught as dispatch_signals;
 pub(crate) use timer::{closing_link, fire_slot, mark_due, pop_due, rearm_due_slot, TimerCb};
 pub(crate) use watcher::dispatch as dispatch_watcher;
@@ -36,6 +37,7 @@ pub(crate) enum Kind {
     /// The stream state (`src/stream/`) and TCP's own (`src/tcp.rs`).
     Tcp(Box<tcp::TcpState>),
     Signal(Box<signal::SignalState>),
+    Process(Box<process::ProcessState>),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list):
     /// the core's own, not a kind.
     Vacant {
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Udp(_) => HandleType::Udp,
             Kind::Tcp(_) => HandleType::Tcp,
             Kind::Signal(_) => HandleType::Signal,
+            Kind::Process(_) => HandleType::Process,
             Kind::Vacant { .. } => return None,
         })
     }
@@ -75,6 +78,7 @@ impl Kind {
 pub(crate) struct PerLoop {
     pub udp: udp::PerLoop,
     pub signal: signal::PerLoop,
+    pub process: process::PerLoop,
 }
 
 impl PerLoop {
@@ -92,6 +96,7 @@ pub(crate) enum Io {
     Udp,
     Tcp,
     Poll,
+    Process,
 }
 
 impl Io {
@@ -102,6 +107,7 @@ impl Io {
             Kind::Udp(_) => Some(Io::Udp),
             Kind::Tcp(_) => Some(Io::Tcp),
             Kind::Poll(_) => Some(Io::Poll),
+            Kind::Process(_) => Some(Io::Process),
             _ => None,
         }
     }
@@ -131,6 +137,7 @@ impl Io {
             Io::Udp => udp::dispatch_io(lp, ev, iteration),
             Io::Tcp => stream::dispatch_io::<Tcp>(lp, ev, iteration),
             Io::Poll => poll::dispatch(lp, ev.key),
+            Io::Process => process::dispatch(lp, ev.key),
         }
     }
 }
@@ -183,6 +190,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
         HandleType::Udp => udp::stop_for_close(st, key, deferred),
         HandleType::Tcp => stream::stop_for_close::<Tcp>(st, key, deferred),
         HandleType::Signal => signal::stop_for_close(st, key, deferred),
+        HandleType::Process => process::stop_for_close(st, key, deferred),
     }
 }
 
@@ -196,6 +204,7 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, kind: &mut Kind) {
     match kind {
         Kind::Udp(u) => udp::finish_close(lp, key, u),
         Kind::Tcp(t) => stream::finish_close::<Tcp>(lp, key, &mut t.stream),
+        Kind::Process(_) => process::finish_close(lp, kind),
         _ => {}
     }
 }

@@ -2,7 +2,7 @@
 //! `src/unix/core.c`), with edge-triggered readiness kept by a ready list.
 
 use super::kinds;
-use super::state::{Key, Phase, NO_SLOT, SIGNAL_TOKEN, WAKER_TOKEN};
+use super::state::{Key, Phase, NO_SLOT, ORPHANS_TOKEN, SIGNAL_TOKEN, WAKER_TOKEN};
 use super::{Loop, RunMode};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle;
@@ -408,6 +408,10 @@ impl Loop {
                     signalled = true;
                     continue;
                 }
+                if ev.token == ORPHANS_TOKEN.0 {
+                    st.orphans_ready = true;
+                    continue;
+                }
                 events.push(IoEvent {
                     key: Key::from_token(mio::Token(ev.token)),
                     readable: ev.readable,
@@ -463,6 +467,9 @@ impl Loop {
         }
         if std::mem::take(&mut self.state().signals_caught) {
             kinds::dispatch_signals(self);
+        }
+        if std::mem::take(&mut self.state().orphans_ready) {
+            kinds::reap_orphans(self);
         }
         if ready.is_empty() {
             return;

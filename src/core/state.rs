@@ -33,6 +33,10 @@ pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
 /// handle's token comes near it (generations stay below 2^31).
 pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 
+/// The mio token of the pidfds of children whose process handle was closed
+/// before they exited (see `crate::process`).
+pub(crate) const ORPHANS_TOKEN: mio::Token = mio::Token(usize::MAX - 2);
+
 impl Key {
     /// The mio token for this handle's descriptor: both halves, so an event
     /// for a closed handle can never reach a handle that reused the slot.
@@ -214,6 +218,8 @@ pub(crate) struct LoopState {
     pub async_woken: bool,
     /// The signal receiver fired and the signal callbacks have not run yet.
     pub signals_caught: bool,
+    /// An orphaned child's pidfd was readable and it was not reaped yet.
+    pub orphans_ready: bool,
     /// Readiness events of the current poll phase.
     pub io_events: Vec<IoEvent>,
     /// Counts user callbacks run (wrapping), to tell whether any ran.
@@ -269,6 +275,7 @@ impl LoopState {
             scratch_watchers: Vec::new(),
             async_woken: false,
             signals_caught: false,
+            orphans_ready: false,
             per_kind: Default::default(),
             io_events: Vec::new(),
             callbacks_run: 0,

@@ -12,9 +12,6 @@
 //! - the child is watched through a pidfd: it can be waited for in the
 //!   loop's epoll set and signalled without ever hitting a recycled pid.
 
-// Used by the process handle kind (issue 13), which is not in yet.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -416,11 +413,7 @@ unsafe fn child_after_fork(
             libc::signal(signum, libc::SIG_DFL);
         }
         libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut());
-        libc::execve(
-            spec.path.as_ptr(),
-            argv.as_ptr(),
-            env,
-        );
+        libc::execve(spec.path.as_ptr(), argv.as_ptr(), env);
         fail(report)
     }
 }

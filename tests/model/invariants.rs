@@ -3,7 +3,7 @@
 
 use super::ops_udp;
 use super::world::{Kind, Obj, SendState, World};
-use super::{ops_async, ops_poll, ops_signal};
+use super::{ops_async, ops_poll, ops_process, ops_signal};
 use crate::defect;
 
 /// Outside `run`: the loop's metrics. The marker check watcher runs in
@@ -70,6 +70,15 @@ pub fn check_handles(g: &World) {
             Obj::Async(_) => {
                 if !active {
                     defect!("async {i}: inactive while open");
+                }
+            }
+            Obj::Process(p) => {
+                if active == e.proc_exited || p.pid().is_err() {
+                    defect!(
+                        "process {i}: active {active}, pid {:?}; model exited {}",
+                        p.pid(),
+                        e.proc_exited
+                    );
                 }
             }
             Obj::Signal(s) => {
@@ -140,6 +149,9 @@ pub fn owed(g: &World) -> Vec<String> {
         }
         if ops_poll::owes_callback(g, i) {
             owed.push(format!("readable callback of poll {i}"));
+        }
+        if ops_process::owes_callback(g, i) {
+            owed.push(format!("exit callback of process {i}"));
         }
         if ops_signal::owes_callback(g, i) {
             owed.push(format!("callback of signal {i}"));

@@ -17,6 +17,7 @@ mod ops;
 mod ops_async;
 mod ops_handles;
 mod ops_poll;
+mod ops_process;
 mod ops_signal;
 mod ops_timers;
 mod ops_udp;

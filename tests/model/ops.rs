@@ -2,7 +2,7 @@
 //! callbacks.
 
 use super::world::{World, W};
-use super::{ops_async, ops_handles, ops_poll, ops_signal, ops_timers, ops_udp};
+use super::{ops_async, ops_handles, ops_poll, ops_process, ops_signal, ops_timers, ops_udp};
 
 /// Nested operations per callback at most.
 const NESTED_MAX: u64 = 2;
@@ -61,6 +61,8 @@ const OPS: &[Op] = &[
     op!(2, true, ops_signal::op_start),
     op!(1, true, ops_signal::op_stop),
     op!(3, true, ops_signal::op_raise),
+    op!(1, false, ops_process::op_spawn),
+    op!(1, false, ops_process::op_kill),
     op!(3, true, ops_handles::op_close),
     op!(1, true, ops_handles::op_walk_close),
     op!(1, true, ops_handles::op_walk),

@@ -214,6 +214,7 @@ pub fn op_ref(_w: &W, g: &mut World) {
             Kind::Poll,
             Kind::Udp,
             Kind::Signal,
+            Kind::Process,
         ],
         |_| true,
     ) else {
@@ -278,6 +279,7 @@ pub fn op_closed(w: &W, g: &mut World) {
             }),
         )],
         Obj::Async(a) => vec![("send", a.send()), ("sender", a.sender().map(drop))],
+        Obj::Process(p) => vec![("kill", p.kill(0)), ("pid", p.pid().map(drop))],
         Obj::Signal(s) => vec![(
             "start",
             s.start(libc::SIGUSR1, move |_, _| {

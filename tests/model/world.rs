@@ -2,7 +2,9 @@
 //! doing, every datagram sent, and the log that reproduces a failure.
 
 use super::rng::Rng;
-use ruv::{Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Signal, Timer, Udp};
+use ruv::{
+    Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Process, Signal, Timer, Udp,
+};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -45,6 +47,7 @@ pub enum Kind {
     Poll,
     Udp,
     Signal,
+    Process,
 }
 
 /// The program's own handle value; `None` in [`Ent::obj`] once the program
@@ -58,6 +61,7 @@ pub enum Obj {
     Poll(Poll),
     Udp(Udp),
     Signal(Signal),
+    Process(Process),
 }
 
 impl Obj {
@@ -71,6 +75,7 @@ impl Obj {
             Obj::Poll(h) => h,
             Obj::Udp(h) => h,
             Obj::Signal(h) => h,
+            Obj::Process(h) => h,
         }
     }
 }
@@ -140,6 +145,11 @@ pub struct Ent {
     pub sig_oneshot: bool,
     pub sig_owed: u32,
     pub sig_epoch: u64,
+    /// Process: the status its child exits with, whether a kill was sent
+    /// before its exit callback, and whether that callback ran.
+    pub proc_status: i64,
+    pub proc_killed: bool,
+    pub proc_exited: bool,
 }
 
 impl Ent {
@@ -170,6 +180,9 @@ impl Ent {
             sig_oneshot: false,
             sig_owed: 0,
             sig_epoch: 0,
+            proc_status: 0,
+            proc_killed: false,
+            proc_exited: false,
         }
     }
 
