@@ -381,7 +381,11 @@ impl Loop {
                 // else means the loop's own descriptor is broken.
                 debug_assert!(false, "epoll_wait: {err}");
             }
-            if st.events.is_empty() && st.ready.is_empty() && !st.async_woken && !st.signals_caught
+            if st.events.is_empty()
+                && st.ready.is_empty()
+                && !st.async_woken
+                && !st.signals_caught
+                && !st.orphans_ready
             {
                 // Nothing to dispatch (the common idle iteration): no lists
                 // to hand around.
@@ -400,16 +404,16 @@ impl Loop {
             let mut woken = false;
             let mut signalled = false;
             for ev in st.events.iter() {
-                if ev.token == WAKER_TOKEN.0 {
-                    woken = true;
-                    continue;
-                }
-                if ev.token == SIGNAL_TOKEN.0 {
-                    signalled = true;
-                    continue;
-                }
-                if ev.token == ORPHANS_TOKEN.0 {
-                    st.orphans_ready = true;
+                // The loop's own sources have the top tokens: one compare
+                // tells them from handles' (below 2^63).
+                if ev.token >= ORPHANS_TOKEN.0 {
+                    if ev.token == WAKER_TOKEN.0 {
+                        woken = true;
+                    } else if ev.token == SIGNAL_TOKEN.0 {
+                        signalled = true;
+                    } else {
+                        st.orphans_ready = true;
+                    }
                     continue;
                 }
                 events.push(IoEvent {
@@ -444,6 +448,22 @@ impl Loop {
         }
     }
 
+    /// The loop's own sources that fired: async sends, caught signals,
+    /// orphaned children. Each flag is taken just before its turn, so a
+    /// panicking callback leaves the later ones for the next run.
+    #[inline(never)]
+    fn dispatch_wakeups(&self) {
+        if std::mem::take(&mut self.state().async_woken) {
+            kinds::dispatch_wake(self);
+        }
+        if std::mem::take(&mut self.state().signals_caught) {
+            kinds::dispatch_signals(self);
+        }
+        if std::mem::take(&mut self.state().orphans_ready) {
+            kinds::reap_orphans(self);
+        }
+    }
+
     /// The dispatching half of [`Loop::poll_io`]: the handles with new
     /// events, the async wakeup, then the handles still ready from before.
     fn dispatch_polled(&self, events: Vec<IoEvent>, ready: Vec<IoEvent>, iteration: u64) {
@@ -462,14 +482,12 @@ impl Loop {
         let mut events = events;
         events.clear();
         self.state().io_events = events;
-        if std::mem::take(&mut self.state().async_woken) {
-            kinds::dispatch_wake(self);
-        }
-        if std::mem::take(&mut self.state().signals_caught) {
-            kinds::dispatch_signals(self);
-        }
-        if std::mem::take(&mut self.state().orphans_ready) {
-            kinds::reap_orphans(self);
+        let any_wakeup = {
+            let st = self.state();
+            st.async_woken | st.signals_caught | st.orphans_ready
+        };
+        if any_wakeup {
+            self.dispatch_wakeups();
         }
         if ready.is_empty() {
             return;
