@@ -6,7 +6,8 @@
 //! - [`Loop`] owns every handle and runs the phases: timers, pending, idle,
 //!   prepare, poll (I/O), check, closing — see [`Loop::run`].
 //! - Handles: [`Udp`] (the whole of libuv's `uv_udp_t` and python-uv's
-//!   `uv.UDP`), [`Tcp`] (libuv's stream operations on TCP), [`Signal`],
+//!   `uv.UDP`), [`Tcp`] and [`Pipe`] (libuv's stream operations on TCP,
+//!   Unix domain sockets and pipes), [`Signal`],
 //!   [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
 //!   All share the operations of [`Handle`].
 //! - Errors are libuv status codes ([`StatusCode`]) inside one [`Error`]
@@ -66,6 +67,7 @@ pub mod endpoint;
 mod error;
 mod handle;
 mod owed;
+mod pipe;
 mod poll;
 mod signal;
 mod stream;
@@ -82,6 +84,7 @@ pub use crate::core::{
 };
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
+pub use crate::pipe::{pipe_fds, Pipe};
 pub use crate::poll::{Poll, PollEvents};
 pub use crate::signal::{kill, raise, Signal};
 pub use crate::stream::ReadResult;

@@ -37,13 +37,31 @@ pub enum ReadResult<'a> {
 
 /// Where a stream's reads go.
 pub(crate) trait ReadSink<T> {
-    /// One read from `fd`, into `shared` or a buffer of the sink's own:
-    /// the bytes read and whether they filled the buffer. An empty caller
-    /// buffer is ENOBUFS.
-    fn read(&mut self, h: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)>;
+    /// One read from `fd` (`plain`: not a socket), into `shared` or a
+    /// buffer of the sink's own: the bytes read and whether they filled
+    /// the buffer. An empty caller buffer is ENOBUFS.
+    fn read(
+        &mut self,
+        h: &T,
+        fd: RawFd,
+        plain: bool,
+        shared: &mut [u8],
+    ) -> io::Result<(usize, bool)>;
     /// Hands the outcome to the callback: `Ok(n)` bytes (0: nothing was
     /// waiting), `Err(EOF)` at the end, or an error.
     fn deliver(&mut self, h: &T, shared: &[u8], outcome: Result<usize>);
+}
+
+/// One read without blocking: `recv` with `MSG_DONTWAIT` from a socket
+/// (even a blocking one), `read` from a pipe end or terminal (which a
+/// `Pipe` made non-blocking).
+#[inline]
+fn read_fd(fd: RawFd, plain: bool, buf: &mut [u8]) -> io::Result<usize> {
+    if plain {
+        sys::read(fd, buf)
+    } else {
+        sys::recv(fd, buf)
+    }
 }
 
 /// Reads into the shared buffer and lends the data.
@@ -51,8 +69,14 @@ struct Lent<F>(F);
 
 impl<T, F: FnMut(&T, ReadResult<'_>)> ReadSink<T> for Lent<F> {
     #[inline]
-    fn read(&mut self, _: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)> {
-        sys::recv(fd, shared).map(|n| (n, n == shared.len()))
+    fn read(
+        &mut self,
+        _: &T,
+        fd: RawFd,
+        plain: bool,
+        shared: &mut [u8],
+    ) -> io::Result<(usize, bool)> {
+        read_fd(fd, plain, shared).map(|n| (n, n == shared.len()))
     }
 
     #[inline]
@@ -79,14 +103,14 @@ where
     A: FnMut(&T, usize) -> B,
     C: FnMut(&T, Result<usize>, B),
 {
-    fn read(&mut self, h: &T, fd: RawFd, _: &mut [u8]) -> io::Result<(usize, bool)> {
+    fn read(&mut self, h: &T, fd: RawFd, plain: bool, _: &mut [u8]) -> io::Result<(usize, bool)> {
         let mut buf = (self.alloc)(h, READ_SIZE);
         let room = buf.as_mut();
         let len = room.len();
         let result = if len == 0 {
             Err(io::Error::from_raw_os_error(libc::ENOBUFS))
         } else {
-            sys::recv(fd, room).map(|n| (n, n == len))
+            read_fd(fd, plain, room).map(|n| (n, n == len))
         };
         self.buf = Some(buf);
         result
@@ -208,7 +232,7 @@ enum End {
 /// (or the socket is in error), and the end of the stream, which may sit
 /// behind the data, will raise no edge of its own.
 pub(crate) fn dispatch_read<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64, drain: bool) {
-    let (mut sink, fd, epoch) = {
+    let (mut sink, fd, plain, epoch) = {
         let mut st = lp.state();
         let Ok(s) = stream_mut::<T>(&mut st, key) else {
             return;
@@ -226,14 +250,14 @@ pub(crate) fn dispatch_read<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64
             refresh_active::<T>(&mut st, key);
             return;
         };
-        (sink, fd, s.epoch)
+        (sink, fd, s.plain, s.epoch)
     };
     let h = T::from_key(lp, key);
     let mut buf = take_buffer();
     let mut reads = 0;
     let end = loop {
         let result = loop {
-            match sink.read(&h, fd, &mut buf) {
+            match sink.read(&h, fd, plain, &mut buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }

@@ -10,7 +10,7 @@ use super::{
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
-use crate::{sys, Loop};
+use crate::Loop;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::RawFd;
@@ -47,14 +47,13 @@ fn enqueue<T: StreamHandle>(
     let st = &mut *st;
     let s = stream_mut::<T>(st, key)?;
     let fd = check(s, nbufs)?;
+    let (plain, blocking) = (s.plain, s.blocking);
     let progress = if s.connect.is_some() {
         write(&mut s.writes, &mut not_yet)
-    } else if s.blocking {
-        write(&mut s.writes, &mut |slices| {
-            sys::send_vectored_blocking(fd, slices)
-        })
     } else {
-        write(&mut s.writes, &mut |slices| sys::send_vectored(fd, slices))
+        write(&mut s.writes, &mut |slices| {
+            super::send(fd, slices, plain, blocking)
+        })
     };
     st.active_reqs += 1;
     st.mark_alive();
@@ -122,8 +121,9 @@ pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize>
         return Err(StatusCode::EAGAIN.into());
     }
     let fd = check(s, bufs.len())?;
+    let plain = s.plain;
     let n = bufs.len().min(super::write_queue::IOV_MAX);
-    with_io_slices(&bufs[..n], |slices| sys::send_vectored(fd, slices)).map_err(|e| {
+    with_io_slices(&bufs[..n], |slices| super::send(fd, slices, plain, false)).map_err(|e| {
         if e.kind() == io::ErrorKind::WouldBlock {
             StatusCode::EAGAIN.into()
         } else {
@@ -169,14 +169,10 @@ pub(crate) fn flush<T: StreamHandle>(lp: &Loop, key: Key) {
     let Some(fd) = s.fd() else {
         return;
     };
-    let blocking = s.blocking;
-    let progress = s.writes.flush(&mut |slices| {
-        if blocking {
-            sys::send_vectored_blocking(fd, slices)
-        } else {
-            sys::send_vectored(fd, slices)
-        }
-    });
+    let (plain, blocking) = (s.plain, s.blocking);
+    let progress = s
+        .writes
+        .flush(&mut |slices| super::send(fd, slices, plain, blocking));
     let _: Progress = progress;
     after::<T>(st, key);
 }
