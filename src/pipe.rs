@@ -235,7 +235,9 @@ impl Pipe {
                 Err((err, _)) => return Err(err),
             }
             let p = pipe_mut(st, key)?;
-            p.stream.plain = !mode.socket;
+            if !mode.socket {
+                p.stream.sender = stream::Sender::Plain;
+            }
             p.stream.readable = mode.readable;
             p.stream.writable = mode.writable;
             Ok(())

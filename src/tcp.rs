@@ -439,7 +439,11 @@ impl Tcp {
             let t = tcp_mut(st, key)?;
             let sock = t.stream.socket.as_ref().ok_or(StatusCode::EBADF)?;
             sock.set_nonblocking(!blocking)?;
-            t.stream.blocking = blocking;
+            t.stream.sender = if blocking {
+                stream::Sender::SocketBlocking
+            } else {
+                stream::Sender::Socket
+            };
             Ok(())
         })
     }

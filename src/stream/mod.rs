@@ -74,22 +74,29 @@ pub(crate) fn with_stream<T: StreamHandle, R>(
     Ok(f(stream_mut::<T>(&mut st, handle.key())?))
 }
 
-/// Writes `slices` to a stream's descriptor without blocking (unless
-/// `blocking`, a socket made blocking by `set_blocking`): `sendmsg` with
-/// `MSG_NOSIGNAL` to a socket, `writev` to a pipe end or terminal.
-#[inline]
-pub(crate) fn send(
-    fd: RawFd,
-    slices: &[std::io::IoSlice<'_>],
-    plain: bool,
-    blocking: bool,
-) -> std::io::Result<usize> {
-    if plain {
-        crate::sys::write_vectored(fd, slices)
-    } else if blocking {
-        crate::sys::send_vectored_blocking(fd, slices)
-    } else {
-        crate::sys::send_vectored(fd, slices)
+/// How a stream's writes reach its descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Sender {
+    /// `sendmsg` with `MSG_NOSIGNAL | MSG_DONTWAIT`: a socket.
+    #[default]
+    Socket,
+    /// `sendmsg` with `MSG_NOSIGNAL`, waiting for room: a socket made
+    /// blocking (`set_blocking`).
+    SocketBlocking,
+    /// `writev`: a pipe end or terminal opened by a `Pipe` (no
+    /// `MSG_NOSIGNAL` exists for it), non-blocking.
+    Plain,
+}
+
+impl Sender {
+    /// Writes `slices` to `fd`: the bytes written.
+    #[inline]
+    pub(crate) fn send(self, fd: RawFd, slices: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            Sender::Socket => crate::sys::send_vectored(fd, slices),
+            Sender::SocketBlocking => crate::sys::send_vectored_blocking(fd, slices),
+            Sender::Plain => crate::sys::write_vectored(fd, slices),
+        }
     }
 }
 
@@ -140,13 +147,12 @@ pub(crate) struct StreamState<T> {
     accepting: bool,
     /// The handle is on the loop's pending list.
     in_pending: bool,
-    /// Writes wait for room instead of queueing (`set_blocking`).
-    pub(crate) blocking: bool,
+    /// How writes go out: a socket's `sendmsg` (waiting for room after
+    /// `set_blocking`), or `writev` for a descriptor that is not a socket,
+    /// whose reads then use `read(2)`.
+    pub(crate) sender: Sender,
     /// Close with `SO_LINGER` 0 so the peer gets a reset (`close_reset`).
     pub(crate) reset_on_close: bool,
-    /// The descriptor is not a socket (a pipe end, a terminal opened by a
-    /// `Pipe`): `read(2)` and `writev(2)` instead of `recv` and `sendmsg`.
-    pub(crate) plain: bool,
 }
 
 impl<T> Default for StreamState<T> {
@@ -170,9 +176,8 @@ impl<T> Default for StreamState<T> {
             accepted: None,
             accepting: false,
             in_pending: false,
-            blocking: false,
+            sender: Sender::Socket,
             reset_on_close: false,
-            plain: false,
         }
     }
 }

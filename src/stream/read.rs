@@ -37,27 +37,22 @@ pub enum ReadResult<'a> {
 
 /// Where a stream's reads go.
 pub(crate) trait ReadSink<T> {
-    /// One read from `fd` (`plain`: not a socket), into `shared` or a
-    /// buffer of the sink's own: the bytes read and whether they filled
-    /// the buffer. An empty caller buffer is ENOBUFS.
-    fn read(
-        &mut self,
-        h: &T,
-        fd: RawFd,
-        plain: bool,
-        shared: &mut [u8],
-    ) -> io::Result<(usize, bool)>;
+    /// One read from `fd`, into `shared` or a buffer of the sink's own:
+    /// the bytes read and whether they filled the buffer. An empty caller
+    /// buffer is ENOBUFS.
+    fn read(&mut self, h: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)>;
     /// Hands the outcome to the callback: `Ok(n)` bytes (0: nothing was
     /// waiting), `Err(EOF)` at the end, or an error.
     fn deliver(&mut self, h: &T, shared: &[u8], outcome: Result<usize>);
 }
 
 /// One read without blocking: `recv` with `MSG_DONTWAIT` from a socket
-/// (even a blocking one), `read` from a pipe end or terminal (which a
-/// `Pipe` made non-blocking).
+/// (even a blocking one), `read` from a pipe end or terminal (`PLAIN`,
+/// which a `Pipe` made non-blocking). A constant of the sink, chosen at
+/// `read_start`: no test per read.
 #[inline]
-fn read_fd(fd: RawFd, plain: bool, buf: &mut [u8]) -> io::Result<usize> {
-    if plain {
+fn read_fd<const PLAIN: bool>(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    if PLAIN {
         sys::read(fd, buf)
     } else {
         sys::recv(fd, buf)
@@ -65,18 +60,12 @@ fn read_fd(fd: RawFd, plain: bool, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Reads into the shared buffer and lends the data.
-struct Lent<F>(F);
+struct Lent<F, const PLAIN: bool>(F);
 
-impl<T, F: FnMut(&T, ReadResult<'_>)> ReadSink<T> for Lent<F> {
+impl<T, F: FnMut(&T, ReadResult<'_>), const PLAIN: bool> ReadSink<T> for Lent<F, PLAIN> {
     #[inline]
-    fn read(
-        &mut self,
-        _: &T,
-        fd: RawFd,
-        plain: bool,
-        shared: &mut [u8],
-    ) -> io::Result<(usize, bool)> {
-        read_fd(fd, plain, shared).map(|n| (n, n == shared.len()))
+    fn read(&mut self, _: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)> {
+        read_fd::<PLAIN>(fd, shared).map(|n| (n, n == shared.len()))
     }
 
     #[inline]
@@ -91,26 +80,26 @@ impl<T, F: FnMut(&T, ReadResult<'_>)> ReadSink<T> for Lent<F> {
 }
 
 /// Reads into buffers from `alloc`, handed back through `cb`.
-struct Alloc<B, A, C> {
+struct Alloc<B, A, C, const PLAIN: bool> {
     alloc: A,
     cb: C,
     buf: Option<B>,
 }
 
-impl<T, B, A, C> ReadSink<T> for Alloc<B, A, C>
+impl<T, B, A, C, const PLAIN: bool> ReadSink<T> for Alloc<B, A, C, PLAIN>
 where
     B: AsMut<[u8]>,
     A: FnMut(&T, usize) -> B,
     C: FnMut(&T, Result<usize>, B),
 {
-    fn read(&mut self, h: &T, fd: RawFd, plain: bool, _: &mut [u8]) -> io::Result<(usize, bool)> {
+    fn read(&mut self, h: &T, fd: RawFd, _: &mut [u8]) -> io::Result<(usize, bool)> {
         let mut buf = (self.alloc)(h, READ_SIZE);
         let room = buf.as_mut();
         let len = room.len();
         let result = if len == 0 {
             Err(io::Error::from_raw_os_error(libc::ENOBUFS))
         } else {
-            read_fd(fd, plain, room).map(|n| (n, n == len))
+            read_fd::<PLAIN>(fd, room).map(|n| (n, n == len))
         };
         self.buf = Some(buf);
         result
@@ -170,7 +159,18 @@ pub(crate) fn read_start<T: StreamHandle>(
     h: &T,
     cb: impl FnMut(&T, ReadResult<'_>) + 'static,
 ) -> Result<()> {
-    start(h, Box::new(Lent(cb)))
+    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
+        Box::new(Lent::<_, true>(cb))
+    } else {
+        Box::new(Lent::<_, false>(cb))
+    };
+    start(h, sink)
+}
+
+/// Whether the stream's descriptor is not a socket (fixed once it has
+/// one; a stream without one cannot start reading).
+fn is_plain<T: StreamHandle>(h: &T) -> Result<bool> {
+    super::with_stream(h, |s| s.sender == super::Sender::Plain)
 }
 
 /// `read_start` into caller buffers.
@@ -181,14 +181,20 @@ where
     A: FnMut(&T, usize) -> B + 'static,
     C: FnMut(&T, Result<usize>, B) + 'static,
 {
-    start(
-        h,
-        Box::new(Alloc {
+    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
+        Box::new(Alloc::<B, A, C, true> {
             alloc,
             cb,
             buf: None,
-        }),
-    )
+        })
+    } else {
+        Box::new(Alloc::<B, A, C, false> {
+            alloc,
+            cb,
+            buf: None,
+        })
+    };
+    start(h, sink)
 }
 
 /// Stops reading (`uv_read_stop`); nothing for a stream that does not read.
@@ -232,7 +238,7 @@ enum End {
 /// (or the socket is in error), and the end of the stream, which may sit
 /// behind the data, will raise no edge of its own.
 pub(crate) fn dispatch_read<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64, drain: bool) {
-    let (mut sink, fd, plain, epoch) = {
+    let (mut sink, fd, epoch) = {
         let mut st = lp.state();
         let Ok(s) = stream_mut::<T>(&mut st, key) else {
             return;
@@ -250,14 +256,14 @@ pub(crate) fn dispatch_read<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64
             refresh_active::<T>(&mut st, key);
             return;
         };
-        (sink, fd, s.plain, s.epoch)
+        (sink, fd, s.epoch)
     };
     let h = T::from_key(lp, key);
     let mut buf = take_buffer();
     let mut reads = 0;
     let end = loop {
         let result = loop {
-            match sink.read(&h, fd, plain, &mut buf) {
+            match sink.read(&h, fd, &mut buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
