@@ -420,3 +420,33 @@ fn data_written_while_connecting_reaches_the_accepted_end() {
     run_until(&lp, || got.borrow().data == b"early");
     finish(&lp, &[&server, &client, &conn]);
 }
+
+#[test]
+fn an_opened_std_listener_listens_and_accepts() {
+    let lp = Loop::new().unwrap();
+    let path = temp_path("std-listener");
+    let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let server = Pipe::from_fd(&lp, std_listener).unwrap();
+    let accepted = shared(Vec::new());
+    let into = accepted.clone();
+    server
+        .listen(8, move |server, status| {
+            status.unwrap();
+            let conn = Pipe::new(server.get_loop(), false);
+            server.accept(&conn).unwrap();
+            into.borrow_mut().push(conn);
+        })
+        .unwrap();
+    let mut peer = UnixStream::connect(&path).unwrap();
+    peer.write_all(b"from std").unwrap();
+    drop(peer);
+    run_until(&lp, || !accepted.borrow().is_empty());
+    let conn = accepted.borrow_mut().pop().unwrap();
+    let got = collect(&conn);
+    run_until(&lp, || got.borrow().eof == 1);
+    assert_eq!(got.borrow().data, b"from std");
+    // Opened, not bound by the handle: the file is the caller's to remove.
+    finish(&lp, &[&server, &conn]);
+    assert!(path.exists());
+    std::fs::remove_file(&path).unwrap();
+}

@@ -43,6 +43,12 @@ fn the_handle_type_is_libuvs_named_pipe() {
     assert!(!pipe.ipc().unwrap());
     let ipc = Pipe::new(&lp, true);
     assert!(ipc.ipc().unwrap());
+    // The descriptor (uv_fileno): none before bind, the socket's after.
+    assert_eq!(pipe.fileno(), Err(status(StatusCode::EBADF)));
+    pipe.bind(abstract_name("fileno")).unwrap();
+    let fd = pipe.fileno().unwrap();
+    assert_eq!(fd, std::os::fd::AsRawFd::as_raw_fd(&pipe));
+    assert!(fd >= 0);
     finish(&lp, &[&pipe, &ipc]);
 }
 
