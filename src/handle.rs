@@ -18,6 +18,8 @@ pub enum HandleType {
     Check = 2,
     /// [`Idle`](crate::Idle): `UV_IDLE`.
     Idle = 6,
+    /// [`Pipe`](crate::Pipe): `UV_NAMED_PIPE`.
+    NamedPipe = 7,
     /// [`Poll`](crate::Poll): `UV_POLL`.
     Poll = 8,
     /// [`Tcp`](crate::Tcp): `UV_TCP`.
@@ -41,6 +43,7 @@ impl HandleType {
             HandleType::Async => "async",
             HandleType::Check => "check",
             HandleType::Idle => "idle",
+            HandleType::NamedPipe => "pipe",
             HandleType::Poll => "poll",
             HandleType::Prepare => "prepare",
             HandleType::Tcp => "tcp",

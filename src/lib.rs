@@ -6,8 +6,9 @@
 //! - [`Loop`] owns every handle and runs the phases: timers, pending, idle,
 //!   prepare, poll (I/O), check, closing — see [`Loop::run`].
 //! - Handles: [`Udp`] (the whole of libuv's `uv_udp_t` and python-uv's
-//!   `uv.UDP`), [`Tcp`] (libuv's stream operations on TCP), [`Signal`],
-//!   [`Process`], [`Timer`], [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
+//!   `uv.UDP`), [`Tcp`] and [`Pipe`] (libuv's stream operations on TCP,
+//!   Unix domain sockets and pipes), [`Signal`], [`Process`], [`Timer`],
+//!   [`Idle`], [`Prepare`], [`Check`], [`Async`] and [`Poll`].
 //!   All share the operations of [`Handle`].
 //! - Errors are libuv status codes ([`StatusCode`]) inside one [`Error`]
 //!   type that also tells a closed handle apart.
@@ -66,6 +67,7 @@ pub mod endpoint;
 mod error;
 mod handle;
 mod owed;
+mod pipe;
 mod poll;
 mod process;
 mod signal;
@@ -83,6 +85,7 @@ pub use crate::core::{
 };
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};
+pub use crate::pipe::{pipe_fds, Pipe};
 pub use crate::poll::{Poll, PollEvents};
 pub use crate::process::{Process, ProcessFlags, ProcessOptions, Stdio};
 pub use crate::signal::{kill, raise, Signal};

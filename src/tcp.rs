@@ -116,6 +116,8 @@ impl AsRawFd for Tcp {
     }
 }
 
+stream::stream_methods!(Tcp);
+
 impl StreamHandle for Tcp {
     const TYPE: HandleType = HandleType::Tcp;
 
@@ -423,119 +425,6 @@ impl Tcp {
         result
     }
 
-    /// Starts reading (`uv_read_start`). `cb` gets each
-    /// [`ReadResult::Data`] lent from a 64 KiB buffer the thread's streams
-    /// share (no allocation per read), then [`ReadResult::Eof`] when the
-    /// peer closes its side, or [`ReadResult::Error`] (e.g. ECONNRESET).
-    /// Both end reading; after an error the stream is neither readable
-    /// nor writable. Reading may start again after the end of the stream
-    /// (it reports the end again).
-    ///
-    /// At most 32 reads per readiness event; the rest is read in the next
-    /// iteration, so other handles are not starved.
-    ///
-    /// EALREADY when already reading; ENOTCONN when not connected (or
-    /// after a read error); the closed-handle error (code EINVAL) when
-    /// closing.
-    pub fn read_start(&self, cb: impl FnMut(&Tcp, ReadResult<'_>) + 'static) -> Result<()> {
-        stream::read_start(self, cb)
-    }
-
-    /// Starts reading into buffers the caller supplies (libuv's
-    /// `alloc_cb` + `read_cb`).
-    ///
-    /// Before each read `alloc(handle, 65536)` returns a buffer; `cb` gets
-    /// it back with `Ok(n)`, the bytes read into it, `Ok(0)` when nothing
-    /// was waiting (the buffer comes back unused, libuv's `nread == 0`),
-    /// `Err` with [`StatusCode::EOF`] at the end of the stream, or another
-    /// error, with the same consequences as for [`Tcp::read_start`]. An
-    /// empty buffer from `alloc` is ENOBUFS and reading stays on.
-    pub fn read_start_with<B, A, C>(&self, alloc: A, cb: C) -> Result<()>
-    where
-        B: AsMut<[u8]> + 'static,
-        A: FnMut(&Tcp, usize) -> B + 'static,
-        C: FnMut(&Tcp, Result<usize>, B) + 'static,
-    {
-        stream::read_start_with(self, alloc, cb)
-    }
-
-    /// Stops reading (`uv_read_stop`). Data that arrives meanwhile waits
-    /// in the socket. Stopping a stream that does not read, or a closed
-    /// one, does nothing.
-    pub fn read_stop(&self) {
-        stream::read_stop(self)
-    }
-
-    /// Whether the handle is reading.
-    pub fn is_reading(&self) -> bool {
-        self.with_state(|t| t.stream.is_reading()).unwrap_or(false)
-    }
-
-    /// Writes `bufs`, in order, as one request (`uv_write`). When nothing
-    /// waits they are written at once, straight from `bufs` (no copy);
-    /// what the kernel does not take is copied and written when the socket
-    /// has room, after the requests already waiting. `cb` runs in a
-    /// pending phase, never inside `write`: `Ok(())` once all is written,
-    /// the error (e.g. EPIPE, ECONNRESET), or ECANCELED when the handle is
-    /// closed first. While a connect is pending the request waits for it.
-    ///
-    /// EINVAL for no buffers; EPIPE when not writable (after
-    /// [`shutdown`](Tcp::shutdown) or a read error); EBADF without a
-    /// socket.
-    pub fn write(&self, bufs: &[&[u8]], cb: impl FnOnce(&Tcp, Result<()>) + 'static) -> Result<()> {
-        stream::write(self, bufs, cb)
-    }
-
-    /// [`Tcp::write`] with buffers the stream keeps until they are
-    /// written: never copied.
-    pub fn write_owned(
-        &self,
-        bufs: Vec<Vec<u8>>,
-        cb: impl FnOnce(&Tcp, Result<()>) + 'static,
-    ) -> Result<()> {
-        stream::write_owned(self, bufs, cb)
-    }
-
-    /// Writes what the socket takes right now, without queueing
-    /// (`uv_try_write`): the bytes written, possibly fewer than given.
-    ///
-    /// EAGAIN when a connect or writes are in flight (the write queue is
-    /// not empty) or the socket has no room; otherwise the errors of
-    /// [`Tcp::write`], reported directly.
-    pub fn try_write(&self, bufs: &[&[u8]]) -> Result<usize> {
-        stream::try_write(self, bufs)
-    }
-
-    /// Shuts the sending side down once every write made before has gone
-    /// out (`uv_shutdown`): the peer reads the end of the stream. `cb` runs
-    /// in a pending phase with the outcome, or ECANCELED when the handle is
-    /// closed first. Writes after it are EPIPE.
-    ///
-    /// ENOTCONN when not writable: not connected, already shut down (a
-    /// second `shutdown`), or after a read error.
-    pub fn shutdown(&self, cb: impl FnOnce(&Tcp, Result<()>) + 'static) -> Result<()> {
-        stream::shutdown(self, cb)
-    }
-
-    /// Whether the stream can be read (`uv_is_readable`): connected, and
-    /// no read error since. Still true after the end of the stream.
-    pub fn is_readable(&self) -> bool {
-        self.with_state(|t| t.stream.readable).unwrap_or(false)
-    }
-
-    /// Whether the stream can be written (`uv_is_writable`): connected,
-    /// not shut down, no read error since.
-    pub fn is_writable(&self) -> bool {
-        self.with_state(|t| t.stream.writable).unwrap_or(false)
-    }
-
-    /// Bytes of writes whose callbacks have not run yet
-    /// (`uv_stream_get_write_queue_size`), including bytes already
-    /// written.
-    pub fn write_queue_size(&self) -> Result<usize> {
-        self.with_state(|t| t.stream.write_queue_size())
-    }
-
     /// Makes writes wait for room instead of queueing
     /// (`uv_stream_set_blocking`): with `true` the socket is made blocking
     /// and each [`write`](Tcp::write) returns once the kernel took all of
@@ -550,7 +439,11 @@ impl Tcp {
             let t = tcp_mut(st, key)?;
             let sock = t.stream.socket.as_ref().ok_or(StatusCode::EBADF)?;
             sock.set_nonblocking(!blocking)?;
-            t.stream.blocking = blocking;
+            t.stream.sender = if blocking {
+                stream::Sender::SocketBlocking
+            } else {
+                stream::Sender::Socket
+            };
             Ok(())
         })
     }

@@ -13,7 +13,9 @@ use super::state::{Deferred, Key, LoopState, Pending, Slot};
 use super::Loop;
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::HandleType;
-use crate::{async_handle, poll, process, signal, stream, tcp, timer, udp, watcher, Tcp};
+use crate::{
+    async_handle, pipe, poll, process, signal, stream, tcp, timer, udp, watcher, Pipe, Tcp,
+};
 use std::os::fd::RawFd;
 
 // The kinds that have a phase of their own, which the core calls by name:
@@ -36,6 +38,8 @@ pub(crate) enum Kind {
     Udp(Box<udp::UdpState>),
     /// The stream state (`src/stream/`) and TCP's own (`src/tcp.rs`).
     Tcp(Box<tcp::TcpState>),
+    /// The stream state and the pipe's own (`src/pipe.rs`).
+    Pipe(Box<pipe::PipeState>),
     Signal(Box<signal::SignalState>),
     Process(Box<process::ProcessState>),
     /// A free slot, linked to the next free one (`NO_SLOT` ends the list):
@@ -55,6 +59,7 @@ impl Kind {
             Kind::Poll(_) => HandleType::Poll,
             Kind::Udp(_) => HandleType::Udp,
             Kind::Tcp(_) => HandleType::Tcp,
+            Kind::Pipe(_) => HandleType::NamedPipe,
             Kind::Signal(_) => HandleType::Signal,
             Kind::Process(_) => HandleType::Process,
             Kind::Vacant { .. } => return None,
@@ -67,6 +72,7 @@ impl Kind {
         match self {
             Kind::Udp(u) => u.fd().ok_or(Error::Status(StatusCode::EBADF)),
             Kind::Tcp(t) => t.fd().ok_or(Error::Status(StatusCode::EBADF)),
+            Kind::Pipe(p) => p.stream.fd().ok_or(Error::Status(StatusCode::EBADF)),
             Kind::Poll(p) => Ok(p.fd),
             _ => Err(StatusCode::EINVAL.into()),
         }
@@ -95,6 +101,7 @@ impl PerLoop {
 pub(crate) enum Io {
     Udp,
     Tcp,
+    Pipe,
     Poll,
     Process,
 }
@@ -106,6 +113,7 @@ impl Io {
         match kind {
             Kind::Udp(_) => Some(Io::Udp),
             Kind::Tcp(_) => Some(Io::Tcp),
+            Kind::Pipe(_) => Some(Io::Pipe),
             Kind::Poll(_) => Some(Io::Poll),
             Kind::Process(_) => Some(Io::Process),
             _ => None,
@@ -136,6 +144,7 @@ impl Io {
         match self {
             Io::Udp => udp::dispatch_io(lp, ev, iteration),
             Io::Tcp => stream::dispatch_io::<Tcp>(lp, ev, iteration),
+            Io::Pipe => stream::dispatch_io::<Pipe>(lp, ev, iteration),
             Io::Poll => poll::dispatch(lp, ev.key),
             Io::Process => process::dispatch(lp, ev.key),
         }
@@ -148,18 +157,20 @@ pub(crate) fn served_in(slot: &Slot, iteration: u64) -> bool {
     match &slot.kind {
         Kind::Udp(u) => u.read_in(iteration),
         Kind::Tcp(t) => t.stream.read_in(iteration),
+        Kind::Pipe(p) => p.stream.read_in(iteration),
         _ => false,
     }
 }
 
 /// The pending phase for one entry of the pending list: the callbacks of
 /// the handle's requests that completed (UDP sends; TCP connects known
-/// without an event, writes, shutdowns).
+/// without an event, writes, shutdowns; pipes the same).
 pub(crate) fn run_pending(lp: &Loop, entry: Pending) {
     // Only kinds with requests are ever on the list: a branch each.
     match entry.ty {
         HandleType::Udp => udp::run_completions(lp, entry.key),
         HandleType::Tcp => stream::run_completions::<Tcp>(lp, entry.key),
+        HandleType::NamedPipe => stream::run_completions::<Pipe>(lp, entry.key),
         _ => {}
     }
 }
@@ -170,6 +181,7 @@ pub(crate) fn requeue_pending(st: &mut LoopState, entry: Pending) {
     match entry.ty {
         HandleType::Udp => udp::requeue_completions(st, entry.key),
         HandleType::Tcp => stream::requeue_completions::<Tcp>(st, entry.key),
+        HandleType::NamedPipe => stream::requeue_completions::<Pipe>(st, entry.key),
         _ => {}
     }
 }
@@ -189,6 +201,7 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
         HandleType::Poll => poll::stop_for_close(st, key, deferred),
         HandleType::Udp => udp::stop_for_close(st, key, deferred),
         HandleType::Tcp => stream::stop_for_close::<Tcp>(st, key, deferred),
+        HandleType::NamedPipe => pipe::stop_for_close(st, key, deferred),
         HandleType::Signal => signal::stop_for_close(st, key, deferred),
         HandleType::Process => process::stop_for_close(st, key, deferred),
     }
@@ -204,6 +217,7 @@ pub(crate) fn finish_close(lp: &Loop, key: Key, kind: &mut Kind) {
     match kind {
         Kind::Udp(u) => udp::finish_close(lp, key, u),
         Kind::Tcp(t) => stream::finish_close::<Tcp>(lp, key, &mut t.stream),
+        Kind::Pipe(p) => stream::finish_close::<Pipe>(lp, key, &mut p.stream),
         Kind::Process(_) => process::finish_close(lp, kind),
         _ => {}
     }

@@ -1,10 +1,10 @@
-//! Streams (libuv's `uv_stream_t`): what TCP (and later pipe) handles
+//! Streams (libuv's `uv_stream_t`): what TCP and pipe handles
 //! share — the read loop, the write path over [`WriteQueue`], shutdown,
 //! connect completion, listen/accept, and what closing owes.
 //!
 //! The machinery is generic over the handle's token type `T` (a
-//! [`StreamHandle`]), so callbacks get the typed token (`&Tcp`) without a
-//! conversion, and a pipe handle can reuse all of it with its own `Kind`.
+//! [`StreamHandle`]), so callbacks get the typed token (`&Tcp`, `&Pipe`)
+//! without a conversion; each kind has its own `Kind` variant.
 //!
 //! mio reports readiness edge-triggered; libuv relies on level-triggered
 //! epoll. So, as for UDP (`docs/ARCHITECTURE.md`, "I/O readiness"): a
@@ -16,6 +16,7 @@
 mod close;
 mod connect;
 mod listen;
+mod methods;
 mod read;
 mod write;
 pub(crate) mod write_queue;
@@ -25,6 +26,7 @@ pub use read::ReadResult;
 pub(crate) use close::{finish_close, stop_for_close};
 pub(crate) use connect::{begin as begin_connect, finish_connect};
 pub(crate) use listen::{accept_into, start_listening};
+pub(crate) use methods::stream_methods;
 pub(crate) use read::{read_start, read_start_with, read_stop};
 pub(crate) use write::{
     requeue_completions, run_completions, shutdown, try_write, write, write_owned,
@@ -60,6 +62,42 @@ pub(crate) trait StreamHandle: AsRef<Handle> + Sized + 'static {
     fn from_key(lp: &Loop, key: Key) -> Self;
     /// The stream part of the handle's state, if `kind` is this type.
     fn stream_of(kind: &mut Kind) -> Option<&mut StreamState<Self>>;
+}
+
+/// Runs `f` on the stream state of the live handle `h`.
+pub(crate) fn with_stream<T: StreamHandle, R>(
+    h: &T,
+    f: impl FnOnce(&mut StreamState<T>) -> R,
+) -> Result<R> {
+    let handle = h.as_ref();
+    let mut st = handle.get_loop().state();
+    Ok(f(stream_mut::<T>(&mut st, handle.key())?))
+}
+
+/// How a stream's writes reach its descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Sender {
+    /// `sendmsg` with `MSG_NOSIGNAL | MSG_DONTWAIT`: a socket.
+    #[default]
+    Socket,
+    /// `sendmsg` with `MSG_NOSIGNAL`, waiting for room: a socket made
+    /// blocking (`set_blocking`).
+    SocketBlocking,
+    /// `writev`: a pipe end or terminal opened by a `Pipe` (no
+    /// `MSG_NOSIGNAL` exists for it), non-blocking.
+    Plain,
+}
+
+impl Sender {
+    /// Writes `slices` to `fd`: the bytes written.
+    #[inline]
+    pub(crate) fn send(self, fd: RawFd, slices: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            Sender::Socket => crate::sys::send_vectored(fd, slices),
+            Sender::SocketBlocking => crate::sys::send_vectored_blocking(fd, slices),
+            Sender::Plain => crate::sys::write_vectored(fd, slices),
+        }
+    }
 }
 
 /// A live (not closing) stream handle's stream state.
@@ -109,8 +147,10 @@ pub(crate) struct StreamState<T> {
     accepting: bool,
     /// The handle is on the loop's pending list.
     in_pending: bool,
-    /// Writes wait for room instead of queueing (`set_blocking`).
-    pub(crate) blocking: bool,
+    /// How writes go out: a socket's `sendmsg` (waiting for room after
+    /// `set_blocking`), or `writev` for a descriptor that is not a socket,
+    /// whose reads then use `read(2)`.
+    pub(crate) sender: Sender,
     /// Close with `SO_LINGER` 0 so the peer gets a reset (`close_reset`).
     pub(crate) reset_on_close: bool,
 }
@@ -136,7 +176,7 @@ impl<T> Default for StreamState<T> {
             accepted: None,
             accepting: false,
             in_pending: false,
-            blocking: false,
+            sender: Sender::Socket,
             reset_on_close: false,
         }
     }
@@ -192,14 +232,36 @@ pub(crate) fn install_socket<T: StreamHandle>(
     key: Key,
     socket: Socket,
 ) -> Result<()> {
+    try_install::<T>(st, key, socket).map_err(|(err, _)| err)
+}
+
+/// [`install_socket`] that gives the socket back with the error, for a
+/// caller that must not close it (EEXIST: the loop watches that very
+/// descriptor for another handle, which owns it).
+pub(crate) fn try_install<T: StreamHandle>(
+    st: &mut LoopState,
+    key: Key,
+    socket: Socket,
+) -> std::result::Result<(), (Error, Socket)> {
     let fd = socket.as_raw_fd();
-    st.poll
+    if let Err(e) = st
+        .poll
         .registry()
-        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)?;
-    let s = stream_mut::<T>(st, key)?;
-    s.socket = Some(socket);
-    s.registered = Some(Interest::READABLE);
-    Ok(())
+        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)
+    {
+        return Err((e.into(), socket));
+    }
+    match stream_mut::<T>(st, key) {
+        Ok(s) => {
+            s.socket = Some(socket);
+            s.registered = Some(Interest::READABLE);
+            Ok(())
+        }
+        Err(err) => {
+            let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+            Err((err, socket))
+        }
+    }
 }
 
 /// The interest the stream needs: always readable (mio needs something;

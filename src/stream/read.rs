@@ -46,13 +46,26 @@ pub(crate) trait ReadSink<T> {
     fn deliver(&mut self, h: &T, shared: &[u8], outcome: Result<usize>);
 }
 
-/// Reads into the shared buffer and lends the data.
-struct Lent<F>(F);
+/// One read without blocking: `recv` with `MSG_DONTWAIT` from a socket
+/// (even a blocking one), `read` from a pipe end or terminal (`PLAIN`,
+/// which a `Pipe` made non-blocking). A constant of the sink, chosen at
+/// `read_start`: no test per read.
+#[inline]
+fn read_fd<const PLAIN: bool>(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    if PLAIN {
+        sys::read(fd, buf)
+    } else {
+        sys::recv(fd, buf)
+    }
+}
 
-impl<T, F: FnMut(&T, ReadResult<'_>)> ReadSink<T> for Lent<F> {
+/// Reads into the shared buffer and lends the data.
+struct Lent<F, const PLAIN: bool>(F);
+
+impl<T, F: FnMut(&T, ReadResult<'_>), const PLAIN: bool> ReadSink<T> for Lent<F, PLAIN> {
     #[inline]
     fn read(&mut self, _: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)> {
-        sys::recv(fd, shared).map(|n| (n, n == shared.len()))
+        read_fd::<PLAIN>(fd, shared).map(|n| (n, n == shared.len()))
     }
 
     #[inline]
@@ -67,13 +80,13 @@ impl<T, F: FnMut(&T, ReadResult<'_>)> ReadSink<T> for Lent<F> {
 }
 
 /// Reads into buffers from `alloc`, handed back through `cb`.
-struct Alloc<B, A, C> {
+struct Alloc<B, A, C, const PLAIN: bool> {
     alloc: A,
     cb: C,
     buf: Option<B>,
 }
 
-impl<T, B, A, C> ReadSink<T> for Alloc<B, A, C>
+impl<T, B, A, C, const PLAIN: bool> ReadSink<T> for Alloc<B, A, C, PLAIN>
 where
     B: AsMut<[u8]>,
     A: FnMut(&T, usize) -> B,
@@ -86,7 +99,7 @@ where
         let result = if len == 0 {
             Err(io::Error::from_raw_os_error(libc::ENOBUFS))
         } else {
-            sys::recv(fd, room).map(|n| (n, n == len))
+            read_fd::<PLAIN>(fd, room).map(|n| (n, n == len))
         };
         self.buf = Some(buf);
         result
@@ -146,7 +159,18 @@ pub(crate) fn read_start<T: StreamHandle>(
     h: &T,
     cb: impl FnMut(&T, ReadResult<'_>) + 'static,
 ) -> Result<()> {
-    start(h, Box::new(Lent(cb)))
+    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
+        Box::new(Lent::<_, true>(cb))
+    } else {
+        Box::new(Lent::<_, false>(cb))
+    };
+    start(h, sink)
+}
+
+/// Whether the stream's descriptor is not a socket (fixed once it has
+/// one; a stream without one cannot start reading).
+fn is_plain<T: StreamHandle>(h: &T) -> Result<bool> {
+    super::with_stream(h, |s| s.sender == super::Sender::Plain)
 }
 
 /// `read_start` into caller buffers.
@@ -157,14 +181,20 @@ where
     A: FnMut(&T, usize) -> B + 'static,
     C: FnMut(&T, Result<usize>, B) + 'static,
 {
-    start(
-        h,
-        Box::new(Alloc {
+    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
+        Box::new(Alloc::<B, A, C, true> {
             alloc,
             cb,
             buf: None,
-        }),
-    )
+        })
+    } else {
+        Box::new(Alloc::<B, A, C, false> {
+            alloc,
+            cb,
+            buf: None,
+        })
+    };
+    start(h, sink)
 }
 
 /// Stops reading (`uv_read_stop`); nothing for a stream that does not read.

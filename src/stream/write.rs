@@ -5,7 +5,8 @@
 
 use super::write_queue::{with_io_slices, Progress};
 use super::{
-    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, ReqCb, StreamHandle,
+    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, ReqCb, Sender,
+    StreamHandle,
 };
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
@@ -47,14 +48,14 @@ fn enqueue<T: StreamHandle>(
     let st = &mut *st;
     let s = stream_mut::<T>(st, key)?;
     let fd = check(s, nbufs)?;
+    let sender = s.sender;
     let progress = if s.connect.is_some() {
         write(&mut s.writes, &mut not_yet)
-    } else if s.blocking {
-        write(&mut s.writes, &mut |slices| {
-            sys::send_vectored_blocking(fd, slices)
-        })
-    } else {
+    } else if sender == Sender::Socket {
+        // A socket that never waits, the common case: its own closure.
         write(&mut s.writes, &mut |slices| sys::send_vectored(fd, slices))
+    } else {
+        write(&mut s.writes, &mut |slices| sender.send(fd, slices))
     };
     st.active_reqs += 1;
     st.mark_alive();
@@ -122,8 +123,13 @@ pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize>
         return Err(StatusCode::EAGAIN.into());
     }
     let fd = check(s, bufs.len())?;
+    // Never waits, even on a blocking socket.
+    let sender = match s.sender {
+        Sender::SocketBlocking => Sender::Socket,
+        other => other,
+    };
     let n = bufs.len().min(super::write_queue::IOV_MAX);
-    with_io_slices(&bufs[..n], |slices| sys::send_vectored(fd, slices)).map_err(|e| {
+    with_io_slices(&bufs[..n], |slices| sender.send(fd, slices)).map_err(|e| {
         if e.kind() == io::ErrorKind::WouldBlock {
             StatusCode::EAGAIN.into()
         } else {
@@ -169,14 +175,8 @@ pub(crate) fn flush<T: StreamHandle>(lp: &Loop, key: Key) {
     let Some(fd) = s.fd() else {
         return;
     };
-    let blocking = s.blocking;
-    let progress = s.writes.flush(&mut |slices| {
-        if blocking {
-            sys::send_vectored_blocking(fd, slices)
-        } else {
-            sys::send_vectored(fd, slices)
-        }
-    });
+    let sender = s.sender;
+    let progress = s.writes.flush(&mut |slices| sender.send(fd, slices));
     let _: Progress = progress;
     after::<T>(st, key);
 }

@@ -2,9 +2,6 @@
 //! accepts, made straight through `syscall(2)` (never blocking, so glibc's
 //! cancellation-point wrappers buy nothing; see `RecvBatch::recv`).
 
-// Used by the TCP and pipe handles (issue 12), which are not in yet.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::io::{self, IoSlice};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 

@@ -2,6 +2,7 @@
 //! with `mod util;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod pipe;
 pub mod tcp;
 
 use ruv::{Loop, RunMode, Timer, Udp, UdpFlags};

@@ -64,9 +64,14 @@ pub struct Collected {
 /// Starts reading into a shared [`Collected`].
 pub fn collect(tcp: &Tcp) -> Shared<Collected> {
     let got = shared(Collected::default());
-    let into = got.clone();
-    tcp.read_start(move |_, read| {
-        let mut got = into.borrow_mut();
+    tcp.read_start(collector(got.clone())).unwrap();
+    got
+}
+
+/// A read callback, for any stream handle, that records into `got`.
+pub fn collector<T>(got: Shared<Collected>) -> impl FnMut(&T, ReadResult<'_>) + 'static {
+    move |_, read| {
+        let mut got = got.borrow_mut();
         match read {
             ReadResult::Data(data) => {
                 assert!(!data.is_empty());
@@ -76,9 +81,7 @@ pub fn collect(tcp: &Tcp) -> Shared<Collected> {
             ReadResult::Eof => got.eof += 1,
             ReadResult::Error(err) => got.error = Some(err),
         }
-    })
-    .unwrap();
-    got
+    }
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so a test can check every
