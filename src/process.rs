@@ -13,7 +13,7 @@ use crate::core::kinds::Kind;
 use crate::core::state::{Deferred, Key, LoopState, ORPHANS_TOKEN};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
-use crate::{sys, HandleType, Loop};
+use crate::{sys, HandleType, Loop, Pipe};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
@@ -48,13 +48,21 @@ bitflags! {
 }
 
 /// What one of the child's standard descriptors is (`uv_stdio_container_t`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Stdio {
     /// `/dev/null` (libuv's `UV_IGNORE` for 0–2).
     Ignore,
-    /// A copy of this descriptor of ours (`UV_INHERIT_FD`).
+    /// A copy of this descriptor of ours (`UV_INHERIT_FD`; for a stream's
+    /// descriptor, `UV_INHERIT_STREAM`: pass its `as_raw_fd()`).
     InheritFd(RawFd),
+    /// A connected socket pair (libuv's `UV_CREATE_PIPE`): the child gets
+    /// one end (blocking, as programs expect of their standard
+    /// descriptors), and `spawn` opens the other into this pipe, which must
+    /// be new (`Pipe::new`, not bound, opened or connected). Both ends read
+    /// and write; a child reading its stdin sees EOF when ours is shut
+    /// down or closed.
+    CreatePipe(Pipe),
 }
 
 /// How to start a child (`uv_process_options_t`); `Default` + `with_*`.
@@ -140,8 +148,9 @@ impl ProcessOptions {
         self
     }
 
-    /// The C library's view of these options.
-    fn spec(&self) -> Result<sys::SpawnSpec> {
+    /// The C library's view of these options; `child_ends[n]` is the
+    /// descriptor slot `n` gets for a [`Stdio::CreatePipe`].
+    fn spec(&self, child_ends: &[Option<RawFd>]) -> Result<sys::SpawnSpec> {
         let path_var = self.env.as_ref().map_or_else(
             || std::env::var_os("PATH"),
             |env| {
@@ -170,9 +179,11 @@ impl ProcessOptions {
         let mut stdio: Vec<sys::StdioAction> = self
             .stdio
             .iter()
-            .map(|s| match *s {
-                Stdio::Ignore => sys::StdioAction::Null,
-                Stdio::InheritFd(fd) => sys::StdioAction::Dup(fd),
+            .enumerate()
+            .map(|(n, s)| match (s, child_ends.get(n).copied().flatten()) {
+                (Stdio::InheritFd(fd), _) => sys::StdioAction::Dup(*fd),
+                (Stdio::CreatePipe(_), Some(end)) => sys::StdioAction::Dup(end),
+                _ => sys::StdioAction::Null,
             })
             .collect();
         while stdio.len() < 3 {
@@ -245,8 +256,37 @@ impl Process {
         options: &ProcessOptions,
         exit_cb: impl FnOnce(&Process, i64, i32) + 'static,
     ) -> Result<Process> {
-        let spec = options.spec()?;
+        // The socket pairs of `CreatePipe` slots: the child's ends go to
+        // the spawn, ours into the pipes once the child runs.
+        let mut ours: Vec<(Pipe, std::os::fd::OwnedFd)> = Vec::new();
+        let mut theirs: Vec<Option<std::os::fd::OwnedFd>> = Vec::new();
+        for slot in &options.stdio {
+            let Stdio::CreatePipe(pipe) = slot else {
+                theirs.push(None);
+                continue;
+            };
+            if !pipe.get_loop().same_loop(lp) || pipe.fileno().is_ok() || pipe.is_closing() {
+                return Err(Error::Status(StatusCode::EINVAL));
+            }
+            let (our_end, child_end) = sys::stdio_socketpair()?;
+            ours.push((pipe.clone(), our_end));
+            theirs.push(Some(child_end));
+        }
+        let child_ends: Vec<Option<RawFd>> = theirs
+            .iter()
+            .map(|t| t.as_ref().map(AsRawFd::as_raw_fd))
+            .collect();
+        let spec = options.spec(&child_ends)?;
         let child = sys::spawn(&spec)?;
+        drop(theirs);
+        for (pipe, our_end) in ours {
+            if let Err(err) = pipe.open(our_end) {
+                // The child runs but cannot be talked to as asked.
+                let _ = sys::pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                let _ = sys::try_reap_blocking(&child);
+                return Err(err);
+            }
+        }
         let fd = child.pidfd.as_raw_fd();
         let pid = child.pid;
         let kind = Kind::Process(Box::new(ProcessState {

@@ -229,3 +229,71 @@ fn a_child_spawned_from_a_callback_reports_too() {
     lp.run(RunMode::Default).unwrap();
     assert_eq!(*exits.borrow(), [(3, 0)]);
 }
+
+#[test]
+fn created_pipes_carry_the_childs_stdin_stdout_and_stderr() {
+    use ruv::{Pipe, ReadResult};
+    let lp = Loop::new().unwrap();
+    let stdin = Pipe::new(&lp, false);
+    let stdout = Pipe::new(&lp, false);
+    let stderr = Pipe::new(&lp, false);
+    let options = sh("cat; echo done >&2").with_stdio([
+        Stdio::CreatePipe(stdin.clone()),
+        Stdio::CreatePipe(stdout.clone()),
+        Stdio::CreatePipe(stderr.clone()),
+    ]);
+    let exits = Exits::default();
+    Process::spawn(&lp, &options, record(&exits)).unwrap();
+    assert!(stdin.is_writable() && stdout.is_readable());
+    stdin
+        .write(&[b"hello ", b"child"], |_, status| status.unwrap())
+        .unwrap();
+    stdin
+        .shutdown(|p, status| {
+            status.unwrap();
+            p.close(|| {});
+        })
+        .unwrap();
+    let collect = |pipe: &Pipe| {
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        pipe.read_start(move |p, result| match result {
+            ReadResult::Data(data) => g.borrow_mut().extend_from_slice(data),
+            ReadResult::Eof => p.close(|| {}),
+            other => panic!("{other:?}"),
+        })
+        .unwrap();
+        got
+    };
+    let out = collect(&stdout);
+    let err = collect(&stderr);
+    lp.run(RunMode::Default).unwrap();
+    assert_eq!(*exits.borrow(), [(0, 0)]);
+    assert_eq!(out.borrow().as_slice(), b"hello child");
+    assert_eq!(err.borrow().as_slice(), b"done\n");
+}
+
+#[test]
+fn a_pipe_that_is_not_new_is_einval_and_nothing_starts() {
+    use ruv::Pipe;
+    let lp = Loop::new().unwrap();
+    let (used, peer) = Pipe::pair(&lp).unwrap();
+    let options = sh("exit 0").with_stdio([Stdio::CreatePipe(used.clone())]);
+    assert_eq!(
+        Process::spawn(&lp, &options, |_, _, _| panic!("no child")).map(drop),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    let other_loop = Loop::new().unwrap();
+    let foreign = Pipe::new(&other_loop, false);
+    let options = sh("exit 0").with_stdio([Stdio::CreatePipe(foreign.clone())]);
+    assert_eq!(
+        Process::spawn(&lp, &options, |_, _, _| panic!("no child")).map(drop),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    assert_eq!(lp.handle_count(), 2, "only the pair");
+    used.close(|| {});
+    peer.close(|| {});
+    foreign.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+    other_loop.run(RunMode::Default).unwrap();
+}

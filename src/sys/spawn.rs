@@ -444,6 +444,37 @@ pub(crate) fn try_reap(child: &Child) -> io::Result<Option<Exit>> {
     }))
 }
 
+/// Waits for `child` to exit and collects it (after a `SIGKILL` of ours).
+pub(crate) fn try_reap_blocking(child: &Child) -> io::Result<()> {
+    let mut status = 0;
+    // SAFETY: waiting for our own child; `status` is writable.
+    if unsafe { libc::waitpid(child.pid, &mut status, 0) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A connected pair of Unix stream sockets for a child's standard
+/// descriptor: (ours, the child's), both close-on-exec; the child's stays
+/// blocking (libuv's `UV_CREATE_PIPE` makes a socket pair too).
+pub(crate) fn stdio_socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: two new descriptors nobody else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 /// Sends `signum` to the child behind `pidfd` (`pidfd_send_signal`):
 /// `ESRCH` once it was reaped, never another process.
 pub(crate) fn pidfd_signal(pidfd: RawFd, signum: i32) -> io::Result<()> {
