@@ -7,10 +7,12 @@
 mod util;
 
 use ruv::{pipe_fds, Error, Loop, Pipe, RunMode, StatusCode};
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::rc::Rc;
 use util::pipe::{abstract_name, collect, connected, echo, finish, temp_path};
 use util::shared;
 use util::tcp::{pattern, run_until};
@@ -449,4 +451,41 @@ fn an_opened_std_listener_listens_and_accepts() {
     finish(&lp, &[&server, &conn]);
     assert!(path.exists());
     std::fs::remove_file(&path).unwrap();
+}
+
+/// Found by the model: a shutdown made from a write callback, with nothing
+/// left to write, is reported in the same pending round; the handle must
+/// not stay on the pending list owing nothing (that kept the loop alive for
+/// an empty round, and tripped the pending phase's debug assertion).
+#[test]
+fn a_shutdown_made_in_a_write_callback_leaves_nothing_owed() {
+    let lp = Loop::new().unwrap();
+    let (a, b) = Pipe::pair(&lp).unwrap();
+    let done = Rc::new(RefCell::new(Vec::new()));
+    let d = done.clone();
+    a.write(&[b"x"], move |a, status| {
+        status.unwrap();
+        d.borrow_mut().push("write");
+        let d = d.clone();
+        a.shutdown(move |_, status| {
+            status.unwrap();
+            d.borrow_mut().push("shutdown");
+        })
+        .unwrap();
+    })
+    .unwrap();
+    for _ in 0..10 {
+        if done.borrow().len() == 2 {
+            break;
+        }
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*done.borrow(), ["write", "shutdown"]);
+    assert!(
+        !lp.alive(),
+        "nothing is owed: neither pipe reads nor writes"
+    );
+    a.close(|| {});
+    b.close(|| {});
+    lp.run(RunMode::Default).unwrap();
 }

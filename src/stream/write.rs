@@ -234,6 +234,14 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
                 refresh_active::<T>(st, key);
                 Step::Shutdown(cb, status)
             } else {
+                // A callback of this round may have queued the handle again
+                // for what the round then reported itself (a shutdown made
+                // with the queue empty): an entry owing nothing would keep
+                // the loop alive for an empty round.
+                if s.in_pending && !s.writes.has_done() && s.connect_outcome.is_none() {
+                    s.in_pending = false;
+                    st.remove_pending(key);
+                }
                 return;
             }
         };

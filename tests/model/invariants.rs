@@ -3,7 +3,7 @@
 
 use super::ops_udp;
 use super::world::{Kind, Obj, SendState, World};
-use super::{ops_async, ops_poll, ops_process, ops_signal};
+use super::{ops_async, ops_poll, ops_process, ops_signal, ops_stream};
 use crate::defect;
 
 /// Outside `run`: the loop's metrics. The marker check watcher runs in
@@ -70,6 +70,17 @@ pub fn check_handles(g: &World) {
             Obj::Async(_) => {
                 if !active {
                     defect!("async {i}: inactive while open");
+                }
+            }
+            Obj::Pipe(p) => {
+                let want: usize = e.st_pending.iter().map(|(_, n)| n).sum();
+                if p.write_queue_size() != Ok(want) || p.is_reading() != e.st_reading {
+                    defect!(
+                        "pipe {i}: write_queue_size {:?}, reading {}; model {want}, {}",
+                        p.write_queue_size(),
+                        p.is_reading(),
+                        e.st_reading
+                    );
                 }
             }
             Obj::Process(p) => {
@@ -149,6 +160,9 @@ pub fn owed(g: &World) -> Vec<String> {
         }
         if ops_poll::owes_callback(g, i) {
             owed.push(format!("readable callback of poll {i}"));
+        }
+        if ops_stream::owes(g, i) {
+            owed.push(format!("writes or bytes of pipe {i}"));
         }
         if ops_process::owes_callback(g, i) {
             owed.push(format!("exit callback of process {i}"));

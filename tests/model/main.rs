@@ -19,6 +19,7 @@ mod ops_handles;
 mod ops_poll;
 mod ops_process;
 mod ops_signal;
+mod ops_stream;
 mod ops_timers;
 mod ops_udp;
 mod payload;

@@ -2,7 +2,9 @@
 //! callbacks.
 
 use super::world::{World, W};
-use super::{ops_async, ops_handles, ops_poll, ops_process, ops_signal, ops_timers, ops_udp};
+use super::{
+    ops_async, ops_handles, ops_poll, ops_process, ops_signal, ops_stream, ops_timers, ops_udp,
+};
 
 /// Nested operations per callback at most.
 const NESTED_MAX: u64 = 2;
@@ -63,6 +65,10 @@ const OPS: &[Op] = &[
     op!(3, true, ops_signal::op_raise),
     op!(1, false, ops_process::op_spawn),
     op!(1, false, ops_process::op_kill),
+    op!(1, false, ops_stream::op_create),
+    op!(4, false, ops_stream::op_write),
+    op!(2, false, ops_stream::op_read),
+    op!(1, false, ops_stream::op_shutdown),
     op!(3, true, ops_handles::op_close),
     op!(1, true, ops_handles::op_walk_close),
     op!(1, true, ops_handles::op_walk),

@@ -40,6 +40,12 @@ pub fn close_cb(w: &W, g: &World, i: usize, owed: bool) -> impl FnOnce() + 'stat
         if let Some((due, _)) = e.armed {
             defect!("handle {i}: timer still armed at {due} when closed");
         }
+        if !e.st_pending.is_empty() {
+            defect!(
+                "handle {i}: close callback before {} write callbacks",
+                e.st_pending.len()
+            );
+        }
         let leftover = e.udp.outstanding.len();
         if leftover != 0 {
             defect!("handle {i}: close callback ran with {leftover} send callbacks still owed");
@@ -190,7 +196,11 @@ pub fn op_walk(w: &W, g: &mut World) {
 pub fn op_drop(_w: &W, g: &mut World) {
     // A choked socket stays reachable: the end unchokes it.
     let candidates: Vec<usize> = (0..g.ents.len())
-        .filter(|&i| g.ents[i].obj.is_some() && !g.ents[i].internal && !g.ents[i].udp.choked)
+        // A pipe stays reachable too: the end makes it read what is due.
+        .filter(|&i| {
+            let e = &g.ents[i];
+            e.obj.is_some() && !e.internal && !e.udp.choked && e.kind != Kind::Pipe
+        })
         .collect();
     if candidates.is_empty() {
         return;
@@ -215,6 +225,7 @@ pub fn op_ref(_w: &W, g: &mut World) {
             Kind::Udp,
             Kind::Signal,
             Kind::Process,
+            Kind::Pipe,
         ],
         |_| true,
     ) else {
@@ -280,6 +291,16 @@ pub fn op_closed(w: &W, g: &mut World) {
         )],
         Obj::Async(a) => vec![("send", a.send()), ("sender", a.sender().map(drop))],
         Obj::Process(p) => vec![("kill", p.kill(0)), ("pid", p.pid().map(drop))],
+        Obj::Pipe(p) => vec![
+            ("write", p.write(&[b"x"], |_, _| {})),
+            (
+                "read_start",
+                p.read_start(move |_, _| {
+                    let _ = &guard;
+                }),
+            ),
+            ("shutdown", p.shutdown(|_, _| {})),
+        ],
         Obj::Signal(s) => vec![(
             "start",
             s.start(libc::SIGUSR1, move |_, _| {

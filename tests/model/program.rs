@@ -5,6 +5,7 @@ use super::invariants;
 use super::ops;
 use super::ops_async;
 use super::ops_handles;
+use super::ops_stream;
 use super::ops_timers;
 use super::ops_udp;
 use super::world::{Ent, Kind, Log, Obj, Stats, World, W};
@@ -151,6 +152,7 @@ fn finish(w: &W) {
                 g.ents[i].udp.receiving = true;
             }
         }
+        ops_stream::read_everything(w, &mut g);
         // An unreferenced handle alone does not make `run` poll.
         let lp = g.lp.clone();
         lp.walk(|h| {

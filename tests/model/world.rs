@@ -3,7 +3,7 @@
 
 use super::rng::Rng;
 use ruv::{
-    Async, Check, Handle, Idle, Loop, Poll, PollEvents, Prepare, Process, Signal, Timer, Udp,
+    Async, Check, Handle, Idle, Loop, Pipe, Poll, PollEvents, Prepare, Process, Signal, Timer, Udp,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -48,6 +48,7 @@ pub enum Kind {
     Udp,
     Signal,
     Process,
+    Pipe,
 }
 
 /// The program's own handle value; `None` in [`Ent::obj`] once the program
@@ -62,6 +63,7 @@ pub enum Obj {
     Udp(Udp),
     Signal(Signal),
     Process(Process),
+    Pipe(Pipe),
 }
 
 impl Obj {
@@ -76,6 +78,7 @@ impl Obj {
             Obj::Udp(h) => h,
             Obj::Signal(h) => h,
             Obj::Process(h) => h,
+            Obj::Pipe(h) => h,
         }
     }
 }
@@ -150,6 +153,16 @@ pub struct Ent {
     pub proc_status: i64,
     pub proc_killed: bool,
     pub proc_exited: bool,
+    /// Pipe: the other end of its pair, its writes whose callback has not
+    /// run (number, bytes), the bytes due to arrive here in order, whether
+    /// it reads, whether it was shut down, and whether a write or read
+    /// failed on it.
+    pub st_peer: usize,
+    pub st_pending: VecDeque<(u64, usize)>,
+    pub st_inbound: VecDeque<u8>,
+    pub st_reading: bool,
+    pub st_shut: bool,
+    pub st_broken: bool,
 }
 
 impl Ent {
@@ -183,6 +196,12 @@ impl Ent {
             proc_status: 0,
             proc_killed: false,
             proc_exited: false,
+            st_peer: usize::MAX,
+            st_pending: VecDeque::new(),
+            st_inbound: VecDeque::new(),
+            st_reading: false,
+            st_shut: false,
+            st_broken: false,
         }
     }
 
@@ -297,6 +316,8 @@ pub struct World {
     pub focus: Option<usize>,
     /// `Loop::measure_idle_time` was called.
     pub measuring_idle: bool,
+    /// Stream writes made so far (numbers each write's bytes).
+    pub stream_writes: u64,
 }
 
 impl World {
@@ -325,6 +346,7 @@ impl World {
             draining: false,
             focus: None,
             measuring_idle: false,
+            stream_writes: 0,
         }
     }
 
