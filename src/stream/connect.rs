@@ -4,7 +4,8 @@
 //! way the callback runs from the loop, never inside `connect`.
 
 use super::{
-    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, write, ReqCb, StreamHandle,
+    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, sync_pending, write,
+    ReqCb, StreamHandle,
 };
 use crate::core::state::Key;
 use crate::error::{Error, Result};
@@ -97,15 +98,10 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         if !ok {
             s.writes.cancel_all();
         }
-        let shutdown = s.shutdown.is_some();
         let waiting = s.writes.has_waiting();
         let reading = s.reading;
-        // Only for requests still owed (the writes a failure cancelled, a
-        // shutdown): a pending-list entry with none would keep the loop
-        // alive for an empty pending round.
-        if shutdown || s.writes.has_done() {
-            mark_pending::<T>(st, key);
-        }
+        // The writes a failure cancelled, a shutdown now possible.
+        sync_pending::<T>(st, key);
         sync_interest::<T>(st, key, false);
         refresh_active::<T>(st, key);
         if ok && reading {

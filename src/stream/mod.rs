@@ -216,6 +216,20 @@ impl<T> StreamState<T> {
     }
 
     /// What the handle does that makes it active (`uv_is_active`).
+    /// The shutdown may be made now: no connect and no write before it.
+    fn shutdown_ready(&self) -> bool {
+        self.shutdown.is_some()
+            && self.connect.is_none()
+            && !self.writes.has_waiting()
+            && !self.writes.has_done()
+    }
+
+    /// Whether the pending phase has something to report for this stream
+    /// now: finished writes, a connect outcome, a shutdown to make.
+    fn owes_pending(&self) -> bool {
+        self.writes.has_done() || self.connect_outcome.is_some() || self.shutdown_ready()
+    }
+
     fn busy(&self) -> bool {
         self.reading
             || self.listening
@@ -318,6 +332,23 @@ pub(crate) fn mark_pending<T: StreamHandle>(st: &mut LoopState, key: Key) {
     if !std::mem::replace(&mut s.in_pending, true) {
         st.push_pending(key, T::TYPE);
         st.mark_alive();
+    }
+}
+
+/// Puts the handle on the pending list exactly while the pending phase has
+/// something to report for it ([`StreamState::owes_pending`]): an entry
+/// owing nothing would keep the loop alive for an empty round. The one
+/// place that decides it, after a connect, a pending round or a panic.
+pub(crate) fn sync_pending<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return;
+    };
+    let owed = s.owes_pending();
+    if owed && !s.in_pending {
+        mark_pending::<T>(st, key);
+    } else if !owed && s.in_pending {
+        s.in_pending = false;
+        st.remove_pending(key);
     }
 }
 

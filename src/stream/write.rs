@@ -5,8 +5,8 @@
 
 use super::write_queue::{with_io_slices, Progress};
 use super::{
-    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, ReqCb, Sender,
-    StreamHandle,
+    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, sync_pending, ReqCb,
+    Sender, StreamHandle,
 };
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
@@ -217,11 +217,7 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
                 st.sync_liveness();
                 refresh_active::<T>(st, key);
                 Step::Write(cb, status)
-            } else if s.shutdown.is_some()
-                && s.connect.is_none()
-                && !s.writes.has_waiting()
-                && !s.writes.has_done()
-            {
+            } else if s.shutdown_ready() {
                 let status = match &s.socket {
                     Some(sock) => sock.shutdown(Shutdown::Write).map_err(Error::from),
                     None => Err(StatusCode::ENOTCONN.into()),
@@ -236,12 +232,8 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
             } else {
                 // A callback of this round may have queued the handle again
                 // for what the round then reported itself (a shutdown made
-                // with the queue empty): an entry owing nothing would keep
-                // the loop alive for an empty round.
-                if s.in_pending && !s.writes.has_done() && s.connect_outcome.is_none() {
-                    s.in_pending = false;
-                    st.remove_pending(key);
-                }
+                // with the queue empty).
+                sync_pending::<T>(st, key);
                 return;
             }
         };
@@ -257,16 +249,12 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
 /// After a panic in the pending phase: a stream with completions left goes
 /// back on the pending list.
 pub(crate) fn requeue_completions<T: StreamHandle>(st: &mut LoopState, key: Key) {
+    // The round took the entry off the list; it may have been queued again
+    // since.
+    let listed = st.is_pending(key);
     let Ok(s) = stream_mut::<T>(st, key) else {
         return;
     };
-    let owed = s.writes.has_done() || s.connect_outcome.is_some() || s.shutdown.is_some();
-    if owed {
-        s.in_pending = false;
-        if !st.is_pending(key) {
-            mark_pending::<T>(st, key);
-        } else if let Ok(s) = stream_mut::<T>(st, key) {
-            s.in_pending = true;
-        }
-    }
+    s.in_pending = listed;
+    sync_pending::<T>(st, key);
 }
