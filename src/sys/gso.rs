@@ -78,11 +78,7 @@ pub(crate) fn send_segments(
     // SAFETY: `msg` points at `iov` (the caller's slice), `dest` and
     // `control`, all alive for the call.
     let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    super::byte_count(n as i64)
 }
 
 /// The `UDP_GRO` segment size in a received message's control data, if any.

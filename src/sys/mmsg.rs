@@ -204,9 +204,5 @@ pub(crate) fn send_mmsg(
             libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    super::byte_count(n as i64)
 }

@@ -33,6 +33,17 @@ pub(crate) use stream::*;
 use std::io;
 use std::os::fd::RawFd;
 
+/// The byte count a read or write system call returned, or the error it
+/// reported through errno (a negative result).
+#[inline]
+pub(crate) fn byte_count(n: i64) -> io::Result<usize> {
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 /// Monotonic clock reading in nanoseconds, the same clock as libuv's
 /// `uv_hrtime` (`CLOCK_MONOTONIC`).
 pub(crate) fn hrtime_ns() -> u64 {

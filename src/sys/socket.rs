@@ -95,11 +95,7 @@ pub(crate) fn send_msg<B: AsRef<[u8]>>(
     // SAFETY: `msg` points at `iovecs` and `dest`, which live until the call
     // returns; each iovec describes a live, readable slice from `bufs`.
     let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    super::byte_count(n as i64)
 }
 
 /// One buffer as one datagram: `sendto(2)` needs no message header, which
@@ -124,11 +120,7 @@ fn send_to(fd: RawFd, buf: &[u8], addr: Option<&SocketAddr>) -> io::Result<usize
             libc::c_long::from(len),
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+    super::byte_count(n as i64)
 }
 
 /// Sets an integer socket option.

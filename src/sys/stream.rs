@@ -18,10 +18,7 @@ pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
             buf.len(),
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::byte_count(n as i64)
 }
 
 /// Receives into `buf` from a connected socket without blocking, even when
@@ -41,10 +38,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
             std::ptr::null_mut::<libc::socklen_t>(),
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::byte_count(n as i64)
 }
 
 /// Writes `slices` to a connected socket without blocking: the bytes
@@ -77,10 +71,7 @@ fn send_vectored_flags(fd: RawFd, slices: &[IoSlice<'_>], flags: libc::c_int) ->
             libc::c_long::from(flags),
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::byte_count(n as i64)
 }
 
 /// Writes `slices` to a descriptor that is not a socket (a pipe, a
@@ -96,10 +87,7 @@ pub(crate) fn write_vectored(fd: RawFd, slices: &[IoSlice<'_>]) -> io::Result<us
             slices.len() as libc::c_long,
         )
     };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(n as usize)
+    super::byte_count(n as i64)
 }
 
 /// Accepts one pending connection of listening socket `fd`, non-blocking
