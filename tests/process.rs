@@ -297,3 +297,16 @@ fn a_pipe_that_is_not_new_is_einval_and_nothing_starts() {
     lp.run(RunMode::Default).unwrap();
     other_loop.run(RunMode::Default).unwrap();
 }
+
+/// libuv's `spawn_empty_env`: an empty environment, and the program is
+/// still found (on the default path) and sees no variable.
+#[test]
+fn an_empty_environment_is_empty_and_the_program_still_found() {
+    let lp = Loop::new().unwrap();
+    let options = ProcessOptions::new("env")
+        .with_args(["env"])
+        .with_env(Vec::<&str>::new());
+    let (exit, out) = output_of(&lp, options);
+    assert_eq!((exit, out.as_str()), ((0, 0), ""));
+    lp.close().unwrap();
+}
