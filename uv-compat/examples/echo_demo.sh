@@ -4,6 +4,9 @@
 #
 #   uv-compat/examples/echo_demo.sh            # against ruv's libuv (pkg-config)
 #   uv-compat/examples/echo_demo.sh --system   # against the system libuv (-luv)
+#   uv-compat/examples/echo_demo.sh --system-build
+#       # built against the system libuv, run on ruv's (LD_LIBRARY_PATH):
+#       # the binary drop-in
 #
 # The server runs in the background with --count 3 and port 0; its first
 # line ("listening on 127.0.0.1:PORT") tells the port. The client sends 3
@@ -21,8 +24,9 @@ mode=ours
 case "${1:-}" in
   "") ;;
   --system) mode=system ;;
-  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: $0 [--system]" >&2; exit 2 ;;
+  --system-build) mode=system-build ;;
+  -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 [--system | --system-build]" >&2; exit 2 ;;
 esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/uv-echo-demo.XXXXXX")
@@ -42,7 +46,7 @@ fail() {
 }
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
-if [ "$mode" = ours ]; then
+if [ "$mode" != system ]; then
   # cargo resolves a relative CARGO_TARGET_DIR from where it runs: $root.
   target=${CARGO_TARGET_DIR:-target}
   case "$target" in
@@ -52,6 +56,8 @@ if [ "$mode" = ours ]; then
   lib="$target/release"
   echo "== cargo build -p uv-compat --release"
   (cd "$root" && cargo build -p uv-compat --release)
+fi
+if [ "$mode" = ours ]; then
   [ -f "$lib/pkgconfig/libuv.pc" ] || fail "no $lib/pkgconfig/libuv.pc"
   # Only ours: PKG_CONFIG_LIBDIR hides the system's libuv.pc.
   LIBS=$(PKG_CONFIG_LIBDIR="$lib/pkgconfig" PKG_CONFIG_PATH= \
@@ -59,13 +65,18 @@ if [ "$mode" = ours ]; then
 else
   LIBS=-luv
 fi
+if [ "$mode" = system-build ]; then
+  # The programs know only the system's libuv; the loader finds ours first.
+  LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
+fi
 
 for prog in udp_echo_server udp_echo_client; do
   echo "== cc $CFLAGS -o $prog $prog.c $LIBS"
   # $CFLAGS and $LIBS are word lists: split them on purpose.
   # shellcheck disable=SC2086
   cc $CFLAGS -o "$work/$prog" "$here/$prog.c" $LIBS
-  if [ "$mode" = ours ]; then
+  if [ "$mode" != system ]; then
     # Never run against another libuv by accident (the loader finds
     # libuv.so.1 through the rpath pkg-config gave, unless
     # LD_LIBRARY_PATH names another directory first).

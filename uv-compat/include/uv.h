@@ -499,13 +499,22 @@ typedef struct {
 #define UV_FS_COPYFILE_FICLONE_FORCE 0x0004
 #define UV_FS_SYMLINK_DIR 0x0001
 #define UV_FS_SYMLINK_JUNCTION 0x0002
-/* A barrier of our own: pthread_barrier_t is hidden in strict ISO C modes. */
-typedef struct {
-  pthread_mutex_t ruv_mutex_;
-  pthread_cond_t ruv_cond_;
-  unsigned int ruv_threshold_;
-  unsigned int ruv_waiting_;
-  unsigned int ruv_generation_;
+/* pthread_barrier_t's size and alignment, as libuv's uv_barrier_t (that type
+ * is hidden in strict ISO C modes); the barrier's state is on the heap. */
+#ifdef __SIZEOF_PTHREAD_BARRIER_T
+# define RUV_PTHREAD_BARRIER_SIZE_ __SIZEOF_PTHREAD_BARRIER_T
+#else
+# define RUV_PTHREAD_BARRIER_SIZE_ 32
+#endif
+#ifdef __SIZEOF_PTHREAD_RWLOCK_T
+# define RUV_PTHREAD_RWLOCK_SIZE_ __SIZEOF_PTHREAD_RWLOCK_T
+#else
+# define RUV_PTHREAD_RWLOCK_SIZE_ 56
+#endif
+typedef union {
+  void* ruv_state_;
+  char ruv_size_[RUV_PTHREAD_BARRIER_SIZE_];
+  long ruv_align_;
 } uv_barrier_t;
 
 typedef struct uv_loop_s uv_loop_t;
@@ -553,11 +562,22 @@ struct uv_thread_options_s {
 
 typedef struct uv_thread_options_s uv_thread_options_t;
 
-/* ---- structs the program allocates ------------------------------------ */
+/* ---- structs the program allocates ------------------------------------
+ * Each has libuv 1.x's size and alignment on Linux (LP64), and each public
+ * field sits at libuv's offset, so that a program compiled against libuv's
+ * own uv.h runs on this library unchanged. The ruv_* fields fill libuv's
+ * private part: their names are ours, their room is libuv's. The loop's
+ * reserve holds a mutex and a rwlock, as libuv's does, so that its size
+ * follows the C library's pthread types on every architecture.
+ */
 struct uv_loop_s {
   void* data;
   /* private */
   void* ruv_private_[4];
+  pthread_mutex_t ruv_reserved_mutex_;
+  /* pthread_rwlock_t's room (the type is hidden in strict ISO C modes) */
+  char ruv_reserved_rwlock_[RUV_PTHREAD_RWLOCK_SIZE_];
+  void* ruv_reserved_[89];
 };
 
 #define UV_HANDLE_FIELDS \
@@ -568,6 +588,7 @@ struct uv_loop_s {
   uv_close_cb close_cb; \
   /* private */ \
   void* ruv_private_[3]; \
+  void* ruv_reserved_[5]; \
 
 struct uv_handle_s {
   UV_HANDLE_FIELDS
@@ -576,21 +597,29 @@ struct uv_handle_s {
 struct uv_timer_s {
   UV_HANDLE_FIELDS
   uv_timer_cb timer_cb;
+  /* private */
+  void* ruv_timer_reserved_[6];
 };
 
 struct uv_prepare_s {
   UV_HANDLE_FIELDS
   uv_prepare_cb prepare_cb;
+  /* private */
+  void* ruv_prepare_reserved_[2];
 };
 
 struct uv_check_s {
   UV_HANDLE_FIELDS
   uv_check_cb check_cb;
+  /* private */
+  void* ruv_check_reserved_[2];
 };
 
 struct uv_idle_s {
   UV_HANDLE_FIELDS
   uv_idle_cb idle_cb;
+  /* private */
+  void* ruv_idle_reserved_[2];
 };
 
 struct uv_async_s {
@@ -598,11 +627,14 @@ struct uv_async_s {
   uv_async_cb async_cb;
   /* private */
   void* ruv_private_sender_;
+  void* ruv_async_reserved_[2];
 };
 
 struct uv_poll_s {
   UV_HANDLE_FIELDS
   uv_poll_cb poll_cb;
+  /* private */
+  void* ruv_poll_reserved_[7];
 };
 
 struct uv_signal_s {
@@ -622,6 +654,7 @@ struct uv_udp_s {
   /* private: the sends whose callback has not run, oldest and newest (a
      list through the requests' private fields) */
   void* ruv_private_sends_[2];
+  void* ruv_udp_reserved_[9];
 };
 
 #define UV_REQ_FIELDS \
@@ -629,6 +662,7 @@ struct uv_udp_s {
   uv_req_type type; \
   /* private */ \
   void* ruv_private_[2]; \
+  void* ruv_req_reserved_[4]; \
 
 struct uv_req_s {
   UV_REQ_FIELDS
@@ -638,6 +672,8 @@ struct uv_udp_send_s {
   UV_REQ_FIELDS
   uv_udp_t* handle;
   uv_udp_send_cb cb;
+  /* private */
+  void* ruv_udp_send_reserved_[30];
 };
 
 struct uv_interface_address_s {

@@ -287,6 +287,7 @@ unsafe impl Sync for DefaultLoop {}
 static DEFAULT_LOOP: DefaultLoop = DefaultLoop(UnsafeCell::new(uv_loop_t {
     data: std::ptr::null_mut(),
     ruv_private_: [std::ptr::null_mut(); 4],
+    ruv_reserved_: [std::ptr::null_mut(); crate::types::LOOP_RESERVED_WORDS],
 }));
 
 /// `uv_default_loop`: the same loop every time, initialized on first use

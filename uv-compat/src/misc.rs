@@ -271,17 +271,26 @@ mod tests {
         assert_eq!(uv_version(), 0x013400);
     }
 
+    /// libuv 1.x's sizes on LP64 Linux (`tests/layout.rs` checks every
+    /// field against the system's header).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn sizes_on_lp64() {
-        assert_eq!(uv_loop_size(), 40);
-        assert_eq!(uv_handle_size(kind::UV_HANDLE), 56);
-        assert_eq!(uv_handle_size(kind::UV_TIMER), 64);
-        assert_eq!(uv_handle_size(kind::UV_ASYNC), 72);
-        assert_eq!(uv_handle_size(kind::UV_UDP), 104);
+        assert_eq!(uv_handle_size(kind::UV_HANDLE), 96);
+        assert_eq!(uv_handle_size(kind::UV_TIMER), 152);
+        assert_eq!(uv_handle_size(kind::UV_IDLE), 120);
+        assert_eq!(uv_handle_size(kind::UV_PREPARE), 120);
+        assert_eq!(uv_handle_size(kind::UV_CHECK), 120);
+        assert_eq!(uv_handle_size(kind::UV_ASYNC), 128);
+        assert_eq!(uv_handle_size(kind::UV_POLL), 160);
+        assert_eq!(uv_handle_size(kind::UV_UDP), 216);
         assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
-        assert_eq!(uv_req_size(kind::UV_REQ), 32);
-        assert_eq!(uv_req_size(kind::UV_UDP_SEND), 48);
+        assert_eq!(uv_req_size(kind::UV_REQ), 64);
+        assert_eq!(uv_req_size(kind::UV_UDP_SEND), 320);
+        // The loop holds a pthread mutex and rwlock, whose sizes vary by
+        // architecture.
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(uv_loop_size(), 848);
     }
 
     #[test]

@@ -193,27 +193,47 @@ int uv_sem_trywait(uv_sem_t* sem) {
  * thread.
  */
 
-int uv_barrier_init(uv_barrier_t* barrier, unsigned int count) {
+/* The state lives on the heap, as in libuv's portable barrier: libuv's
+ * uv_barrier_t has pthread_barrier_t's size, too small for a mutex and a
+ * condition variable. */
+struct ruv_barrier {
+  pthread_mutex_t ruv_mutex_;
+  pthread_cond_t ruv_cond_;
+  unsigned int ruv_threshold_;
+  unsigned int ruv_waiting_;
+  unsigned int ruv_generation_;
+};
+
+int uv_barrier_init(uv_barrier_t* handle, unsigned int count) {
+  struct ruv_barrier* barrier;
   int err;
 
-  if (barrier == NULL || count == 0)
+  if (handle == NULL || count == 0)
     return UV_EINVAL;
 
+  barrier = malloc(sizeof(*barrier));
+  if (barrier == NULL)
+    return UV_ENOMEM;
   err = pthread_mutex_init(&barrier->ruv_mutex_, NULL);
-  if (err != 0)
+  if (err != 0) {
+    free(barrier);
     return -err;
+  }
   err = pthread_cond_init(&barrier->ruv_cond_, NULL);
   if (err != 0) {
     pthread_mutex_destroy(&barrier->ruv_mutex_);
+    free(barrier);
     return -err;
   }
+  handle->ruv_state_ = barrier;
   barrier->ruv_threshold_ = count;
   barrier->ruv_waiting_ = 0;
   barrier->ruv_generation_ = 0;
   return 0;
 }
 
-int uv_barrier_wait(uv_barrier_t* barrier) {
+int uv_barrier_wait(uv_barrier_t* handle) {
+  struct ruv_barrier* barrier = handle->ruv_state_;
   unsigned int gathering;
   int last;
 
@@ -246,7 +266,9 @@ int uv_barrier_wait(uv_barrier_t* barrier) {
   return last;
 }
 
-void uv_barrier_destroy(uv_barrier_t* barrier) {
+void uv_barrier_destroy(uv_barrier_t* handle) {
+  struct ruv_barrier* barrier = handle->ruv_state_;
+
   uv_mutex_lock(&barrier->ruv_mutex_);
   while (barrier->ruv_generation_ & 1u)
     if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
@@ -259,4 +281,6 @@ void uv_barrier_destroy(uv_barrier_t* barrier) {
   if (pthread_cond_destroy(&barrier->ruv_cond_) != 0)
     abort();
   uv_mutex_destroy(&barrier->ruv_mutex_);
+  free(barrier);
+  handle->ruv_state_ = NULL;
 }

@@ -1,4 +1,8 @@
 //! `#[repr(C)]` mirrors of the structs in `include/uv.h`, field for field.
+//!
+//! Each struct has libuv 1.x's size and alignment and each public field its
+//! offset (`tests/layout.rs` compares our header with the system's libuv);
+//! the `ruv_*reserved_` words fill the rest of libuv's private part.
 
 use libc::{c_char, c_int, c_uint, c_void, size_t, sockaddr, ssize_t};
 
@@ -21,7 +25,18 @@ pub struct uv_loop_t {
     /// `[0]`: the `LoopCtx` box; `[1]`: its tag (see `loops::ctx`). The
     /// rest is unused.
     pub ruv_private_: [*mut c_void; 4],
+    /// Room of libuv's private part: the size of its mutex, its rwlock and
+    /// its other 89 words.
+    pub ruv_reserved_: [*mut c_void; LOOP_RESERVED_WORDS],
 }
+
+/// Words of `uv_loop_t::ruv_reserved_`: uv.h's `ruv_reserved_mutex_`,
+/// `ruv_reserved_rwlock_` and `ruv_reserved_` together (the pthread types'
+/// sizes are multiples of a word on the LP64 targets we build for).
+pub const LOOP_RESERVED_WORDS: usize = 89
+    + (std::mem::size_of::<libc::pthread_mutex_t>()
+        + std::mem::size_of::<libc::pthread_rwlock_t>())
+        / std::mem::size_of::<*mut c_void>();
 
 /// `uv_close_cb`.
 pub type uv_close_cb = unsafe extern "C" fn(*mut uv_handle_t);
@@ -62,6 +77,8 @@ pub struct uv_handle_t {
     pub close_cb: Option<uv_close_cb>,
     /// The ruv token, stored in place (its tag is in `ruv_flags_`).
     pub ruv_private_: [*mut c_void; PRIVATE_WORDS],
+    /// The rest of libuv's private part.
+    pub ruv_reserved_: [*mut c_void; 5],
 }
 
 /// Words of `uv_handle_t::ruv_private_`.
@@ -75,6 +92,8 @@ pub struct uv_timer_t {
     pub handle: uv_handle_t,
     /// The callback given to `uv_timer_start`.
     pub timer_cb: Option<uv_timer_cb>,
+    /// The rest of libuv's private part.
+    pub ruv_timer_reserved_: [*mut c_void; 6],
 }
 
 /// `uv_idle_t`, `uv_prepare_t` and `uv_check_t`: the same layout.
@@ -85,6 +104,8 @@ pub struct uv_watcher_t {
     pub handle: uv_handle_t,
     /// The callback given to `uv_*_start`.
     pub cb: Option<uv_watcher_cb>,
+    /// The rest of libuv's private part.
+    pub ruv_reserved_: [*mut c_void; 2],
 }
 
 /// `uv_async_t`.
@@ -97,6 +118,8 @@ pub struct uv_async_t {
     pub async_cb: Option<uv_async_cb>,
     /// The `ruv::AsyncSender` box, NULL once the close callback ran.
     pub ruv_private_sender_: *mut c_void,
+    /// The rest of libuv's private part.
+    pub ruv_async_reserved_: [*mut c_void; 2],
 }
 
 /// `uv_poll_t`.
@@ -107,6 +130,8 @@ pub struct uv_poll_t {
     pub handle: uv_handle_t,
     /// The callback given to `uv_poll_start`.
     pub poll_cb: Option<uv_poll_cb>,
+    /// The rest of libuv's private part.
+    pub ruv_poll_reserved_: [*mut c_void; 7],
 }
 
 /// `uv_signal_t`.
@@ -138,6 +163,8 @@ pub struct uv_udp_t {
     /// The sends whose callback has not run, oldest and newest: a list
     /// linked through the requests' private fields (see `udp.rs`).
     pub ruv_private_sends_: [*mut uv_udp_send_t; 2],
+    /// The rest of libuv's private part.
+    pub ruv_udp_reserved_: [*mut c_void; 9],
 }
 
 /// `UV_REQ_FIELDS`.
@@ -151,6 +178,8 @@ pub struct uv_req_t {
     /// For a `uv_udp_send_t` whose callback has not run: the next send of
     /// its handle and the send's size in bytes (see `udp.rs`).
     pub ruv_private_: [*mut c_void; 2],
+    /// The rest of libuv's private part.
+    pub ruv_req_reserved_: [*mut c_void; 4],
 }
 
 /// `uv_udp_send_t`.
@@ -163,6 +192,8 @@ pub struct uv_udp_send_t {
     pub handle: *mut uv_udp_t,
     /// The callback given to `uv_udp_send`.
     pub cb: Option<uv_udp_send_cb>,
+    /// The rest of libuv's private part.
+    pub ruv_udp_send_reserved_: [*mut c_void; 30],
 }
 
 /// `uv_handle_type` values this library serves.

@@ -40,21 +40,53 @@ const INCLUDE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/include");
 const C_TEST_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/c");
 const EXAMPLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
 
-/// One `#[test]` per C program, and `C_FILES`, the list of them;
-/// `all_c_files_are_listed` keeps the list in step with `tests/c/`. A
-/// program is run by `run_c_test` unless a `using` names another runner.
+/// Per C program, a module with two `#[test]`s: `ours` builds it against
+/// our `uv.h` and runs it (`run_c_test`, unless a `using` names another
+/// runner); `system_build_on_ours` builds it against the system's libuv
+/// (Debian's `libuv1-dev`: its `uv.h`, linked with its `libuv.so`) and runs
+/// that binary on our library through `LD_LIBRARY_PATH`, the binary drop-in
+/// case. `C_FILES` lists them all; `all_c_files_are_listed` keeps the list in
+/// step with `tests/c/`.
 macro_rules! c_tests {
     ($($test:ident => $file:literal $(using $runner:ident)?,)*) => {
         const C_FILES: &[&str] = &[$($file),*];
         $(
-            #[test]
-            fn $test() {
-                c_tests!(@run $file $(, $runner)?);
+            mod $test {
+                #[test]
+                fn ours() {
+                    c_tests!(@run $file $(, $runner)?);
+                }
+
+                #[test]
+                fn system_build_on_ours() {
+                    super::run_system_build($file, super::Library::Ours);
+                }
             }
         )*
     };
-    (@run $file:literal) => { run_c_test($file) };
-    (@run $file:literal, $runner:ident) => { $runner($file) };
+    (@run $file:literal) => { super::run_c_test($file) };
+    (@run $file:literal, $runner:ident) => { super::$runner($file) };
+}
+
+/// The programs whose expectations hold on the system's libuv too: a module
+/// `on_system_libuv` with one `#[test]` each, building the program against
+/// the system's libuv and running it there. It keeps the tests honest: what
+/// they expect of libuv 1.44 is what libuv 1.44 does (each file says which
+/// checks depend on the version or on the library, and decides at run
+/// time). The programs left out check what libuv leaves undefined or
+/// differs on by design (listed in `NOT_ON_SYSTEM_LIBUV` with the reason).
+macro_rules! on_system_libuv {
+    ($($test:ident => $file:literal,)*) => {
+        const ON_SYSTEM_LIBUV: &[&str] = &[$($file),*];
+        mod on_system_libuv {
+            $(
+                #[test]
+                fn $test() {
+                    super::run_system_build($file, super::Library::System);
+                }
+            )*
+        }
+    };
 }
 
 c_tests! {
@@ -94,6 +126,58 @@ c_tests! {
     watcher_counts_c => "watcher_counts.c",
     watchers_c => "watchers.c",
 }
+
+on_system_libuv! {
+    async_c => "async.c",
+    async_close_race_c => "async_close_race.c",
+    close_kinds_c => "close_kinds.c",
+    close_many_c => "close_many.c",
+    errors_c => "errors.c",
+    header_c => "header.c",
+    libuv_handle_cases_c => "libuv_handle_cases.c",
+    libuv_misc_cases_c => "libuv_misc_cases.c",
+    libuv_poll_cases_c => "libuv_poll_cases.c",
+    libuv_timer_cases_c => "libuv_timer_cases.c",
+    libuv_udp_cases_c => "libuv_udp_cases.c",
+    loop_c => "loop.c",
+    loop_extras_c => "loop_extras.c",
+    misc_c => "misc.c",
+    model_c => "model.c",
+    multicast_c => "multicast.c",
+    phases_c => "phases.c",
+    poll_c => "poll.c",
+    poll_multiple_c => "poll_multiple.c",
+    timer_c => "timer.c",
+    udp_basic_c => "udp_basic.c",
+    udp_io_c => "udp_io.c",
+    udp_queue_and_sender_c => "udp_queue_and_sender.c",
+    udp_recverr_c => "udp_recverr.c",
+    udp_mmsg_c => "udp_mmsg.c",
+    udp_nbufs_c => "udp_nbufs.c",
+    udp_open_c => "udp_open.c",
+    udp_send_order_c => "udp_send_order.c",
+    watcher_counts_c => "watcher_counts.c",
+    watchers_c => "watchers.c",
+}
+
+/// The programs `on_system_libuv` leaves out, and why.
+const NOT_ON_SYSTEM_LIBUV: &[(&str, &str)] = &[
+    (
+        "defined_errors.c",
+        "checks the errors uv-compat returns where libuv's behaviour is undefined",
+    ),
+    (
+        "review_session.c",
+        "reproduces a review of uv-compat: its sends written at once report \
+         success where libuv 1.44 cancels them on close, and it sends 0 \
+         buffers, which libuv 1.44 asserts against",
+    ),
+    (
+        "udp_mmsg_stop.c",
+        "pins where uv-compat differs from libuv by design: no datagram of a \
+         recvmmsg batch lost on uv_udp_recv_stop, no chunk after uv_close",
+    ),
+];
 
 /// `target/<profile>`: the parent of the `deps/` directory holding this test
 /// binary.
@@ -198,18 +282,11 @@ fn compile(src: &Path, out: &Path, extra: &[&str]) {
 /// Guards against silently testing the system libuv: when `ldd` is there,
 /// the program must resolve `libuv` inside our target directory.
 fn check_links_our_library(bin: &Path, lib: &Path) {
-    let Ok(output) = Command::new("ldd")
-        .arg(bin)
-        .env("LD_LIBRARY_PATH", library_path())
-        .output()
-    else {
-        return;
-    };
-    if !output.status.success() {
-        return;
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text.lines().find(|l| l.trim_start().starts_with("libuv"));
+    let line = resolved_libuv(
+        Command::new("ldd")
+            .arg(bin)
+            .env("LD_LIBRARY_PATH", library_path()),
+    );
     if let Some(line) = line {
         assert!(
             line.contains(&*lib.to_string_lossy()),
@@ -219,6 +296,15 @@ fn check_links_our_library(bin: &Path, lib: &Path) {
             line.trim()
         );
     }
+}
+
+/// The `libuv` line of what `ldd` (the prepared command) prints, if `ldd`
+/// is there and names one.
+fn resolved_libuv(ldd: &mut Command) -> Option<String> {
+    let output = ldd.output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().find(|l| l.trim_start().starts_with("libuv"))?;
+    Some(line.trim().to_owned())
 }
 
 struct Finished {
@@ -291,6 +377,106 @@ fn run_c_test(file: &str) {
     if valgrind_available() {
         run_valgrind(file, &bin, &[], VALGRIND_TIMEOUT);
     }
+}
+
+/// The library a program built against the system's libuv runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Library {
+    /// Ours, found through `LD_LIBRARY_PATH` under libuv's SONAME.
+    Ours,
+    /// The system's libuv the program was linked with.
+    System,
+}
+
+impl Library {
+    /// What `test.h`'s `on_uv_compat()` reads in a program built against
+    /// libuv's header, which cannot know the library at compile time.
+    fn name(self) -> &'static str {
+        match self {
+            Library::Ours => "uv-compat",
+            Library::System => "libuv",
+        }
+    }
+}
+
+/// Builds `tests/c/<file>` against the system's libuv header and library,
+/// then runs it on `library`. The system header must be there (CI installs
+/// `libuv1-dev`): without it there is nothing to be compatible with.
+fn run_system_build(file: &str, library: Library) {
+    assert!(
+        Path::new(SYSTEM_HEADER).is_file(),
+        "{SYSTEM_HEADER} is missing: the binary compatibility tests build \
+         against the system's libuv (install libuv1-dev)"
+    );
+    let src = Path::new(C_TEST_DIR).join(file);
+    let bin = work_dir().join(format!("{}-system-build", stem(file)));
+    compile_against_system(&src, &bin);
+    let ours = library_dir();
+    let mut cmd = Command::new(&bin);
+    let mut ldd = Command::new("ldd");
+    ldd.arg(&bin);
+    for c in [&mut cmd, &mut ldd] {
+        match library {
+            Library::Ours => c.env("LD_LIBRARY_PATH", library_path()),
+            Library::System => c.env_remove("LD_LIBRARY_PATH"),
+        };
+    }
+    if let Some(line) = resolved_libuv(&mut ldd) {
+        assert_eq!(
+            line.contains(&*ours.to_string_lossy()),
+            library == Library::Ours,
+            "{} resolves the wrong libuv for a run on {library:?}: {line}",
+            bin.display()
+        );
+    }
+    let (args, timeout) = if file == "model.c" {
+        model_args(SYSTEM_BUILD_MODEL_SEEDS, 100)
+    } else {
+        (Vec::new(), RUN_TIMEOUT)
+    };
+    cmd.args(&args)
+        .current_dir(work_dir())
+        .env("UV_TEST_LIBRARY", library.name());
+    let log = work_dir().join(format!("{}-system-build-on-{}", stem(file), library.name()));
+    let run = run_with_timeout(cmd, &log, timeout);
+    check(
+        &format!("{file} built against the system's libuv, run on {library:?}"),
+        &run,
+        timeout,
+    );
+}
+
+/// Programs of `model.c` per system-build run.
+const SYSTEM_BUILD_MODEL_SEEDS: u64 = 200;
+
+/// Where Debian's `libuv1-dev` puts libuv's header.
+const SYSTEM_HEADER: &str = "/usr/include/uv.h";
+
+/// Compiles `src` into `out` against the system's `uv.h` and `libuv.so`,
+/// with no path to ours: what a program packaged for libuv is.
+fn compile_against_system(src: &Path, out: &Path) {
+    let output = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-D_GNU_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+        ])
+        .arg(src)
+        .args(["-luv", "-lpthread", "-o"])
+        .arg(out)
+        .output()
+        .expect("run cc");
+    assert!(
+        output.status.success(),
+        "compiling {} against the system's libuv failed ({}):\n{}{}",
+        src.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Compiles `tests/c/<file>` into the scratch directory: the binary.
@@ -414,6 +600,16 @@ fn all_c_files_are_listed() {
         on_disk, listed,
         "every tests/c/*.c needs a line in the c_tests! list"
     );
+    let mut split: Vec<String> = ON_SYSTEM_LIBUV
+        .iter()
+        .chain(NOT_ON_SYSTEM_LIBUV.iter().map(|(file, _)| file))
+        .map(|s| s.to_string())
+        .collect();
+    split.sort();
+    assert_eq!(
+        on_disk, split,
+        "every tests/c/*.c is either in on_system_libuv! or in NOT_ON_SYSTEM_LIBUV"
+    );
 }
 
 #[test]
@@ -427,4 +623,56 @@ fn examples_compile() {
     for name in c_files_in(dir) {
         compile(&dir.join(&name), &out_dir.join(stem(&name)), &[]);
     }
+}
+
+/// The issue's own case: the echo server and client, built against the
+/// system's libuv as a packaged program would be, run on our library
+/// through `LD_LIBRARY_PATH`; three echoes, and both exit 0 after closing
+/// their handles and loop.
+#[test]
+fn examples_built_against_system_libuv_echo_on_ours() {
+    use std::io::{BufRead, BufReader};
+    let dir = work_dir().join("examples-system-build");
+    fs::create_dir_all(&dir).expect("create the examples output directory");
+    for name in ["udp_echo_server", "udp_echo_client"] {
+        let src = Path::new(EXAMPLES_DIR).join(format!("{name}.c"));
+        compile_against_system(&src, &dir.join(name));
+        check_links_our_library(&dir.join(name), &library_dir());
+    }
+    let mut server = Command::new(dir.join("udp_echo_server"))
+        .args(["--count", "3", "127.0.0.1", "0"])
+        .env("LD_LIBRARY_PATH", library_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(server.stdout.take().expect("piped stdout")).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let port = first
+        .strip_prefix("listening on 127.0.0.1:")
+        .unwrap_or_else(|| {
+            let _ = server.kill();
+            panic!("the server's first line: {first:?}")
+        })
+        .to_string();
+    let mut client = Command::new(dir.join("udp_echo_client"));
+    client
+        .args(["127.0.0.1", &port, "drop-in", "3"])
+        .env("LD_LIBRARY_PATH", library_path());
+    let run = run_with_timeout(client, &dir.join("client"), RUN_TIMEOUT);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = server.wait().expect("wait for the server");
+    check(
+        "udp_echo_client built against the system's libuv",
+        &run,
+        RUN_TIMEOUT,
+    );
+    assert_eq!(
+        run.stdout.matches(" bytes from 127.0.0.1:").count(),
+        3,
+        "{}",
+        run.stdout
+    );
+    assert!(status.success(), "the server: {status}; {rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("served 3 datagrams"));
 }

@@ -144,6 +144,94 @@ fn exports_only_libuv_functions() {
     }
 }
 
+/// The exported functions of `lib` (`nm -D --defined-only`, kind `T`).
+fn exported_functions(lib: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        stdout_of(Command::new("nm").args(["-D", "--defined-only"]).arg(lib))
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace().rev();
+                let name = f.next()?;
+                (f.next()? == "T").then(|| name.to_string())
+            })
+            .collect();
+    names.sort();
+    names
+}
+
+/// The functions `include/uv.h` declares (`UV_EXTERN type name(...)`).
+fn declared_functions() -> Vec<String> {
+    let header = fs::read_to_string(Path::new(MANIFEST_DIR).join("include/uv.h"))
+        .expect("read include/uv.h");
+    let mut names: Vec<String> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("UV_EXTERN "))
+        .filter_map(|decl| {
+            let before_paren = &decl[..decl.find('(')?];
+            let name = before_paren.rsplit([' ', '*']).next()?;
+            Some(name.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// No fewer than it implements: every function the header declares is
+/// exported, and nothing else is (no stub behind an undeclared name).
+#[test]
+fn exports_exactly_what_the_header_declares() {
+    let declared = declared_functions();
+    assert!(declared.len() > 100, "too few declarations: {declared:?}");
+    assert_eq!(exported_functions(&deps_dir().join("libuv.so")), declared);
+}
+
+/// A binary built against the system's libuv that calls a function
+/// uv-compat lacks is stopped by the loader with "undefined symbol" (exit
+/// status 127, at start with `LD_BIND_NOW=1`), never by a stub; one that
+/// never calls it runs on uv-compat under lazy binding.
+#[test]
+fn unimplemented_function_is_missing_at_load_time() {
+    let deps = deps_dir();
+    assert!(
+        !exported_functions(&deps.join("libuv.so")).contains(&"uv_fs_open".to_string()),
+        "uv_fs_open is implemented now: pick a function uv-compat lacks"
+    );
+    let dir = scratch("unimplemented");
+    let bin = dir.join("unimplemented");
+    run(Command::new("cc")
+        .arg(Path::new(MANIFEST_DIR).join("tests/install/unimplemented.c"))
+        .args(["-Wall", "-Werror", "-luv", "-o"])
+        .arg(&bin));
+    let on_ours = |bind_now: bool, args: &[&str]| {
+        let mut cmd = Command::new(&bin);
+        cmd.args(args).env("LD_LIBRARY_PATH", &deps);
+        if bind_now {
+            cmd.env("LD_BIND_NOW", "1");
+        } else {
+            cmd.env_remove("LD_BIND_NOW");
+        }
+        cmd.output().expect("run the program")
+    };
+
+    let lazy = on_ours(false, &[]);
+    assert!(lazy.status.success(), "{lazy:?}");
+    let version: u32 = String::from_utf8_lossy(&lazy.stdout)
+        .trim()
+        .parse()
+        .expect("a version");
+    assert_eq!(version, 0x01_34_00, "the program ran on the system's libuv");
+
+    for (bind_now, args) in [(true, &[][..]), (false, &["call"][..])] {
+        let out = on_ours(bind_now, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(127), "{stderr}");
+        assert!(
+            stderr.contains("undefined symbol: uv_fs_open"),
+            "the loader's message: {stderr}"
+        );
+    }
+}
+
 /// `make install` with `DESTDIR`: libuv's file layout under the staging
 /// directory, paths in the pkg-config files naming the final prefix; then
 /// `make uninstall` removes every file again.

@@ -44,8 +44,9 @@
  *
  * It builds and passes against the system libuv too (cc model.c -luv
  * -lpthread): that checks the model itself. The checks of behaviour that
- * libuv leaves undefined (operations on closing handles, nested uv_run) are
- * under UV_RUV_COMPAT, which only our uv.h defines.
+ * libuv leaves undefined (operations on closing handles, nested uv_run) run
+ * only on uv-compat (on_uv_compat() in test.h: known from our uv.h, or told
+ * by the test runner to a binary built against libuv's header).
  */
 #include <uv.h>
 
@@ -62,6 +63,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "test.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/common_interface_defs.h>
@@ -975,9 +978,7 @@ static void do_close(slot_t* s) {
     /* In libuv uv_async_send must not race with uv_close; uv-compat makes
      * the race safe: the sender may go on until the close callback, which
      * joins it before freeing the handle. */
-#ifdef UV_RUV_COMPAT
-    if (chance(50))
-#endif
+    if (!on_uv_compat() || chance(50))
       join_sender(s);
   }
   s->state = S_CLOSING;
@@ -1361,12 +1362,13 @@ static void op_poll(void) {
      * one to the other; not a thing programs can rely on. uv-compat says
      * UV_EEXIST and leaves the second stopped, until the first stops. */
     if (!s->active && fd_watched(s->ps)) {
-#ifdef UV_RUV_COMPAT
-      r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
-      logf_("poll_start %s events %d, fd watched -> %d", sname(s), events, r);
-      CHECK_EQ(r, UV_EEXIST);
-      CHECK(!uv_is_active(s->h), "%s active after UV_EEXIST", sname(s));
-#endif
+      if (on_uv_compat()) {
+        r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
+        logf_("poll_start %s events %d, fd watched -> %d", sname(s), events,
+              r);
+        CHECK_EQ(r, UV_EEXIST);
+        CHECK(!uv_is_active(s->h), "%s active after UV_EEXIST", sname(s));
+      }
       return;
     }
     r = uv_poll_start((uv_poll_t*) s->h, events, poll_cb);
@@ -1993,7 +1995,6 @@ static void op_ref(void) {
   logf_("%s %s", s->refd ? "uv_ref" : "uv_unref", sname(s));
 }
 
-#ifdef UV_RUV_COMPAT
 /* uv-compat defines what libuv leaves undefined: every operation on a
  * closing handle is UV_EINVAL and makes no callback; a second uv_close does
  * nothing; uv_run inside a callback of the same loop is UV_EBUSY. */
@@ -2052,7 +2053,6 @@ static void op_on_closing(void) {
   }
   CHECK_EQ(uv_is_active(s->h), 0);
 }
-#endif
 
 /* A second loop, run to its end from a callback of the first: a timer, an
  * idle handle and a UDP handle sending to itself, whose callbacks make
@@ -2179,14 +2179,15 @@ static void one_op(int top) {
     op_walk(0);
   else if (c == 94)
     op_walk(1);
-#ifdef UV_RUV_COMPAT
-  else if (c < 97)
-    op_on_closing();
-  else if (c < 99 && !top && in_top_run) {
-    CHECK_EQ(uv_run(loop, UV_RUN_NOWAIT), UV_EBUSY);
-    CHECK_EQ(uv_loop_close(loop), UV_EBUSY);
+  else if (c < 97) {
+    if (on_uv_compat())
+      op_on_closing();
+  } else if (c < 99) {
+    if (on_uv_compat() && !top && in_top_run) {
+      CHECK_EQ(uv_run(loop, UV_RUN_NOWAIT), UV_EBUSY);
+      CHECK_EQ(uv_loop_close(loop), UV_EBUSY);
+    }
   }
-#endif
   else if (c == 99 && !top && in_top_run && nest == 1)
     op_second_loop();
   else if (c >= 100 && c < 104 && top) {

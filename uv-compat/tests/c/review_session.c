@@ -80,11 +80,14 @@ static void test_send_counters(void) {
   ASSERT_OK(uv_udp_send(&reqs[1], &tx, &ab[1], 1, SA(&dest), counting_send_cb));
   ASSERT_EQ(tx.send_queue_size, 11);
   ASSERT_EQ(tx.send_queue_count, 2);
-  /* A send that fails counts nothing. */
-  ASSERT_EQ(uv_udp_send(&reqs[2], &tx, ab, 0, SA(&dest), counting_send_cb),
-            UV_EINVAL);
-  ASSERT_EQ(tx.send_queue_size, 11);
-  ASSERT_EQ(tx.send_queue_count, 2);
+  /* A send that fails counts nothing. (Libuv before 1.52 asserts on 0
+   * buffers instead of failing.) */
+  if (on_uv_compat() || library_at_least(0x013400)) {
+    ASSERT_EQ(uv_udp_send(&reqs[2], &tx, ab, 0, SA(&dest), counting_send_cb),
+              UV_EINVAL);
+    ASSERT_EQ(tx.send_queue_size, 11);
+    ASSERT_EQ(tx.send_queue_count, 2);
+  }
 
   expect_size_in_cb[0] = 3;
   expect_count_in_cb[0] = 1;

@@ -8,10 +8,34 @@
 #ifndef UVC_TEST_H_
 #define UVC_TEST_H_
 
+#include <uv.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Whether the library under test is uv-compat. Known at compile time with
+ * our uv.h; a program built against libuv's own header (the binary drop-in
+ * case) learns it from the test runner, which sets UV_TEST_LIBRARY. Checks
+ * of what uv-compat defines and libuv leaves undefined, or of where the two
+ * differ by design, depend on it. */
+static inline int on_uv_compat(void) {
+#ifdef UV_RUV_COMPAT
+  return 1;
+#else
+  const char* lib = getenv("UV_TEST_LIBRARY");
+  return lib != NULL && strcmp(lib, "uv-compat") == 0;
+#endif
+}
+
+/* Whether the library running the program is at least libuv `hex`
+ * (0xMMmmpp). Behaviour that changed between libuv versions is checked by
+ * the version of the library, not of the header: a binary built against
+ * libuv 1.44's header may run on uv-compat, which is 1.52. */
+static inline int library_at_least(unsigned int hex) {
+  return uv_version() >= hex;
+}
 
 #define UVC_FAIL_(...)                                                        \
   do {                                                                        \

@@ -13,7 +13,7 @@
  * first, as libuv checks it before the count.
  *
  * uv_udp_send with 1025 buffers: libuv queues the request and its callback
- * gets UV_EMSGSIZE; ours refuses it at once with UV_EMSGSIZE (UV_RUV_COMPAT,
+ * gets UV_EMSGSIZE; ours refuses it at once with UV_EMSGSIZE (on_uv_compat(),
  * see README.md). Absurd counts for uv_udp_send and a NULL array are in
  * defined_errors.c (libuv leaves them undefined).
  */
@@ -108,16 +108,17 @@ int main(void) {
   ASSERT_EQ(uv_udp_try_send(&sender, bufs, MAX_BUFS + 1, SA(&to)),
             UV_EMSGSIZE);
   ASSERT_EQ(uv_udp_try_send(&sender, bufs, 1048576, SA(&to)), UV_EMSGSIZE);
-#if defined(UV_RUV_COMPAT) || UV_VERSION_HEX >= 0x013400
-  ASSERT_EQ(uv_udp_try_send(&sender, bufs, 1048577, SA(&to)), UV_EINVAL);
-  ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) -1, SA(&to)),
-            UV_EINVAL);
-  ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) INT_MAX + 1, SA(&to)),
-            UV_EINVAL);
-#else
-  ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) -1, SA(&to)),
-            UV_EMSGSIZE);
-#endif
+  if (on_uv_compat() || library_at_least(0x013400)) {
+    ASSERT_EQ(uv_udp_try_send(&sender, bufs, 1048577, SA(&to)), UV_EINVAL);
+    ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) -1, SA(&to)),
+              UV_EINVAL);
+    ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) INT_MAX + 1,
+                              SA(&to)),
+              UV_EINVAL);
+  } else {
+    ASSERT_EQ(uv_udp_try_send(&sender, bufs, (unsigned) -1, SA(&to)),
+              UV_EMSGSIZE);
+  }
 
   /* A length the kernel cannot count (not read either). */
   huge = uv_buf_init(bytes, 1);
@@ -148,32 +149,32 @@ int main(void) {
   ASSERT_OK(send_status);
 
   /* uv_udp_send with a NULL base and a length. */
-#ifdef UV_RUV_COMPAT
-  huge = uv_buf_init(NULL, 10);
-  ASSERT_EQ(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb),
-            UV_EFAULT);
-  ASSERT_EQ(uv_udp_get_send_queue_count(&sender), 0);
-#else
-  huge = uv_buf_init(NULL, 10);
-  ASSERT_OK(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb));
-  while (send_cb_calls == 1)
-    ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
-  ASSERT_EQ(send_status, UV_EFAULT);
-  send_cb_calls = 1;
-#endif
+  if (on_uv_compat()) {
+    huge = uv_buf_init(NULL, 10);
+    ASSERT_EQ(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb),
+              UV_EFAULT);
+    ASSERT_EQ(uv_udp_get_send_queue_count(&sender), 0);
+  } else {
+    huge = uv_buf_init(NULL, 10);
+    ASSERT_OK(uv_udp_send(&req, &sender, &huge, 1, SA(&to), send_cb));
+    while (send_cb_calls == 1)
+      ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
+    ASSERT_EQ(send_status, UV_EFAULT);
+    send_cb_calls = 1;
+  }
 
   /* uv_udp_send with 1025 buffers. */
-#ifdef UV_RUV_COMPAT
-  ASSERT_EQ(uv_udp_send(&req, &sender, bufs, MAX_BUFS + 1, SA(&to), send_cb),
-            UV_EMSGSIZE);
-  ASSERT_EQ(uv_udp_get_send_queue_count(&sender), 0);
-  ASSERT_EQ(uv_udp_get_send_queue_size(&sender), 0);
-#else
-  ASSERT_OK(uv_udp_send(&req, &sender, bufs, MAX_BUFS + 1, SA(&to), send_cb));
-  while (send_cb_calls == 1)
-    ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
-  ASSERT_EQ(send_status, UV_EMSGSIZE);
-#endif
+  if (on_uv_compat()) {
+    ASSERT_EQ(uv_udp_send(&req, &sender, bufs, MAX_BUFS + 1, SA(&to), send_cb),
+              UV_EMSGSIZE);
+    ASSERT_EQ(uv_udp_get_send_queue_count(&sender), 0);
+    ASSERT_EQ(uv_udp_get_send_queue_size(&sender), 0);
+  } else {
+    ASSERT_OK(uv_udp_send(&req, &sender, bufs, MAX_BUFS + 1, SA(&to), send_cb));
+    while (send_cb_calls == 1)
+      ASSERT_GE(uv_run(&loop, UV_RUN_ONCE), 0);
+    ASSERT_EQ(send_status, UV_EMSGSIZE);
+  }
 
   /* Too many buffers and a wrong destination: the destination is checked
    * first (libuv's order), so the answer is the address error, never
