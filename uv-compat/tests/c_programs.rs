@@ -141,6 +141,7 @@ on_system_libuv! {
     libuv_udp_cases_c => "libuv_udp_cases.c",
     loop_c => "loop.c",
     loop_extras_c => "loop_extras.c",
+    metrics_c => "metrics.c",
     misc_c => "misc.c",
     model_c => "model.c",
     multicast_c => "multicast.c",
