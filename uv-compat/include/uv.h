@@ -641,6 +641,8 @@ struct uv_signal_s {
   UV_HANDLE_FIELDS
   uv_signal_cb signal_cb;
   int signum;
+  /* private */
+  void* ruv_signal_reserved_[5];
 };
 
 struct uv_udp_s {

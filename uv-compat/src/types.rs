@@ -144,6 +144,8 @@ pub struct uv_signal_t {
     pub signal_cb: Option<uv_signal_cb>,
     /// The signal watched; 0 while stopped.
     pub signum: c_int,
+    /// The rest of libuv's private part.
+    pub ruv_signal_reserved_: [*mut c_void; 5],
 }
 
 /// `uv_udp_t`.

@@ -148,6 +148,7 @@ on_system_libuv! {
     phases_c => "phases.c",
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
+    signal_c => "signal.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",

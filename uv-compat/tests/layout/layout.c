@@ -60,6 +60,9 @@ int main(void) {
   FIELD(uv_async_t, async_cb);
   HANDLE(uv_poll_t);
   FIELD(uv_poll_t, poll_cb);
+  HANDLE(uv_signal_t);
+  FIELD(uv_signal_t, signal_cb);
+  FIELD(uv_signal_t, signum);
   HANDLE(uv_udp_t);
   FIELD(uv_udp_t, send_queue_size);
   FIELD(uv_udp_t, send_queue_count);
@@ -139,6 +142,7 @@ int main(void) {
   TYPE(uv_idle_cb);
   TYPE(uv_async_cb);
   TYPE(uv_poll_cb);
+  TYPE(uv_signal_cb);
   TYPE(uv_udp_send_cb);
   TYPE(uv_udp_recv_cb);
   TYPE(uv_thread_cb);
@@ -159,6 +163,7 @@ int main(void) {
   printf("uv_handle_size(UV_ASYNC) %zu\n", uv_handle_size(UV_ASYNC));
   printf("uv_handle_size(UV_POLL) %zu\n", uv_handle_size(UV_POLL));
   printf("uv_handle_size(UV_UDP) %zu\n", uv_handle_size(UV_UDP));
+  printf("uv_handle_size(UV_SIGNAL) %zu\n", uv_handle_size(UV_SIGNAL));
   printf("uv_req_size(UV_REQ) %zu\n", uv_req_size(UV_REQ));
   printf("uv_req_size(UV_UDP_SEND) %zu\n", uv_req_size(UV_UDP_SEND));
 #endif
