@@ -43,7 +43,7 @@ fn serve(lp: &Loop, name: &OsString, once: bool) -> ruv::Result<Pipe> {
             eprintln!("accept: {err}");
             return;
         }
-        let conn = Pipe::new(&server.get_loop(), false);
+        let conn = Pipe::new(server.get_loop(), false);
         if let Err(err) = server.accept(&conn) {
             eprintln!("accept: {err}");
             conn.close(|| {});

@@ -55,7 +55,7 @@ fn serve(lp: &Loop, addr: SocketAddr, open: &Rc<RefCell<Open>>) -> ruv::Result<S
         if status.is_err() {
             return;
         }
-        let conn = Tcp::new(&server.get_loop());
+        let conn = Tcp::new(server.get_loop());
         if server.accept(&conn).is_err() {
             conn.close(|| {});
             return;
