@@ -12,9 +12,7 @@
 //! by no new edge once descriptors are free again (a stall), or, retried
 //! at once, would fail again (a spin).
 
-use super::{
-    push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET,
-};
+use super::{push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle};
 use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -23,6 +21,14 @@ use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+
+/// Connections accepted per readiness event before the listener goes on
+/// the ready list: one, as libuv 1.45+. Each loop iteration then takes one
+/// connection from each listener, so processes or threads sharing a
+/// listening socket (or `REUSEPORT` group) share the load instead of the
+/// first one awake taking the whole backlog, and a flood of connections
+/// cannot starve the loop's other handles within an iteration.
+pub(crate) const ACCEPT_BUDGET: usize = 1;
 
 thread_local! {
     /// The descriptor held in reserve for the EMFILE trick: any file will
@@ -82,8 +88,8 @@ pub(crate) fn start_listening<T: StreamHandle>(
 }
 
 /// A readable event for a listener: accepts one connection at a time and
-/// tells the callback, up to the budget (then the ready list), until none
-/// waits or the callback leaves one unaccepted.
+/// tells the callback, up to [`ACCEPT_BUDGET`] (then the ready list), until
+/// none waits or the callback leaves one unaccepted.
 pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64) {
     let (mut cb, fd, epoch) = {
         let mut st = lp.state();
@@ -145,7 +151,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
         if !go_on {
             break;
         }
-        if accepted == READ_BUDGET {
+        if accepted == ACCEPT_BUDGET {
             budget_spent = true;
             break;
         }
