@@ -572,12 +572,22 @@ typedef struct uv_thread_options_s uv_thread_options_t;
  */
 struct uv_loop_s {
   void* data;
+  /* Loop reference counting, as libuv keeps them: the active, referenced
+   * handles and the requests in flight (kept up to date by the loop). */
+  unsigned int active_handles;
+  void* handle_queue[2]; /* libuv's handle list; unused here: see uv_walk */
+  union {
+    void* unused;
+    unsigned int count;
+  } active_reqs;
+  void* internal_fields; /* libuv's; unused here */
+  unsigned int stop_flag; /* set by uv_stop, cleared when uv_run returns */
   /* private */
   void* ruv_private_[4];
   pthread_mutex_t ruv_reserved_mutex_;
   /* pthread_rwlock_t's room (the type is hidden in strict ISO C modes) */
   char ruv_reserved_rwlock_[RUV_PTHREAD_RWLOCK_SIZE_];
-  void* ruv_reserved_[89];
+  void* ruv_reserved_[83];
 };
 
 #define UV_HANDLE_FIELDS \
