@@ -425,29 +425,6 @@ impl Tcp {
         result
     }
 
-    /// Makes writes wait for room instead of queueing
-    /// (`uv_stream_set_blocking`): with `true` the socket is made blocking
-    /// and each [`write`](Tcp::write) returns once the kernel took all of
-    /// it (its callback still runs in the pending phase). Reads never
-    /// block either way. Meant for a connected stream; `false` restores
-    /// the default.
-    ///
-    /// EBADF without a socket.
-    pub fn set_blocking(&self, blocking: bool) -> Result<()> {
-        let key = self.key();
-        self.get_loop().with_deferred(|st, _| {
-            let t = tcp_mut(st, key)?;
-            let sock = t.stream.socket.as_ref().ok_or(StatusCode::EBADF)?;
-            sock.set_nonblocking(!blocking)?;
-            t.stream.sender = if blocking {
-                stream::Sender::SocketBlocking
-            } else {
-                stream::Sender::Socket
-            };
-            Ok(())
-        })
-    }
-
     /// Turns Nagle's algorithm off (`true`) or on (`uv_tcp_nodelay`).
     /// Without a socket yet the setting is applied when it is created.
     pub fn nodelay(&self, on: bool) -> Result<()> {

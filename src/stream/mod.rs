@@ -29,7 +29,7 @@ pub(crate) use listen::{accept_into, start_listening};
 pub(crate) use methods::stream_methods;
 pub(crate) use read::{read_start, read_start_with, read_stop};
 pub(crate) use write::{
-    requeue_completions, run_completions, shutdown, try_write, write, write_owned,
+    requeue_completions, run_completions, set_blocking, shutdown, try_write, write, write_owned,
 };
 
 use crate::core::kinds::Kind;

@@ -48,6 +48,8 @@ pub(crate) enum OwnedToken {
     Poll(ruv::Poll),
     Udp(ruv::Udp),
     Signal(ruv::Signal),
+    Tcp(ruv::Tcp),
+    Pipe(ruv::Pipe),
 }
 
 /// The ruv handle behind a live C handle, borrowed from the struct.
@@ -61,6 +63,8 @@ pub(crate) enum Token<'a> {
     Poll(&'a ruv::Poll),
     Udp(&'a ruv::Udp),
     Signal(&'a ruv::Signal),
+    Tcp(&'a ruv::Tcp),
+    Pipe(&'a ruv::Pipe),
 }
 
 impl<'a> Token<'a> {
@@ -74,6 +78,8 @@ impl<'a> Token<'a> {
             Token::Poll(h) => h,
             Token::Udp(h) => h,
             Token::Signal(h) => h,
+            Token::Tcp(h) => h,
+            Token::Pipe(h) => h,
         }
     }
 }
@@ -91,6 +97,8 @@ enum Kind {
     Poll,
     Udp,
     Signal,
+    Tcp,
+    Pipe,
 }
 
 impl Kind {
@@ -104,6 +112,8 @@ impl Kind {
             6 => Kind::Poll,
             7 => Kind::Udp,
             8 => Kind::Signal,
+            9 => Kind::Tcp,
+            10 => Kind::Pipe,
             _ => return None,
         })
     }
@@ -124,6 +134,8 @@ union Stored {
     poll: ManuallyDrop<ruv::Poll>,
     udp: ManuallyDrop<ruv::Udp>,
     signal: ManuallyDrop<ruv::Signal>,
+    tcp: ManuallyDrop<ruv::Tcp>,
+    pipe: ManuallyDrop<ruv::Pipe>,
 }
 
 // The token lives in place in `ruv_private_`.
@@ -183,6 +195,18 @@ impl OwnedToken {
                     signal: ManuallyDrop::new(h),
                 },
             ),
+            OwnedToken::Tcp(h) => (
+                Kind::Tcp,
+                Stored {
+                    tcp: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Pipe(h) => (
+                Kind::Pipe,
+                Stored {
+                    pipe: ManuallyDrop::new(h),
+                },
+            ),
         }
     }
 
@@ -197,6 +221,8 @@ impl OwnedToken {
             OwnedToken::Poll(h) => h.id(),
             OwnedToken::Udp(h) => h.id(),
             OwnedToken::Signal(h) => h.id(),
+            OwnedToken::Tcp(h) => h.id(),
+            OwnedToken::Pipe(h) => h.id(),
         }
     }
 }
@@ -254,6 +280,8 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
             Kind::Poll => Token::Poll(&(*stored).poll),
             Kind::Udp => Token::Udp(&(*stored).udp),
             Kind::Signal => Token::Signal(&(*stored).signal),
+            Kind::Tcp => Token::Tcp(&(*stored).tcp),
+            Kind::Pipe => Token::Pipe(&(*stored).pipe),
         }
     })
 }
@@ -380,6 +408,8 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
             Kind::Poll => OwnedToken::Poll(ManuallyDrop::into_inner(stored.poll)),
             Kind::Udp => OwnedToken::Udp(ManuallyDrop::into_inner(stored.udp)),
             Kind::Signal => OwnedToken::Signal(ManuallyDrop::into_inner(stored.signal)),
+            Kind::Tcp => OwnedToken::Tcp(ManuallyDrop::into_inner(stored.tcp)),
+            Kind::Pipe => OwnedToken::Pipe(ManuallyDrop::into_inner(stored.pipe)),
         })
     }
 }
@@ -466,6 +496,23 @@ pub(crate) unsafe fn live<'a>(h: *const uv_handle_t) -> Result<Token<'a>, c_int>
     }
 }
 
+/// Records `uv_close`'s callback and marks the handle closing.
+///
+/// # Safety
+/// `handle` is a live handle initialized here.
+pub(crate) unsafe fn mark_closing(handle: *mut uv_handle_t, close_cb: Option<uv_close_cb>) {
+    // SAFETY: per the contract above.
+    unsafe {
+        (*handle).close_cb = close_cb;
+        if (*handle).type_ == handle_type::ASYNC {
+            // Senders on other threads change the flags too.
+            flags_atomic(handle).fetch_or(CLOSING, Ordering::Relaxed);
+        } else {
+            (*handle).ruv_flags_ |= CLOSING;
+        }
+    }
+}
+
 /// `uv_close`.
 ///
 /// # Safety
@@ -478,15 +525,7 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
         return;
     };
     // SAFETY: initialized handle.
-    unsafe {
-        (*handle).close_cb = close_cb;
-        if (*handle).type_ == handle_type::ASYNC {
-            // Senders on other threads change the flags too.
-            flags_atomic(handle).fetch_or(CLOSING, Ordering::Relaxed);
-        } else {
-            (*handle).ruv_flags_ |= CLOSING;
-        }
-    }
+    unsafe { mark_closing(handle, close_cb) };
     // No callback of its own: the loop's close hook (`close_hook`, set by
     // `uv_loop_init`) finishes it, so ruv stores only the slot index.
     ruv_handle.close_to_hook();
@@ -520,6 +559,8 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
             Kind::Poll => &(*stored).poll,
             Kind::Udp => &(*stored).udp,
             Kind::Signal => &(*stored).signal,
+            Kind::Tcp => &(*stored).tcp,
+            Kind::Pipe => &(*stored).pipe,
         }
     })
 }
