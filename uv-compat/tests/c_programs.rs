@@ -690,3 +690,44 @@ fn examples_built_against_system_libuv_echo_on_ours() {
     assert!(status.success(), "the server: {status}; {rest:?}");
     assert_eq!(rest.last().map(String::as_str), Some("served 3 datagrams"));
 }
+
+/// The C TCP echo server example, built against the system's libuv and run
+/// on ours (the drop-in case): two clients, each sending a message and
+/// shutting down its side, read back exactly what they sent and then the
+/// end of the stream; with `--count 2` the server then exits 0.
+#[test]
+fn tcp_echo_server_example_echoes_on_ours() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    let dir = work_dir().join("examples-system-build");
+    fs::create_dir_all(&dir).expect("create the examples output directory");
+    let bin = dir.join("tcp_echo_server");
+    compile_against_system(&Path::new(EXAMPLES_DIR).join("tcp_echo_server.c"), &bin);
+    check_links_our_library(&bin, &library_dir());
+    let mut server = Command::new(&bin)
+        .args(["--count", "2", "127.0.0.1", "0"])
+        .env("LD_LIBRARY_PATH", library_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(server.stdout.take().expect("piped stdout")).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let Some(addr) = first.strip_prefix("listening on ").map(str::to_string) else {
+        let _ = server.kill();
+        panic!("the server's first line: {first:?}");
+    };
+    for message in ["hello", "a longer second message"] {
+        let mut conn = TcpStream::connect(&addr).expect("connect");
+        conn.set_read_timeout(Some(RUN_TIMEOUT)).unwrap();
+        conn.write_all(message.as_bytes()).unwrap();
+        conn.shutdown(Shutdown::Write).unwrap();
+        let mut back = String::new();
+        conn.read_to_string(&mut back).expect("the echo, then the end");
+        assert_eq!(back, message);
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = server.wait().expect("wait for the server");
+    assert!(status.success(), "the server: {status}; {rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("served 2 connections"));
+}
