@@ -59,7 +59,11 @@ unsafe fn with_pipe(
 /// `loop_` is an initialized loop; `handle` points to writable memory of
 /// `sizeof(uv_pipe_t)`.
 #[no_mangle]
-pub unsafe extern "C" fn uv_pipe_init(loop_: *mut uv_loop_t, handle: *mut uv_pipe_t, ipc: c_int) -> c_int {
+pub unsafe extern "C" fn uv_pipe_init(
+    loop_: *mut uv_loop_t,
+    handle: *mut uv_pipe_t,
+    ipc: c_int,
+) -> c_int {
     // SAFETY: per the contract above.
     let Some(ctx) = (unsafe { ctx(loop_) }) else {
         return EINVAL;
@@ -108,7 +112,11 @@ pub unsafe extern "C" fn uv_pipe_open(handle: *mut uv_pipe_t, file: c_int) -> c_
 ///
 /// # Safety
 /// `name` is NULL or points to `namelen` readable bytes.
-unsafe fn pipe_name<'a>(name: *const c_char, namelen: size_t, flags: c_uint) -> Result<&'a OsStr, c_int> {
+unsafe fn pipe_name<'a>(
+    name: *const c_char,
+    namelen: size_t,
+    flags: c_uint,
+) -> Result<&'a OsStr, c_int> {
     if flags & !NO_TRUNCATE != 0 || name.is_null() || namelen == 0 {
         return Err(EINVAL);
     }
@@ -117,7 +125,11 @@ unsafe fn pipe_name<'a>(name: *const c_char, namelen: size_t, flags: c_uint) -> 
     }
     // SAFETY: per the contract above.
     let bytes = unsafe { std::slice::from_raw_parts(name as *const u8, namelen) };
-    let fits = if bytes[0] == 0 { SUN_PATH } else { SUN_PATH - 1 };
+    let fits = if bytes[0] == 0 {
+        SUN_PATH
+    } else {
+        SUN_PATH - 1
+    };
     Ok(OsStr::from_bytes(&bytes[..namelen.min(fits)]))
 }
 
@@ -177,7 +189,11 @@ unsafe fn connect(
     }
     // SAFETY: per the contract above; the callback runs once, while the
     // program keeps `req` alive.
-    let r = unsafe { with_pipe(handle, |p| p.connect(name, move |_, result| connected(req, result))) };
+    let r = unsafe {
+        with_pipe(handle, |p| {
+            p.connect(name, move |_, result| connected(req, result))
+        })
+    };
     if r == 0 {
         // SAFETY: writable per the contract above; the callback has not
         // run (never from inside `connect`).
@@ -355,7 +371,10 @@ pub unsafe extern "C" fn uv_pipe(fds: *mut c_int, read_flags: c_int, write_flags
     if fds.is_null() {
         return EINVAL;
     }
-    match ruv::pipe_fds(read_flags & NONBLOCK_PIPE != 0, write_flags & NONBLOCK_PIPE != 0) {
+    match ruv::pipe_fds(
+        read_flags & NONBLOCK_PIPE != 0,
+        write_flags & NONBLOCK_PIPE != 0,
+    ) {
         Ok(pair) => {
             // SAFETY: per the contract above.
             unsafe { hand_out(fds, pair) };

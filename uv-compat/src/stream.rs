@@ -97,9 +97,11 @@ pub unsafe extern "C" fn uv_listen(
     };
     // SAFETY (of the callback): ruv calls it only while the handle is
     // open, and the program keeps an open handle alive.
-    to_status(on_stream!(s, x => x.listen(backlog, move |_, result| unsafe {
-        cb(stream, result.err().map_or(0, status))
-    })))
+    to_status(
+        on_stream!(s, x => x.listen(backlog, move |_, result| unsafe {
+            cb(stream, result.err().map_or(0, status))
+        })),
+    )
 }
 
 /// `uv_accept`: takes the waiting connection into `client`, a handle of the
@@ -239,7 +241,10 @@ pub unsafe extern "C" fn uv_is_writable(handle: *const uv_stream_t) -> c_int {
 /// # Safety
 /// `handle` is NULL or an initialized handle.
 #[no_mangle]
-pub unsafe extern "C" fn uv_stream_set_blocking(handle: *mut uv_stream_t, blocking: c_int) -> c_int {
+pub unsafe extern "C" fn uv_stream_set_blocking(
+    handle: *mut uv_stream_t,
+    blocking: c_int,
+) -> c_int {
     // SAFETY: per the contract above.
     match unsafe { stream(handle) } {
         Ok(s) => to_status(on_stream!(s, x => x.set_blocking(blocking != 0))),

@@ -147,7 +147,10 @@ pub unsafe extern "C" fn uv_tcp_keepalive_ex(
 /// # Safety
 /// `handle` is NULL or an initialized handle.
 #[no_mangle]
-pub unsafe extern "C" fn uv_tcp_simultaneous_accepts(handle: *mut uv_tcp_t, _enable: c_int) -> c_int {
+pub unsafe extern "C" fn uv_tcp_simultaneous_accepts(
+    handle: *mut uv_tcp_t,
+    _enable: c_int,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_tcp(handle, |_| Ok(())) }
 }

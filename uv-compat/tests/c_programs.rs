@@ -723,11 +723,15 @@ fn tcp_echo_server_example_echoes_on_ours() {
         conn.write_all(message.as_bytes()).unwrap();
         conn.shutdown(Shutdown::Write).unwrap();
         let mut back = String::new();
-        conn.read_to_string(&mut back).expect("the echo, then the end");
+        conn.read_to_string(&mut back)
+            .expect("the echo, then the end");
         assert_eq!(back, message);
     }
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = server.wait().expect("wait for the server");
     assert!(status.success(), "the server: {status}; {rest:?}");
-    assert_eq!(rest.last().map(String::as_str), Some("served 2 connections"));
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("served 2 connections")
+    );
 }
