@@ -782,16 +782,36 @@ pub unsafe extern "C" fn uv_req_get_type(req: *const uv_req_t) -> c_int {
     unsafe { (*req).type_ }
 }
 
-/// The UDP token of a handle for the buffer-size calls.
+/// A socket buffer size's getter and setter, for a UDP handle (ruv's) and
+/// for a stream's socket (`SO_SNDBUF` / `SO_RCVBUF` on its descriptor).
+struct BufferSize {
+    udp_get: fn(&ruv::Udp) -> ruv::Result<usize>,
+    udp_set: fn(&ruv::Udp, usize) -> ruv::Result<()>,
+    sock_get: fn(&socket2::SockRef<'_>) -> std::io::Result<usize>,
+    sock_set: fn(&socket2::SockRef<'_>, usize) -> std::io::Result<()>,
+}
+
+/// Gets (`*value` 0) or sets a stream's socket buffer size through its
+/// descriptor: UV_EBADF without one, UV_ENOTSOCK for a pipe end.
+fn stream_buffer_size(h: &ruv::Handle, requested: c_int, ops: &BufferSize) -> Result<usize, c_int> {
+    let fd = h.fileno().map_err(status)?;
+    // SAFETY: the descriptor is the live handle's, open for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let sock = socket2::SockRef::from(&fd);
+    let done = if requested == 0 {
+        (ops.sock_get)(&sock)
+    } else {
+        (ops.sock_set)(&sock, requested as u32 as usize).map(|()| 0)
+    };
+    done.map_err(|e| status(e.into()))
+}
+
+/// The buffer-size calls: a UDP handle's through ruv, a TCP or pipe
+/// handle's on its socket, UV_ENOTSUP for other types.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
-unsafe fn buffer_size(
-    handle: *mut uv_handle_t,
-    value: *mut c_int,
-    get: fn(&ruv::Udp) -> ruv::Result<usize>,
-    set: fn(&ruv::Udp, usize) -> ruv::Result<()>,
-) -> c_int {
+unsafe fn buffer_size(handle: *mut uv_handle_t, value: *mut c_int, ops: &BufferSize) -> c_int {
     if value.is_null() {
         return EINVAL;
     }
@@ -800,16 +820,31 @@ unsafe fn buffer_size(
         return EBADF;
     }
     // SAFETY: per the contract above.
-    let udp = match unsafe { live(handle) } {
-        Ok(Token::Udp(udp)) => udp,
-        // libuv: handle types without a socket buffer are UV_ENOTSUP.
-        Ok(_) => return StatusCode::ENOTSUP.code(),
+    let token = match unsafe { live(handle) } {
+        Ok(t) => t,
         Err(code) => return code,
     };
     // SAFETY: `value` is non-NULL and, per libuv's contract, writable.
     let requested = unsafe { *value };
+    let udp = match token {
+        Token::Udp(udp) => udp,
+        Token::Tcp(_) | Token::Pipe(_) => {
+            return match stream_buffer_size(token.handle(), requested, ops) {
+                Ok(n) => {
+                    if requested == 0 {
+                        // SAFETY: as above.
+                        unsafe { *value = c_int::try_from(n).unwrap_or(c_int::MAX) };
+                    }
+                    0
+                }
+                Err(code) => code,
+            };
+        }
+        // libuv: handle types without a socket buffer are UV_ENOTSUP.
+        _ => return StatusCode::ENOTSUP.code(),
+    };
     if requested == 0 {
-        match get(udp) {
+        match (ops.udp_get)(udp) {
             Ok(n) => {
                 // SAFETY: as above.
                 unsafe { *value = c_int::try_from(n).unwrap_or(c_int::MAX) };
@@ -820,7 +855,7 @@ unsafe fn buffer_size(
     } else {
         // As libuv, a negative size goes to setsockopt as it is (the kernel
         // clamps it): the cast round-trips to the same int there.
-        to_status(set(udp, requested as u32 as usize))
+        to_status((ops.udp_set)(udp, requested as u32 as usize))
     }
 }
 
@@ -835,8 +870,12 @@ pub unsafe extern "C" fn uv_send_buffer_size(handle: *mut uv_handle_t, value: *m
         buffer_size(
             handle,
             value,
-            ruv::Udp::send_buffer_size,
-            ruv::Udp::set_send_buffer_size,
+            &BufferSize {
+                udp_get: ruv::Udp::send_buffer_size,
+                udp_set: ruv::Udp::set_send_buffer_size,
+                sock_get: |s| s.send_buffer_size(),
+                sock_set: |s, n| s.set_send_buffer_size(n),
+            },
         )
     }
 }
@@ -852,8 +891,12 @@ pub unsafe extern "C" fn uv_recv_buffer_size(handle: *mut uv_handle_t, value: *m
         buffer_size(
             handle,
             value,
-            ruv::Udp::recv_buffer_size,
-            ruv::Udp::set_recv_buffer_size,
+            &BufferSize {
+                udp_get: ruv::Udp::recv_buffer_size,
+                udp_set: ruv::Udp::set_recv_buffer_size,
+                sock_get: |s| s.recv_buffer_size(),
+                sock_set: |s, n| s.set_recv_buffer_size(n),
+            },
         )
     }
 }

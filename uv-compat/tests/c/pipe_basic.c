@@ -23,7 +23,8 @@
  *   to the read end is UV_EPIPE, reading the write end UV_ENOTCONN), data
  *   through it, UV_EOF when the write end closes;
  * - uv_socketpair: two connected stream sockets, both ends readable and
- *   writable, uv_stream_set_blocking on one;
+ *   writable, uv_stream_set_blocking on one; socket buffer sizes of a
+ *   socket (and UV_ENOTSOCK for a pipe end);
  * - uv_guess_handle: a pipe end, a Unix stream socket, a UDP socket, a
  *   regular file, a closed descriptor;
  * - with libuv 1.46+ (uv_pipe_bind2 / uv_pipe_connect2): a Linux abstract
@@ -260,6 +261,8 @@ static void anonymous_pipe(void) {
   ASSERT_EQ(uv_is_readable((uv_stream_t*) &w), 0);
   ASSERT_EQ(uv_is_writable((uv_stream_t*) &w), 1);
   ASSERT_EQ(uv_write(&write_req, (uv_stream_t*) &r, &data, 1, write_cb), UV_EPIPE);
+  int size = 0;
+  ASSERT_EQ(uv_send_buffer_size((uv_handle_t*) &r, &size), UV_ENOTSOCK);
   ASSERT_EQ(uv_read_start((uv_stream_t*) &w, alloc_cb, read_cb), UV_ENOTCONN);
   ASSERT_OK(uv_write(&write_req, (uv_stream_t*) &w, &data, 1, write_cb));
   got_len = 0;
@@ -290,6 +293,9 @@ static void socket_pair(void) {
   ASSERT_OK(uv_pipe_open(&b, fds[1]));
   ASSERT_EQ(uv_is_readable((uv_stream_t*) &a), 1);
   ASSERT_EQ(uv_is_writable((uv_stream_t*) &a), 1);
+  int size = 0;
+  ASSERT_OK(uv_recv_buffer_size((uv_handle_t*) &a, &size));
+  ASSERT_GT(size, 0);
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 1));
   ASSERT_OK(uv_write(&write_req, (uv_stream_t*) &a, &data, 1, write_cb));
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 0));

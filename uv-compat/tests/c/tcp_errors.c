@@ -22,7 +22,8 @@
  *   which the peer is neither readable nor writable (a write is UV_EPIPE);
  *   UV_EINVAL while a shutdown is pending, the handle then not closed;
  * - uv_tcp_nodelay, uv_tcp_keepalive, uv_tcp_simultaneous_accepts on
- *   connected handles; uv_guess_handle on a TCP socket.
+ *   connected handles; uv_send_buffer_size / uv_recv_buffer_size (UV_EBADF
+ *   before a socket exists); uv_guess_handle on a TCP socket.
  */
 #include <uv.h>
 
@@ -68,6 +69,8 @@ static void connection_refused(void) {
   ASSERT_OK(uv_tcp_bind(&bound, SA(&any), 0));
   bound_address(&bound, &to);
   ASSERT_OK(uv_tcp_init(&loop, &client));
+  int size = 0;
+  ASSERT_EQ(uv_send_buffer_size((uv_handle_t*) &client, &size), UV_EBADF);
   calls = 0;
   in_call = 1;
   ASSERT_OK(uv_tcp_connect(&req, &client, SA(&to), status_connect_cb));
@@ -193,6 +196,20 @@ static void open_pair(void) {
   ASSERT_OK(uv_read_stop((uv_stream_t*) &left));
   uv_close((uv_handle_t*) &other, NULL);
   uv_run(&loop, UV_RUN_NOWAIT);
+  /* Socket buffer sizes: Linux reports twice what was set. */
+  int size = 0;
+  ASSERT_OK(uv_send_buffer_size((uv_handle_t*) &left, &size));
+  ASSERT_GT(size, 0);
+  size = 16384;
+  ASSERT_OK(uv_send_buffer_size((uv_handle_t*) &left, &size));
+  size = 0;
+  ASSERT_OK(uv_send_buffer_size((uv_handle_t*) &left, &size));
+  ASSERT_EQ(size, 2 * 16384);
+  size = 32768;
+  ASSERT_OK(uv_recv_buffer_size((uv_handle_t*) &right, &size));
+  size = 0;
+  ASSERT_OK(uv_recv_buffer_size((uv_handle_t*) &right, &size));
+  ASSERT_EQ(size, 2 * 32768);
   ASSERT_OK(uv_tcp_nodelay(&left, 1));
   ASSERT_OK(uv_tcp_keepalive(&left, 1, 60));
   ASSERT_OK(uv_tcp_keepalive(&left, 0, 0));
