@@ -10,8 +10,8 @@
  *   second's listen is UV_EADDRINUSE, and so is its getsockname and its
  *   connect (in the callback); UV_TCP_IPV6ONLY with an IPv4 address, a
  *   second bind of a bound handle and an AF_UNIX address are UV_EINVAL;
- *   uv_tcp_init_ex with unknown flags is UV_EINVAL, with AF_INET creates the
- *   socket at once;
+ *   uv_tcp_init_ex with unknown flags is UV_EINVAL, with AF_INET6 creates
+ *   the socket at once; a connection over ::1 with UV_TCP_IPV6ONLY;
  * - getpeername of a listener is UV_ENOTCONN; reading it UV_ENOTCONN;
  * - uv_tcp_open: adopts a connected socket (readable and writable at once);
  *   a descriptor the loop watches already is UV_EEXIST, and stays usable;
@@ -125,8 +125,16 @@ static void connection_cb_unused(uv_stream_t* server, int status) {
   ASSERT(0);
 }
 
+static uv_tcp_t v6_accepted;
+
+static void connection_v6(uv_stream_t* server, int status) {
+  ASSERT_OK(status);
+  ASSERT_OK(uv_tcp_init(&loop, &v6_accepted));
+  ASSERT_OK(uv_accept(server, (uv_stream_t*) &v6_accepted));
+}
+
 static void bind_errors(void) {
-  uv_tcp_t a, b, c, d;
+  uv_tcp_t a, b, c, d, e;
   uv_connect_t req;
   struct sockaddr_in any;
   struct sockaddr_in6 v6;
@@ -173,6 +181,22 @@ static void bind_errors(void) {
   ASSERT_OK(uv_fileno((uv_handle_t*) &d, &fd));
   ASSERT_EQ(uv_guess_handle(fd), UV_TCP);
   ASSERT_OK(uv_tcp_bind(&d, SA(&v6), UV_TCP_IPV6ONLY));
+  /* A connection over IPv6. */
+  ASSERT_OK(uv_listen((uv_stream_t*) &d, 4, connection_v6));
+  bound_address(&d, &at);
+  ASSERT_EQ(at.ss_family, AF_INET6);
+  ASSERT_OK(uv_tcp_init(&loop, &e));
+  calls = 0;
+  ASSERT_OK(uv_tcp_connect(&req, &e, SA(&at), status_connect_cb));
+  while (calls == 0 || v6_accepted.type != UV_TCP)
+    uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_OK(last_status);
+  len = sizeof(peer);
+  ASSERT_OK(uv_tcp_getpeername(&v6_accepted, (struct sockaddr*) &peer, &len));
+  ASSERT_EQ(peer.ss_family, AF_INET6);
+  ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+  uv_close((uv_handle_t*) &e, NULL);
+  uv_close((uv_handle_t*) &v6_accepted, NULL);
 
   uv_close((uv_handle_t*) &a, NULL);
   uv_close((uv_handle_t*) &b, NULL);
