@@ -140,6 +140,7 @@ int main(void) {
   TYPE(uv_cond_t);
   TYPE(uv_key_t);
   TYPE(uv_barrier_t);
+  TYPE(uv_rwlock_t);
   TYPE(uv_thread_options_t);
   FIELD(uv_thread_options_t, flags);
   FIELD(uv_thread_options_t, stack_size);
