@@ -96,16 +96,7 @@ fn a_listening_tcp_handle_is_passed_and_accepts_connections_on_the_other_side() 
     assert_eq!(receiver.pending_count(), 0);
     assert_eq!(receiver.pending_type(), None);
     assert_eq!(server.sockname().unwrap(), addr);
-    let accepted = shared(Vec::new());
-    let into = accepted.clone();
-    server
-        .listen(16, move |server, status| {
-            status.unwrap();
-            let conn = Tcp::new(server.get_loop());
-            server.accept(&conn).unwrap();
-            into.borrow_mut().push(conn);
-        })
-        .unwrap();
+    let accepted = util::tcp::listen_accepting(&server);
     let client = Tcp::new(&lp);
     client.connect(addr, |_, status| status.unwrap()).unwrap();
     client

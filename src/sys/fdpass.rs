@@ -26,12 +26,7 @@ pub(crate) fn send_with_fd(
     blocking: bool,
 ) -> io::Result<usize> {
     let mut space = [0u64; CMSG_WORDS];
-    // SAFETY: all-zero is a valid msghdr.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    // IoSlice has iovec's layout on Unix (documented by std); the kernel
-    // only reads through it.
-    msg.msg_iov = slices.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = slices.len();
+    let mut msg = super::msghdr_for(slices);
     msg.msg_control = space.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE only computes a size.
     msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
@@ -49,17 +44,8 @@ pub(crate) fn send_with_fd(
     if !blocking {
         flags |= libc::MSG_DONTWAIT;
     }
-    // SAFETY: `msg` points at valid iovecs and control data that outlive
-    // the call; the kernel only reads them.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_sendmsg,
-            libc::c_long::from(fd),
-            &msg as *const libc::msghdr,
-            libc::c_long::from(flags),
-        )
-    };
-    super::byte_count(n as i64)
+    // `space` lives to the end of this function, past the call.
+    super::sendmsg_raw(fd, &msg, flags)
 }
 
 /// Receives into `buf` from socket `fd` without blocking, handing every
