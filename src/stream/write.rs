@@ -16,12 +16,6 @@ use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::{OwnedFd, RawFd};
 
-/// A writer that takes nothing: a write made while a connect is pending
-/// only queues (as libuv).
-fn not_yet(_: &[IoSlice<'_>], _: Option<RawFd>) -> io::Result<usize> {
-    Err(io::ErrorKind::WouldBlock.into())
-}
-
 /// The checks before a write, in libuv's order; the descriptor.
 pub(crate) fn check<T>(s: &super::StreamState<T>, nbufs: usize) -> Result<RawFd> {
     if nbufs == 0 {
@@ -49,9 +43,8 @@ fn enqueue<T: StreamHandle>(
     let s = stream_mut::<T>(st, key)?;
     let fd = check(s, nbufs)?;
     let sender = s.sender;
-    let progress = if s.connect.is_some() {
-        write(&mut s.writes, &mut not_yet)
-    } else if sender == Sender::Socket {
+    // While a connect is pending the queue is held: the write only queues.
+    let progress = if sender == Sender::Socket {
         // A socket that never waits, the common case: its own closure.
         write(&mut s.writes, &mut |slices, pass| match pass {
             None => sys::send_vectored(fd, slices),

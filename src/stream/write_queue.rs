@@ -98,6 +98,9 @@ pub(crate) struct WriteQueue<C> {
     waiting: VecDeque<Waiting<C>>,
     done: VecDeque<Done<C>>,
     size: usize,
+    /// Nothing may be written, not even an empty request finished: the
+    /// stream is connecting (libuv only queues a write made then).
+    held: bool,
 }
 
 impl<C> Default for WriteQueue<C> {
@@ -106,6 +109,7 @@ impl<C> Default for WriteQueue<C> {
             waiting: VecDeque::new(),
             done: VecDeque::new(),
             size: 0,
+            held: false,
         }
     }
 }
@@ -165,6 +169,12 @@ impl<C> WriteQueue<C> {
         self.done.len()
     }
 
+    /// Holds every request back (`true`, while connecting) or lets them
+    /// go again; a release writes nothing by itself (flush after it).
+    pub(crate) fn hold(&mut self, held: bool) {
+        self.held = held;
+    }
+
     /// Requests whose completion was not taken: waiting or done.
     pub(crate) fn requests(&self) -> usize {
         self.waiting.len() + self.done.len()
@@ -186,7 +196,7 @@ impl<C> WriteQueue<C> {
     ) -> Progress {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         self.size += len;
-        if !self.waiting.is_empty() {
+        if self.held || !self.waiting.is_empty() {
             self.queue_copy(bufs, 0, len, pass, cb);
             return Progress::Blocked;
         }
@@ -281,7 +291,7 @@ impl<C> WriteQueue<C> {
             counted: len,
             cb,
         });
-        if self.waiting.len() > 1 {
+        if self.held || self.waiting.len() > 1 {
             return Progress::Blocked;
         }
         self.flush(write)
@@ -293,6 +303,9 @@ impl<C> WriteQueue<C> {
         &mut self,
         write: &mut impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     ) -> Progress {
+        if self.held {
+            return Progress::Blocked;
+        }
         loop {
             self.finish_written();
             if self.waiting.is_empty() {
@@ -741,6 +754,32 @@ mod tests {
         // The only write end is gone: the read end is at its end.
         let mut buf = [0u8; 1];
         assert_eq!(crate::sys::read(r.as_raw_fd(), &mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_held_queue_writes_nothing_and_finishes_nothing_until_released() {
+        let mut q = WriteQueue::default();
+        let mut sink = Sink::taking([100]);
+        q.hold(true);
+        assert_eq!(
+            q.write(&[b""], None, 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b"ab"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write_owned(vec![Vec::new()], 3, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Blocked);
+        assert!(sink.calls.is_empty() && !q.has_done());
+        assert_eq!(q.size(), 2);
+        q.hold(false);
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Idle);
+        assert_eq!(sink.got, b"ab");
+        assert_eq!(completions(&mut q), [(1, Ok(())), (2, Ok(())), (3, Ok(()))]);
     }
 
     #[test]
