@@ -6,6 +6,7 @@ use super::ops;
 use super::ops_async;
 use super::ops_handles;
 use super::ops_stream;
+use super::ops_tcp;
 use super::ops_timers;
 use super::ops_udp;
 use super::world::{Ent, Kind, Log, Obj, Stats, World, W};
@@ -152,6 +153,7 @@ fn finish(w: &W) {
                 g.ents[i].udp.receiving = true;
             }
         }
+        ops_tcp::accept_waiting(w, &mut g);
         ops_stream::read_everything(w, &mut g);
         // An unreferenced handle alone does not make `run` poll.
         let lp = g.lp.clone();
