@@ -525,18 +525,23 @@ impl Pipe {
                 return Err(StatusCode::EINVAL.into());
             }
         }
-        if !matches!(
-            send_handle.handle_type(),
-            HandleType::Tcp | HandleType::NamedPipe | HandleType::Udp
-        ) {
+        let pass = sys::dup_cloexec(passable(send_handle)?)?;
+        stream::write2(self, bufs, pass, cb)
+    }
+
+    /// Sends `bufs` with a handle at once if the socket takes them
+    /// (`uv_try_write2`): the bytes written, the descriptor going with
+    /// them; nothing is queued. As [`try_write`](Pipe::try_write) (EAGAIN
+    /// while a connect or any write is in flight, or when the socket is
+    /// full), then the checks of [`write2`](Pipe::write2) on the pipe and
+    /// on `send_handle`.
+    pub fn try_write2(&self, bufs: &[&[u8]], send_handle: &Handle) -> Result<usize> {
+        if bufs.iter().all(|b| b.is_empty()) && !bufs.is_empty() {
+            // No byte to carry the descriptor (no buffer at all is the
+            // write check's EINVAL).
             return Err(StatusCode::EINVAL.into());
         }
-        let raw = send_handle.as_raw_fd();
-        if raw < 0 || send_handle.is_closing() {
-            return Err(StatusCode::EBADF.into());
-        }
-        let pass = sys::dup_cloexec(raw)?;
-        stream::write2(self, bufs, pass, cb)
+        stream::try_write(self, bufs, Some(passable(send_handle)))
     }
 
     /// Handles received and not yet accepted (`uv_pipe_pending_count`):
@@ -613,6 +618,22 @@ impl Pipe {
         let mut st = self.get_loop().state();
         Ok(pipe_mut(&mut st, self.key())?.ipc)
     }
+}
+
+/// The descriptor of a handle to pass: EINVAL unless a TCP, pipe or UDP
+/// handle; EBADF when it is closing or has no descriptor (as libuv).
+fn passable(send_handle: &Handle) -> Result<RawFd> {
+    if !matches!(
+        send_handle.handle_type(),
+        HandleType::Tcp | HandleType::NamedPipe | HandleType::Udp
+    ) {
+        return Err(StatusCode::EINVAL.into());
+    }
+    let raw = send_handle.as_raw_fd();
+    if raw < 0 || send_handle.is_closing() {
+        return Err(StatusCode::EBADF.into());
+    }
+    Ok(raw)
 }
 
 /// The handle type a received descriptor becomes.

@@ -419,3 +419,67 @@ fn unsent_descriptors_are_closed_when_the_sender_closes() {
     assert_eq!(*statuses.borrow(), [cancelled, cancelled]);
     finish(&lp);
 }
+
+#[test]
+fn try_write2_sends_at_once_or_not_at_all() {
+    let lp = Loop::new().unwrap();
+    let (sender, receiver) = ipc_pair(&lp);
+    let (udp, addr) = bound_udp(&lp);
+    assert_eq!(sender.try_write2(&[b"now"], &udp), Ok(3));
+    // Checks in libuv's order: a write in flight first (EAGAIN), then the
+    // pipe, then the handle.
+    sender.write(&[b"q"], |_, s| s.unwrap()).unwrap();
+    assert_eq!(
+        sender.try_write2(&[b"x"], &ruv::Timer::new(&lp)),
+        Err(EAGAIN)
+    );
+    lp.run(RunMode::NoWait).unwrap();
+    assert_eq!(
+        sender.try_write2(&[b"x"], &ruv::Timer::new(&lp)),
+        Err(EINVAL)
+    );
+    assert_eq!(sender.try_write2(&[b""], &udp), Err(EINVAL));
+    let (plain, _other) = Pipe::pair(&lp).unwrap();
+    assert_eq!(plain.try_write2(&[b"x"], &udp), Err(EINVAL));
+    let got = receive(&receiver);
+    run_until(&lp, || got.borrow().data == b"nowq");
+    assert_eq!(
+        got.borrow().reads[0],
+        (3, 1),
+        "the descriptor came with the bytes"
+    );
+    let moved = Udp::new(&lp);
+    receiver.accept_handle(&moved).unwrap();
+    assert_eq!(moved.sockname().unwrap(), addr);
+    finish(&lp);
+}
+
+#[test]
+fn reading_into_caller_buffers_receives_handles_too() {
+    let lp = Loop::new().unwrap();
+    let (sender, receiver) = ipc_pair(&lp);
+    let (udp, _) = bound_udp(&lp);
+    sender.write2(&[b"abc"], &udp, |_, s| s.unwrap()).unwrap();
+    let got = shared(Vec::new());
+    let into = got.clone();
+    receiver
+        .read_start_with(
+            |_, _| vec![0u8; 2],
+            move |pipe: &Pipe, n: Result<usize, Error>, buf: Vec<u8>| {
+                if let Ok(n) = n {
+                    if n > 0 {
+                        into.borrow_mut()
+                            .push((buf[..n].to_vec(), pipe.pending_count()));
+                    }
+                }
+            },
+        )
+        .unwrap();
+    run_until(&lp, || got.borrow().len() == 2);
+    assert_eq!(
+        *got.borrow(),
+        [(b"ab".to_vec(), 1), (b"c".to_vec(), 1)],
+        "queued with the first read of the request's bytes"
+    );
+    finish(&lp);
+}

@@ -135,23 +135,38 @@ pub(crate) fn write_owned<T: StreamHandle>(
     result
 }
 
-/// `try_write`: see [`Tcp::try_write`](crate::Tcp::try_write).
-pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize> {
+/// `try_write`: see [`Tcp::try_write`](crate::Tcp::try_write). With
+/// `pass` ([`Pipe::try_write2`](crate::Pipe::try_write2)): the descriptor
+/// to send with the bytes, or why it cannot be sent, reported after the
+/// EAGAIN check and the checks of a write (EINVAL when the stream does
+/// not pass handles), in libuv's order.
+pub(crate) fn try_write<T: StreamHandle>(
+    h: &T,
+    bufs: &[&[u8]],
+    pass: Option<Result<RawFd>>,
+) -> Result<usize> {
     let key = h.as_ref().key();
     let mut st = h.as_ref().get_loop().state();
-    let s = stream_mut::<T>(&mut st, key)?;
+    let kind = &mut st.live_mut(key)?.kind;
+    let ipc = T::passes_handles(kind);
+    let s = T::stream_of(kind).ok_or(Error::ClosedHandle)?;
     // As libuv: anything in flight comes first, then the checks.
     if s.connect.is_some() || s.writes.size() != 0 || s.writes.has_waiting() {
         return Err(StatusCode::EAGAIN.into());
     }
     let fd = check(s, bufs.len())?;
+    let pass = match pass {
+        None => None,
+        Some(_) if !ipc => return Err(StatusCode::EINVAL.into()),
+        Some(pass) => Some(pass?),
+    };
     // Never waits, even on a blocking socket.
     let sender = match s.sender {
         Sender::SocketBlocking => Sender::Socket,
         other => other,
     };
     let n = bufs.len().min(super::write_queue::IOV_MAX);
-    with_io_slices(&bufs[..n], |slices| sender.send(fd, slices, None)).map_err(|e| {
+    with_io_slices(&bufs[..n], |slices| sender.send(fd, slices, pass)).map_err(|e| {
         if e.kind() == io::ErrorKind::WouldBlock {
             StatusCode::EAGAIN.into()
         } else {

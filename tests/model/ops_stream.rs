@@ -238,6 +238,7 @@ fn read_cb(w: &W, g: &World, i: usize) -> ReadCb {
                     );
                 }
                 e.st_inbound.drain(..data.len());
+                g.stats.stream_bytes_checked += data.len() as u64;
             }
             ReadResult::Eof => {
                 if reset && !error_taken {

@@ -106,6 +106,7 @@ fn accept(w: &W, g: &mut World, i: usize, server: &Tcp) {
     let Some(j) = j else {
         defect!("listener {i}: accepted a connection that no client made");
     };
+    g.stats.tcp_accepted += 1;
     g.ents[j].id = conn.id();
     g.ents[j].obj = Some(Obj::Tcp(conn));
     g.note(format!(
@@ -219,6 +220,7 @@ pub fn op_close_reset(w: &W, g: &mut World) {
         Ok(()) if !shutdown_waits => {
             mark_closing(g, i);
             g.ents[i].st_reset = true;
+            g.stats.tcp_resets += 1;
         }
         other => {
             defect!("tcp {i}: close_reset gave {other:?} (shutdown waiting: {shutdown_waits})")

@@ -315,6 +315,11 @@ pub struct Stats {
     pub timer_fires: u64,
     pub datagrams_sent: u64,
     pub datagrams_checked: u64,
+    /// TCP connections accepted, `close_reset`s made, and stream bytes
+    /// read and checked against what was written.
+    pub tcp_accepted: u64,
+    pub tcp_resets: u64,
+    pub stream_bytes_checked: u64,
     pub closes: u64,
 }
 
@@ -326,6 +331,9 @@ impl std::ops::AddAssign for Stats {
         self.timer_fires += o.timer_fires;
         self.datagrams_sent += o.datagrams_sent;
         self.datagrams_checked += o.datagrams_checked;
+        self.tcp_accepted += o.tcp_accepted;
+        self.tcp_resets += o.tcp_resets;
+        self.stream_bytes_checked += o.stream_bytes_checked;
         self.closes += o.closes;
     }
 }
