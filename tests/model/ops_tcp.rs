@@ -174,6 +174,9 @@ fn connect_cb(
         let _ = &guard;
         let mut g = w.borrow_mut();
         let listener_gone = g.ents[l].closing;
+        // The accepted end may have been closed (or reset) before this
+        // callback learnt the outcome from the socket's error.
+        let peer_gone = g.ents[g.ents[c].st_peer].closing;
         let e = &mut g.ents[c];
         // Called back by its close: the handle has left the loop (walk).
         e.finishing_close |= e.closing;
@@ -184,13 +187,13 @@ fn connect_cb(
             Ok(()) => !e.closing,
             Err(Error::Status(StatusCode::ECANCELED)) => e.closing,
             Err(Error::Status(StatusCode::ECONNREFUSED | StatusCode::ECONNRESET)) => {
-                listener_gone && !e.closing
+                (listener_gone || peer_gone) && !e.closing
             }
             Err(_) => false,
         };
         if !ok {
             defect!(
-                "tcp {c}: connect completed with {status:?} (closing {}, listener gone {listener_gone})",
+                "tcp {c}: connect completed with {status:?} (closing {}, listener gone {listener_gone}, peer gone {peer_gone})",
                 e.closing
             );
         }
