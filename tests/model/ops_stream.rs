@@ -257,13 +257,18 @@ fn read_cb(w: &W, g: &World, i: usize) -> ReadCb {
                 if !(lenient && err == Error::Status(StatusCode::ECONNRESET)) {
                     defect!("stream {i}: read error {err}");
                 }
-                e.st_reading = false;
+                // Still reading during the callback (a `read_start` in it
+                // is EALREADY, as libuv's); stopped after it.
                 e.st_broken = true;
                 e.st_inbound.clear();
             }
         }
+        let failed = matches!(result, ReadResult::Error(_));
         g.note(format!("  cb read {i}"));
         ops::nested(&w, &mut g, i);
+        if failed {
+            g.ents[i].st_reading = false;
+        }
     })
 }
 
