@@ -483,3 +483,78 @@ fn reading_into_caller_buffers_receives_handles_too() {
     );
     finish(&lp);
 }
+
+/// libuv's ipc_send_recv_{pipe,tcp}_inprocess, in one loop: the channel
+/// is a connection to a listening pipe accepted into an IPC pipe; two
+/// bound (not listening) handles go out in two writes; the other side
+/// takes each one and sends it straight back; the first side receives
+/// both, reading into 8-byte buffers and accepting while handles wait.
+#[test]
+fn received_handles_can_be_sent_back_where_they_came_from() {
+    let lp = Loop::new().unwrap();
+    let name = util::pipe::abstract_name("ipc-echo");
+    let listener = Pipe::new(&lp, false);
+    listener.bind(&name).unwrap();
+    let echo_side = Pipe::new(&lp, true);
+    let es = echo_side.clone();
+    listener
+        .listen(8, move |listener, status| {
+            status.unwrap();
+            listener.accept(&es).unwrap();
+            assert!(es.is_readable() && es.is_writable());
+            es.read_start_with(
+                |_, _| vec![0u8; 8],
+                |channel: &Pipe, n: Result<usize, Error>, _: Vec<u8>| {
+                    if n == Ok(0) {
+                        return;
+                    }
+                    assert_eq!(n, Ok(1));
+                    while channel.pending_count() > 0 {
+                        assert_eq!(channel.pending_type(), Some(HandleType::NamedPipe));
+                        let got = Pipe::new(channel.get_loop(), false);
+                        channel.accept(&got).unwrap();
+                        channel
+                            .write2(&[b"."], &got, move |_, s| {
+                                s.unwrap();
+                            })
+                            .unwrap();
+                        got.close(|| {});
+                    }
+                },
+            )
+            .unwrap();
+        })
+        .unwrap();
+    let first = util::pipe::abstract_name("ipc-echo-1");
+    let second = util::pipe::abstract_name("ipc-echo-2");
+    let send = Pipe::new(&lp, true);
+    send.bind(&first).unwrap();
+    let send2 = Pipe::new(&lp, true);
+    send2.bind(&second).unwrap();
+    let channel = Pipe::new(&lp, true);
+    let names = shared(Vec::new());
+    let (s1, s2, into) = (send.clone(), send2.clone(), names.clone());
+    channel
+        .connect(&name, move |channel, status| {
+            status.unwrap();
+            channel.write2(&[b"."], &s1, |_, s| s.unwrap()).unwrap();
+            channel.write2(&[b"."], &s2, |_, s| s.unwrap()).unwrap();
+            let into = into.clone();
+            channel
+                .read_start(move |channel, read| {
+                    assert_eq!(read, ReadResult::Data(b"."));
+                    while channel.pending_count() > 0 {
+                        let back = Pipe::new(channel.get_loop(), false);
+                        channel.accept_handle(&back).unwrap();
+                        into.borrow_mut().push(back.sockname().unwrap());
+                        back.close(|| {});
+                    }
+                })
+                .unwrap();
+        })
+        .unwrap();
+    run_until(&lp, || names.borrow().len() == 2);
+    let expected: Vec<std::ffi::OsString> = vec![first.into(), second.into()];
+    assert_eq!(*names.borrow(), expected);
+    finish(&lp);
+}
