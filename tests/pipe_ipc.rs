@@ -558,3 +558,84 @@ fn received_handles_can_be_sent_back_where_they_came_from() {
     assert_eq!(*names.borrow(), expected);
     finish(&lp);
 }
+
+/// Sends one byte with `fds` in a single `SCM_RIGHTS` message, as a peer
+/// that is not ruv might (libuv's test-pipe-sendmsg.c does this by hand).
+fn send_fds_raw(to: &UnixStream, fds: &[std::os::fd::RawFd]) {
+    let byte = [b'X'];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_ptr() as *mut libc::c_void,
+        iov_len: 1,
+    };
+    let data_len = std::mem::size_of_val(fds) as u32;
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(data_len) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    // SAFETY: all-zero is a valid msghdr.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: the control buffer is aligned and holds one header with
+    // room for `fds`; CMSG_* stay inside it.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(data_len) as usize;
+        let data = libc::CMSG_DATA(cmsg).cast::<std::os::fd::RawFd>();
+        for (i, fd) in fds.iter().enumerate() {
+            std::ptr::write_unaligned(data.add(i), *fd);
+        }
+    }
+    // SAFETY: `msg` describes live buffers; the kernel only reads them.
+    let n = unsafe { libc::sendmsg(to.as_raw_fd(), &msg, 0) };
+    assert_eq!(n, 1, "{}", std::io::Error::last_os_error());
+}
+
+/// libuv's pipe_sendmsg: one byte carrying several descriptors at once,
+/// read with a one-byte buffer; every one is pending, in order, and the
+/// most one message may carry (253) arrive whole.
+#[test]
+fn many_descriptors_in_one_message_are_all_pending() {
+    for count in [1usize, 4, 253] {
+        let lp = Loop::new().unwrap();
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let pipe = Pipe::new(&lp, true);
+        pipe.open(ours).unwrap();
+        let pairs: Vec<(UnixStream, UnixStream)> =
+            (0..count).map(|_| UnixStream::pair().unwrap()).collect();
+        let raw: Vec<_> = pairs.iter().map(|(a, _)| a.as_raw_fd()).collect();
+        send_fds_raw(&theirs, &raw);
+        let seen = shared(None);
+        let into = seen.clone();
+        pipe.read_start_with(
+            |_, _| vec![0u8; 1],
+            move |pipe: &Pipe, n: Result<usize, Error>, _: Vec<u8>| {
+                if n == Ok(1) {
+                    *into.borrow_mut() = Some(pipe.pending_count());
+                }
+            },
+        )
+        .unwrap();
+        run_until(&lp, || seen.borrow().is_some());
+        assert_eq!(*seen.borrow(), Some(count));
+        for (i, (_, far)) in pairs.iter().enumerate() {
+            assert_eq!(pipe.pending_type(), Some(HandleType::NamedPipe));
+            let got = Pipe::new(&lp, false);
+            pipe.accept(&got).unwrap();
+            // The i-th descriptor sent is the i-th accepted: its peer is
+            // the i-th pair's other end.
+            got.write(&[&[i as u8]], |_, s| s.unwrap()).unwrap();
+            lp.run(RunMode::NoWait).unwrap();
+            let mut byte = [0u8; 1];
+            std::io::Read::read_exact(&mut &*far, &mut byte).unwrap();
+            assert_eq!(byte[0], i as u8, "{count} descriptors");
+            got.close(|| {});
+        }
+        assert_eq!(pipe.pending_count(), 0);
+        drop(theirs);
+        finish(&lp);
+    }
+}
