@@ -29,7 +29,8 @@ pub(crate) use listen::{accept_into, start_listening};
 pub(crate) use methods::stream_methods;
 pub(crate) use read::{read_start, read_start_with, read_stop};
 pub(crate) use write::{
-    requeue_completions, run_completions, set_blocking, shutdown, try_write, write, write_owned,
+    check as check_write, requeue_completions, run_completions, set_blocking, shutdown, try_write,
+    write, write2, write_owned,
 };
 
 use crate::core::kinds::Kind;
@@ -62,6 +63,15 @@ pub(crate) trait StreamHandle: AsRef<Handle> + Sized + 'static {
     fn from_key(lp: &Loop, key: Key) -> Self;
     /// The stream part of the handle's state, if `kind` is this type.
     fn stream_of(kind: &mut Kind) -> Option<&mut StreamState<Self>>;
+    /// Whether reads may bring descriptors (an IPC pipe).
+    fn passes_handles(_kind: &mut Kind) -> bool {
+        false
+    }
+    /// Keeps a descriptor a read brought for the handle to accept; by
+    /// default (and when the handle is gone) it is closed.
+    fn receive_fd(_st: &mut LoopState, _key: Key, fd: OwnedFd) {
+        drop(fd);
+    }
 }
 
 /// Runs `f` on the stream state of the live handle `h`.
@@ -89,13 +99,23 @@ pub(crate) enum Sender {
 }
 
 impl Sender {
-    /// Writes `slices` to `fd`: the bytes written.
+    /// Writes `slices` to `fd`, with descriptor `pass` attached to their
+    /// first byte if given: the bytes written. Only a socket carries a
+    /// descriptor (ENOTSOCK otherwise).
     #[inline]
-    pub(crate) fn send(self, fd: RawFd, slices: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-        match self {
-            Sender::Socket => crate::sys::send_vectored(fd, slices),
-            Sender::SocketBlocking => crate::sys::send_vectored_blocking(fd, slices),
-            Sender::Plain => crate::sys::write_vectored(fd, slices),
+    pub(crate) fn send(
+        self,
+        fd: RawFd,
+        slices: &[std::io::IoSlice<'_>],
+        pass: Option<RawFd>,
+    ) -> std::io::Result<usize> {
+        match (self, pass) {
+            (Sender::Socket, None) => crate::sys::send_vectored(fd, slices),
+            (Sender::SocketBlocking, None) => crate::sys::send_vectored_blocking(fd, slices),
+            (Sender::Plain, None) => crate::sys::write_vectored(fd, slices),
+            (Sender::Socket, Some(p)) => crate::sys::send_with_fd(fd, slices, p, false),
+            (Sender::SocketBlocking, Some(p)) => crate::sys::send_with_fd(fd, slices, p, true),
+            (Sender::Plain, Some(_)) => Err(std::io::Error::from_raw_os_error(libc::ENOTSOCK)),
         }
     }
 }
