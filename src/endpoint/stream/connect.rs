@@ -596,6 +596,28 @@ mod tests {
     }
 
     #[test]
+    fn the_delay_starts_the_next_attempt_while_one_hangs() {
+        // A listener whose accept queue is full: the kernel drops further
+        // SYNs, so a connect to it stays pending (retrying for seconds).
+        let full = socket2::Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        full.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        full.listen(0).unwrap();
+        let full_addr = full.local_addr().unwrap().as_socket().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..2 {
+            let s = socket2::Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let _ = s.connect(&full_addr.into());
+            fillers.push(s);
+        }
+        let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let won = run_race(vec![full_addr, good_addr], Some(Duration::from_millis(5)));
+        assert_eq!(won.unwrap(), good_addr);
+    }
+
+    #[test]
     fn distinct_errors_display_every_attempt() {
         let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let b: SocketAddr = "[::1]:1".parse().unwrap();
