@@ -45,7 +45,7 @@ mod options;
 mod protocol;
 mod socket;
 mod stream;
-
+mod subprocess;
 mod transport;
 
 pub use create::create_datagram_endpoint;
@@ -55,6 +55,7 @@ pub use socket::TransportSocket;
 pub use transport::{DatagramTransport, DATAGRAM_OVERHEAD, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 
 pub use stream::*;
+pub use subprocess::*;
 
 use crate::error::{Result, StatusCode};
 pub(crate) use crate::owed::defer;
