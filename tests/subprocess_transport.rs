@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use stream_common::{error_name, run_to_end, run_until, Log};
 
+type MadeHook = Box<dyn FnMut(&SubprocessTransport)>;
+
 /// Logs `made`, `data FD "text"`, `pipe_lost FD None|NAME`, `exited`,
 /// `lost`; keeps the output of each descriptor.
 #[derive(Default)]
@@ -21,7 +23,7 @@ struct Child {
     log: Log,
     out: [Vec<u8>; 3],
     transport: Option<SubprocessTransport>,
-    on_made: Option<Box<dyn FnMut(&SubprocessTransport)>>,
+    on_made: Option<MadeHook>,
 }
 
 impl SubprocessProtocol for Child {

@@ -48,7 +48,7 @@ impl ConnectError {
     fn from_attempts(attempts: Vec<(SocketAddr, Error)>) -> ConnectError {
         let error = attempts
             .first()
-            .map_or(StatusCode::EAI_NODATA.into(), |(_, e)| e.clone());
+            .map_or(StatusCode::EAI_NODATA.into(), |(_, e)| *e);
         ConnectError { error, attempts }
     }
 }

@@ -278,7 +278,7 @@ pub fn create_unix_server<P, F, D>(
 
 /// Removes a socket file at `path` (not other files, not abstract names).
 fn remove_stale_socket(path: &OsStr) {
-    if path.as_bytes().first().is_none_or(|b| *b == 0) {
+    if path.as_bytes().first().map_or(true, |b| *b == 0) {
         return;
     }
     let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
