@@ -598,3 +598,37 @@ fn connect_read_pipe_refuses_a_regular_file() {
     run_to_end(&lp);
     assert_eq!(*out.borrow(), Some(StatusCode::EPERM));
 }
+
+#[test]
+fn write_pipe_on_a_socket_ignores_bytes_sent_back_and_ends_with_epipe_when_data_waits() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    connect_write_pipe(
+        &lp,
+        {
+            let log = log.clone();
+            move || Rec::new(&log)
+        },
+        ours,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let t = out.borrow_mut().take().unwrap();
+    theirs.write_all(b"not for the protocol").unwrap();
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    // Fill the socket so that data waits, then the reader goes away.
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    let chunk = vec![0u8; 65536];
+    while t.get_write_buffer_size() == 0 {
+        t.write(&chunk).unwrap();
+    }
+    drop(theirs);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
+}

@@ -544,6 +544,9 @@ impl StreamTransport {
             return;
         }
         match result {
+            // A write pipe reads only to learn of its reader's end; bytes
+            // sent back on a socket used as one are not for the protocol.
+            ReadResult::Data(_) if self.inner.state.borrow().kind == Kind::WritePipe => {}
             ReadResult::Data(data) => self.deliver_data(data),
             ReadResult::Eof => self.on_eof(),
             ReadResult::Error(err) => self.on_read_error(err),
