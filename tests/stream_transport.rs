@@ -558,3 +558,28 @@ fn protocol_trait_defaults_close_on_eof() {
     run_to_end(&lp);
     assert!(out.borrow().as_ref().unwrap().is_closing());
 }
+
+#[test]
+fn write_eof_with_data_buffered_shuts_down_after_the_drain() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, peer) = pair_transport(&lp, Rec::new(&log));
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    let filled = fill(&t);
+    t.write(b"end").unwrap();
+    t.write_eof().unwrap();
+    // Half-closed, not closing: it still reads.
+    assert!(!t.is_closing());
+    assert!(t.is_reading());
+    let reading = peer.try_clone().unwrap();
+    let reader = std::thread::spawn(move || read_to_end(&reading));
+    poll_until(&lp, || reader.is_finished());
+    let got = reader.join().unwrap();
+    // Every byte, then the end of the stream.
+    assert_eq!(got.len(), filled + 3);
+    assert!(got.ends_with(b"end"));
+    assert_eq!(t.get_write_buffer_size(), 0);
+    drop(peer);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "eof", "lost None"]));
+}

@@ -388,3 +388,85 @@ fn reading_stdout_after_the_process_exited() {
     let (_, p) = started.borrow_mut().take().unwrap();
     assert_eq!(p.borrow().out[1].len(), 100_000);
 }
+
+#[test]
+fn stdin_broken_pipe_is_reported_on_descriptor_0() {
+    // The child exits without reading its stdin while a megabyte waits.
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let child = Child {
+        log: log.clone(),
+        on_made: Some(Box::new(|t| {
+            let stdin = t.get_pipe_transport(0).unwrap();
+            // More than a socket buffer: part of it waits, or the send
+            // fails at once if the child is already gone.
+            stdin.write(&vec![b'z'; 1 << 20]).unwrap();
+        })),
+        ..Child::default()
+    };
+    let opts = SubprocessOptions::default()
+        .with_stdout(SubprocessStdio::DevNull)
+        .with_stderr(SubprocessStdio::DevNull);
+    let _started = shell(&lp, "exit 0", opts, child);
+    run_to_end(&lp);
+    check_frame(&log);
+    assert_eq!(of_fd(&log, 0), ["pipe_lost 0 EPIPE"]);
+}
+
+#[test]
+fn stdin_pause_and_resume_writing_reach_the_protocol() {
+    #[derive(Default)]
+    struct Flow {
+        log: Log,
+        transport: Option<SubprocessTransport>,
+    }
+    impl SubprocessProtocol for Flow {
+        fn connection_made(&mut self, t: &SubprocessTransport) {
+            self.transport = Some(t.clone());
+            let stdin = t.get_pipe_transport(0).unwrap();
+            stdin.write(&vec![b'q'; 1 << 20]).unwrap();
+            stdin.write_eof().unwrap();
+        }
+        fn pause_writing(&mut self) {
+            self.log.borrow_mut().push("pause".into());
+        }
+        fn resume_writing(&mut self) {
+            self.log.borrow_mut().push("resume".into());
+        }
+        fn pipe_data_received(&mut self, _fd: i32, data: &[u8]) {
+            let n: usize = data.len();
+            self.log.borrow_mut().push(format!("read {n}"));
+        }
+        fn connection_lost(&mut self, _err: Option<Error>) {
+            self.log.borrow_mut().push("lost".into());
+            self.transport = None;
+        }
+    }
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    let opts = SubprocessOptions::default().with_stderr(SubprocessStdio::DevNull);
+    subprocess_shell(
+        &lp,
+        move || Flow {
+            log: l,
+            transport: None,
+        },
+        "wc -c",
+        opts,
+        |r| {
+            r.unwrap();
+        },
+    );
+    run_to_end(&lp);
+    let log = log.borrow();
+    assert_eq!(log[0], "pause");
+    assert_eq!(log[1], "resume");
+    assert_eq!(log.last().unwrap(), "lost");
+    let total: String = log
+        .iter()
+        .filter_map(|e| e.strip_prefix("read "))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(!total.is_empty());
+}
