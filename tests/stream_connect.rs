@@ -632,3 +632,57 @@ fn write_pipe_on_a_socket_ignores_bytes_sent_back_and_ends_with_epipe_when_data_
     run_to_end(&lp);
     assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
 }
+
+#[test]
+fn create_server_on_a_given_socket() {
+    let lp = Loop::new().unwrap();
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    let addr = sock.local_addr().unwrap().as_socket().unwrap();
+    let log = Log::default();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    let l = log.clone();
+    create_server(
+        &lp,
+        move || Rec::new(&l),
+        ServerOptions::socket(sock),
+        move |r| {
+            *o.borrow_mut() = Some(r.unwrap());
+        },
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let server = out.borrow_mut().take().unwrap();
+    assert_eq!(server.sockets(), vec![SocketName::Inet(addr)]);
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(b"via sock").unwrap();
+    drop(c);
+    run_until(&lp, || log.borrow().len() == 4);
+    server.close();
+    run_to_end(&lp);
+    assert_eq!(
+        *log.borrow(),
+        strings(&["made", "data \"via sock\"", "eof", "lost None"])
+    );
+
+    // sock with another option, or of the wrong type.
+    let lp = Loop::new().unwrap();
+    let errs = Rc::new(RefCell::new(Vec::new()));
+    let bound = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for opts in [
+        ServerOptions::socket(bound).with_port(1),
+        ServerOptions::socket(udp),
+    ] {
+        let e = errs.clone();
+        create_server(&lp, Rec::default, opts, move |r| {
+            e.borrow_mut().push(r.unwrap_err().code())
+        });
+    }
+    run_to_end(&lp);
+    assert_eq!(
+        *errs.borrow(),
+        vec![StatusCode::EINVAL, StatusCode::EPROTOTYPE]
+    );
+}

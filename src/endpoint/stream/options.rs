@@ -124,6 +124,7 @@ impl ConnectionOptions {
 /// | `reuse_address` | `reuse_address=` (on by default on Unix) | `SO_REUSEADDR` |
 /// | `reuse_port` | `reuse_port=` | `SO_REUSEPORT` |
 /// | `start_serving` | `start_serving=True` | listen at once; otherwise at [`Server::start_serving`](super::Server::start_serving) |
+/// | `sock` | `sock=` | an existing bound (or listening) stream socket, TCP or Unix, used as it is; excludes `hosts`, `port`, `family`, `flags`, `reuse_address` off and `reuse_port` |
 ///
 /// IPv6 sockets get `IPV6_V6ONLY`, as in asyncio, so `::` and `0.0.0.0`
 /// can both listen on one port.
@@ -146,6 +147,8 @@ pub struct ServerOptions {
     pub reuse_port: bool,
     /// Listen at once.
     pub start_serving: bool,
+    /// An existing bound stream socket.
+    pub sock: Option<OwnedFd>,
 }
 
 impl Default for ServerOptions {
@@ -159,6 +162,7 @@ impl Default for ServerOptions {
             reuse_address: true,
             reuse_port: false,
             start_serving: true,
+            sock: None,
         }
     }
 }
@@ -220,6 +224,25 @@ impl ServerOptions {
     pub fn with_reuse_port(mut self, on: bool) -> ServerOptions {
         self.reuse_port = on;
         self
+    }
+
+    /// Options that serve on an existing bound stream socket.
+    pub fn socket(sock: impl Into<OwnedFd>) -> ServerOptions {
+        ServerOptions {
+            sock: Some(sock.into()),
+            ..ServerOptions::default()
+        }
+    }
+
+    /// Whether an option that shapes a new socket is set ("sock excludes
+    /// them").
+    pub(super) fn has_socket_modifiers(&self) -> bool {
+        !self.hosts.is_empty()
+            || self.port != 0
+            || self.family != 0
+            || self.flags != 0
+            || !self.reuse_address
+            || self.reuse_port
     }
 
     /// Sets `start_serving`.

@@ -11,11 +11,12 @@ use crate::endpoint::defer;
 use crate::error::{Error, Result, StatusCode};
 use crate::udp::{AF_INET, AF_INET6, AF_UNSPEC};
 use crate::{Loop, Pipe, Tcp};
-use socket2::{Domain, Socket, Type};
+use socket2::{Domain, SockRef, Socket, Type};
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::rc::Rc;
@@ -99,6 +100,10 @@ impl fmt::Debug for Server {
 /// whole call (the sockets made are closed), and so does binding none
 /// (EADDRNOTAVAIL). EINVAL for a `backlog` below 0 or a family other than
 /// 0, `AF_INET`, `AF_INET6`.
+///
+/// With `sock` (a bound TCP or Unix stream socket) no socket is made:
+/// that one listens. EINVAL if an option that shapes a new socket is set
+/// too, EPROTOTYPE for a socket that is not a stream socket.
 pub fn create_server<P, F, D>(lp: &Loop, protocol_factory: F, options: ServerOptions, on_done: D)
 where
     P: Protocol + 'static,
@@ -119,8 +124,24 @@ where
     let lp2 = lp.clone();
     let make: Box<dyn Fn() -> AnyProtocol> = Box::new(make);
     defer(lp, move || {
+        let mut options = options;
         if options.backlog < 0 || ![AF_UNSPEC, AF_INET, AF_INET6].contains(&options.family) {
             return on_done(Err(StatusCode::EINVAL.into()));
+        }
+        if let Some(sock) = options.sock.take() {
+            if options.has_socket_modifiers() {
+                return on_done(Err(StatusCode::EINVAL.into()));
+            }
+            let server = adopt_listener(&lp2, sock).and_then(|listener| {
+                Server::new(
+                    &lp2,
+                    vec![listener],
+                    make,
+                    options.backlog,
+                    options.start_serving,
+                )
+            });
+            return on_done(server);
         }
         let hints = Hints {
             family: options.family,
@@ -210,6 +231,24 @@ fn bind_all(
         }
     }
     Server::new(lp, listeners, make, options.backlog, options.start_serving)
+}
+
+/// Adopts a caller's bound stream socket: TCP or Unix.
+fn adopt_listener(lp: &Loop, sock: OwnedFd) -> Result<Listener> {
+    let domain = {
+        let sref = SockRef::from(&sock);
+        if sref.r#type()? != Type::STREAM {
+            return Err(StatusCode::EPROTOTYPE.into());
+        }
+        sref.domain()?
+    };
+    if domain == Domain::UNIX {
+        return Ok(Listener::Pipe(Pipe::from_fd(lp, sock)?));
+    }
+    if domain == Domain::IPV4 || domain == Domain::IPV6 {
+        return Ok(Listener::Tcp(Tcp::from_socket(lp, sock)?));
+    }
+    Err(StatusCode::EAFNOSUPPORT.into())
 }
 
 fn listening_socket(addr: &SocketAddr, options: &ServerOptions) -> Result<Socket> {
