@@ -40,20 +40,11 @@
 //! run with no borrow of the transport held, so a protocol may call any
 //! transport method from any callback.
 
-mod create;
-mod options;
-mod protocol;
-mod socket;
+mod datagram;
 mod stream;
 mod subprocess;
-mod transport;
 
-pub use create::create_datagram_endpoint;
-pub use options::EndpointOptions;
-pub use protocol::DatagramProtocol;
-pub use socket::TransportSocket;
-pub use transport::{DatagramTransport, DATAGRAM_OVERHEAD, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
-
+pub use datagram::*;
 pub use stream::*;
 pub use subprocess::*;
 
