@@ -583,3 +583,24 @@ fn write_eof_with_data_buffered_shuts_down_after_the_drain() {
     run_to_end(&lp);
     assert_eq!(*log.borrow(), strings(&["made", "eof", "lost None"]));
 }
+
+#[test]
+fn a_walk_that_closes_every_handle_still_ends_the_transport_once() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, _peer) = pair_transport(&lp, Rec::new(&log));
+    assert!(t.is_reading());
+    // libuv's usual shutdown: close whatever is open.
+    lp.walk(|h| {
+        if !h.is_closing() {
+            h.close(|| {});
+        }
+    });
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+    assert!(t.is_closing());
+    // Calls after it are harmless.
+    t.close();
+    t.abort();
+    t.write(b"x").unwrap();
+}

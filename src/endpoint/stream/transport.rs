@@ -515,15 +515,19 @@ impl StreamTransport {
         let Some(buffered) = want else {
             return;
         };
+        // The read callback holds a `ClosedWatch`: if someone else closes
+        // the handle, the loop drops the callback, and the watch ends the
+        // transport so that `connection_lost` still comes.
         let started = if buffered {
-            let (this, this2) = (self.clone(), self.clone());
+            let this = self.clone();
+            let watch = ClosedWatch(self.clone());
             self.inner.conn.read_start_with(
                 move |hint| this.get_buffer(hint),
-                move |result, buf| this2.on_buffer_read(result, buf),
+                move |result, buf| watch.0.on_buffer_read(result, buf),
             )
         } else {
-            let this = self.clone();
-            self.inner.conn.read_start(move |r| this.on_read(r))
+            let watch = ClosedWatch(self.clone());
+            self.inner.conn.read_start(move |r| watch.0.on_read(r))
         };
         match started {
             Ok(()) => self.inner.state.borrow_mut().reading = Some(buffered),
@@ -852,6 +856,27 @@ impl StreamTransport {
             this.inner.retry_armed.set(false);
             this.drain();
         });
+    }
+}
+
+/// Held by the read callback. The loop drops that callback outside its
+/// borrow when reading stops or the handle closes; in the second case,
+/// unless the transport closed the handle itself, it ends the transport
+/// as `abort` would (libuv's shutdown, a `Loop::walk` that closes every
+/// handle).
+struct ClosedWatch(StreamTransport);
+
+impl Drop for ClosedWatch {
+    fn drop(&mut self) {
+        let t = &self.0;
+        let ours = t
+            .inner
+            .state
+            .try_borrow()
+            .map_or(true, |st| st.lost_scheduled);
+        if !ours && t.inner.conn.handle().is_closing() {
+            t.force_close(None);
+        }
     }
 }
 
