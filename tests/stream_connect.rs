@@ -53,8 +53,13 @@ fn echo_round_trip_with_exact_callback_order_on_both_sides() {
     assert_eq!(server.sockets().len(), 1);
     let mut client = Rec::new(&client_log);
     client.on_made = Some(Box::new(|t, ()| t.write(b"ping").unwrap()));
-    client.on_data = Some(Box::new(|t, _| t.close()));
+    // The echo came back, so the server accepted: closing it now leaves
+    // that connection open.
     let s2 = server.clone();
+    client.on_data = Some(Box::new(move |t, _| {
+        s2.close();
+        t.close();
+    }));
     let opts = ConnectionOptions::remote("127.0.0.1", addr.port());
     create_connection(
         &lp,
@@ -63,8 +68,6 @@ fn echo_round_trip_with_exact_callback_order_on_both_sides() {
         move |r| {
             let (t, _p) = r.unwrap();
             assert_eq!(t.peername().unwrap().inet(), Some(addr));
-            // connection_made ran before the result came.
-            s2.close();
         },
     );
     run_to_end(&lp);
@@ -445,15 +448,17 @@ fn unix_server_and_connection_and_the_socket_file() {
     let client_log = Log::default();
     let mut client = Rec::new(&client_log);
     client.on_made = Some(Box::new(|t, ()| t.write(b"over unix").unwrap()));
-    client.on_data = Some(Box::new(|t, _| t.close()));
     let s2 = server.clone();
+    client.on_data = Some(Box::new(move |t, _| {
+        s2.close();
+        t.close();
+    }));
     create_unix_connection(
         &lp,
         move || client,
         &path,
-        move |r| {
+        |r| {
             r.unwrap();
-            s2.close();
         },
     );
     run_to_end(&lp);
@@ -685,4 +690,74 @@ fn create_server_on_a_given_socket() {
         *errs.borrow(),
         vec![StatusCode::EINVAL, StatusCode::EPROTOTYPE]
     );
+}
+
+#[test]
+fn a_server_of_buffered_protocols() {
+    use ruv::endpoint::{create_server_with, AnyProtocol, BufferedProtocol};
+    /// Echoes what lands in its buffer, reusing one 8-byte buffer.
+    struct BufEcho {
+        t: Option<StreamTransport>,
+        spare: Vec<u8>,
+        log: Log,
+    }
+    impl BufferedProtocol for BufEcho {
+        fn connection_made(&mut self, t: &StreamTransport) {
+            self.t = Some(t.clone());
+        }
+        fn get_buffer(&mut self, _hint: usize) -> Vec<u8> {
+            let mut b = std::mem::take(&mut self.spare);
+            b.resize(8, 0);
+            b
+        }
+        fn buffer_updated(&mut self, buf: Vec<u8>, n: usize) {
+            self.log.borrow_mut().push(format!("updated {n}"));
+            self.t.as_ref().unwrap().write(&buf[..n]).unwrap();
+            self.spare = buf;
+        }
+        fn connection_lost(&mut self, _err: Option<ruv::Error>) {
+            self.t = None;
+        }
+    }
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let l = log.clone();
+    let make = move || {
+        AnyProtocol::buffered(Rc::new(RefCell::new(BufEcho {
+            t: None,
+            spare: Vec::new(),
+            log: l.clone(),
+        })))
+    };
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    create_server_with(&lp, make, ServerOptions::new("127.0.0.1", 0), move |r| {
+        *o.borrow_mut() = Some(r.unwrap());
+    });
+    run_until(&lp, || out.borrow().is_some());
+    let server = out.borrow_mut().take().unwrap();
+    let addr = server.sockets()[0].inet().unwrap();
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(b"twelve bytes").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    // Closing the listener with the connection still in its backlog would
+    // reset it: wait for the accept.
+    run_until(&lp, || server.client_count() == 1);
+    server.close();
+    run_to_end(&lp);
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"twelve bytes");
+    let total: usize = log
+        .borrow()
+        .iter()
+        .map(|e| {
+            e.strip_prefix("updated ")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 12);
+    assert!(log.borrow().iter().all(|e| e != "updated 0"));
 }
