@@ -761,3 +761,25 @@ fn a_server_of_buffered_protocols() {
     assert_eq!(total, 12);
     assert!(log.borrow().iter().all(|e| e != "updated 0"));
 }
+
+#[test]
+fn a_walk_that_closes_every_handle_closes_the_server_and_its_clients() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (server, addr) = echo_server(&lp, &log);
+    let _c = std::net::TcpStream::connect(addr).unwrap();
+    run_until(&lp, || server.client_count() == 1);
+    let waited = Rc::new(RefCell::new(false));
+    let w = waited.clone();
+    server.wait_closed(move || *w.borrow_mut() = true);
+    lp.walk(|h| {
+        if !h.is_closing() {
+            h.close(|| {});
+        }
+    });
+    run_to_end(&lp);
+    assert!(!server.is_serving());
+    assert!(*waited.borrow());
+    assert_eq!(server.client_count(), 0);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+}

@@ -326,6 +326,35 @@ fn remove_stale_socket(path: &OsStr) {
     }
 }
 
+/// Held by a listener's callback, which the loop drops when the listener
+/// closes: if the server did not close it (a `Loop::walk` closing every
+/// handle), the server closes, so that `is_serving` and `wait_closed`
+/// tell the truth.
+struct ListenWatch(Server);
+
+impl Drop for ListenWatch {
+    fn drop(&mut self) {
+        let server = &self.0;
+        let open = server
+            .inner
+            .state
+            .try_borrow()
+            .map_or(false, |st| !st.closed);
+        if open {
+            server.close();
+        }
+    }
+}
+
+impl Listener {
+    fn is_closing(&self) -> bool {
+        match self {
+            Listener::Tcp(t) => t.is_closing(),
+            Listener::Pipe(p) => p.is_closing(),
+        }
+    }
+}
+
 impl Server {
     fn new(
         lp: &Loop,
@@ -372,16 +401,18 @@ impl Server {
             st.listeners.clone()
         };
         for l in &listeners {
-            let this = self.clone();
+            // The listen callback holds a `ListenWatch`, which notices a
+            // listener closed by someone else.
+            let watch = ListenWatch(self.clone());
             let listening = match l {
                 Listener::Tcp(t) => t.listen(self.inner.backlog, move |t, status| {
                     if status.is_ok() {
-                        this.accept_tcp(t);
+                        watch.0.accept_tcp(t);
                     }
                 }),
                 Listener::Pipe(p) => p.listen(self.inner.backlog, move |p, status| {
                     if status.is_ok() {
-                        this.accept_pipe(p);
+                        watch.0.accept_pipe(p);
                     }
                 }),
             };
@@ -455,7 +486,7 @@ impl Server {
             st.serving = false;
             (std::mem::take(&mut st.listeners), st.clients.is_empty())
         };
-        for l in &listeners {
+        for l in listeners.iter().filter(|l| !l.is_closing()) {
             l.close();
         }
         if wake {
