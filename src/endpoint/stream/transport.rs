@@ -622,8 +622,14 @@ impl StreamTransport {
         let Ok(mut p) = protocol.try_borrow_mut() else {
             return Vec::new();
         };
-        let _delivering = Delivering::enter(&self.inner.delivering);
-        p.get_buffer(hint.max(1))
+        let buf = {
+            let _delivering = Delivering::enter(&self.inner.delivering);
+            p.get_buffer(hint.max(1))
+        };
+        drop(p);
+        // What `get_buffer` caused (a `pause_writing`) runs now.
+        self.drain();
+        buf
     }
 
     fn on_buffer_read(&self, result: Result<usize>, buf: Vec<u8>) {
