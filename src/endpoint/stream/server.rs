@@ -335,11 +335,7 @@ struct ListenWatch(Server);
 impl Drop for ListenWatch {
     fn drop(&mut self) {
         let server = &self.0;
-        let open = server
-            .inner
-            .state
-            .try_borrow()
-            .map_or(false, |st| !st.closed);
+        let open = server.inner.state.try_borrow().is_ok_and(|st| !st.closed);
         if open {
             server.close();
         }
