@@ -604,3 +604,40 @@ fn a_walk_that_closes_every_handle_still_ends_the_transport_once() {
     t.abort();
     t.write(b"x").unwrap();
 }
+
+#[test]
+fn pause_reading_inside_data_received_stops_the_next_chunk() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let mut rec = Rec::new(&log);
+    let paused_once = Rc::new(std::cell::Cell::new(false));
+    let p1 = paused_once.clone();
+    rec.on_data = Some(Box::new(move |t, _| {
+        if !p1.replace(true) {
+            t.pause_reading();
+        }
+    }));
+    let (t, p, mut peer) = pair_transport(&lp, rec);
+    // More than one read's worth (64 KiB), already waiting.
+    let big = vec![b'r'; 200 * 1024];
+    let writer = std::thread::spawn(move || {
+        peer.write_all(&big).unwrap();
+        peer
+    });
+    run_until(&lp, || paused_once.get());
+    for _ in 0..5 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(log.borrow().len(), 2, "{:?}", merged(&log));
+    assert!(!t.is_reading());
+    t.resume_reading();
+    let received = p.borrow().received.clone();
+    run_until(&lp, || received.borrow().len() == 200 * 1024);
+    drop(writer.join().unwrap());
+    run_to_end(&lp);
+    assert_eq!(log.borrow().last().unwrap(), "lost None");
+    assert_eq!(
+        merged(&log)[..2],
+        strings(&["made", "data 204800 bytes"])[..]
+    );
+}
