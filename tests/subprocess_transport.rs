@@ -470,3 +470,33 @@ fn stdin_pause_and_resume_writing_reach_the_protocol() {
         .join(",");
     assert!(!total.is_empty());
 }
+
+#[test]
+fn a_walk_that_closes_every_handle_still_ends_the_transport_once() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let child = Child {
+        log: log.clone(),
+        ..Child::default()
+    };
+    let started = shell(&lp, "exec sleep 30", SubprocessOptions::default(), child);
+    run_until(&lp, || started.borrow().is_some());
+    let (t, _) = started.borrow().clone().unwrap();
+    let pid = t.get_pid();
+    lp.walk(|h| {
+        if !h.is_closing() {
+            h.close(|| {});
+        }
+    });
+    // The loop still reaps the child once it exits.
+    ruv::kill(pid, libc::SIGKILL).unwrap();
+    run_to_end(&lp);
+    let log = log.borrow();
+    assert_eq!(log.first().unwrap(), "made");
+    assert_eq!(log.last().unwrap(), "lost");
+    assert_eq!(log.iter().filter(|e| *e == "lost").count(), 1);
+    // The exit was never reported to the transport.
+    assert!(!log.iter().any(|e| e.starts_with("exited")));
+    assert_eq!(t.get_returncode(), None);
+    assert!(t.is_closing());
+}

@@ -76,6 +76,20 @@ pub fn subprocess_shell<P, F, D>(
     );
 }
 
+/// Held by the exit callback. If the loop drops that callback unrun (the
+/// `Process` handle closed by someone else, e.g. a `Loop::walk` closing
+/// every handle), the transport is told the exit will never be known.
+struct ExitWatch(Rc<RefCell<Option<SubprocessTransport>>>);
+
+impl Drop for ExitWatch {
+    fn drop(&mut self) {
+        let transport = self.0.try_borrow_mut().ok().and_then(|mut t| t.take());
+        if let Some(t) = transport {
+            t.exit_lost();
+        }
+    }
+}
+
 fn spawn<P, F>(
     lp: &Loop,
     protocol_factory: F,
@@ -137,9 +151,9 @@ where
     // The transport exists only after the spawn; the exit callback finds
     // it here (the child cannot be reaped before the loop runs again).
     let cell: Rc<RefCell<Option<SubprocessTransport>>> = Rc::new(RefCell::new(None));
-    let in_exit = cell.clone();
+    let watch = ExitWatch(cell.clone());
     let process = Process::spawn(lp, &popts, move |_, status, signal| {
-        let transport = in_exit.borrow_mut().take();
+        let transport = watch.0.borrow_mut().take();
         if let Some(t) = transport {
             t.exited(status, signal);
         }

@@ -14,7 +14,10 @@ use crate::error::Error;
 /// `pipe_connection_lost`; and `process_exited` once. As in asyncio the
 /// order of `process_exited` relative to the pipes' callbacks is not fixed
 /// (a child may exit before its output is read, or close its output and
-/// run on).
+/// run on). If the `Process` handle is closed by someone else before the
+/// exit is known (a [`Loop::walk`](crate::Loop::walk) closing every
+/// handle), the pipes are closed and `connection_lost` comes without
+/// `process_exited`.
 pub trait SubprocessProtocol {
     /// The child runs. `transport` is a cheap handle: clone it to keep it.
     fn connection_made(&mut self, transport: &SubprocessTransport) {

@@ -37,6 +37,9 @@ struct State {
     closed: bool,
     /// `connection_lost` was queued.
     finished: bool,
+    /// The `Process` handle was closed before the exit was known: no
+    /// return code will come.
+    exit_lost: bool,
 }
 
 pub(super) struct Inner {
@@ -122,6 +125,7 @@ impl SubprocessTransport {
                     open_pipes: 0,
                     closed: false,
                     finished: false,
+                    exit_lost: false,
                 }),
                 protocol: RefCell::new(Some(protocol)),
                 events: RefCell::new(VecDeque::new()),
@@ -164,6 +168,15 @@ impl SubprocessTransport {
         self.try_finish();
     }
 
+    /// The `Process` handle was closed behind our back before the child's
+    /// exit was reported: close the pipes, and end without a return code
+    /// (no `process_exited`), so that `connection_lost` still comes.
+    pub(super) fn exit_lost(&self) {
+        self.inner.state.borrow_mut().exit_lost = true;
+        self.close();
+        self.try_finish();
+    }
+
     fn pipe_lost(&self, fd: i32, err: Option<Error>) {
         {
             let mut st = self.inner.state.borrow_mut();
@@ -178,7 +191,8 @@ impl SubprocessTransport {
     fn try_finish(&self) {
         {
             let mut st = self.inner.state.borrow_mut();
-            if st.finished || st.returncode.is_none() || st.open_pipes > 0 {
+            let exit_known = st.returncode.is_some() || st.exit_lost;
+            if st.finished || !exit_known || st.open_pipes > 0 {
                 return;
             }
             st.finished = true;
