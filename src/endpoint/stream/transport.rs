@@ -778,7 +778,10 @@ impl StreamTransport {
         if self.inner.lost_queued.get() {
             return;
         }
-        *self.inner.protocol.borrow_mut() = Some(protocol);
+        // The old protocol is dropped after the borrow: its `Drop` may use
+        // the transport.
+        let old = self.inner.protocol.borrow_mut().replace(protocol);
+        drop(old);
         self.sync_reading();
     }
 
