@@ -338,6 +338,10 @@ struct Race {
     delay: Option<Duration>,
     /// Attempts whose connect is in flight.
     running: Vec<Tcp>,
+    /// The attempt started last: only its failure starts the next one
+    /// early (an older attempt's failure does not, as in asyncio's
+    /// `staggered_race`, where each attempt waits on its predecessor).
+    latest: Option<Tcp>,
     errors: Vec<(SocketAddr, Error)>,
     timer: Option<Timer>,
     done: Option<Done>,
@@ -360,6 +364,7 @@ fn race(
         next: 0,
         delay,
         running: Vec::new(),
+        latest: None,
         errors: Vec::new(),
         timer: None,
         done: Some(done),
@@ -391,7 +396,10 @@ fn start_next(race: &SharedRace) {
         };
         match attempt(&lp, race, addr, local) {
             Ok(tcp) => {
-                race.borrow_mut().running.push(tcp);
+                let mut r = race.borrow_mut();
+                r.latest = Some(tcp.clone());
+                r.running.push(tcp);
+                drop(r);
                 arm_delay(race);
                 return;
             }
@@ -480,35 +488,33 @@ fn attempt(
 }
 
 fn on_connect(race: &SharedRace, tcp: &Tcp, addr: SocketAddr, status: Result<()>) {
-    let won = {
+    let (done, losers) = {
         let mut r = race.borrow_mut();
         r.running.retain(|t| t != tcp);
         if r.done.is_none() {
             // Another attempt won; this one was closed (ECANCELED).
             return;
         }
-        match status {
-            Ok(()) => Some((r.done.take(), std::mem::take(&mut r.running))),
-            Err(err) => {
-                r.errors.push((addr, err));
-                None
-            }
-        }
-    };
-    match won {
-        Some((done, losers)) => {
-            close_timer(race);
-            for t in losers {
-                t.close(|| {});
-            }
-            if let Some(done) = done {
-                done(Ok(Connected::Tcp(tcp.clone())));
-            }
-        }
-        None => {
+        if let Err(err) = status {
+            r.errors.push((addr, err));
+            // Only the latest attempt's failure starts the next one early
+            // (or the last one running: then none is left to wait for).
+            let next_now = r.latest.as_ref() == Some(tcp) || r.running.is_empty();
+            drop(r);
             tcp.close(|| {});
-            start_next(race);
+            if next_now {
+                start_next(race);
+            }
+            return;
         }
+        (r.done.take(), std::mem::take(&mut r.running))
+    };
+    close_timer(race);
+    for t in losers {
+        t.close(|| {});
+    }
+    if let Some(done) = done {
+        done(Ok(Connected::Tcp(tcp.clone())));
     }
 }
 
