@@ -500,3 +500,27 @@ fn a_walk_that_closes_every_handle_still_ends_the_transport_once() {
     assert_eq!(t.get_returncode(), None);
     assert!(t.is_closing());
 }
+
+#[test]
+fn nul_bytes_in_arguments_or_environment_are_einval() {
+    let lp = Loop::new().unwrap();
+    let errs = Rc::new(RefCell::new(Vec::new()));
+    let e = errs.clone();
+    subprocess_exec(
+        &lp,
+        Child::default,
+        "echo",
+        ["a\0b"],
+        SubprocessOptions::default(),
+        move |r| {
+            e.borrow_mut().push(r.map(|_| ()).unwrap_err().code());
+        },
+    );
+    let e = errs.clone();
+    let opts = SubprocessOptions::default().with_env([("K", "v\0w")]);
+    subprocess_exec(&lp, Child::default, "echo", ["x"], opts, move |r| {
+        e.borrow_mut().push(r.map(|_| ()).unwrap_err().code());
+    });
+    run_to_end(&lp);
+    assert_eq!(*errs.borrow(), vec![StatusCode::EINVAL, StatusCode::EINVAL]);
+}
