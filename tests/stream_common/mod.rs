@@ -124,7 +124,7 @@ pub fn merged(log: &Log) -> Vec<String> {
                 n.parse::<usize>().unwrap()
             } else {
                 // `"text"`: its length without the quotes.
-                serde_free_len(rest)
+                quoted_len(rest)
             };
             continue;
         }
@@ -140,7 +140,7 @@ pub fn merged(log: &Log) -> Vec<String> {
     out
 }
 
-fn serde_free_len(quoted: &str) -> usize {
+fn quoted_len(quoted: &str) -> usize {
     quoted.len() - 2
 }
 
