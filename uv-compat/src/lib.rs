@@ -21,6 +21,7 @@ pub mod loops;
 pub mod metrics;
 pub mod misc;
 pub mod pipe;
+pub mod pipe_ipc;
 pub mod poll;
 pub mod print_handles;
 pub mod shim;

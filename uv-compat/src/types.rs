@@ -325,6 +325,8 @@ pub struct uv_udp_send_t {
 /// `uv_handle_type` values this library serves.
 pub mod handle_type {
     use libc::c_int;
+    /// `UV_UNKNOWN_HANDLE`.
+    pub const UNKNOWN: c_int = 0;
     /// `UV_ASYNC`.
     pub const ASYNC: c_int = 1;
     /// `UV_CHECK`.
