@@ -61,6 +61,17 @@ pub fn loopback_socket(rcvbuf: Option<usize>) -> io::Result<UdpSocket> {
     Ok(sock.into())
 }
 
+/// Raises the soft limit on descriptors to the hard one, as the C programs
+/// do (10,000 idle connections need more than the usual 1024).
+pub fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 /// Tells the harness the port we listen on.
 pub fn ready(port: u16) {
     println!("READY port={port}");

@@ -31,6 +31,7 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     start_watchdog(params.u64("timeout_s", 30));
+    common::raise_nofile();
     let outcome = match imp.as_str() {
         "ruv" => ruv_stream::run(scenario, &params).unwrap_or_else(|| ruv::run(scenario, &params)),
         "tokio-await" => tokio_stream::run(scenario, &params)
