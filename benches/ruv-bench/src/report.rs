@@ -178,9 +178,10 @@ impl CaseResult {
     /// Whether every round skipped `imp`.
     pub fn skipped(&self, imp: &str) -> bool {
         !self.rounds.is_empty()
-            && self.rounds.iter().all(|r| {
-                matches!(r.get(imp), Some(RunResult::Skipped { .. }))
-            })
+            && self
+                .rounds
+                .iter()
+                .all(|r| matches!(r.get(imp), Some(RunResult::Skipped { .. })))
     }
 
     /// The header and rows of the table of medians and ratios.

@@ -111,7 +111,12 @@ pub struct Env {
 impl Env {
     /// The command line of `imp` running `scenario`; a [`SKIPPED`] error
     /// when the uv-compat build of its program is missing.
-    pub fn argv(&self, imp: Impl, scenario: &str, params: &Params) -> Result<Vec<OsString>, String> {
+    pub fn argv(
+        &self,
+        imp: Impl,
+        scenario: &str,
+        params: &Params,
+    ) -> Result<Vec<OsString>, String> {
         let family = Family::of(scenario);
         let mut argv: Vec<OsString> = match imp {
             Impl::Ruv | Impl::TokioAwait | Impl::TokioReady => vec![

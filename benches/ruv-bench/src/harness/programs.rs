@@ -133,7 +133,8 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
     let compat_lib = build_uv_compat()?;
     let include = workspace_root().join("uv-compat/include");
     let rpath = format!("-Wl,-rpath,{}", compat_lib.display());
-    let against_libuv = |source: &str| -> Vec<OsString> { vec![src.join(source).into(), "-luv".into()] };
+    let against_libuv =
+        |source: &str| -> Vec<OsString> { vec![src.join(source).into(), "-luv".into()] };
     let against_compat = |source: &str| -> Vec<OsString> {
         vec![
             "-I".into(),
@@ -149,12 +150,36 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
     let jobs: Vec<(PathBuf, Vec<OsString>, bool)> = vec![
         (dir.join("bench-raw"), vec![src.join("raw.c").into()], false),
         (dir.join("bench-libuv"), against_libuv("uvbench.c"), false),
-        (dir.join("bench-uvcompat"), against_compat("uvbench.c"), false),
-        (dir.join("bench-rawstream"), vec![src.join("rawstream.c").into()], false),
-        (dir.join("bench-libuv-stream"), against_libuv("uvstream.c"), false),
-        (dir.join("bench-uvcompat-stream"), against_compat("uvstream.c"), true),
-        (dir.join("bench-libuv-spawn"), against_libuv("uvspawn.c"), false),
-        (dir.join("bench-uvcompat-spawn"), against_compat("uvspawn.c"), true),
+        (
+            dir.join("bench-uvcompat"),
+            against_compat("uvbench.c"),
+            false,
+        ),
+        (
+            dir.join("bench-rawstream"),
+            vec![src.join("rawstream.c").into()],
+            false,
+        ),
+        (
+            dir.join("bench-libuv-stream"),
+            against_libuv("uvstream.c"),
+            false,
+        ),
+        (
+            dir.join("bench-uvcompat-stream"),
+            against_compat("uvstream.c"),
+            true,
+        ),
+        (
+            dir.join("bench-libuv-spawn"),
+            against_libuv("uvspawn.c"),
+            false,
+        ),
+        (
+            dir.join("bench-uvcompat-spawn"),
+            against_compat("uvspawn.c"),
+            true,
+        ),
     ];
     let results: Vec<Result<(), String>> = thread::scope(|s| {
         let handles: Vec<_> = jobs

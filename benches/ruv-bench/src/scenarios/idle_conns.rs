@@ -22,7 +22,10 @@ pub fn cases(env: &Env) -> Vec<Case> {
     vec![Case {
         scenario: "idle-conns",
         id: format!("idle-conns-{conns}"),
-        title: format!("{} idle connections: memory per connection", super::short_count(conns)),
+        title: format!(
+            "{} idle connections: memory per connection",
+            super::short_count(conns)
+        ),
         setup: "server on CPU 1 accepts and reads on each, raw C client on CPU 0 holds them; \
                 VmRSS growth from before the first accept; raw = epoll, descriptors only"
             .into(),
@@ -49,9 +52,14 @@ fn run(env: &Env, imp: Impl, conns: u64) -> Result<Values, String> {
     // Holds its connections until it is dropped (killed) below.
     let _client = env.spawn(Impl::Raw, "idle-client", &cp, Cpu::Helper)?;
     let got = server.result(Duration::from_secs(secs))?;
-    let grown_kb = got.require("rss_kb")?.saturating_sub(got.require("base_kb")?);
+    let grown_kb = got
+        .require("rss_kb")?
+        .saturating_sub(got.require("base_kb")?);
     Ok(Values::from([
-        ("bytes_per_conn", per(grown_kb as f64 * 1024.0, conns as f64)),
+        (
+            "bytes_per_conn",
+            per(grown_kb as f64 * 1024.0, conns as f64),
+        ),
         ("hwm_bytes", got.require("hwm_kb")? as f64 * 1024.0),
     ]))
 }

@@ -47,7 +47,10 @@ fn run(env: &Env, imp: Impl, kind: &str, ms: u64) -> Result<Values, String> {
     let mut p = params_with_timeout(secs);
     p.set("kind", kind);
     if kind == "unix" {
-        p.set("path", env.work.join(format!("pump-{}.sock", imp.name())).display());
+        p.set(
+            "path",
+            env.work.join(format!("pump-{}.sock", imp.name())).display(),
+        );
     }
     let mut sink = env.spawn(Impl::Raw, "pump-sink", &p, Cpu::Helper)?;
     let port = sink.ready(READY_TIMEOUT)?;
@@ -65,10 +68,16 @@ fn run(env: &Env, imp: Impl, kind: &str, ms: u64) -> Result<Values, String> {
         ));
     }
     Ok(Values::from([
-        ("bytes_per_s", per(bytes as f64 * 1e9, got.require("ns")? as f64)),
+        (
+            "bytes_per_s",
+            per(bytes as f64 * 1e9, got.require("ns")? as f64),
+        ),
         (
             "cpu_ns_per_mib",
-            per(sent.require("cpu_ns")? as f64, bytes as f64 / (1 << 20) as f64),
+            per(
+                sent.require("cpu_ns")? as f64,
+                bytes as f64 / (1 << 20) as f64,
+            ),
         ),
     ]))
 }

@@ -20,8 +20,16 @@ pub fn cases(env: &Env) -> Vec<Case> {
             scenario: "signal",
             id: "signal-latency".into(),
             title: "signal delivery: kill to callback, one at a time".into(),
-            setup: format!("{} SIGUSR1 to itself on CPU 1, the next from the callback", super::short_count(count)),
-            metrics: vec![Metric::new("ns_per_signal", "ns/signal", Unit::Ns, Better::Lower)],
+            setup: format!(
+                "{} SIGUSR1 to itself on CPU 1, the next from the callback",
+                super::short_count(count)
+            ),
+            metrics: vec![Metric::new(
+                "ns_per_signal",
+                "ns/signal",
+                Unit::Ns,
+                Better::Lower,
+            )],
             impls: IMPLS.to_vec(),
             baselines: vec![Impl::Libuv],
             ratio_metrics: vec!["ns_per_signal"],
@@ -38,7 +46,9 @@ pub fn cases(env: &Env) -> Vec<Case> {
             scenario: "signal",
             id: "signal-burst".into(),
             title: format!("signal burst: {burst} SIGUSR1 sent at once"),
-            setup: "callbacks that followed (libuv: one per caught signal) and the time to the last".into(),
+            setup:
+                "callbacks that followed (libuv: one per caught signal) and the time to the last"
+                    .into(),
             metrics: vec![
                 Metric::new("callbacks", "callbacks", Unit::Count, Better::Neither),
                 Metric::new("ns_total", "time to last", Unit::Ns, Better::Lower),

@@ -91,7 +91,11 @@ mod tests {
     #[test]
     fn differences_per_operation() {
         let a = Counts(BTreeMap::from([("all", 100), ("write", 10)]));
-        let b = Counts(BTreeMap::from([("all", 300), ("write", 60), ("writev", 10)]));
+        let b = Counts(BTreeMap::from([
+            ("all", 300),
+            ("write", 60),
+            ("writev", 10),
+        ]));
         assert_eq!(per_op(&a, &b, &["all"], 100.0), 2.0);
         assert_eq!(per_op(&a, &b, WRITES, 10.0), 6.0);
         assert_eq!(per_op(&b, &a, &["all"], 100.0), 0.0);

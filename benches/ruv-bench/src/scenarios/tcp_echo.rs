@@ -94,7 +94,9 @@ fn run(
     };
     let port = server.ready(READY_TIMEOUT)?;
     let mut cp = params_with_timeout(secs);
-    cp.set("port", port).set("conns", conns).set("duration_ms", ms);
+    cp.set("port", port)
+        .set("conns", conns)
+        .set("duration_ms", ms);
     let client = env
         .spawn(Impl::Raw, "echo-client", &cp, Cpu::Helper)?
         .result(Duration::from_secs(secs))?;

@@ -49,9 +49,24 @@ pub fn cases(env: &Env) -> Vec<Case> {
                 short_count(long)
             ),
             metrics: vec![
-                Metric::new("syscalls_per_write", "syscalls/write", Unit::Count, Better::Lower),
-                Metric::new("writes_per_write", "write calls/write", Unit::Count, Better::Neither),
-                Metric::new("syscalls_long", "syscalls (whole run)", Unit::Count, Better::Lower),
+                Metric::new(
+                    "syscalls_per_write",
+                    "syscalls/write",
+                    Unit::Count,
+                    Better::Lower,
+                ),
+                Metric::new(
+                    "writes_per_write",
+                    "write calls/write",
+                    Unit::Count,
+                    Better::Neither,
+                ),
+                Metric::new(
+                    "syscalls_long",
+                    "syscalls (whole run)",
+                    Unit::Count,
+                    Better::Lower,
+                ),
             ],
             impls: IMPLS.to_vec(),
             baselines: vec![Impl::Libuv],
@@ -65,7 +80,12 @@ pub fn cases(env: &Env) -> Vec<Case> {
 
 fn run(env: &Env, imp: Impl, count: u64, perf_out: Option<&Path>) -> Result<Params, String> {
     let secs = 60;
-    let mut sink = env.spawn(Impl::Raw, "pump-sink", &params_with_timeout(secs), Cpu::Helper)?;
+    let mut sink = env.spawn(
+        Impl::Raw,
+        "pump-sink",
+        &params_with_timeout(secs),
+        Cpu::Helper,
+    )?;
     let port = sink.ready(READY_TIMEOUT)?;
     let mut p = params_with_timeout(secs);
     p.set("port", port).set("count", count);
@@ -76,7 +96,11 @@ fn run(env: &Env, imp: Impl, count: u64, perf_out: Option<&Path>) -> Result<Para
     let got = sender.result(Duration::from_secs(secs))?;
     let received = sink.result(Duration::from_secs(10))?.require("bytes")?;
     if received != count * 13 {
-        return Err(format!("{}: the sink got {received} bytes of {}", imp.name(), count * 13));
+        return Err(format!(
+            "{}: the sink got {received} bytes of {}",
+            imp.name(),
+            count * 13
+        ));
     }
     Ok(got)
 }
@@ -84,13 +108,18 @@ fn run(env: &Env, imp: Impl, count: u64, perf_out: Option<&Path>) -> Result<Para
 fn syscalls(env: &Env, imp: Impl, short: u64, long: u64) -> Result<Values, String> {
     let mut runs: Vec<Counts> = Vec::new();
     for count in [short, long] {
-        let out = env.work.join(format!("perf-batch-{}-{count}.txt", imp.name()));
+        let out = env
+            .work
+            .join(format!("perf-batch-{}-{count}.txt", imp.name()));
         run(env, imp, count, Some(&out))?;
         runs.push(read_counts(&out)?);
     }
     let n = (long - short) as f64;
     Ok(Values::from([
-        ("syscalls_per_write", per_op(&runs[0], &runs[1], &["all"], n)),
+        (
+            "syscalls_per_write",
+            per_op(&runs[0], &runs[1], &["all"], n),
+        ),
         ("writes_per_write", per_op(&runs[0], &runs[1], WRITES, n)),
         ("syscalls_long", runs[1].sum(&["all"])),
     ]))

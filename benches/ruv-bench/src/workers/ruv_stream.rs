@@ -127,7 +127,11 @@ fn echo_server(p: &Params) -> Outcome {
 /// `Pipe` alike.
 trait Stream: Clone + 'static {
     fn read_start(&self, cb: impl FnMut(&Self, ReadResult<'_>) + 'static) -> ruv::Result<()>;
-    fn write(&self, bufs: &[&[u8]], cb: impl FnOnce(&Self, ruv::Result<()>) + 'static) -> ruv::Result<()>;
+    fn write(
+        &self,
+        bufs: &[&[u8]],
+        cb: impl FnOnce(&Self, ruv::Result<()>) + 'static,
+    ) -> ruv::Result<()>;
     fn shutdown(&self, cb: impl FnOnce(&Self, ruv::Result<()>) + 'static) -> ruv::Result<()>;
     fn close(&self, cb: impl FnOnce() + 'static);
 }
@@ -135,7 +139,10 @@ trait Stream: Clone + 'static {
 macro_rules! impl_stream {
     ($ty:ty) => {
         impl Stream for $ty {
-            fn read_start(&self, cb: impl FnMut(&Self, ReadResult<'_>) + 'static) -> ruv::Result<()> {
+            fn read_start(
+                &self,
+                cb: impl FnMut(&Self, ReadResult<'_>) + 'static,
+            ) -> ruv::Result<()> {
                 <$ty>::read_start(self, cb)
             }
             fn write(
@@ -145,7 +152,10 @@ macro_rules! impl_stream {
             ) -> ruv::Result<()> {
                 <$ty>::write(self, bufs, cb)
             }
-            fn shutdown(&self, cb: impl FnOnce(&Self, ruv::Result<()>) + 'static) -> ruv::Result<()> {
+            fn shutdown(
+                &self,
+                cb: impl FnOnce(&Self, ruv::Result<()>) + 'static,
+            ) -> ruv::Result<()> {
                 <$ty>::shutdown(self, cb)
             }
             fn close(&self, cb: impl FnOnce() + 'static) {
@@ -162,7 +172,9 @@ fn pingpong_stream(p: &Params) -> Outcome {
     let lp = Loop::new()?;
     let ms = p.u64("duration_ms", 1000);
     if unix_kind(p) {
-        let path = p.str("path").ok_or("pingpong-stream: kind=unix needs path=")?;
+        let path = p
+            .str("path")
+            .ok_or("pingpong-stream: kind=unix needs path=")?;
         let _ = std::fs::remove_file(path);
         let server = Pipe::new(&lp, false);
         server.bind(path)?;
@@ -321,7 +333,13 @@ fn pump_write<S: Stream>(s: &S, st: Rc<Pump>) {
 }
 
 /// Starts the clock and the first writes once connected.
-fn pump_connected<S: Stream>(s: &S, status: ruv::Result<()>, st: &Rc<Pump>, clock: &Timer, ms: u64) {
+fn pump_connected<S: Stream>(
+    s: &S,
+    status: ruv::Result<()>,
+    st: &Rc<Pump>,
+    clock: &Timer,
+    ms: u64,
+) {
     if let Err(err) = status {
         fatal("connect", err);
     }
@@ -348,10 +366,14 @@ fn pump_send(p: &Params) -> Outcome {
     if unix_kind(p) {
         let path = p.str("path").ok_or("pump-send: kind=unix needs path=")?;
         let pipe = Pipe::new(&lp, false);
-        pipe.connect(path, move |c, status| pump_connected(c, status, &s, &clock, ms))?;
+        pipe.connect(path, move |c, status| {
+            pump_connected(c, status, &s, &clock, ms)
+        })?;
     } else {
         let tcp = Tcp::new(&lp);
-        tcp.connect(port_addr(p)?, move |c, status| pump_connected(c, status, &s, &clock, ms))?;
+        tcp.connect(port_addr(p)?, move |c, status| {
+            pump_connected(c, status, &s, &clock, ms)
+        })?;
     }
     lp.run(RunMode::Default)?;
     let (ns, cpu) = st.window.spans();
@@ -533,7 +555,10 @@ fn spawn_one(lp: &Loop, count: u64) {
     ]);
     let spawned = Process::spawn(lp, &opts, move |proc, status, signal| {
         if (status, signal) != (0, 0) {
-            fatal("spawn", format!("the child ended with {status}, signal {signal}"));
+            fatal(
+                "spawn",
+                format!("the child ended with {status}, signal {signal}"),
+            );
         }
         let lp = proc.get_loop().clone();
         proc.close(move || spawn_closed(&lp, count));

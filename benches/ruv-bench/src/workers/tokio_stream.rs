@@ -2,9 +2,7 @@
 //! runtime, `.await` style: a task per connection, `read().await` and
 //! `write_all().await`; `tokio::process` and `tokio::signal`.
 
-use super::common::{
-    port_addr, ready, unix_kind, BATCH_DATA, PAYLOAD, PUMP_CHUNK,
-};
+use super::common::{port_addr, ready, unix_kind, BATCH_DATA, PAYLOAD, PUMP_CHUNK};
 use super::{exit_with, Outcome};
 use crate::kv::Params;
 use crate::measure::{cpu_ns, status_kb};
@@ -58,7 +56,10 @@ async fn listener() -> io::Result<TcpListener> {
 }
 
 /// Echoes `s` until its end, telling `on_data` each read's length.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, on_data: impl Fn(usize)) -> io::Result<()> {
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    on_data: impl Fn(usize),
+) -> io::Result<()> {
     let mut buf = vec![0u8; 65536];
     loop {
         let n = s.read(&mut buf).await?;
@@ -124,7 +125,9 @@ async fn ping<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, ms: u64) -> io::Resul
 async fn pingpong_stream(p: &Params) -> Outcome {
     let ms = p.u64("duration_ms", 1000);
     let (trips, ns) = if unix_kind(p) {
-        let path = p.str("path").ok_or("pingpong-stream: kind=unix needs path=")?;
+        let path = p
+            .str("path")
+            .ok_or("pingpong-stream: kind=unix needs path=")?;
         let _ = std::fs::remove_file(path);
         let l = UnixListener::bind(path)?;
         let client = UnixStream::connect(path).await?;
@@ -187,7 +190,10 @@ async fn write_batch(p: &Params) -> Outcome {
         s.write_all(BATCH_DATA).await?;
     }
     s.shutdown().await?;
-    Ok(vec![("writes", count), ("ns", start.elapsed().as_nanos() as u64)])
+    Ok(vec![
+        ("writes", count),
+        ("ns", start.elapsed().as_nanos() as u64),
+    ])
 }
 
 async fn pound(p: &Params) -> Outcome {
@@ -265,15 +271,15 @@ async fn spawn(p: &Params) -> Outcome {
             return Err(format!("/bin/true ended with {status}").into());
         }
     }
-    Ok(vec![("spawns", count), ("ns", start.elapsed().as_nanos() as u64)])
+    Ok(vec![
+        ("spawns", count),
+        ("ns", start.elapsed().as_nanos() as u64),
+    ])
 }
 
 fn self_kill() -> io::Result<()> {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::this(),
-        nix::sys::signal::Signal::SIGUSR1,
-    )
-    .map_err(io::Error::from)
+    nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGUSR1)
+        .map_err(io::Error::from)
 }
 
 async fn signal_latency(p: &Params) -> Outcome {
@@ -285,7 +291,10 @@ async fn signal_latency(p: &Params) -> Outcome {
         self_kill()?;
         sig.recv().await.ok_or("signal stream ended")?;
     }
-    Ok(vec![("signals", count), ("ns", start.elapsed().as_nanos() as u64)])
+    Ok(vec![
+        ("signals", count),
+        ("ns", start.elapsed().as_nanos() as u64),
+    ])
 }
 
 async fn signal_burst(p: &Params) -> Outcome {
