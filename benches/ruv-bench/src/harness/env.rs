@@ -136,6 +136,20 @@ impl Env {
         Ok(argv)
     }
 
+    /// Whether `imp` can run `scenario` in this build: the [`SKIPPED`]
+    /// error of [`argv`](Env::argv) if not. For scenarios that start a
+    /// helper (a sink) before the implementation under test.
+    pub fn runnable(&self, imp: Impl, scenario: &str) -> Result<(), String> {
+        self.argv(imp, scenario, &Params::default()).map(drop)
+    }
+
+    /// A path for a Unix socket named after `name`: in the temporary
+    /// directory, not under `work`, whose path may be longer than a socket
+    /// name may be (108 bytes); the harness's pid keeps parallel runs apart.
+    pub fn socket_path(&self, name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("ruv-bench-{}-{name}.sock", std::process::id()))
+    }
+
     /// Starts `imp` running `scenario`, pinned as `cpu` says.
     pub fn spawn(
         &self,

@@ -43,13 +43,14 @@ pub fn cases(env: &Env) -> Vec<Case> {
 }
 
 fn run(env: &Env, imp: Impl, kind: &str, ms: u64) -> Result<Values, String> {
+    env.runnable(imp, "pump-send")?;
     let secs = ms / 1000 + 15;
     let mut p = params_with_timeout(secs);
     p.set("kind", kind);
     if kind == "unix" {
         p.set(
             "path",
-            env.work.join(format!("pump-{}.sock", imp.name())).display(),
+            env.socket_path(&format!("pump-{}", imp.name())).display(),
         );
     }
     let mut sink = env.spawn(Impl::Raw, "pump-sink", &p, Cpu::Helper)?;

@@ -47,7 +47,7 @@ fn run(env: &Env, imp: Impl, kind: &str, ms: u64) -> Result<Values, String> {
     let mut p = params_with_timeout(secs);
     p.set("duration_ms", ms).set("kind", kind);
     if kind == "unix" {
-        let path = env.work.join(format!("pingpong-{}.sock", imp.name()));
+        let path = env.socket_path(&format!("pingpong-{}", imp.name()));
         p.set("path", path.display());
     }
     let got = env

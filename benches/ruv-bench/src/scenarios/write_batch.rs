@@ -79,6 +79,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
 }
 
 fn run(env: &Env, imp: Impl, count: u64, perf_out: Option<&Path>) -> Result<Params, String> {
+    env.runnable(imp, "write-batch")?;
     let secs = 60;
     let mut sink = env.spawn(
         Impl::Raw,

@@ -581,13 +581,13 @@ fn spawn_one(lp: &Loop, count: u64) {
 }
 
 fn self_kill() {
-    if let Err(err) = ruv::kill(std::process::id() as i32, libc_sigusr1()) {
+    if let Err(err) = ruv::kill(std::process::id() as i32, sigusr1()) {
         fatal("kill", err);
     }
 }
 
-/// `SIGUSR1`, through nix (the crate takes no libc dependency of its own).
-fn libc_sigusr1() -> i32 {
+/// `SIGUSR1`'s number (through nix: the crate has no libc dependency).
+fn sigusr1() -> i32 {
     nix::sys::signal::Signal::SIGUSR1 as i32
 }
 
@@ -598,7 +598,7 @@ fn signal_latency(p: &Params) -> Outcome {
     let sig = Signal::new(&lp);
     let seen = Rc::new(Cell::new(0u64));
     let s = seen.clone();
-    sig.start(libc_sigusr1(), move |sig, _| {
+    sig.start(sigusr1(), move |sig, _| {
         s.set(s.get() + 1);
         if s.get() < count {
             self_kill();
@@ -620,7 +620,7 @@ fn signal_burst(p: &Params) -> Outcome {
     let sig = Signal::new(&lp);
     let seen = Rc::new(Cell::new(0u64));
     let s = seen.clone();
-    sig.start(libc_sigusr1(), move |_, _| s.set(s.get() + 1))?;
+    sig.start(sigusr1(), move |_, _| s.set(s.get() + 1))?;
     let start = Instant::now();
     for _ in 0..count {
         self_kill();
