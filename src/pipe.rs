@@ -300,8 +300,9 @@ impl Pipe {
     /// bound to. `backlog` goes to `listen(2)`. `cb` runs, in the poll
     /// phase, once per waiting connection: take it with
     /// [`accept`](Pipe::accept). Accepting works as for
-    /// [`Tcp::listen`](crate::Tcp::listen): delayed accept, 32 connections
-    /// per event, out of descriptors handled without a stall or a spin.
+    /// [`Tcp::listen`](crate::Tcp::listen): delayed accept, up to
+    /// `backlog` (at least 32) connections per event, out of descriptors
+    /// handled without a stall or a spin.
     ///
     /// EINVAL without a descriptor (not bound) or on an IPC pipe.
     pub fn listen(&self, backlog: i32, cb: impl FnMut(&Pipe, Result<()>) + 'static) -> Result<()> {

@@ -12,7 +12,9 @@
 //! by no new edge once descriptors are free again (a stall), or, retried
 //! at once, would fail again (a spin).
 
-use super::{push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle};
+use super::{
+    push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET,
+};
 use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -21,14 +23,6 @@ use std::cell::Cell;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
-
-/// Connections accepted per readiness event before the listener goes on
-/// the ready list: one, as libuv 1.45+. Each loop iteration then takes one
-/// connection from each listener, so processes or threads sharing a
-/// listening socket (or `REUSEPORT` group) share the load instead of the
-/// first one awake taking the whole backlog, and a flood of connections
-/// cannot starve the loop's other handles within an iteration.
-pub(crate) const ACCEPT_BUDGET: usize = 1;
 
 thread_local! {
     /// The descriptor held in reserve for the EMFILE trick: any file will
@@ -80,6 +74,7 @@ pub(crate) fn start_listening<T: StreamHandle>(
         deferred.push(old);
     }
     s.listening = true;
+    s.accept_budget = u32::try_from(backlog).unwrap_or(0).max(READ_BUDGET as u32);
     s.epoch += 1;
     refresh_active::<T>(st, key);
     // Connections may be waiting already, their edge gone.
@@ -88,10 +83,10 @@ pub(crate) fn start_listening<T: StreamHandle>(
 }
 
 /// A readable event for a listener: accepts one connection at a time and
-/// tells the callback, up to [`ACCEPT_BUDGET`] (then the ready list), until
-/// none waits or the callback leaves one unaccepted.
+/// tells the callback, up to the listener's budget (its backlog; then the
+/// ready list), until none waits or the callback leaves one unaccepted.
 pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64) {
-    let (mut cb, fd, epoch) = {
+    let (mut cb, fd, epoch, budget) = {
         let mut st = lp.state();
         let Ok(s) = stream_mut::<T>(&mut st, key) else {
             return;
@@ -107,7 +102,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
             return;
         };
         s.accepting = true;
-        (cb, fd, s.epoch)
+        (cb, fd, s.epoch, s.accept_budget as usize)
     };
     let h = T::from_key(lp, key);
     let mut accepted = 0;
@@ -151,7 +146,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
         if !go_on {
             break;
         }
-        if accepted == ACCEPT_BUDGET {
+        if accepted == budget {
             budget_spent = true;
             break;
         }
