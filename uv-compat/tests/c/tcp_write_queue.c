@@ -160,12 +160,21 @@ static void writealot(void) {
 /* ---- close with writes and a shutdown waiting ----------------------------- */
 
 static int cancelled;
+static int write_cbs;
 
+/* The kernel may find room again between the last UV_EAGAIN and the
+ * writes (its buffers grow, slowly under valgrind): a write that went out
+ * whole reports 0, and only before any cancelled one. */
 static void cancel_write_cb(uv_write_t* req, int status) {
   ASSERT_EQ(in_call, 0);
-  ASSERT_EQ(status, UV_ECANCELED);
-  ASSERT_PTR_EQ(req, &writes[cancelled]);
-  cancelled++;
+  ASSERT_PTR_EQ(req, &writes[write_cbs]);
+  write_cbs++;
+  if (status == 0) {
+    ASSERT_EQ(cancelled, 0);
+  } else {
+    ASSERT_EQ(status, UV_ECANCELED);
+    cancelled++;
+  }
   note('W');
 }
 
@@ -217,8 +226,12 @@ static void close_with_work(void) {
   for (int i = 0; i < QUEUED; i++)
     ASSERT_OK(uv_write(&writes[i], (uv_stream_t*) &client, &buf, 1, cancel_write_cb));
   /* libuv counts the bytes not written yet, uv-compat those whose
-   * callback has not run: nothing was written, so the same here. */
-  ASSERT_EQ(client.write_queue_size, (size_t) QUEUED * buf.len);
+   * callback has not run: all of them here. */
+  if (on_uv_compat())
+    ASSERT_EQ(client.write_queue_size, (size_t) QUEUED * buf.len);
+  else
+    ASSERT_GT(client.write_queue_size, 0);
+  ASSERT_LE(client.write_queue_size, (size_t) QUEUED * buf.len);
   ASSERT_OK(uv_shutdown(&shutdown_req, (uv_stream_t*) &client, cancel_shutdown_cb));
   ASSERT_EQ(uv_write(&writes[QUEUED], (uv_stream_t*) &client, &buf, 1, cancel_write_cb), UV_EPIPE);
   ASSERT_EQ(uv_shutdown(&shutdown_req, (uv_stream_t*) &client, cancel_shutdown_cb), UV_ENOTCONN);
@@ -228,7 +241,8 @@ static void close_with_work(void) {
   uv_run(&loop, UV_RUN_NOWAIT);
   log_[nlog] = '\0';
   ASSERT_STR_EQ(log_, "WWWWWWWWSC");
-  ASSERT_EQ(cancelled, QUEUED);
+  ASSERT_EQ(write_cbs, QUEUED);
+  ASSERT_GT(cancelled, 0); /* 160 KiB cannot all fit in the room that came back */
   ASSERT_EQ(client.write_queue_size, 0);
   uv_close((uv_handle_t*) &peer, NULL);
   uv_close((uv_handle_t*) &server, NULL);
