@@ -8,7 +8,9 @@
  *   bound pipe; a second TCP handle bound to the same address is
  *   UV_EADDRINUSE at listen, a pipe whose bind failed UV_EINVAL; a
  *   listener is neither readable nor writable: uv_write UV_EPIPE,
- *   uv_shutdown and uv_read_start UV_ENOTCONN.
+ *   uv_shutdown and uv_read_start UV_ENOTCONN;
+ * - reading started in the connect callback: no alloc_cb or read_cb until
+ *   the peer sends (no empty read), then the data.
  *
  * 1.45+-only assertions: none.
  */
@@ -99,7 +101,85 @@ static void listen_without_callback(void) {
   unlink(path);
 }
 
+/* ---- reading from the connect callback ---------------------------------- */
+
+static uv_tcp_t server, client, conn;
+static uv_connect_t creq;
+static int accepted, connected, allocs;
+static char got[16];
+static ssize_t got_len;
+static char slab[16];
+
+static void accept_one(uv_stream_t* srv, int status) {
+  ASSERT_OK(status);
+  ASSERT_OK(uv_tcp_init(&loop, &conn));
+  ASSERT_OK(uv_accept(srv, (uv_stream_t*) &conn));
+  accepted = 1;
+}
+
+static void slab_alloc(uv_handle_t* h, size_t size, uv_buf_t* buf) {
+  (void) h;
+  (void) size;
+  allocs++;
+  buf->base = slab;
+  buf->len = sizeof(slab);
+}
+
+static void keep_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  (void) s;
+  ASSERT_GT(nread, 0);
+  memcpy(got + got_len, buf->base, (size_t) nread);
+  got_len += nread;
+}
+
+static void read_from_connect_cb(uv_connect_t* req, int status) {
+  ASSERT_OK(status);
+  ASSERT_OK(uv_read_start(req->handle, slab_alloc, keep_read));
+  connected = 1;
+}
+
+/* tcp_read_stop, tcp_open, tcp_close_after_read_timeout,
+ * not_readable_nor_writable_on_read_error: their read callbacks fail on an
+ * empty read. */
+static void read_from_connect(void) {
+  struct sockaddr_in addr;
+  int len = sizeof(addr);
+  uv_write_t wreq;
+  uv_buf_t buf = uv_buf_init("hi", 2);
+  int i;
+
+  ASSERT_OK(uv_loop_init(&loop));
+  closes = 0;
+  ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &addr));
+  ASSERT_OK(uv_tcp_init(&loop, &server));
+  ASSERT_OK(uv_tcp_bind(&server, SA(&addr), 0));
+  ASSERT_OK(uv_listen((uv_stream_t*) &server, 16, accept_one));
+  ASSERT_OK(uv_tcp_getsockname(&server, (struct sockaddr*) &addr, &len));
+  ASSERT_OK(uv_tcp_init(&loop, &client));
+  ASSERT_OK(uv_tcp_connect(&creq, &client, SA(&addr), read_from_connect_cb));
+  while (!accepted || !connected)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  /* Nothing was sent: a few more iterations read nothing. */
+  for (i = 0; i < 4; i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
+  ASSERT_EQ(allocs, 0);
+
+  ASSERT_OK(uv_write(&wreq, (uv_stream_t*) &conn, &buf, 1, NULL));
+  while (got_len < 2)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  ASSERT_EQ(allocs, 1);
+  ASSERT_MEM_EQ(got, "hi", 2);
+
+  uv_close((uv_handle_t*) &server, count_close);
+  uv_close((uv_handle_t*) &client, count_close);
+  uv_close((uv_handle_t*) &conn, count_close);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(closes, 3);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   listen_without_callback();
+  read_from_connect();
   return 0;
 }
