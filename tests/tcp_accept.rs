@@ -269,6 +269,33 @@ fn adopted_std_sockets_work_as_handles() {
     finish(&lp, &[]);
 }
 
+/// libuv's uv_tcp_open takes any stream socket, a Unix one included (its
+/// ping-pong test runs TCP handles over a socketpair): the pair carries
+/// data both ways; the family says AF_UNIX, and there is no IP address.
+#[test]
+fn a_unix_stream_socket_is_adopted_and_carries_data() {
+    let lp = Loop::new().unwrap();
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let left = Tcp::from_socket(&lp, a).unwrap();
+    let right = Tcp::new(&lp);
+    right.open(b).unwrap();
+    assert!(left.is_readable() && left.is_writable());
+    assert_eq!(left.family().unwrap(), Some(libc::AF_UNIX));
+    assert_eq!(
+        left.peername().unwrap_err(),
+        Error::Status(StatusCode::EINVAL)
+    );
+    let got = collect(&right);
+    left.write(&[b"ping"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || got.borrow().data.len() == 4);
+    assert_eq!(got.borrow().data, b"ping");
+    let back = collect(&left);
+    right.write(&[b"pong"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || back.borrow().data.len() == 4);
+    assert_eq!(back.borrow().data, b"pong");
+    finish(&lp, &[&left, &right]);
+}
+
 #[test]
 fn set_blocking_writes_everything_before_returning() {
     let lp = Loop::new().unwrap();

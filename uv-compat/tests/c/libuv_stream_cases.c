@@ -10,7 +10,9 @@
  *   listener is neither readable nor writable: uv_write UV_EPIPE,
  *   uv_shutdown and uv_read_start UV_ENOTCONN;
  * - reading started in the connect callback: no alloc_cb or read_cb until
- *   the peer sends (no empty read), then the data.
+ *   the peer sends (no empty read), then the data;
+ * - uv_tcp_open adopts the ends of a Unix uv_socketpair (any stream
+ *   socket): PING goes one way and PONG the other.
  *
  * 1.45+-only assertions: none.
  */
@@ -178,8 +180,54 @@ static void read_from_connect(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- TCP handles over a socketpair --------------------------------------- */
+
+static uv_tcp_t left, right;
+static char heard[2][8];
+static size_t heard_len[2];
+
+static void hear(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  int side = s == (uv_stream_t*) &right;
+  ASSERT_GT(nread, 0);
+  ASSERT_LE(heard_len[side] + (size_t) nread, sizeof(heard[side]));
+  memcpy(heard[side] + heard_len[side], buf->base, (size_t) nread);
+  heard_len[side] += (size_t) nread;
+}
+
+/* tcp_ping_pong and tcp_ping_pong_vec (their socketpair part). */
+static void tcp_over_socketpair(void) {
+  uv_os_sock_t fds[2];
+  uv_write_t w1, w2;
+  uv_buf_t ping = uv_buf_init("PING", 4), pong = uv_buf_init("PONG", 4);
+
+  ASSERT_OK(uv_loop_init(&loop));
+  closes = 0;
+  ASSERT_OK(uv_socketpair(SOCK_STREAM, 0, fds, UV_NONBLOCK_PIPE, UV_NONBLOCK_PIPE));
+  ASSERT_OK(uv_tcp_init(&loop, &left));
+  ASSERT_OK(uv_tcp_open(&left, fds[0]));
+  ASSERT_OK(uv_tcp_init(&loop, &right));
+  ASSERT_OK(uv_tcp_open(&right, fds[1]));
+  ASSERT_EQ(uv_is_readable((uv_stream_t*) &left), 1);
+  ASSERT_EQ(uv_is_writable((uv_stream_t*) &right), 1);
+  ASSERT_OK(uv_read_start((uv_stream_t*) &left, slab_alloc, hear));
+  ASSERT_OK(uv_read_start((uv_stream_t*) &right, slab_alloc, hear));
+  ASSERT_OK(uv_write(&w1, (uv_stream_t*) &left, &ping, 1, NULL));
+  ASSERT_OK(uv_write(&w2, (uv_stream_t*) &right, &pong, 1, NULL));
+  while (heard_len[0] < 4 || heard_len[1] < 4)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  ASSERT_MEM_EQ(heard[1], "PING", 4);
+  ASSERT_MEM_EQ(heard[0], "PONG", 4);
+
+  uv_close((uv_handle_t*) &left, count_close);
+  uv_close((uv_handle_t*) &right, count_close);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(closes, 2);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   listen_without_callback();
   read_from_connect();
+  tcp_over_socketpair();
   return 0;
 }
