@@ -428,7 +428,9 @@ fn reading_started_in_the_connect_callback_waits_for_data_without_an_empty_read(
             l.borrow_mut().push("connected".to_string());
         })
         .unwrap();
-    run_until(&lp, || !accepted.borrow().is_empty() && !log.borrow().is_empty());
+    run_until(&lp, || {
+        !accepted.borrow().is_empty() && !log.borrow().is_empty()
+    });
     // A few more iterations with nothing sent: no read may be attempted.
     for _ in 0..4 {
         lp.run(RunMode::NoWait).unwrap();

@@ -163,7 +163,9 @@ unsafe fn deliver(h: *mut uv_stream_t, outcome: ruv::Result<usize>, buf: Program
 }
 
 /// `uv_read_start`. UV_EINVAL for a NULL callback or a closing handle;
-/// UV_EALREADY when reading; UV_ENOTCONN when not readable.
+/// UV_EALREADY when reading; UV_ENOTCONN when not readable; UV_EEXIST while
+/// a poll handle watches the stream's socket (libuv starts and gets no
+/// data).
 ///
 /// # Safety
 /// `stream` is NULL or an initialized handle that stays alive until it is

@@ -12,7 +12,11 @@
  * - reading started in the connect callback: no alloc_cb or read_cb until
  *   the peer sends (no empty read), then the data;
  * - uv_tcp_open adopts the ends of a Unix uv_socketpair (any stream
- *   socket): PING goes one way and PONG the other.
+ *   socket): PING goes one way and PONG the other;
+ * - a poll handle on the socket of an accepted connection that does not
+ *   read: uv_poll_init_socket succeeds, the poll callback reports the
+ *   peer's data (read by hand); once the poll handle is closed the
+ *   connection reads what follows.
  *
  * 1.45+-only assertions: none.
  */
@@ -225,9 +229,73 @@ static void tcp_over_socketpair(void) {
   ASSERT_OK(uv_loop_close(&loop));
 }
 
+/* ---- polling an idle connection's socket ------------------------------- */
+
+static uv_poll_t poller;
+static char polled[8];
+static int polled_len;
+
+static void poll_read(uv_poll_t* p, int status, int events) {
+  uv_os_fd_t fd;
+  ssize_t n;
+  ASSERT_OK(status);
+  ASSERT(events & UV_READABLE);
+  ASSERT_OK(uv_fileno((uv_handle_t*) p, &fd));
+  n = recv(fd, polled, sizeof(polled), 0);
+  ASSERT_GT(n, 0);
+  polled_len = (int) n;
+  ASSERT_OK(uv_poll_stop(p));
+}
+
+/* poll_oob: it polls the socket of an accepted connection. */
+static void poll_idle_connection(void) {
+  struct sockaddr_in addr;
+  int len = sizeof(addr);
+  uv_os_fd_t fd;
+  uv_write_t w1, w2;
+  uv_buf_t first = uv_buf_init("x", 1), second = uv_buf_init("y", 1);
+
+  ASSERT_OK(uv_loop_init(&loop));
+  closes = 0;
+  accepted = connected = allocs = 0;
+  got_len = 0;
+  ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &addr));
+  ASSERT_OK(uv_tcp_init(&loop, &server));
+  ASSERT_OK(uv_tcp_bind(&server, SA(&addr), 0));
+  ASSERT_OK(uv_listen((uv_stream_t*) &server, 16, accept_one));
+  ASSERT_OK(uv_tcp_getsockname(&server, (struct sockaddr*) &addr, &len));
+  ASSERT_OK(uv_tcp_init(&loop, &client));
+  ASSERT_OK(uv_tcp_connect(&creq, &client, SA(&addr), NULL));
+  while (!accepted)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+
+  ASSERT_OK(uv_fileno((uv_handle_t*) &conn, &fd));
+  ASSERT_OK(uv_poll_init_socket(&loop, &poller, fd));
+  ASSERT_OK(uv_poll_start(&poller, UV_READABLE, poll_read));
+  ASSERT_OK(uv_write(&w1, (uv_stream_t*) &client, &first, 1, NULL));
+  while (polled_len == 0)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  ASSERT_MEM_EQ(polled, "x", 1);
+  uv_close((uv_handle_t*) &poller, count_close);
+
+  ASSERT_OK(uv_read_start((uv_stream_t*) &conn, slab_alloc, keep_read));
+  ASSERT_OK(uv_write(&w2, (uv_stream_t*) &client, &second, 1, NULL));
+  while (got_len < 1)
+    ASSERT_EQ(uv_run(&loop, UV_RUN_ONCE), 1);
+  ASSERT_MEM_EQ(got, "y", 1);
+
+  uv_close((uv_handle_t*) &server, count_close);
+  uv_close((uv_handle_t*) &client, count_close);
+  uv_close((uv_handle_t*) &conn, count_close);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(closes, 4);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   listen_without_callback();
   read_from_connect();
   tcp_over_socketpair();
+  poll_idle_connection();
   return 0;
 }
