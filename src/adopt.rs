@@ -15,16 +15,19 @@ pub(crate) fn family_of(addr: &SocketAddr) -> i32 {
     }
 }
 
-/// Checks that `socket` is an IPv4 or IPv6 socket of type `ty` and makes it
-/// non-blocking; its family. EINVAL for another family or type, ENOTSOCK
-/// for a descriptor that is not a socket.
-pub(crate) fn adoptable<S: AsFd>(socket: &S, ty: Type) -> Result<i32> {
+/// Checks that `socket` is an IPv4 or IPv6 socket of type `ty` — or, with
+/// `unix`, a Unix domain one — and makes it non-blocking; its family.
+/// EINVAL for another family or type, ENOTSOCK for a descriptor that is
+/// not a socket.
+pub(crate) fn adoptable<S: AsFd>(socket: &S, ty: Type, unix: bool) -> Result<i32> {
     let sock = SockRef::from(socket);
     let domain = sock.domain()?;
     let family = if domain == Domain::IPV4 {
         AF_INET
     } else if domain == Domain::IPV6 {
         AF_INET6
+    } else if unix && domain == Domain::UNIX {
+        libc::AF_UNIX
     } else {
         return Err(StatusCode::EINVAL.into());
     };

@@ -6,7 +6,7 @@ use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::trace::traced;
-use crate::{sys, HandleType, Loop};
+use crate::{stream, sys, HandleType, Loop, Pipe, Tcp};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
@@ -96,7 +96,11 @@ impl Poll {
     /// stopped handles for the same descriptor do not matter.
     ///
     /// EEXIST if the descriptor is being watched by this loop right now (by
-    /// a started poll handle, or a UDP handle's socket); EPERM for
+    /// a started poll handle, a UDP handle's socket, or the socket of a TCP
+    /// or pipe handle that reads, listens, connects or has writes waiting).
+    /// An idle stream's socket is taken out of the loop's epoll set for the
+    /// poll handle, as libuv watches it only while the stream needs events;
+    /// the stream gets no events while the poll handle watches it. EPERM for
     /// descriptors epoll cannot watch (regular files); EBADF for a closed
     /// one.
     pub fn new(lp: &Loop, fd: RawFd) -> Result<Poll> {
@@ -112,11 +116,20 @@ impl Poll {
         // descriptor, found by adding and removing it; the handle
         // registers it for real when it starts.
         let probed = {
-            let st = lp.state();
-            let registry = st.poll.registry();
-            registry
-                .register(&mut SourceFd(&fd), handle.key().token(), Interest::READABLE)
-                .and_then(|()| registry.deregister(&mut SourceFd(&fd)))
+            let mut st = lp.state();
+            let token = handle.key().token();
+            let probe = |st: &LoopState| {
+                let registry = st.poll.registry();
+                registry
+                    .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                    .and_then(|()| registry.deregister(&mut SourceFd(&fd)))
+            };
+            match probe(&st) {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) && release_stream(&mut st, fd) => {
+                    probe(&st)
+                }
+                other => other,
+            }
         };
         if let Err(err) = probed {
             lp.state().remove(handle.key());
@@ -175,6 +188,20 @@ impl Poll {
         });
         Ok(())
     }
+}
+
+/// Takes `fd` out of the epoll set if it is the socket of an idle TCP or
+/// pipe handle of the loop (see [`stream::release_idle`]): libuv's
+/// `uv_poll_init` fails only for a descriptor something watches now.
+fn release_stream(st: &mut LoopState, fd: RawFd) -> bool {
+    let streams: Vec<(Key, HandleType)> = st
+        .keys()
+        .filter(|(_, ty)| matches!(ty, HandleType::Tcp | HandleType::NamedPipe))
+        .collect();
+    streams.into_iter().any(|(key, ty)| match ty {
+        HandleType::Tcp => stream::release_idle::<Tcp>(st, key, fd),
+        _ => stream::release_idle::<Pipe>(st, key, fd),
+    })
 }
 
 /// Whether [`arm`] checks that a registered descriptor still refers to the

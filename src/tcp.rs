@@ -228,11 +228,15 @@ impl Tcp {
     /// on close. A connected socket is readable and writable at once; a
     /// listening one may [`listen`](Tcp::listen) (with its callback).
     ///
+    /// A Unix domain stream socket is adopted too, as libuv does (it then
+    /// has no IP address: [`sockname`](Tcp::sockname) and
+    /// [`peername`](Tcp::peername) are EINVAL).
+    ///
     /// EBUSY if the handle already has a socket; EEXIST if this loop
     /// already watches the descriptor (it then stays open: whoever watches
     /// it owns it); ENOTSOCK for a non-socket; EINVAL for a socket that is
-    /// not an IPv4/IPv6 stream socket. On other errors the socket is
-    /// dropped (and so closed).
+    /// not a stream socket. On other errors the socket is dropped (and so
+    /// closed).
     pub fn open<S: AsFd + Into<OwnedFd>>(&self, socket: S) -> Result<()> {
         let key = self.key();
         let lp = self.get_loop();
@@ -241,7 +245,9 @@ impl Tcp {
         }
         // The caller's `as_fd` and `into` run while the loop state is not
         // borrowed, so they may use the loop themselves.
-        let family = crate::adopt::adoptable(&socket, Type::STREAM)?;
+        // Any stream socket, a Unix one too, as libuv's `uv_tcp_open`
+        // takes (its ping-pong test runs TCP handles over a socketpair).
+        let family = crate::adopt::adoptable(&socket, Type::STREAM, true)?;
         let socket = Socket::from(socket.into());
         let connected = socket.peer_addr().is_ok();
         lp.with_deferred(|st, _| {
@@ -516,8 +522,9 @@ impl Tcp {
         }
     }
 
-    /// The socket's address family: `Some(AF_INET)`, `Some(AF_INET6)`, or
-    /// `None` before the socket exists.
+    /// The socket's address family: `Some(AF_INET)`, `Some(AF_INET6)`,
+    /// `Some(AF_UNIX)` for an adopted Unix socket, or `None` before the
+    /// socket exists.
     pub fn family(&self) -> Result<Option<i32>> {
         self.with_state(|t| t.family)
     }

@@ -305,6 +305,33 @@ fn adopted_std_sockets_work_as_handles() {
     finish(&lp, &[]);
 }
 
+/// libuv's uv_tcp_open takes any stream socket, a Unix one included (its
+/// ping-pong test runs TCP handles over a socketpair): the pair carries
+/// data both ways; the family says AF_UNIX, and there is no IP address.
+#[test]
+fn a_unix_stream_socket_is_adopted_and_carries_data() {
+    let lp = Loop::new().unwrap();
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let left = Tcp::from_socket(&lp, a).unwrap();
+    let right = Tcp::new(&lp);
+    right.open(b).unwrap();
+    assert!(left.is_readable() && left.is_writable());
+    assert_eq!(left.family().unwrap(), Some(libc::AF_UNIX));
+    assert_eq!(
+        left.peername().unwrap_err(),
+        Error::Status(StatusCode::EINVAL)
+    );
+    let got = collect(&right);
+    left.write(&[b"ping"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || got.borrow().data.len() == 4);
+    assert_eq!(got.borrow().data, b"ping");
+    let back = collect(&left);
+    right.write(&[b"pong"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || back.borrow().data.len() == 4);
+    assert_eq!(back.borrow().data, b"pong");
+    finish(&lp, &[&left, &right]);
+}
+
 #[test]
 fn set_blocking_writes_everything_before_returning() {
     let lp = Loop::new().unwrap();
@@ -338,4 +365,48 @@ fn set_blocking_writes_everything_before_returning() {
     assert_eq!(*done.borrow(), Some(Ok(())));
     client.set_blocking(false).unwrap();
     finish(&lp, &[&server, &client]);
+}
+
+/// libuv watches a stream's socket only while the stream needs events, so
+/// a poll handle may watch the socket of a connection that does not read
+/// (libuv's poll_oob test polls an accepted connection's socket); reading
+/// again once the poll handle is gone gets the data that follows. While
+/// the poll handle watches, reading is EEXIST; a reading stream's socket
+/// stays its own: EEXIST for a new poll handle.
+#[test]
+fn a_poll_handle_may_watch_the_socket_of_an_idle_connection() {
+    let lp = Loop::new().unwrap();
+    let (conn, client) = pair(&lp);
+    let fd = conn.as_raw_fd();
+    let poll = ruv::Poll::new(&lp, fd).unwrap();
+    let seen = shared(Vec::new());
+    let s = seen.clone();
+    poll.start(ruv::PollEvents::READABLE, move |p, events| {
+        assert_eq!(events.unwrap(), ruv::PollEvents::READABLE);
+        let mut byte = [0u8; 8];
+        // SAFETY: `fd` is the connection's open socket; `byte` is writable.
+        let n = unsafe { libc::recv(p.as_raw_fd(), byte.as_mut_ptr().cast(), 8, 0) };
+        s.borrow_mut().extend_from_slice(&byte[..n as usize]);
+        p.stop().unwrap();
+    })
+    .unwrap();
+    // The two cannot share the socket.
+    assert_eq!(
+        conn.read_start(|_, _| panic!("no read while polled")),
+        Err(Error::Status(StatusCode::EEXIST))
+    );
+    assert!(!conn.is_reading());
+    client.write(&[b"x"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || !seen.borrow().is_empty());
+    assert_eq!(*seen.borrow(), b"x");
+    poll.close(|| {});
+    let got = collect(&conn);
+    assert_eq!(
+        ruv::Poll::new(&lp, fd).unwrap_err(),
+        Error::Status(StatusCode::EEXIST)
+    );
+    client.write(&[b"y"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || got.borrow().data.len() == 1);
+    assert_eq!(got.borrow().data, b"y");
+    finish(&lp, &[&conn, &client]);
 }

@@ -442,3 +442,53 @@ fn close_reset_after_the_socket_was_shut_down_underneath_still_closes() {
     });
     finish(&lp, &[&client]);
 }
+
+/// libuv's test-tcp-read-stop.c, test-tcp-open.c and
+/// test-not-readable-nor-writable-on-read-error.c start reading in the
+/// connect callback and fail on any read callback (or `alloc_cb`) before
+/// data comes: after a connect, reading starts with the next real
+/// readiness, with no read attempted (and no buffer asked for) on a socket
+/// that has nothing.
+#[test]
+fn reading_started_in_the_connect_callback_waits_for_data_without_an_empty_read() {
+    let lp = Loop::new().unwrap();
+    let (server, addr, accepted) = accepting_listener(&lp);
+    let client = Tcp::new(&lp);
+    let log = shared(Vec::new());
+    let l = log.clone();
+    client
+        .connect(addr, move |client, status| {
+            status.unwrap();
+            let (la, lr) = (l.clone(), l.clone());
+            client
+                .read_start_with(
+                    move |_, size| {
+                        la.borrow_mut().push("alloc".to_string());
+                        vec![0u8; size.min(16)]
+                    },
+                    move |_, outcome, buf| {
+                        let seen = match outcome {
+                            Ok(n) => format!("read {:?}", &buf[..n]),
+                            Err(err) => format!("error {err:?}"),
+                        };
+                        lr.borrow_mut().push(seen);
+                    },
+                )
+                .unwrap();
+            l.borrow_mut().push("connected".to_string());
+        })
+        .unwrap();
+    run_until(&lp, || {
+        !accepted.borrow().is_empty() && !log.borrow().is_empty()
+    });
+    // A few more iterations with nothing sent: no read may be attempted.
+    for _ in 0..4 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), ["connected"]);
+    let conn = accepted.borrow()[0].clone();
+    conn.write(&[b"hi"], |_, s| s.unwrap()).unwrap();
+    run_until(&lp, || log.borrow().len() == 3);
+    assert_eq!(*log.borrow(), ["connected", "alloc", "read [104, 105]"]);
+    finish(&lp, &[&server, &client, &conn]);
+}

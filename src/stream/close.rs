@@ -35,6 +35,7 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
     s.writable = false;
     s.writes.cancel_all();
     let socket = s.socket.take();
+    let registered = s.registered.take().is_some();
     // Completions are reported by the closing phase, not the pending one:
     // a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut s.in_pending) {
@@ -46,8 +47,12 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
             // socket already reset) changes nothing worth reporting.
             let _ = socket.set_linger(Some(Duration::ZERO));
         }
-        let fd = socket.as_raw_fd();
-        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        // Not a socket released to a poll handle: its registration is the
+        // poll handle's.
+        if registered {
+            let fd = socket.as_raw_fd();
+            let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        }
         drop(socket);
     }
     st.set_active(key, false);

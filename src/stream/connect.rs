@@ -4,8 +4,8 @@
 //! way the callback runs from the loop, never inside `connect`.
 
 use super::{
-    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, sync_pending, write,
-    ReqCb, StreamHandle,
+    mark_pending, refresh_active, stream_mut, sync_interest, sync_pending, write, ReqCb,
+    StreamHandle,
 };
 use crate::core::state::Key;
 use crate::error::{Error, Result};
@@ -108,13 +108,13 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         let reading = s.reading;
         // The writes a failure cancelled, a shutdown now possible.
         sync_pending::<T>(st, key);
-        sync_interest::<T>(st, key, false);
+        // Data that came with the handshake raised its edge while only the
+        // connect was looked at: re-arming makes epoll report it again if
+        // it is there. Not a ready-list entry, whose read on an empty
+        // socket would hand the program's buffer back empty (a read
+        // callback with nothing, which libuv never makes here).
+        sync_interest::<T>(st, key, ok && reading);
         refresh_active::<T>(st, key);
-        if ok && reading {
-            // Data that came with the handshake raised its edge while
-            // only the connect was looked at.
-            push_ready(st, key);
-        }
         waiting && ok
     };
     if waiting {

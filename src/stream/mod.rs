@@ -132,7 +132,8 @@ pub(crate) fn stream_mut<T: StreamHandle>(
 /// The stream part of a handle's state in the loop's slab.
 pub(crate) struct StreamState<T> {
     pub(crate) socket: Option<Socket>,
-    /// The interest the socket is registered with, once registered.
+    /// The interest the socket is registered with, once registered; `None`
+    /// again while released to a poll handle ([`release_idle`]).
     registered: Option<Interest>,
     /// libuv's `UV_HANDLE_READABLE`: connected (or connecting); cleared by
     /// a read error.
@@ -220,6 +221,12 @@ impl<T> StreamState<T> {
     /// (`write_queue_size`).
     pub(crate) fn write_queue_size(&self) -> usize {
         self.writes.size()
+    }
+
+    /// Whether the socket must be in the epoll set: the stream reads,
+    /// listens, connects or has writes waiting for room.
+    fn needs_events(&self) -> bool {
+        self.reading || self.listening || self.connecting || self.writes.has_waiting()
     }
 
     /// Whether a connect request waits for its callback.
@@ -318,7 +325,9 @@ fn wanted_interest<T>(s: &StreamState<T>) -> Interest {
 
 /// Registers the interest the stream needs now, if it changed; with
 /// `rearm`, always (epoll then reports the socket again if it is ready,
-/// recovering an edge that went by while nobody listened).
+/// recovering an edge that went by while nobody listened). A socket
+/// released to a poll handle ([`release_idle`]) is registered again once
+/// the stream needs events.
 pub(crate) fn sync_interest<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) {
     let Ok(s) = stream_mut::<T>(st, key) else {
         return;
@@ -327,19 +336,43 @@ pub(crate) fn sync_interest<T: StreamHandle>(st: &mut LoopState, key: Key, rearm
     let Some(fd) = s.fd() else {
         return;
     };
-    if !rearm && s.registered == Some(want) {
+    let released = s.registered.is_none();
+    if released && !s.needs_events() {
         return;
     }
-    if st
-        .poll
-        .registry()
-        .reregister(&mut SourceFd(&fd), key.token(), want)
-        .is_ok()
-    {
+    if !released && !rearm && s.registered == Some(want) {
+        return;
+    }
+    let registry = st.poll.registry();
+    let done = if released {
+        registry.register(&mut SourceFd(&fd), key.token(), want)
+    } else {
+        registry.reregister(&mut SourceFd(&fd), key.token(), want)
+    };
+    if done.is_ok() {
         if let Ok(s) = stream_mut::<T>(st, key) {
             s.registered = Some(want);
         }
     }
+}
+
+/// Takes the socket `fd` of the stream `key` out of the loop's epoll set if
+/// it is that stream's and the stream is idle (not reading, listening,
+/// connecting, nor with writes waiting), so that a poll handle may watch it:
+/// libuv watches a stream's descriptor only while the stream needs events,
+/// and its poll_oob test polls an accepted connection's socket. The stream
+/// registers it again when it needs events (which fails while the poll
+/// handle has it: the two cannot share, as in libuv). Whether it did.
+pub(crate) fn release_idle<T: StreamHandle>(st: &mut LoopState, key: Key, fd: RawFd) -> bool {
+    let Ok(s) = stream_mut::<T>(st, key) else {
+        return false;
+    };
+    if s.fd() != Some(fd) || s.registered.is_none() || s.needs_events() {
+        return false;
+    }
+    s.registered = None;
+    let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+    true
 }
 
 /// Makes the handle active exactly while it does something.

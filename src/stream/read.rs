@@ -167,9 +167,18 @@ fn start<T: StreamHandle>(h: &T, sink: Box<dyn ReadSink<T>>) -> Result<()> {
         s.reading = true;
         s.epoch += 1;
         s.sink = sink.take();
-        refresh_active::<T>(st, key);
         // Data may have arrived while not reading, its edge gone.
         sync_interest::<T>(st, key, true);
+        let s = stream_mut::<T>(st, key)?;
+        if s.registered.is_none() && s.fd().is_some() {
+            // Its socket was released to a poll handle that watches it
+            // still: reading would wait for events that never come.
+            s.reading = false;
+            s.epoch += 1;
+            sink = s.sink.take();
+            return Err(StatusCode::EEXIST.into());
+        }
+        refresh_active::<T>(st, key);
         Ok(())
     })
 }

@@ -185,7 +185,7 @@ impl Udp {
         }
         // The caller's `as_fd` and `into` run while the loop state is not
         // borrowed, so they may use the loop themselves.
-        let family = crate::adopt::adoptable(&socket, Type::DGRAM)?;
+        let family = crate::adopt::adoptable(&socket, Type::DGRAM, false)?;
         let fd = socket.as_fd().as_raw_fd();
         lp.state()
             .poll

@@ -9,8 +9,10 @@ use libc::c_int;
 use ruv::PollEvents;
 
 /// `uv_poll_init`: UV_EEXIST if a started handle of the loop watches `fd`
-/// (other, stopped poll handles on it are fine, as in libuv); a second
-/// handle's `uv_poll_start` is UV_EEXIST while the first one is started.
+/// (other, stopped poll handles on it are fine, as in libuv; so is the
+/// socket of a TCP or pipe handle that does not read, listen, connect or
+/// wait to write, as in libuv); a second handle's `uv_poll_start` is
+/// UV_EEXIST while the first one is started.
 ///
 /// # Safety
 /// `loop_` is an initialized loop; `handle` points to writable memory of

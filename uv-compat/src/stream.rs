@@ -76,7 +76,9 @@ pub(crate) unsafe fn init_fields(h: *mut uv_stream_t) {
 }
 
 /// `uv_listen`: `cb` runs once per connection waiting (status 0), to be
-/// taken with `uv_accept`. UV_EINVAL for a NULL callback.
+/// taken with `uv_accept`. A NULL callback is accepted, as libuv accepts
+/// it (its tests listen without one to see whether listening succeeds): a
+/// connection then waits, unannounced, for a `uv_accept`.
 ///
 /// # Safety
 /// `stream` is NULL or an initialized handle that stays alive until it is
@@ -87,9 +89,6 @@ pub unsafe extern "C" fn uv_listen(
     backlog: c_int,
     cb: Option<uv_connection_cb>,
 ) -> c_int {
-    let Some(cb) = cb else {
-        return EINVAL;
-    };
     // SAFETY: per the contract above.
     let s = match unsafe { self::stream(stream) } {
         Ok(s) => s,
@@ -99,7 +98,9 @@ pub unsafe extern "C" fn uv_listen(
     // open, and the program keeps an open handle alive.
     to_status(
         on_stream!(s, x => x.listen(backlog, move |_, result| unsafe {
-            cb(stream, result.err().map_or(0, status))
+            if let Some(cb) = cb {
+                cb(stream, result.err().map_or(0, status));
+            }
         })),
     )
 }
@@ -175,7 +176,9 @@ unsafe fn deliver(h: *mut uv_stream_t, outcome: ruv::Result<usize>, buf: Program
 }
 
 /// `uv_read_start`. UV_EINVAL for a NULL callback or a closing handle;
-/// UV_EALREADY when reading; UV_ENOTCONN when not readable.
+/// UV_EALREADY when reading; UV_ENOTCONN when not readable; UV_EEXIST while
+/// a poll handle watches the stream's socket (libuv starts and gets no
+/// data).
 ///
 /// # Safety
 /// `stream` is NULL or an initialized handle that stays alive until it is

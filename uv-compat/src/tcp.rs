@@ -83,9 +83,10 @@ pub unsafe extern "C" fn uv_tcp_init_ex(
     0
 }
 
-/// `uv_tcp_open`: adopts a connected or listening TCP socket, made
-/// non-blocking. UV_EBUSY if the handle has a socket; UV_EEXIST if the loop
-/// already watches `sock`. On error the socket stays open, the program's.
+/// `uv_tcp_open`: adopts a connected or listening stream socket (TCP, or
+/// Unix as libuv allows), made non-blocking. UV_EBUSY if the handle has a
+/// socket; UV_EEXIST if the loop already watches `sock`; UV_EINVAL for a
+/// socket of another type. On error the socket stays open, the program's.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
