@@ -871,6 +871,37 @@ UV_EXTERN uv_pid_t uv_os_getpid(void);
 UV_EXTERN int uv_os_gethostname(char* buffer, size_t* size);
 UV_EXTERN unsigned int uv_available_parallelism(void);
 
+/* ---- the process and its surroundings --------------------------------------- */
+typedef struct uv_env_item_s {
+  char* name;
+  char* value;
+} uv_env_item_t;
+
+typedef struct uv_utsname_s {
+  char sysname[256];
+  char release[256];
+  char version[256];
+  char machine[256];
+} uv_utsname_t;
+
+UV_EXTERN int uv_exepath(char* buffer, size_t* size);
+UV_EXTERN int uv_cwd(char* buffer, size_t* size);
+UV_EXTERN int uv_chdir(const char* dir);
+UV_EXTERN int uv_os_homedir(char* buffer, size_t* size);
+UV_EXTERN int uv_os_tmpdir(char* buffer, size_t* size);
+UV_EXTERN uv_pid_t uv_os_getppid(void);
+UV_EXTERN int uv_os_uname(uv_utsname_t* buffer);
+UV_EXTERN int uv_os_environ(uv_env_item_t** envitems, int* count);
+UV_EXTERN void uv_os_free_environ(uv_env_item_t* envitems, int count);
+UV_EXTERN int uv_os_getenv(const char* name, char* buffer, size_t* size);
+UV_EXTERN int uv_os_setenv(const char* name, const char* value);
+UV_EXTERN int uv_os_unsetenv(const char* name);
+UV_EXTERN int uv_get_process_title(char* buffer, size_t size);
+UV_EXTERN int uv_set_process_title(const char* title);
+UV_EXTERN int uv_resident_set_memory(size_t* rss);
+UV_EXTERN int uv_uptime(double* uptime);
+UV_EXTERN void uv_disable_stdio_inheritance(void);
+
 /* ---- threads ------------------------------------------------------------------- */
 UV_EXTERN int uv_thread_create(uv_thread_t* tid, uv_thread_cb entry, void* arg);
 UV_EXTERN int uv_thread_join(uv_thread_t* tid);

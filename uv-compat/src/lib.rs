@@ -13,6 +13,7 @@
 pub mod addr;
 pub mod allocator;
 pub mod async_handle;
+pub mod env;
 pub mod errors;
 pub mod handles;
 pub mod hostname;
@@ -20,8 +21,10 @@ pub mod interfaces;
 pub mod loops;
 pub mod metrics;
 pub mod misc;
+pub mod os;
 pub mod poll;
 pub mod print_handles;
+pub mod process_title;
 pub mod shim;
 pub mod signal;
 pub mod timer;

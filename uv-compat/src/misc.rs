@@ -99,14 +99,6 @@ pub extern "C" fn uv_sleep(msec: c_uint) {
     std::thread::sleep(Duration::from_millis(u64::from(msec)));
 }
 
-/// `uv_setup_args`: returns `argv` unchanged (no process-title support, so
-/// nothing needs copying).
-#[no_mangle]
-pub extern "C" fn uv_setup_args(argc: c_int, argv: *mut *mut c_char) -> *mut *mut c_char {
-    let _ = argc;
-    argv
-}
-
 /// `uv_os_getpid`: the id of the calling process.
 #[no_mangle]
 pub extern "C" fn uv_os_getpid() -> pid_t {

@@ -132,6 +132,16 @@ int main(void) {
   TYPE(enum uv_udp_flags);
   TYPE(enum uv_poll_event);
 
+  /* the process and its surroundings */
+  TYPE(uv_env_item_t);
+  FIELD(uv_env_item_t, name);
+  FIELD(uv_env_item_t, value);
+  TYPE(uv_utsname_t);
+  FIELD(uv_utsname_t, sysname);
+  FIELD(uv_utsname_t, release);
+  FIELD(uv_utsname_t, version);
+  FIELD(uv_utsname_t, machine);
+
   /* callback types */
   TYPE(uv_alloc_cb);
   TYPE(uv_close_cb);
