@@ -871,6 +871,67 @@ UV_EXTERN uv_pid_t uv_os_getpid(void);
 UV_EXTERN int uv_os_gethostname(char* buffer, size_t* size);
 UV_EXTERN unsigned int uv_available_parallelism(void);
 
+/* ---- processes -------------------------------------------------------------- */
+typedef struct uv_process_s uv_process_t;
+typedef struct uv_stream_s uv_stream_t;
+typedef void (*uv_exit_cb)(uv_process_t* process, int64_t exit_status, int term_signal);
+
+typedef enum {
+  UV_IGNORE = 0x00,
+  UV_CREATE_PIPE = 0x01,
+  UV_INHERIT_FD = 0x02,
+  UV_INHERIT_STREAM = 0x04,
+  /* With UV_CREATE_PIPE: the directions, from the child's point of view. */
+  UV_READABLE_PIPE = 0x10,
+  UV_WRITABLE_PIPE = 0x20,
+  /* With UV_CREATE_PIPE: the child's end non-blocking. */
+  UV_NONBLOCK_PIPE = 0x40,
+  UV_OVERLAPPED_PIPE = 0x40 /* the old name */
+} uv_stdio_flags;
+
+typedef struct uv_stdio_container_s {
+  uv_stdio_flags flags;
+  union {
+    uv_stream_t* stream;
+    int fd;
+  } data;
+} uv_stdio_container_t;
+
+typedef struct uv_process_options_s {
+  uv_exit_cb exit_cb;
+  const char* file;
+  char** args;
+  char** env;
+  const char* cwd;
+  unsigned int flags;
+  int stdio_count;
+  uv_stdio_container_t* stdio;
+  uv_uid_t uid;
+  uv_gid_t gid;
+} uv_process_options_t;
+
+enum uv_process_flags {
+  UV_PROCESS_SETUID = (1 << 0),
+  UV_PROCESS_SETGID = (1 << 1),
+  UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS = (1 << 2), /* no effect here */
+  UV_PROCESS_DETACHED = (1 << 3),
+  UV_PROCESS_WINDOWS_HIDE = (1 << 4), /* no effect here */
+  UV_PROCESS_WINDOWS_HIDE_CONSOLE = (1 << 5), /* no effect here */
+  UV_PROCESS_WINDOWS_HIDE_GUI = (1 << 6), /* no effect here */
+  UV_PROCESS_WINDOWS_FILE_PATH_EXACT_NAME = (1 << 7) /* no effect here */
+};
+
+struct uv_process_s {
+  UV_HANDLE_FIELDS
+  uv_exit_cb exit_cb;
+  int pid;
+  void* ruv_process_reserved_[3];
+};
+
+UV_EXTERN int uv_spawn(uv_loop_t* loop, uv_process_t* handle, const uv_process_options_t* options);
+UV_EXTERN int uv_process_kill(uv_process_t* handle, int signum);
+UV_EXTERN uv_pid_t uv_process_get_pid(const uv_process_t* handle);
+
 /* ---- the process and its surroundings --------------------------------------- */
 typedef struct uv_env_item_s {
   char* name;

@@ -48,6 +48,12 @@ pub(crate) enum OwnedToken {
     Poll(ruv::Poll),
     Udp(ruv::Udp),
     Signal(ruv::Signal),
+    // ---- processes (h/cproc) ----
+    Process(ruv::Process),
+    /// A process handle whose `uv_spawn` failed: libuv initializes it all
+    /// the same and it must be closed; a never-started idle handle gives it
+    /// the same life (inactive, closed in the closing phase).
+    FailedProcess(ruv::Idle),
 }
 
 /// The ruv handle behind a live C handle, borrowed from the struct.
@@ -61,6 +67,9 @@ pub(crate) enum Token<'a> {
     Poll(&'a ruv::Poll),
     Udp(&'a ruv::Udp),
     Signal(&'a ruv::Signal),
+    // ---- processes (h/cproc) ----
+    Process(&'a ruv::Process),
+    FailedProcess(&'a ruv::Idle),
 }
 
 impl<'a> Token<'a> {
@@ -74,6 +83,8 @@ impl<'a> Token<'a> {
             Token::Poll(h) => h,
             Token::Udp(h) => h,
             Token::Signal(h) => h,
+            Token::Process(h) => h,
+            Token::FailedProcess(h) => h,
         }
     }
 }
@@ -91,6 +102,9 @@ enum Kind {
     Poll,
     Udp,
     Signal,
+    // ---- processes (h/cproc): numbered apart to leave room ----
+    Process = 14,
+    FailedProcess = 15,
 }
 
 impl Kind {
@@ -104,6 +118,8 @@ impl Kind {
             6 => Kind::Poll,
             7 => Kind::Udp,
             8 => Kind::Signal,
+            14 => Kind::Process,
+            15 => Kind::FailedProcess,
             _ => return None,
         })
     }
@@ -124,6 +140,8 @@ union Stored {
     poll: ManuallyDrop<ruv::Poll>,
     udp: ManuallyDrop<ruv::Udp>,
     signal: ManuallyDrop<ruv::Signal>,
+    process: ManuallyDrop<ruv::Process>,
+    failed_process: ManuallyDrop<ruv::Idle>,
 }
 
 // The token lives in place in `ruv_private_`.
@@ -183,6 +201,18 @@ impl OwnedToken {
                     signal: ManuallyDrop::new(h),
                 },
             ),
+            OwnedToken::Process(h) => (
+                Kind::Process,
+                Stored {
+                    process: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::FailedProcess(h) => (
+                Kind::FailedProcess,
+                Stored {
+                    failed_process: ManuallyDrop::new(h),
+                },
+            ),
         }
     }
 
@@ -197,6 +227,8 @@ impl OwnedToken {
             OwnedToken::Poll(h) => h.id(),
             OwnedToken::Udp(h) => h.id(),
             OwnedToken::Signal(h) => h.id(),
+            OwnedToken::Process(h) => h.id(),
+            OwnedToken::FailedProcess(h) => h.id(),
         }
     }
 }
@@ -254,6 +286,8 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
             Kind::Poll => Token::Poll(&(*stored).poll),
             Kind::Udp => Token::Udp(&(*stored).udp),
             Kind::Signal => Token::Signal(&(*stored).signal),
+            Kind::Process => Token::Process(&(*stored).process),
+            Kind::FailedProcess => Token::FailedProcess(&(*stored).failed_process),
         }
     })
 }
@@ -380,6 +414,10 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
             Kind::Poll => OwnedToken::Poll(ManuallyDrop::into_inner(stored.poll)),
             Kind::Udp => OwnedToken::Udp(ManuallyDrop::into_inner(stored.udp)),
             Kind::Signal => OwnedToken::Signal(ManuallyDrop::into_inner(stored.signal)),
+            Kind::Process => OwnedToken::Process(ManuallyDrop::into_inner(stored.process)),
+            Kind::FailedProcess => {
+                OwnedToken::FailedProcess(ManuallyDrop::into_inner(stored.failed_process))
+            }
         })
     }
 }
@@ -520,6 +558,8 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
             Kind::Poll => &(*stored).poll,
             Kind::Udp => &(*stored).udp,
             Kind::Signal => &(*stored).signal,
+            Kind::Process => &(*stored).process,
+            Kind::FailedProcess => &(*stored).failed_process,
         }
     })
 }

@@ -24,6 +24,7 @@ pub mod misc;
 pub mod os;
 pub mod poll;
 pub mod print_handles;
+pub mod process;
 pub mod process_title;
 pub mod shim;
 pub mod signal;

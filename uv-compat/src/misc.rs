@@ -63,6 +63,8 @@ mod layout {
         uv_udp_send_t, uv_udp_t, uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t,
         uv_watcher_t as uv_idle_t,
     };
+    // processes (h/cproc)
+    pub(super) use crate::types::uv_process_t;
 }
 
 /// `uv_buf_init`: a `uv_buf_t` over `len` bytes at `base`.
@@ -204,6 +206,7 @@ pub extern "C" fn uv_handle_size(type_: c_int) -> size_t {
         UV_TIMER => size_of::<layout::uv_timer_t>(),
         UV_UDP => size_of::<layout::uv_udp_t>(),
         UV_SIGNAL => size_of::<layout::uv_signal_t>(),
+        UV_PROCESS => size_of::<layout::uv_process_t>(),
         _ => NO_SIZE,
     }
 }
@@ -276,6 +279,7 @@ mod tests {
         assert_eq!(uv_handle_size(kind::UV_ASYNC), 128);
         assert_eq!(uv_handle_size(kind::UV_POLL), 160);
         assert_eq!(uv_handle_size(kind::UV_UDP), 216);
+        assert_eq!(uv_handle_size(kind::UV_PROCESS), 136);
         assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
         assert_eq!(uv_req_size(kind::UV_REQ), 64);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 320);

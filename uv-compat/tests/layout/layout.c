@@ -132,6 +132,30 @@ int main(void) {
   TYPE(enum uv_udp_flags);
   TYPE(enum uv_poll_event);
 
+  /* processes */
+  HANDLE(uv_process_t);
+  FIELD(uv_process_t, exit_cb);
+  FIELD(uv_process_t, pid);
+  TYPE(uv_stdio_container_t);
+  FIELD(uv_stdio_container_t, flags);
+  FIELD(uv_stdio_container_t, data);
+  FIELD(uv_stdio_container_t, data.stream);
+  FIELD(uv_stdio_container_t, data.fd);
+  TYPE(uv_process_options_t);
+  FIELD(uv_process_options_t, exit_cb);
+  FIELD(uv_process_options_t, file);
+  FIELD(uv_process_options_t, args);
+  FIELD(uv_process_options_t, env);
+  FIELD(uv_process_options_t, cwd);
+  FIELD(uv_process_options_t, flags);
+  FIELD(uv_process_options_t, stdio_count);
+  FIELD(uv_process_options_t, stdio);
+  FIELD(uv_process_options_t, uid);
+  FIELD(uv_process_options_t, gid);
+  TYPE(uv_stdio_flags);
+  TYPE(enum uv_process_flags);
+  TYPE(uv_exit_cb);
+
   /* the process and its surroundings */
   TYPE(uv_env_item_t);
   FIELD(uv_env_item_t, name);
@@ -174,6 +198,7 @@ int main(void) {
   printf("uv_handle_size(UV_POLL) %zu\n", uv_handle_size(UV_POLL));
   printf("uv_handle_size(UV_UDP) %zu\n", uv_handle_size(UV_UDP));
   printf("uv_handle_size(UV_SIGNAL) %zu\n", uv_handle_size(UV_SIGNAL));
+  printf("uv_handle_size(UV_PROCESS) %zu\n", uv_handle_size(UV_PROCESS));
   printf("uv_req_size(UV_REQ) %zu\n", uv_req_size(UV_REQ));
   printf("uv_req_size(UV_UDP_SEND) %zu\n", uv_req_size(UV_UDP_SEND));
 #endif
