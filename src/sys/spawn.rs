@@ -10,7 +10,10 @@
 //!   into it);
 //! - the exec error (`ENOENT`, `EACCES`, ...) is `spawn`'s result;
 //! - the child is watched through a pidfd: it can be waited for in the
-//!   loop's epoll set and signalled without ever hitting a recycled pid.
+//!   loop's epoll set and signalled without ever hitting a recycled pid;
+//!   where the kernel has no pidfds (before 5.3) or a seccomp filter
+//!   refuses them, [`pidfds_unavailable`] says so and children are reaped
+//!   on `SIGCHLD` instead (see `crate::process`).
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
@@ -48,7 +51,50 @@ pub(crate) struct SpawnSpec {
 pub(crate) struct Child {
     pub pid: i32,
     /// Readable once the child has exited; also its handle for signals.
-    pub pidfd: OwnedFd,
+    /// `None` where pidfds are unavailable (reaped on `SIGCHLD`).
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// The environment variable that makes every loop of the process reap its
+/// children on `SIGCHLD` as if pidfds were unavailable (for tests).
+pub(crate) const FORCE_SIGCHLD_VAR: &str = "RUV_REAP_WITH_SIGCHLD";
+
+/// Whether children must be reaped on `SIGCHLD`: pidfd_open fails with
+/// `ENOSYS` (kernels before 5.3) or `EPERM` (a seccomp filter), or
+/// [`FORCE_SIGCHLD_VAR`] is set to anything but `0`. Decided once per
+/// process: a probe of our own pid.
+pub(crate) fn pidfds_unavailable() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not decided yet; 1: pidfds; 2: SIGCHLD.
+    static DECIDED: AtomicU8 = AtomicU8::new(0);
+    match DECIDED.load(Ordering::Relaxed) {
+        1 => return false,
+        2 => return true,
+        _ => {}
+    }
+    let forced = std::env::var_os(FORCE_SIGCHLD_VAR).is_some_and(|v| !v.is_empty() && v != "0");
+    let unavailable = forced || {
+        // SAFETY: pidfd_open(2) of our own pid; the result is checked.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_open,
+                libc::c_long::from(libc::getpid()),
+                0 as libc::c_long,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a new descriptor nobody else owns.
+            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            false
+        } else {
+            matches!(
+                io::Error::last_os_error().raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EPERM)
+            )
+        }
+    };
+    DECIDED.store(if unavailable { 2 } else { 1 }, Ordering::Relaxed);
+    unavailable
 }
 
 /// How a child ended.
@@ -139,8 +185,8 @@ extern "C" {
 /// `/dev/null` for the C library (no `c""` literals: the MSRV is 1.75).
 const DEV_NULL: &[u8] = b"/dev/null\0";
 
-/// Starts the child `spec` describes.
-pub(crate) fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
+/// Starts the child `spec` describes, with a pidfd for it if `with_pidfd`.
+pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
     // A slot that copies a descriptor onto itself must lose close-on-exec
     // in the child, which dup2 onto itself does not do: copy it first (the
     // copy is close-on-exec in the parent, and dup2 onto the slot in the
@@ -164,16 +210,63 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
         fork_exec(spec, &stdio, &argv, envp.as_deref())?
     };
     drop(copies);
+    if !with_pidfd {
+        return Ok(Child { pid, pidfd: None });
+    }
     // The child cannot be reaped by anyone before we wait for it (unless
     // the program set SIGCHLD to SIG_IGN), so the pid still names it.
     // SAFETY: pidfd_open(2) takes a pid and flags; the result is checked.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::c_long::from(pid), 0) };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        // Out of descriptors, say: a child nobody could wait for must not
+        // run on. Its pid still names it (not reaped yet).
+        let err = io::Error::last_os_error();
+        // SAFETY: signalling and waiting for our own unreaped child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, ptr::null_mut(), 0);
+        }
+        return Err(err);
     }
     // SAFETY: a new descriptor nobody else owns (pidfds are close-on-exec).
     let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    Ok(Child { pid, pidfd })
+    Ok(Child {
+        pid,
+        pidfd: Some(pidfd),
+    })
+}
+
+/// The pid of one exited child of the process, left unreaped
+/// (`waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)`): `None` when no child
+/// has exited (or there are none).
+pub(crate) fn peek_exited() -> Option<i32> {
+    // SAFETY: all-zero is a valid siginfo to be filled in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is writable; P_ALL ignores the id.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: waitid filled `info` for a child event (or left it zeroed).
+    let pid = unsafe { info.si_pid() };
+    (pid != 0).then_some(pid)
+}
+
+/// Sends `signum` to `child`: through its pidfd (`ESRCH` once it was
+/// reaped, never another process), or by pid where there is none (the
+/// caller only does so while the child is not reaped).
+pub(crate) fn signal_child(child: &Child, signum: i32) -> io::Result<()> {
+    match &child.pidfd {
+        Some(fd) => pidfd_signal(fd.as_raw_fd(), signum),
+        None => super::kill(child.pid, signum),
+    }
 }
 
 fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
@@ -500,6 +593,10 @@ mod tests {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
 
+    fn spawn_pidfd(s: &SpawnSpec) -> io::Result<Child> {
+        spawn(s, true)
+    }
+
     fn spec(file: &str, args: &[&str]) -> SpawnSpec {
         let path_var = std::env::var_os("PATH");
         SpawnSpec {
@@ -523,7 +620,8 @@ mod tests {
             if let Some(exit) = try_reap(child).unwrap() {
                 return exit;
             }
-            crate::sys::poll_now(child.pidfd.as_raw_fd(), true, false).unwrap();
+            let fd = child.pidfd.as_ref().unwrap().as_raw_fd();
+            crate::sys::poll_now(fd, true, false).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
@@ -532,7 +630,7 @@ mod tests {
     fn output_of(mut s: SpawnSpec) -> (Exit, String) {
         let (ours, theirs) = UnixStream::pair().unwrap();
         s.stdio[1] = StdioAction::Dup(theirs.as_raw_fd());
-        let child = spawn(&s).unwrap();
+        let child = spawn_pidfd(&s).unwrap();
         drop(theirs);
         let mut out = String::new();
         (&ours).read_to_string(&mut out).unwrap();
@@ -541,7 +639,7 @@ mod tests {
 
     #[test]
     fn exit_statuses_and_signals() {
-        let exit = wait(&spawn(&spec("true", &[])).unwrap());
+        let exit = wait(&spawn_pidfd(&spec("true", &[])).unwrap());
         assert_eq!(
             exit,
             Exit {
@@ -549,7 +647,7 @@ mod tests {
                 signal: 0
             }
         );
-        let exit = wait(&spawn(&spec("sh", &["-c", "exit 3"])).unwrap());
+        let exit = wait(&spawn_pidfd(&spec("sh", &["-c", "exit 3"])).unwrap());
         assert_eq!(
             exit,
             Exit {
@@ -557,8 +655,8 @@ mod tests {
                 signal: 0
             }
         );
-        let child = spawn(&spec("sleep", &["10"])).unwrap();
-        pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGTERM).unwrap();
+        let child = spawn_pidfd(&spec("sleep", &["10"])).unwrap();
+        signal_child(&child, libc::SIGTERM).unwrap();
         assert_eq!(
             wait(&child),
             Exit {
@@ -566,7 +664,7 @@ mod tests {
                 signal: libc::SIGTERM
             }
         );
-        let err = pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGTERM).unwrap_err();
+        let err = signal_child(&child, libc::SIGTERM).unwrap_err();
         assert_eq!(
             err.raw_os_error(),
             Some(libc::ESRCH),
@@ -581,12 +679,21 @@ mod tests {
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         let mut s = spec("true", &[]);
         s.path = CString::new("/nonexistent/x").unwrap();
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
         s.path = CString::new("/etc/passwd").unwrap();
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::EACCES)
+        );
         // The fork path reports the same way.
         s.uid = Some(unsafe_free_uid());
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::EACCES)
+        );
         let err = resolve_program(OsStr::new("passwd-is-not-here"), Some(OsStr::new("/etc")))
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));

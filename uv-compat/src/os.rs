@@ -132,7 +132,7 @@ pub unsafe extern "C" fn uv_chdir(dir: *const c_char) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn uv_os_homedir(buffer: *mut c_char, size: *mut size_t) -> c_int {
     // SAFETY: per the contract above.
-    let r = unsafe { crate::env::uv_os_getenv(b"HOME\0".as_ptr().cast(), buffer, size) };
+    let r = unsafe { crate::env::uv_os_getenv(c"HOME".as_ptr(), buffer, size) };
     if r != -libc::ENOENT {
         return r;
     }

@@ -153,9 +153,8 @@ pub unsafe extern "C" fn uv_spawn(
         Err(EINVAL)
     } else {
         // SAFETY: valid options per the contract above.
-        unsafe { self::options(&*options) }.and_then(|opts| {
-            ruv::Process::spawn(&ctx.lp, &opts, exited).map_err(status)
-        })
+        unsafe { self::options(&*options) }
+            .and_then(|opts| ruv::Process::spawn(&ctx.lp, &opts, exited).map_err(status))
     };
     // SAFETY: writable per the contract above; `options` as above.
     unsafe {
@@ -169,21 +168,10 @@ pub unsafe extern "C" fn uv_spawn(
                 let pid = p.pid().unwrap_or(0);
                 (OwnedToken::Process(p), pid, 0)
             }
-            Err(code) => (
-                OwnedToken::FailedProcess(ruv::Idle::new(&ctx.lp)),
-                0,
-                code,
-            ),
+            Err(code) => (OwnedToken::FailedProcess(ruv::Idle::new(&ctx.lp)), 0, code),
         };
         (*handle).pid = pid;
-        init(
-            loop_,
-            ctx,
-            handle as *mut uv_handle_t,
-            UV_PROCESS,
-            token,
-            0,
-        );
+        init(loop_, ctx, handle as *mut uv_handle_t, UV_PROCESS, token, 0);
         result
     }
 }

@@ -49,13 +49,12 @@ pub unsafe extern "C" fn uv_setup_args(argc: c_int, argv: *mut *mut c_char) -> *
     // SAFETY: as above.
     let start = unsafe { *argv };
     let mut cap = lens[0] + 1;
-    for i in 1..argc {
+    for (i, len) in lens.iter().enumerate().skip(1) {
         // SAFETY: as above.
-        if unsafe { *argv.add(i) } as usize == start as usize + cap {
-            cap += lens[i] + 1;
-        } else {
+        if unsafe { *argv.add(i) } as usize != start as usize + cap {
             break;
         }
+        cap += len + 1;
     }
     let pointers = (argc + 1) * std::mem::size_of::<*mut c_char>();
     let strings: usize = lens.iter().map(|l| l + 1).sum();
