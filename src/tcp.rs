@@ -13,7 +13,7 @@ use crate::{HandleType, Loop};
 use bitflags::bitflags;
 use socket2::{Domain, Socket, TcpKeepalive, Type};
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 bitflags! {
@@ -229,9 +229,10 @@ impl Tcp {
     /// listening one may [`listen`](Tcp::listen) (with its callback).
     ///
     /// EBUSY if the handle already has a socket; EEXIST if this loop
-    /// already watches the descriptor; ENOTSOCK for a non-socket; EINVAL
-    /// for a socket that is not an IPv4/IPv6 stream socket. On error the
-    /// socket is dropped (and so closed).
+    /// already watches the descriptor (it then stays open: whoever watches
+    /// it owns it); ENOTSOCK for a non-socket; EINVAL for a socket that is
+    /// not an IPv4/IPv6 stream socket. On other errors the socket is
+    /// dropped (and so closed).
     pub fn open<S: AsFd + Into<OwnedFd>>(&self, socket: S) -> Result<()> {
         let key = self.key();
         let lp = self.get_loop();
@@ -250,7 +251,17 @@ impl Tcp {
                 return Err(StatusCode::EBUSY.into());
             }
             apply_options(t, &socket)?;
-            stream::install_socket::<Tcp>(st, key, socket)?;
+            match stream::try_install::<Tcp>(st, key, socket) {
+                Ok(()) => {}
+                Err((err, socket)) if err == StatusCode::EEXIST => {
+                    // Another handle of this loop watches this very
+                    // descriptor and owns it: closing it here would pull
+                    // it from under that handle.
+                    let _ = socket.into_raw_fd();
+                    return Err(err);
+                }
+                Err((err, _)) => return Err(err),
+            }
             let t = tcp_mut(st, key)?;
             t.family = Some(family);
             t.stream.readable = connected;
@@ -423,29 +434,6 @@ impl Tcp {
         });
         drop(cb);
         result
-    }
-
-    /// Makes writes wait for room instead of queueing
-    /// (`uv_stream_set_blocking`): with `true` the socket is made blocking
-    /// and each [`write`](Tcp::write) returns once the kernel took all of
-    /// it (its callback still runs in the pending phase). Reads never
-    /// block either way. Meant for a connected stream; `false` restores
-    /// the default.
-    ///
-    /// EBADF without a socket.
-    pub fn set_blocking(&self, blocking: bool) -> Result<()> {
-        let key = self.key();
-        self.get_loop().with_deferred(|st, _| {
-            let t = tcp_mut(st, key)?;
-            let sock = t.stream.socket.as_ref().ok_or(StatusCode::EBADF)?;
-            sock.set_nonblocking(!blocking)?;
-            t.stream.sender = if blocking {
-                stream::Sender::SocketBlocking
-            } else {
-                stream::Sender::Socket
-            };
-            Ok(())
-        })
     }
 
     /// Turns Nagle's algorithm off (`true`) or on (`uv_tcp_nodelay`).

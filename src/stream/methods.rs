@@ -110,6 +110,20 @@ macro_rules! stream_methods {
                 $crate::stream::shutdown(self, cb)
             }
 
+            /// Makes writes wait for room instead of queueing
+            /// (`uv_stream_set_blocking`): with `true` the socket is made
+            /// blocking and each [`write`](Self::write) returns once the
+            /// kernel took all of it (its callback still runs in the pending
+            /// phase). Reads never block either way. Meant for a connected
+            /// stream; `false` restores the default.
+            ///
+            /// EBADF without a descriptor; ENOTSUP for a descriptor that is
+            /// not a socket (a pipe end or terminal opened by a `Pipe`),
+            /// whose reads would block too.
+            pub fn set_blocking(&self, blocking: bool) -> Result<()> {
+                $crate::stream::set_blocking(self, blocking)
+            }
+
             /// Whether the stream can be read (`uv_is_readable`): connected,
             /// and no read error since. Still true after the end of the
             /// stream.

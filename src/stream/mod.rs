@@ -29,7 +29,7 @@ pub(crate) use listen::{accept_into, start_listening};
 pub(crate) use methods::stream_methods;
 pub(crate) use read::{read_start, read_start_with, read_stop};
 pub(crate) use write::{
-    requeue_completions, run_completions, shutdown, try_write, write, write_owned,
+    requeue_completions, run_completions, set_blocking, shutdown, try_write, write, write_owned,
 };
 
 use crate::core::kinds::Kind;
@@ -215,7 +215,6 @@ impl<T> StreamState<T> {
         self.last_read == iteration
     }
 
-    /// What the handle does that makes it active (`uv_is_active`).
     /// The shutdown may be made now: no connect and no write before it.
     fn shutdown_ready(&self) -> bool {
         self.shutdown.is_some()
@@ -230,12 +229,12 @@ impl<T> StreamState<T> {
         self.writes.has_done() || self.connect_outcome.is_some() || self.shutdown_ready()
     }
 
+    /// What makes the handle active (`uv_is_active`): reading or
+    /// listening, as in libuv. A connect, writes and a shutdown in flight
+    /// keep the loop alive as requests (even on an unreferenced handle),
+    /// not by making the handle active.
     fn busy(&self) -> bool {
-        self.reading
-            || self.listening
-            || self.connect.is_some()
-            || self.writes.has_waiting()
-            || self.shutdown.is_some()
+        self.reading || self.listening
     }
 }
 

@@ -138,6 +138,27 @@ pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize>
     })
 }
 
+/// `set_blocking`: see [`Tcp::set_blocking`](crate::Tcp::set_blocking).
+pub(crate) fn set_blocking<T: StreamHandle>(h: &T, blocking: bool) -> Result<()> {
+    let key = h.as_ref().key();
+    h.as_ref().get_loop().with_deferred(|st, _| {
+        let s = stream_mut::<T>(st, key)?;
+        let sock = s.socket.as_ref().ok_or(StatusCode::EBADF)?;
+        if s.sender == Sender::Plain {
+            // `read(2)` on it would block the loop: only a socket's reads
+            // (`recv` with `MSG_DONTWAIT`) stay non-blocking.
+            return Err(StatusCode::ENOTSUP.into());
+        }
+        sock.set_nonblocking(!blocking)?;
+        s.sender = if blocking {
+            Sender::SocketBlocking
+        } else {
+            Sender::Socket
+        };
+        Ok(())
+    })
+}
+
 /// `shutdown`: see [`Tcp::shutdown`](crate::Tcp::shutdown).
 pub(crate) fn shutdown<T: StreamHandle>(
     h: &T,

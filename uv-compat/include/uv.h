@@ -313,6 +313,27 @@ enum uv_udp_flags {
   UV_UDP_RECVMMSG = 256
 };
 
+enum uv_tcp_flags {
+  UV_TCP_IPV6ONLY = 1,
+  UV_TCP_REUSEPORT = 2
+};
+
+enum {
+  UV_PIPE_NO_TRUNCATE = 1u << 0
+};
+
+/* libuv's stdio flags; uv_pipe and uv_socketpair read UV_NONBLOCK_PIPE. */
+typedef enum {
+  UV_IGNORE = 0x00,
+  UV_CREATE_PIPE = 0x01,
+  UV_INHERIT_FD = 0x02,
+  UV_INHERIT_STREAM = 0x04,
+  UV_READABLE_PIPE = 0x10,
+  UV_WRITABLE_PIPE = 0x20,
+  UV_NONBLOCK_PIPE = 0x40,
+  UV_OVERLAPPED_PIPE = 0x40
+} uv_stdio_flags;
+
 enum uv_poll_event {
   UV_READABLE = 1,
   UV_WRITABLE = 2,
@@ -529,6 +550,12 @@ typedef struct uv_udp_s uv_udp_t;
 typedef struct uv_signal_s uv_signal_t;
 typedef struct uv_req_s uv_req_t;
 typedef struct uv_udp_send_s uv_udp_send_t;
+typedef struct uv_stream_s uv_stream_t;
+typedef struct uv_tcp_s uv_tcp_t;
+typedef struct uv_pipe_s uv_pipe_t;
+typedef struct uv_write_s uv_write_t;
+typedef struct uv_connect_s uv_connect_t;
+typedef struct uv_shutdown_s uv_shutdown_t;
 typedef struct uv_interface_address_s uv_interface_address_t;
 
 typedef void (*uv_alloc_cb)(uv_handle_t* handle, size_t suggested_size, uv_buf_t* buf);
@@ -547,6 +574,11 @@ typedef void (*uv_udp_recv_cb)(uv_udp_t* handle,
                                const uv_buf_t* buf,
                                const struct sockaddr* addr,
                                unsigned flags);
+typedef void (*uv_read_cb)(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+typedef void (*uv_write_cb)(uv_write_t* req, int status);
+typedef void (*uv_connect_cb)(uv_connect_t* req, int status);
+typedef void (*uv_shutdown_cb)(uv_shutdown_t* req, int status);
+typedef void (*uv_connection_cb)(uv_stream_t* server, int status);
 typedef void (*uv_thread_cb)(void* arg);
 
 /* The options of libuv's uv_thread_create_ex (not provided here). */
@@ -659,6 +691,37 @@ struct uv_udp_s {
   void* ruv_udp_reserved_[9];
 };
 
+/* Stream fields, after UV_HANDLE_FIELDS in uv_stream_t, uv_tcp_t and
+ * uv_pipe_t. write_queue_size: bytes of uv_write requests whose callback has
+ * not run yet. */
+#define UV_STREAM_FIELDS \
+  size_t write_queue_size; \
+  uv_alloc_cb alloc_cb; \
+  uv_read_cb read_cb; \
+  /* private: the writes whose callback has not run, oldest and newest (a \
+     list through the requests' private fields), then the rest of libuv's \
+     room */ \
+  void* ruv_private_writes_[2]; \
+  void* ruv_stream_reserved_[14]; \
+
+struct uv_stream_s {
+  UV_HANDLE_FIELDS
+  UV_STREAM_FIELDS
+};
+
+struct uv_tcp_s {
+  UV_HANDLE_FIELDS
+  UV_STREAM_FIELDS
+};
+
+struct uv_pipe_s {
+  UV_HANDLE_FIELDS
+  UV_STREAM_FIELDS
+  int ipc; /* non-zero if this pipe is used for passing handles */
+  /* private */
+  void* ruv_pipe_reserved_;
+};
+
 #define UV_REQ_FIELDS \
   void* data; \
   uv_req_type type; \
@@ -676,6 +739,29 @@ struct uv_udp_send_s {
   uv_udp_send_cb cb;
   /* private */
   void* ruv_udp_send_reserved_[30];
+};
+
+struct uv_write_s {
+  UV_REQ_FIELDS
+  uv_write_cb cb;
+  uv_stream_t* send_handle; /* always NULL here */
+  uv_stream_t* handle;
+  /* private */
+  void* ruv_write_reserved_[13];
+};
+
+struct uv_connect_s {
+  UV_REQ_FIELDS
+  uv_connect_cb cb;
+  uv_stream_t* handle;
+  /* private */
+  void* ruv_connect_reserved_[2];
+};
+
+struct uv_shutdown_s {
+  UV_REQ_FIELDS
+  uv_stream_t* handle;
+  uv_shutdown_cb cb;
 };
 
 struct uv_interface_address_s {
@@ -844,6 +930,74 @@ UV_EXTERN int uv_udp_recv_stop(uv_udp_t* handle);
 UV_EXTERN size_t uv_udp_get_send_queue_size(const uv_udp_t* handle);
 UV_EXTERN size_t uv_udp_get_send_queue_count(const uv_udp_t* handle);
 
+/* ---- streams ---------------------------------------------------------------- */
+UV_EXTERN int uv_listen(uv_stream_t* stream, int backlog, uv_connection_cb cb);
+UV_EXTERN int uv_accept(uv_stream_t* server, uv_stream_t* client);
+UV_EXTERN int uv_read_start(uv_stream_t* stream, uv_alloc_cb alloc_cb, uv_read_cb read_cb);
+UV_EXTERN int uv_read_stop(uv_stream_t* stream);
+UV_EXTERN int uv_write(uv_write_t* req,
+                       uv_stream_t* handle,
+                       const uv_buf_t bufs[],
+                       unsigned int nbufs,
+                       uv_write_cb cb);
+UV_EXTERN int uv_try_write(uv_stream_t* handle, const uv_buf_t bufs[], unsigned int nbufs);
+UV_EXTERN int uv_shutdown(uv_shutdown_t* req, uv_stream_t* handle, uv_shutdown_cb cb);
+UV_EXTERN int uv_is_readable(const uv_stream_t* handle);
+UV_EXTERN int uv_is_writable(const uv_stream_t* handle);
+UV_EXTERN int uv_stream_set_blocking(uv_stream_t* handle, int blocking);
+UV_EXTERN size_t uv_stream_get_write_queue_size(const uv_stream_t* stream);
+
+/* ---- tcp -------------------------------------------------------------------- */
+UV_EXTERN int uv_tcp_init(uv_loop_t* loop, uv_tcp_t* handle);
+UV_EXTERN int uv_tcp_init_ex(uv_loop_t* loop, uv_tcp_t* handle, unsigned int flags);
+UV_EXTERN int uv_tcp_open(uv_tcp_t* handle, uv_os_sock_t sock);
+UV_EXTERN int uv_tcp_nodelay(uv_tcp_t* handle, int enable);
+UV_EXTERN int uv_tcp_keepalive(uv_tcp_t* handle, int enable, unsigned int delay);
+UV_EXTERN int uv_tcp_keepalive_ex(uv_tcp_t* handle,
+                                  int on,
+                                  unsigned int idle,
+                                  unsigned int intvl,
+                                  unsigned int cnt);
+UV_EXTERN int uv_tcp_simultaneous_accepts(uv_tcp_t* handle, int enable);
+UV_EXTERN int uv_tcp_bind(uv_tcp_t* handle, const struct sockaddr* addr, unsigned int flags);
+UV_EXTERN int uv_tcp_getsockname(const uv_tcp_t* handle, struct sockaddr* name, int* namelen);
+UV_EXTERN int uv_tcp_getpeername(const uv_tcp_t* handle, struct sockaddr* name, int* namelen);
+UV_EXTERN int uv_tcp_close_reset(uv_tcp_t* handle, uv_close_cb close_cb);
+UV_EXTERN int uv_tcp_connect(uv_connect_t* req,
+                             uv_tcp_t* handle,
+                             const struct sockaddr* addr,
+                             uv_connect_cb cb);
+
+/* ---- pipe ------------------------------------------------------------------- */
+UV_EXTERN int uv_pipe_init(uv_loop_t* loop, uv_pipe_t* handle, int ipc);
+UV_EXTERN int uv_pipe_open(uv_pipe_t* handle, uv_file file);
+UV_EXTERN int uv_pipe_bind(uv_pipe_t* handle, const char* name);
+UV_EXTERN int uv_pipe_bind2(uv_pipe_t* handle,
+                            const char* name,
+                            size_t namelen,
+                            unsigned int flags);
+UV_EXTERN void uv_pipe_connect(uv_connect_t* req,
+                               uv_pipe_t* handle,
+                               const char* name,
+                               uv_connect_cb cb);
+UV_EXTERN int uv_pipe_connect2(uv_connect_t* req,
+                               uv_pipe_t* handle,
+                               const char* name,
+                               size_t namelen,
+                               unsigned int flags,
+                               uv_connect_cb cb);
+UV_EXTERN int uv_pipe_getsockname(const uv_pipe_t* handle, char* buffer, size_t* size);
+UV_EXTERN int uv_pipe_getpeername(const uv_pipe_t* handle, char* buffer, size_t* size);
+UV_EXTERN void uv_pipe_pending_instances(uv_pipe_t* handle, int count);
+UV_EXTERN int uv_pipe_chmod(uv_pipe_t* handle, int flags);
+UV_EXTERN int uv_pipe(uv_file fds[2], int read_flags, int write_flags);
+UV_EXTERN int uv_socketpair(int type,
+                            int protocol,
+                            uv_os_sock_t socket_vector[2],
+                            int flags0,
+                            int flags1);
+UV_EXTERN uv_handle_type uv_guess_handle(uv_file file);
+
 /* ---- errors ------------------------------------------------------------------ */
 UV_EXTERN int uv_translate_sys_error(int sys_errno);
 UV_EXTERN const char* uv_strerror(int err);
@@ -873,22 +1027,9 @@ UV_EXTERN unsigned int uv_available_parallelism(void);
 
 /* ---- processes -------------------------------------------------------------- */
 typedef struct uv_process_s uv_process_t;
-typedef struct uv_stream_s uv_stream_t;
 typedef void (*uv_exit_cb)(uv_process_t* process, int64_t exit_status, int term_signal);
 
-typedef enum {
-  UV_IGNORE = 0x00,
-  UV_CREATE_PIPE = 0x01,
-  UV_INHERIT_FD = 0x02,
-  UV_INHERIT_STREAM = 0x04,
-  /* With UV_CREATE_PIPE: the directions, from the child's point of view. */
-  UV_READABLE_PIPE = 0x10,
-  UV_WRITABLE_PIPE = 0x20,
-  /* With UV_CREATE_PIPE: the child's end non-blocking. */
-  UV_NONBLOCK_PIPE = 0x40,
-  UV_OVERLAPPED_PIPE = 0x40 /* the old name */
-} uv_stdio_flags;
-
+/* uv_stdio_flags is declared with the stream flags above. */
 typedef struct uv_stdio_container_s {
   uv_stdio_flags flags;
   union {

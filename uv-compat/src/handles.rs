@@ -48,6 +48,8 @@ pub(crate) enum OwnedToken {
     Poll(ruv::Poll),
     Udp(ruv::Udp),
     Signal(ruv::Signal),
+    Tcp(ruv::Tcp),
+    Pipe(ruv::Pipe),
     // ---- processes (h/cproc) ----
     Process(ruv::Process),
     /// A process handle whose `uv_spawn` failed: libuv initializes it all
@@ -67,6 +69,8 @@ pub(crate) enum Token<'a> {
     Poll(&'a ruv::Poll),
     Udp(&'a ruv::Udp),
     Signal(&'a ruv::Signal),
+    Tcp(&'a ruv::Tcp),
+    Pipe(&'a ruv::Pipe),
     // ---- processes (h/cproc) ----
     Process(&'a ruv::Process),
     FailedProcess(&'a ruv::Idle),
@@ -83,6 +87,8 @@ impl<'a> Token<'a> {
             Token::Poll(h) => h,
             Token::Udp(h) => h,
             Token::Signal(h) => h,
+            Token::Tcp(h) => h,
+            Token::Pipe(h) => h,
             Token::Process(h) => h,
             Token::FailedProcess(h) => h,
         }
@@ -102,6 +108,8 @@ enum Kind {
     Poll,
     Udp,
     Signal,
+    Tcp,
+    Pipe,
     // ---- processes (h/cproc): numbered apart to leave room ----
     Process = 14,
     FailedProcess = 15,
@@ -118,6 +126,8 @@ impl Kind {
             6 => Kind::Poll,
             7 => Kind::Udp,
             8 => Kind::Signal,
+            9 => Kind::Tcp,
+            10 => Kind::Pipe,
             14 => Kind::Process,
             15 => Kind::FailedProcess,
             _ => return None,
@@ -140,6 +150,8 @@ union Stored {
     poll: ManuallyDrop<ruv::Poll>,
     udp: ManuallyDrop<ruv::Udp>,
     signal: ManuallyDrop<ruv::Signal>,
+    tcp: ManuallyDrop<ruv::Tcp>,
+    pipe: ManuallyDrop<ruv::Pipe>,
     process: ManuallyDrop<ruv::Process>,
     failed_process: ManuallyDrop<ruv::Idle>,
 }
@@ -201,6 +213,18 @@ impl OwnedToken {
                     signal: ManuallyDrop::new(h),
                 },
             ),
+            OwnedToken::Tcp(h) => (
+                Kind::Tcp,
+                Stored {
+                    tcp: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::Pipe(h) => (
+                Kind::Pipe,
+                Stored {
+                    pipe: ManuallyDrop::new(h),
+                },
+            ),
             OwnedToken::Process(h) => (
                 Kind::Process,
                 Stored {
@@ -227,6 +251,8 @@ impl OwnedToken {
             OwnedToken::Poll(h) => h.id(),
             OwnedToken::Udp(h) => h.id(),
             OwnedToken::Signal(h) => h.id(),
+            OwnedToken::Tcp(h) => h.id(),
+            OwnedToken::Pipe(h) => h.id(),
             OwnedToken::Process(h) => h.id(),
             OwnedToken::FailedProcess(h) => h.id(),
         }
@@ -286,6 +312,8 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
             Kind::Poll => Token::Poll(&(*stored).poll),
             Kind::Udp => Token::Udp(&(*stored).udp),
             Kind::Signal => Token::Signal(&(*stored).signal),
+            Kind::Tcp => Token::Tcp(&(*stored).tcp),
+            Kind::Pipe => Token::Pipe(&(*stored).pipe),
             Kind::Process => Token::Process(&(*stored).process),
             Kind::FailedProcess => Token::FailedProcess(&(*stored).failed_process),
         }
@@ -414,6 +442,8 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
             Kind::Poll => OwnedToken::Poll(ManuallyDrop::into_inner(stored.poll)),
             Kind::Udp => OwnedToken::Udp(ManuallyDrop::into_inner(stored.udp)),
             Kind::Signal => OwnedToken::Signal(ManuallyDrop::into_inner(stored.signal)),
+            Kind::Tcp => OwnedToken::Tcp(ManuallyDrop::into_inner(stored.tcp)),
+            Kind::Pipe => OwnedToken::Pipe(ManuallyDrop::into_inner(stored.pipe)),
             Kind::Process => OwnedToken::Process(ManuallyDrop::into_inner(stored.process)),
             Kind::FailedProcess => {
                 OwnedToken::FailedProcess(ManuallyDrop::into_inner(stored.failed_process))
@@ -504,6 +534,23 @@ pub(crate) unsafe fn live<'a>(h: *const uv_handle_t) -> Result<Token<'a>, c_int>
     }
 }
 
+/// Records `uv_close`'s callback and marks the handle closing.
+///
+/// # Safety
+/// `handle` is a live handle initialized here.
+pub(crate) unsafe fn mark_closing(handle: *mut uv_handle_t, close_cb: Option<uv_close_cb>) {
+    // SAFETY: per the contract above.
+    unsafe {
+        (*handle).close_cb = close_cb;
+        if (*handle).type_ == handle_type::ASYNC {
+            // Senders on other threads change the flags too.
+            flags_atomic(handle).fetch_or(CLOSING, Ordering::Relaxed);
+        } else {
+            (*handle).ruv_flags_ |= CLOSING;
+        }
+    }
+}
+
 /// `uv_close`.
 ///
 /// # Safety
@@ -516,15 +563,7 @@ pub unsafe extern "C" fn uv_close(handle: *mut uv_handle_t, close_cb: Option<uv_
         return;
     };
     // SAFETY: initialized handle.
-    unsafe {
-        (*handle).close_cb = close_cb;
-        if (*handle).type_ == handle_type::ASYNC {
-            // Senders on other threads change the flags too.
-            flags_atomic(handle).fetch_or(CLOSING, Ordering::Relaxed);
-        } else {
-            (*handle).ruv_flags_ |= CLOSING;
-        }
-    }
+    unsafe { mark_closing(handle, close_cb) };
     // No callback of its own: the loop's close hook (`close_hook`, set by
     // `uv_loop_init`) finishes it, so ruv stores only the slot index.
     ruv_handle.close_to_hook();
@@ -558,6 +597,8 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
             Kind::Poll => &(*stored).poll,
             Kind::Udp => &(*stored).udp,
             Kind::Signal => &(*stored).signal,
+            Kind::Tcp => &(*stored).tcp,
+            Kind::Pipe => &(*stored).pipe,
             Kind::Process => &(*stored).process,
             Kind::FailedProcess => &(*stored).failed_process,
         }
@@ -781,16 +822,36 @@ pub unsafe extern "C" fn uv_req_get_type(req: *const uv_req_t) -> c_int {
     unsafe { (*req).type_ }
 }
 
-/// The UDP token of a handle for the buffer-size calls.
+/// A socket buffer size's getter and setter, for a UDP handle (ruv's) and
+/// for a stream's socket (`SO_SNDBUF` / `SO_RCVBUF` on its descriptor).
+struct BufferSize {
+    udp_get: fn(&ruv::Udp) -> ruv::Result<usize>,
+    udp_set: fn(&ruv::Udp, usize) -> ruv::Result<()>,
+    sock_get: fn(&socket2::SockRef<'_>) -> std::io::Result<usize>,
+    sock_set: fn(&socket2::SockRef<'_>, usize) -> std::io::Result<()>,
+}
+
+/// Gets (`*value` 0) or sets a stream's socket buffer size through its
+/// descriptor: UV_EBADF without one, UV_ENOTSOCK for a pipe end.
+fn stream_buffer_size(h: &ruv::Handle, requested: c_int, ops: &BufferSize) -> Result<usize, c_int> {
+    let fd = h.fileno().map_err(status)?;
+    // SAFETY: the descriptor is the live handle's, open for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let sock = socket2::SockRef::from(&fd);
+    let done = if requested == 0 {
+        (ops.sock_get)(&sock)
+    } else {
+        (ops.sock_set)(&sock, requested as u32 as usize).map(|()| 0)
+    };
+    done.map_err(|e| status(e.into()))
+}
+
+/// The buffer-size calls: a UDP handle's through ruv, a TCP or pipe
+/// handle's on its socket, UV_ENOTSUP for other types.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
-unsafe fn buffer_size(
-    handle: *mut uv_handle_t,
-    value: *mut c_int,
-    get: fn(&ruv::Udp) -> ruv::Result<usize>,
-    set: fn(&ruv::Udp, usize) -> ruv::Result<()>,
-) -> c_int {
+unsafe fn buffer_size(handle: *mut uv_handle_t, value: *mut c_int, ops: &BufferSize) -> c_int {
     if value.is_null() {
         return EINVAL;
     }
@@ -799,16 +860,31 @@ unsafe fn buffer_size(
         return EBADF;
     }
     // SAFETY: per the contract above.
-    let udp = match unsafe { live(handle) } {
-        Ok(Token::Udp(udp)) => udp,
-        // libuv: handle types without a socket buffer are UV_ENOTSUP.
-        Ok(_) => return StatusCode::ENOTSUP.code(),
+    let token = match unsafe { live(handle) } {
+        Ok(t) => t,
         Err(code) => return code,
     };
     // SAFETY: `value` is non-NULL and, per libuv's contract, writable.
     let requested = unsafe { *value };
+    let udp = match token {
+        Token::Udp(udp) => udp,
+        Token::Tcp(_) | Token::Pipe(_) => {
+            return match stream_buffer_size(token.handle(), requested, ops) {
+                Ok(n) => {
+                    if requested == 0 {
+                        // SAFETY: as above.
+                        unsafe { *value = c_int::try_from(n).unwrap_or(c_int::MAX) };
+                    }
+                    0
+                }
+                Err(code) => code,
+            };
+        }
+        // libuv: handle types without a socket buffer are UV_ENOTSUP.
+        _ => return StatusCode::ENOTSUP.code(),
+    };
     if requested == 0 {
-        match get(udp) {
+        match (ops.udp_get)(udp) {
             Ok(n) => {
                 // SAFETY: as above.
                 unsafe { *value = c_int::try_from(n).unwrap_or(c_int::MAX) };
@@ -819,7 +895,7 @@ unsafe fn buffer_size(
     } else {
         // As libuv, a negative size goes to setsockopt as it is (the kernel
         // clamps it): the cast round-trips to the same int there.
-        to_status(set(udp, requested as u32 as usize))
+        to_status((ops.udp_set)(udp, requested as u32 as usize))
     }
 }
 
@@ -834,8 +910,12 @@ pub unsafe extern "C" fn uv_send_buffer_size(handle: *mut uv_handle_t, value: *m
         buffer_size(
             handle,
             value,
-            ruv::Udp::send_buffer_size,
-            ruv::Udp::set_send_buffer_size,
+            &BufferSize {
+                udp_get: ruv::Udp::send_buffer_size,
+                udp_set: ruv::Udp::set_send_buffer_size,
+                sock_get: |s| s.send_buffer_size(),
+                sock_set: |s, n| s.set_send_buffer_size(n),
+            },
         )
     }
 }
@@ -851,8 +931,12 @@ pub unsafe extern "C" fn uv_recv_buffer_size(handle: *mut uv_handle_t, value: *m
         buffer_size(
             handle,
             value,
-            ruv::Udp::recv_buffer_size,
-            ruv::Udp::set_recv_buffer_size,
+            &BufferSize {
+                udp_get: ruv::Udp::recv_buffer_size,
+                udp_set: ruv::Udp::set_recv_buffer_size,
+                sock_get: |s| s.recv_buffer_size(),
+                sock_set: |s, n| s.set_recv_buffer_size(n),
+            },
         )
     }
 }

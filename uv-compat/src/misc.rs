@@ -59,9 +59,10 @@ mod kind {
 /// The structs of uv.h, whose sizes the size functions report.
 mod layout {
     pub(super) use crate::types::{
-        uv_async_t, uv_handle_t, uv_loop_t, uv_poll_t, uv_req_t, uv_signal_t, uv_timer_t,
-        uv_udp_send_t, uv_udp_t, uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t,
-        uv_watcher_t as uv_idle_t,
+        uv_async_t, uv_connect_t, uv_handle_t, uv_loop_t, uv_pipe_t, uv_poll_t, uv_req_t,
+        uv_shutdown_t, uv_signal_t, uv_stream_t, uv_tcp_t, uv_timer_t, uv_udp_send_t, uv_udp_t,
+        uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t, uv_watcher_t as uv_idle_t,
+        uv_write_t,
     };
     // processes (h/cproc)
     pub(super) use crate::types::uv_process_t;
@@ -190,7 +191,7 @@ pub extern "C" fn uv_req_type_name(type_: c_int) -> *const c_char {
 }
 
 /// `uv_handle_size`: `sizeof` the struct of a handle type uv.h defines;
-/// `(size_t)-1` for the types it does not (tcp, pipe, tty, ...) and for
+/// `(size_t)-1` for the types it does not (tty, process, ...) and for
 /// anything out of range.
 #[no_mangle]
 pub extern "C" fn uv_handle_size(type_: c_int) -> size_t {
@@ -206,13 +207,17 @@ pub extern "C" fn uv_handle_size(type_: c_int) -> size_t {
         UV_TIMER => size_of::<layout::uv_timer_t>(),
         UV_UDP => size_of::<layout::uv_udp_t>(),
         UV_SIGNAL => size_of::<layout::uv_signal_t>(),
+        UV_STREAM => size_of::<layout::uv_stream_t>(),
+        UV_TCP => size_of::<layout::uv_tcp_t>(),
+        UV_NAMED_PIPE => size_of::<layout::uv_pipe_t>(),
         UV_PROCESS => size_of::<layout::uv_process_t>(),
         _ => NO_SIZE,
     }
 }
 
 /// `uv_req_size`: `sizeof` the struct of a request type uv.h defines
-/// (`uv_req_t`, `uv_udp_send_t`); `(size_t)-1` for the others.
+/// (`uv_req_t`, `uv_udp_send_t`, `uv_connect_t`, `uv_write_t`,
+/// `uv_shutdown_t`); `(size_t)-1` for the others.
 #[no_mangle]
 pub extern "C" fn uv_req_size(type_: c_int) -> size_t {
     use kind::*;
@@ -220,6 +225,9 @@ pub extern "C" fn uv_req_size(type_: c_int) -> size_t {
     match type_ {
         UV_REQ => size_of::<layout::uv_req_t>(),
         UV_UDP_SEND => size_of::<layout::uv_udp_send_t>(),
+        UV_CONNECT => size_of::<layout::uv_connect_t>(),
+        UV_WRITE => size_of::<layout::uv_write_t>(),
+        UV_SHUTDOWN => size_of::<layout::uv_shutdown_t>(),
         _ => NO_SIZE,
     }
 }
@@ -279,8 +287,14 @@ mod tests {
         assert_eq!(uv_handle_size(kind::UV_ASYNC), 128);
         assert_eq!(uv_handle_size(kind::UV_POLL), 160);
         assert_eq!(uv_handle_size(kind::UV_UDP), 216);
+        assert_eq!(uv_handle_size(kind::UV_STREAM), 248);
+        assert_eq!(uv_handle_size(kind::UV_TCP), 248);
+        assert_eq!(uv_handle_size(kind::UV_NAMED_PIPE), 264);
+        assert_eq!(uv_handle_size(kind::UV_TTY), usize::MAX);
+        assert_eq!(uv_req_size(kind::UV_CONNECT), 96);
+        assert_eq!(uv_req_size(kind::UV_WRITE), 192);
+        assert_eq!(uv_req_size(kind::UV_SHUTDOWN), 80);
         assert_eq!(uv_handle_size(kind::UV_PROCESS), 136);
-        assert_eq!(uv_handle_size(kind::UV_TCP), usize::MAX);
         assert_eq!(uv_req_size(kind::UV_REQ), 64);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 320);
         // The loop holds a pthread mutex and rwlock, whose sizes vary by

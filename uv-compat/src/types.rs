@@ -169,6 +169,93 @@ pub struct uv_udp_t {
     pub ruv_udp_reserved_: [*mut c_void; 9],
 }
 
+/// `uv_read_cb`.
+pub type uv_read_cb = unsafe extern "C" fn(*mut uv_stream_t, ssize_t, *const uv_buf_t);
+/// `uv_write_cb`.
+pub type uv_write_cb = unsafe extern "C" fn(*mut uv_write_t, c_int);
+/// `uv_connect_cb`.
+pub type uv_connect_cb = unsafe extern "C" fn(*mut uv_connect_t, c_int);
+/// `uv_shutdown_cb`.
+pub type uv_shutdown_cb = unsafe extern "C" fn(*mut uv_shutdown_t, c_int);
+/// `uv_connection_cb`.
+pub type uv_connection_cb = unsafe extern "C" fn(*mut uv_stream_t, c_int);
+
+/// `uv_stream_t`, and the layout of `uv_tcp_t` (the same struct).
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_stream_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// Bytes of writes whose callback has not run.
+    pub write_queue_size: size_t,
+    /// The allocator given to `uv_read_start`.
+    pub alloc_cb: Option<uv_alloc_cb>,
+    /// The read callback given to `uv_read_start`.
+    pub read_cb: Option<uv_read_cb>,
+    /// The writes whose callback has not run, oldest and newest: a list
+    /// linked through the requests' private fields (see `stream_write.rs`).
+    pub ruv_private_writes_: [*mut uv_write_t; 2],
+    /// The rest of libuv's private part.
+    pub ruv_stream_reserved_: [*mut c_void; 14],
+}
+
+/// `uv_tcp_t`: a stream with nothing more.
+pub type uv_tcp_t = uv_stream_t;
+
+/// `uv_pipe_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_pipe_t {
+    /// Common and stream fields.
+    pub stream: uv_stream_t,
+    /// `uv_pipe_init`'s `ipc`.
+    pub ipc: c_int,
+    /// The rest of libuv's private part.
+    pub ruv_pipe_reserved_: *mut c_void,
+}
+
+/// `uv_write_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_write_t {
+    /// Common request fields.
+    pub req: uv_req_t,
+    /// The callback given to `uv_write`.
+    pub cb: Option<uv_write_cb>,
+    /// The handle sent along: always NULL here.
+    pub send_handle: *mut uv_stream_t,
+    /// The stream written to.
+    pub handle: *mut uv_stream_t,
+    /// The rest of libuv's private part.
+    pub ruv_write_reserved_: [*mut c_void; 13],
+}
+
+/// `uv_connect_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_connect_t {
+    /// Common request fields.
+    pub req: uv_req_t,
+    /// The callback given to the connect call.
+    pub cb: Option<uv_connect_cb>,
+    /// The stream connecting.
+    pub handle: *mut uv_stream_t,
+    /// The rest of libuv's private part.
+    pub ruv_connect_reserved_: [*mut c_void; 2],
+}
+
+/// `uv_shutdown_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_shutdown_t {
+    /// Common request fields.
+    pub req: uv_req_t,
+    /// The stream shut down.
+    pub handle: *mut uv_stream_t,
+    /// The callback given to `uv_shutdown`.
+    pub cb: Option<uv_shutdown_cb>,
+}
+
 /// `UV_REQ_FIELDS`.
 #[repr(C)]
 #[derive(Debug)]
@@ -177,8 +264,9 @@ pub struct uv_req_t {
     pub data: *mut c_void,
     /// `uv_req_type`.
     pub type_: c_int,
-    /// For a `uv_udp_send_t` whose callback has not run: the next send of
-    /// its handle and the send's size in bytes (see `udp.rs`).
+    /// For a `uv_udp_send_t` or `uv_write_t` whose callback has not run:
+    /// the next request of its handle and the request's size in bytes (see
+    /// `udp.rs`, `stream_write.rs`).
     pub ruv_private_: [*mut c_void; 2],
     /// The rest of libuv's private part.
     pub ruv_req_reserved_: [*mut c_void; 4],
@@ -207,10 +295,14 @@ pub mod handle_type {
     pub const CHECK: c_int = 2;
     /// `UV_IDLE`.
     pub const IDLE: c_int = 6;
+    /// `UV_NAMED_PIPE`.
+    pub const NAMED_PIPE: c_int = 7;
     /// `UV_POLL`.
     pub const POLL: c_int = 8;
     /// `UV_PREPARE`.
     pub const PREPARE: c_int = 9;
+    /// `UV_TCP`.
+    pub const TCP: c_int = 12;
     /// `UV_TIMER`.
     pub const TIMER: c_int = 13;
     /// `UV_UDP`.
@@ -219,6 +311,12 @@ pub mod handle_type {
     pub const SIGNAL: c_int = 16;
 }
 
+/// `UV_CONNECT`, the request type of `uv_connect_t`.
+pub const UV_CONNECT: c_int = 2;
+/// `UV_WRITE`, the request type of `uv_write_t`.
+pub const UV_WRITE: c_int = 3;
+/// `UV_SHUTDOWN`, the request type of `uv_shutdown_t`.
+pub const UV_SHUTDOWN: c_int = 4;
 /// `UV_UDP_SEND`, the request type of `uv_udp_send_t`.
 pub const UV_UDP_SEND: c_int = 5;
 

@@ -80,7 +80,7 @@ pub unsafe extern "C" fn uv_udp_init_ex(
 
 /// A descriptor the program still owns: adopted by ruv only on success, so
 /// a failed `uv_udp_open` leaves it open, as in libuv.
-struct ProgramFd(RawFd);
+pub(crate) struct ProgramFd(pub(crate) RawFd);
 
 impl AsFd for ProgramFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -453,14 +453,30 @@ unsafe fn buffers<'a>(
     bufs: *const uv_buf_t,
     nbufs: c_uint,
 ) -> Result<(&'a [uv_buf_t], usize), c_int> {
+    // SAFETY: forwarded contract.
+    unsafe { buffers_up_to(bufs, nbufs, MAX_BUFS) }
+}
+
+/// [`buffers`] with `max_bufs` in place of [`MAX_BUFS`] (a stream write
+/// takes up to [`MAX_NBUFS_ACCEPTED`]).
+///
+/// # Safety
+/// `bufs` is NULL or points to `nbufs` buffers (when `nbufs` is at most
+/// `max_bufs`; a larger count is not read).
+#[inline]
+pub(crate) unsafe fn buffers_up_to<'a>(
+    bufs: *const uv_buf_t,
+    nbufs: c_uint,
+    max_bufs: c_uint,
+) -> Result<(&'a [uv_buf_t], usize), c_int> {
     if nbufs == 0 || nbufs > MAX_NBUFS_ACCEPTED || bufs.is_null() {
         return Err(EINVAL);
     }
-    if nbufs > MAX_BUFS {
+    if nbufs > max_bufs {
         return Err(StatusCode::EMSGSIZE.code());
     }
     // SAFETY: non-NULL, and `nbufs` is the program's count of buffers at
-    // `bufs`, per the contract above; at most MAX_BUFS of them.
+    // `bufs`, per the contract above; at most `max_bufs` of them.
     let bufs = unsafe { std::slice::from_raw_parts(bufs, nbufs as usize) };
     let size = match bufs {
         [one] => {

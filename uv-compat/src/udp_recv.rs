@@ -15,7 +15,7 @@ const DGRAM_MAX: usize = 64 * 1024;
 const MMSG_MAX_WIDTH: usize = 20;
 
 /// A buffer from the program's `alloc_cb`.
-struct ProgramBuf(uv_buf_t);
+pub(crate) struct ProgramBuf(pub(crate) uv_buf_t);
 
 impl AsMut<[u8]> for ProgramBuf {
     fn as_mut(&mut self) -> &mut [u8] {

@@ -110,21 +110,27 @@ c_tests! {
     multicast_c => "multicast.c",
     os_env_c => "os_env.c",
     phases_c => "phases.c",
+    pipe_basic_c => "pipe_basic.c",
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
     process_title_c => "process_title.c",
     review_session_c => "review_session.c",
     signal_c => "signal.c",
+    stream_read_c => "stream_read.c",
+    stream_ref_c => "stream_ref.c",
+    tcp_errors_c => "tcp_errors.c",
+    tcp_ping_pong_c => "tcp_ping_pong.c",
+    tcp_write_queue_c => "tcp_write_queue.c",
     spawn_c => "spawn.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
-    udp_queue_and_sender_c => "udp_queue_and_sender.c",
-    udp_recverr_c => "udp_recverr.c",
     udp_mmsg_c => "udp_mmsg.c",
     udp_mmsg_stop_c => "udp_mmsg_stop.c",
     udp_nbufs_c => "udp_nbufs.c",
     udp_open_c => "udp_open.c",
+    udp_queue_and_sender_c => "udp_queue_and_sender.c",
+    udp_recverr_c => "udp_recverr.c",
     udp_send_order_c => "udp_send_order.c",
     watcher_counts_c => "watcher_counts.c",
     watchers_c => "watchers.c",
@@ -150,19 +156,25 @@ on_system_libuv! {
     multicast_c => "multicast.c",
     os_env_c => "os_env.c",
     phases_c => "phases.c",
+    pipe_basic_c => "pipe_basic.c",
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
     process_title_c => "process_title.c",
     signal_c => "signal.c",
+    stream_read_c => "stream_read.c",
+    stream_ref_c => "stream_ref.c",
+    tcp_errors_c => "tcp_errors.c",
+    tcp_ping_pong_c => "tcp_ping_pong.c",
+    tcp_write_queue_c => "tcp_write_queue.c",
     spawn_c => "spawn.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
-    udp_queue_and_sender_c => "udp_queue_and_sender.c",
-    udp_recverr_c => "udp_recverr.c",
     udp_mmsg_c => "udp_mmsg.c",
     udp_nbufs_c => "udp_nbufs.c",
     udp_open_c => "udp_open.c",
+    udp_queue_and_sender_c => "udp_queue_and_sender.c",
+    udp_recverr_c => "udp_recverr.c",
     udp_send_order_c => "udp_send_order.c",
     watcher_counts_c => "watcher_counts.c",
     watchers_c => "watchers.c",
@@ -683,4 +695,49 @@ fn examples_built_against_system_libuv_echo_on_ours() {
     );
     assert!(status.success(), "the server: {status}; {rest:?}");
     assert_eq!(rest.last().map(String::as_str), Some("served 3 datagrams"));
+}
+
+/// The C TCP echo server example, built against the system's libuv and run
+/// on ours (the drop-in case): two clients, each sending a message and
+/// shutting down its side, read back exactly what they sent and then the
+/// end of the stream; with `--count 2` the server then exits 0.
+#[test]
+fn tcp_echo_server_example_echoes_on_ours() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    let dir = work_dir().join("examples-system-build");
+    fs::create_dir_all(&dir).expect("create the examples output directory");
+    let bin = dir.join("tcp_echo_server");
+    compile_against_system(&Path::new(EXAMPLES_DIR).join("tcp_echo_server.c"), &bin);
+    check_links_our_library(&bin, &library_dir());
+    let mut server = Command::new(&bin)
+        .args(["--count", "2", "127.0.0.1", "0"])
+        .env("LD_LIBRARY_PATH", library_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(server.stdout.take().expect("piped stdout")).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let Some(addr) = first.strip_prefix("listening on ").map(str::to_string) else {
+        let _ = server.kill();
+        panic!("the server's first line: {first:?}");
+    };
+    for message in ["hello", "a longer second message"] {
+        let mut conn = TcpStream::connect(&addr).expect("connect");
+        conn.set_read_timeout(Some(RUN_TIMEOUT)).unwrap();
+        conn.write_all(message.as_bytes()).unwrap();
+        conn.shutdown(Shutdown::Write).unwrap();
+        let mut back = String::new();
+        conn.read_to_string(&mut back)
+            .expect("the echo, then the end");
+        assert_eq!(back, message);
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = server.wait().expect("wait for the server");
+    assert!(status.success(), "the server: {status}; {rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("served 2 connections")
+    );
 }

@@ -68,12 +68,35 @@ int main(void) {
   FIELD(uv_udp_t, send_queue_count);
   FIELD(uv_udp_t, alloc_cb);
   FIELD(uv_udp_t, recv_cb);
+  HANDLE(uv_stream_t);
+  FIELD(uv_stream_t, write_queue_size);
+  FIELD(uv_stream_t, alloc_cb);
+  FIELD(uv_stream_t, read_cb);
+  HANDLE(uv_tcp_t);
+  FIELD(uv_tcp_t, write_queue_size);
+  FIELD(uv_tcp_t, alloc_cb);
+  FIELD(uv_tcp_t, read_cb);
+  HANDLE(uv_pipe_t);
+  FIELD(uv_pipe_t, write_queue_size);
+  FIELD(uv_pipe_t, alloc_cb);
+  FIELD(uv_pipe_t, read_cb);
+  FIELD(uv_pipe_t, ipc);
 
   /* requests */
   REQ(uv_req_t);
   REQ(uv_udp_send_t);
   FIELD(uv_udp_send_t, handle);
   FIELD(uv_udp_send_t, cb);
+  REQ(uv_write_t);
+  FIELD(uv_write_t, cb);
+  FIELD(uv_write_t, send_handle);
+  FIELD(uv_write_t, handle);
+  REQ(uv_connect_t);
+  FIELD(uv_connect_t, cb);
+  FIELD(uv_connect_t, handle);
+  REQ(uv_shutdown_t);
+  FIELD(uv_shutdown_t, handle);
+  FIELD(uv_shutdown_t, cb);
 
   /* plain structs */
   TYPE(uv_buf_t);
@@ -130,6 +153,8 @@ int main(void) {
   TYPE(uv_membership);
   TYPE(uv_thread_create_flags);
   TYPE(enum uv_udp_flags);
+  TYPE(enum uv_tcp_flags);
+  TYPE(uv_stdio_flags);
   TYPE(enum uv_poll_event);
 
   /* processes */
@@ -152,7 +177,6 @@ int main(void) {
   FIELD(uv_process_options_t, stdio);
   FIELD(uv_process_options_t, uid);
   FIELD(uv_process_options_t, gid);
-  TYPE(uv_stdio_flags);
   TYPE(enum uv_process_flags);
   TYPE(uv_exit_cb);
 
@@ -179,6 +203,11 @@ int main(void) {
   TYPE(uv_signal_cb);
   TYPE(uv_udp_send_cb);
   TYPE(uv_udp_recv_cb);
+  TYPE(uv_read_cb);
+  TYPE(uv_write_cb);
+  TYPE(uv_connect_cb);
+  TYPE(uv_shutdown_cb);
+  TYPE(uv_connection_cb);
   TYPE(uv_thread_cb);
   TYPE(uv_malloc_func);
   TYPE(uv_realloc_func);
@@ -198,9 +227,15 @@ int main(void) {
   printf("uv_handle_size(UV_POLL) %zu\n", uv_handle_size(UV_POLL));
   printf("uv_handle_size(UV_UDP) %zu\n", uv_handle_size(UV_UDP));
   printf("uv_handle_size(UV_SIGNAL) %zu\n", uv_handle_size(UV_SIGNAL));
+  printf("uv_handle_size(UV_STREAM) %zu\n", uv_handle_size(UV_STREAM));
+  printf("uv_handle_size(UV_TCP) %zu\n", uv_handle_size(UV_TCP));
+  printf("uv_handle_size(UV_NAMED_PIPE) %zu\n", uv_handle_size(UV_NAMED_PIPE));
   printf("uv_handle_size(UV_PROCESS) %zu\n", uv_handle_size(UV_PROCESS));
   printf("uv_req_size(UV_REQ) %zu\n", uv_req_size(UV_REQ));
   printf("uv_req_size(UV_UDP_SEND) %zu\n", uv_req_size(UV_UDP_SEND));
+  printf("uv_req_size(UV_CONNECT) %zu\n", uv_req_size(UV_CONNECT));
+  printf("uv_req_size(UV_WRITE) %zu\n", uv_req_size(UV_WRITE));
+  printf("uv_req_size(UV_SHUTDOWN) %zu\n", uv_req_size(UV_SHUTDOWN));
 #endif
   return 0;
 }
