@@ -79,6 +79,35 @@ pub enum Stdio {
     /// and write; a child reading its stdin sees EOF when ours is shut
     /// down or closed.
     CreatePipe(Pipe),
+    /// As [`Stdio::CreatePipe`], with libuv's directions (its
+    /// `UV_READABLE_PIPE` and `UV_WRITABLE_PIPE`, from the child's point of
+    /// view): our pipe is writable only if the child reads from it and
+    /// readable only if the child writes to it (`is_readable`,
+    /// `is_writable`, and reads and writes, follow).
+    CreatePipeDirected {
+        /// The new pipe that gets our end.
+        pipe: Pipe,
+        /// The child reads from its end.
+        child_reads: bool,
+        /// The child writes to its end.
+        child_writes: bool,
+    },
+}
+
+impl Stdio {
+    /// The pipe a `CreatePipe*` slot fills, with whether our end may be
+    /// read and written.
+    fn created_pipe(&self) -> Option<(&Pipe, bool, bool)> {
+        match self {
+            Stdio::CreatePipe(pipe) => Some((pipe, true, true)),
+            Stdio::CreatePipeDirected {
+                pipe,
+                child_reads,
+                child_writes,
+            } => Some((pipe, *child_writes, *child_reads)),
+            _ => None,
+        }
+    }
 }
 
 /// How to start a child (`uv_process_options_t`); `Default` + `with_*`.
@@ -198,7 +227,7 @@ impl ProcessOptions {
             .enumerate()
             .map(|(n, s)| match (s, child_ends.get(n).copied().flatten()) {
                 (Stdio::InheritFd(fd), _) => sys::StdioAction::Dup(*fd),
-                (Stdio::CreatePipe(_), Some(end)) => sys::StdioAction::Dup(end),
+                (s, Some(end)) if s.created_pipe().is_some() => sys::StdioAction::Dup(end),
                 _ => sys::StdioAction::Null,
             })
             .collect();
@@ -307,10 +336,10 @@ impl Process {
     ) -> Result<Process> {
         // The socket pairs of `CreatePipe` slots: the child's ends go to
         // the spawn, ours into the pipes once the child runs.
-        let mut ours: Vec<(Pipe, std::os::fd::OwnedFd)> = Vec::new();
+        let mut ours: Vec<(Pipe, std::os::fd::OwnedFd, bool, bool)> = Vec::new();
         let mut theirs: Vec<Option<std::os::fd::OwnedFd>> = Vec::new();
         for slot in &options.stdio {
-            let Stdio::CreatePipe(pipe) = slot else {
+            let Some((pipe, readable, writable)) = slot.created_pipe() else {
                 theirs.push(None);
                 continue;
             };
@@ -318,7 +347,7 @@ impl Process {
                 return Err(Error::Status(StatusCode::EINVAL));
             }
             let (our_end, child_end) = sys::stdio_socketpair()?;
-            ours.push((pipe.clone(), our_end));
+            ours.push((pipe.clone(), our_end, readable, writable));
             theirs.push(Some(child_end));
         }
         let child_ends: Vec<Option<RawFd>> = theirs
@@ -341,8 +370,14 @@ impl Process {
             }
         };
         drop(theirs);
-        for (pipe, our_end) in ours {
-            if let Err(err) = pipe.open(our_end) {
+        for (pipe, our_end, readable, writable) in ours {
+            let opened = pipe.open(our_end).and_then(|()| {
+                crate::stream::with_stream(&pipe, |s| {
+                    s.readable &= readable;
+                    s.writable &= writable;
+                })
+            });
+            if let Err(err) = opened {
                 // The child runs but cannot be talked to as asked.
                 let _ = sys::signal_child(&child, libc::SIGKILL);
                 let _ = sys::try_reap_blocking(&child);

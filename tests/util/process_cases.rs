@@ -308,3 +308,49 @@ fn an_empty_environment_is_empty_and_the_program_still_found() {
     assert_eq!((exit, out.as_str()), ((0, 0), ""));
     lp.close().unwrap();
 }
+
+#[test]
+fn directed_pipes_are_only_readable_or_writable_on_our_side() {
+    use ruv::{Pipe, ReadResult};
+    let lp = new_loop();
+    let to_child = Pipe::new(&lp, false);
+    let from_child = Pipe::new(&lp, false);
+    let options = sh("read x; echo \"<$x>\"").with_stdio([
+        Stdio::CreatePipeDirected {
+            pipe: to_child.clone(),
+            child_reads: true,
+            child_writes: false,
+        },
+        Stdio::CreatePipeDirected {
+            pipe: from_child.clone(),
+            child_reads: false,
+            child_writes: true,
+        },
+    ]);
+    let exits = Exits::default();
+    Process::spawn(&lp, &options, record(&exits)).unwrap();
+    assert!(to_child.is_writable() && !to_child.is_readable());
+    assert!(from_child.is_readable() && !from_child.is_writable());
+    assert!(to_child.read_start(|_, _| {}).is_err());
+    assert!(from_child
+        .write(&[b"no"], |_, _| panic!("never written"))
+        .is_err());
+    to_child
+        .write(&[b"line\n"], |p, status| {
+            status.unwrap();
+            p.close(|| {});
+        })
+        .unwrap();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    from_child
+        .read_start(move |p, result| match result {
+            ReadResult::Data(data) => g.borrow_mut().extend_from_slice(data),
+            ReadResult::Eof => p.close(|| {}),
+            other => panic!("{other:?}"),
+        })
+        .unwrap();
+    lp.run(RunMode::Default).unwrap();
+    assert_eq!(*exits.borrow(), [(0, 0)]);
+    assert_eq!(got.borrow().as_slice(), b"<line>\n");
+}

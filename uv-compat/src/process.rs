@@ -24,6 +24,8 @@ mod stdio_flags {
     pub const CREATE_PIPE: c_int = 0x01;
     pub const INHERIT_FD: c_int = 0x02;
     pub const INHERIT_STREAM: c_int = 0x04;
+    pub const READABLE_PIPE: c_int = 0x10;
+    pub const WRITABLE_PIPE: c_int = 0x20;
     /// The bits that say what an entry is (the others qualify a pipe).
     pub const KIND: c_int = CREATE_PIPE | INHERIT_FD | INHERIT_STREAM;
 }
@@ -82,9 +84,20 @@ unsafe fn stdio_entry(c: &uv_stdio_container_t) -> Result<Stdio, c_int> {
             }
             Ok(Stdio::InheritFd(fd))
         }
-        // Needs uv_pipe_t, which this library does not have yet: refused
-        // rather than half done.
-        stdio_flags::CREATE_PIPE => Err(-libc::ENOTSUP),
+        // A socket pair (as libuv makes): the child's end is blocking
+        // whatever UV_NONBLOCK_PIPE says, as libuv leaves it on Unix.
+        stdio_flags::CREATE_PIPE => {
+            // SAFETY: the flag says the union holds a stream: NULL or a
+            // handle the program owns.
+            match unsafe { token(c.data.stream) } {
+                Some(Token::Pipe(pipe)) => Ok(Stdio::CreatePipeDirected {
+                    pipe: pipe.clone(),
+                    child_reads: c.flags & stdio_flags::READABLE_PIPE != 0,
+                    child_writes: c.flags & stdio_flags::WRITABLE_PIPE != 0,
+                }),
+                _ => Err(EINVAL),
+            }
+        }
         _ => Err(EINVAL),
     }
 }
@@ -129,8 +142,8 @@ unsafe fn options(o: &uv_process_options_t) -> Result<ProcessOptions, c_int> {
 /// loop or handle (nothing initialized then); otherwise the handle is
 /// initialized in every case and must be closed, also when this returns an
 /// error: UV_EINVAL for NULL options, a NULL file, an unknown flag or a bad
-/// stdio entry, UV_ENOTSUP for `UV_CREATE_PIPE` (no `uv_pipe_t` here yet),
-/// and the exec failure (UV_ENOENT, UV_EACCES, UV_EPERM for a user or
+/// stdio entry (`UV_CREATE_PIPE` without a new `uv_pipe_t`, a stream
+/// without a descriptor, a negative descriptor), and the exec failure (UV_ENOENT, UV_EACCES, UV_EPERM for a user or
 /// group we may not take, ...).
 ///
 /// # Safety
