@@ -117,7 +117,10 @@ pub(crate) fn resolve_program(file: &OsStr, path_var: Option<&OsStr>) -> io::Res
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }
     if bytes.contains(&b'/') {
-        return cstring(bytes);
+        // Checked here too, not only by the exec: see `precheck`.
+        let path = cstring(bytes)?;
+        access_exec(&path)?;
+        return Ok(path);
     }
     let default_path: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
     let path = path_var.map_or(default_path, OsStr::as_bytes);
@@ -205,6 +208,7 @@ pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
     let argv = pointers(&spec.argv);
     let envp = spec.env.as_deref().map(pointers);
     let pid = if spec.uid.is_none() && spec.gid.is_none() {
+        precheck(spec)?;
         posix_spawn(spec, &stdio, &argv, envp.as_deref())?
     } else {
         fork_exec(spec, &stdio, &argv, envp.as_deref())?
@@ -267,6 +271,29 @@ pub(crate) fn signal_child(child: &Child, signum: i32) -> io::Result<()> {
         Some(fd) => pidfd_signal(fd.as_raw_fd(), signum),
         None => super::kill(child.pid, signum),
     }
+}
+
+/// The working directory's errors before `posix_spawn` (the program's were
+/// checked by [`resolve_program`]): glibc reports the child's failures
+/// through memory it shares with the `CLONE_VM` child, which emulators
+/// that turn that clone into a fork (valgrind, qemu-user) lose, and the
+/// spawn would then seem to succeed. The exec still checks everything; the
+/// fork path reports through its pipe and needs none of this (its checks
+/// would also be the child's user's, not ours).
+fn precheck(spec: &SpawnSpec) -> io::Result<()> {
+    let Some(cwd) = &spec.cwd else {
+        return Ok(());
+    };
+    // SAFETY: all-zero is a valid `stat` to be overwritten.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `cwd` is a valid NUL-terminated string; `st` is writable.
+    if unsafe { libc::stat(cwd.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    Ok(())
 }
 
 fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
@@ -697,6 +724,25 @@ mod tests {
         let err = resolve_program(OsStr::new("passwd-is-not-here"), Some(OsStr::new("/etc")))
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        // A path is checked before the spawn as well (see `precheck`).
+        let err = resolve_program(OsStr::new("/nonexistent/x"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        let err = resolve_program(OsStr::new("/etc/passwd"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        let err = resolve_program(OsStr::new("/etc"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        let mut s = spec("true", &[]);
+        s.cwd = Some(CString::new("/nonexistent-ruv-dir").unwrap());
+        assert_eq!(precheck(&s).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        s.cwd = Some(CString::new("/etc/passwd").unwrap());
+        assert_eq!(
+            precheck(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
     }
 
     /// The current user id, to take the fork path without changing it.

@@ -23,6 +23,15 @@ struct Title {
     len: usize,
 }
 
+/// The argument copies handed out, kept for the life of the process (the
+/// program uses them until its end; libuv frees its copy at unload).
+struct Copies(Vec<*mut *mut c_char>);
+
+// SAFETY: the pointers are only stored, never used through.
+unsafe impl Send for Copies {}
+
+static COPIES: Mutex<Copies> = Mutex::new(Copies(Vec::new()));
+
 // SAFETY: the pointer is only used under the mutex, and the memory it
 // names (the process's argument strings) belongs to no thread.
 unsafe impl Send for Title {}
@@ -73,6 +82,11 @@ pub unsafe extern "C" fn uv_setup_args(argc: c_int, argv: *mut *mut c_char) -> *
         }
         *copy.add(argc) = std::ptr::null_mut();
     }
+    COPIES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .0
+        .push(copy);
     let mut title = TITLE.lock().unwrap_or_else(|e| e.into_inner());
     // Called again: the first copy stays (the program may still use it)
     // and the title keeps the original memory.

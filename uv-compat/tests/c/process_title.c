@@ -24,11 +24,16 @@ static void title_is(const char* expected) {
   ASSERT_STR_EQ(buf, expected);
 }
 
-/* The first string of /proc/self/cmdline. */
+/* The first string of /proc/self/cmdline (valgrind shows its own copy of
+ * the arguments there, so not under valgrind). */
 static void cmdline_starts_with(const char* expected) {
   char buf[4096];
   ssize_t n;
-  int fd = open("/proc/self/cmdline", O_RDONLY);
+  const char* preload = getenv("LD_PRELOAD");
+  int fd;
+  if (preload != NULL && strstr(preload, "vgpreload") != NULL)
+    return;
+  fd = open("/proc/self/cmdline", O_RDONLY);
   ASSERT_GE(fd, 0);
   n = read(fd, buf, sizeof buf - 1);
   close(fd);
