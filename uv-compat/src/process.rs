@@ -10,7 +10,7 @@
 //! `uv_process_kill` reaches the child through its pidfd: UV_ESRCH once it
 //! was reaped, never a process that got its pid since.
 
-use crate::handles::{init, status, to_status, token, OwnedToken, Token, EINVAL};
+use crate::handles::{init, live, status, to_status, token, OwnedToken, Token, EINVAL};
 use crate::loops::{ctx, running_handle};
 use crate::types::*;
 use libc::{c_char, c_int, pid_t};
@@ -209,16 +209,16 @@ fn exited(p: &ruv::Process, exit_status: i64, term_signal: c_int) {
 /// `uv_process_kill`: sends `signum` to the child (0 checks that it
 /// runs). UV_ESRCH once it was reaped and for a handle whose spawn failed
 /// (libuv would signal pid 0, its own process group); UV_EINVAL for an
-/// invalid signal or a handle that is not a process.
+/// invalid signal, a closing handle or one that is not a process.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
 #[no_mangle]
 pub unsafe extern "C" fn uv_process_kill(handle: *mut uv_process_t, signum: c_int) -> c_int {
     // SAFETY: per the contract above.
-    match unsafe { token(handle as *const uv_handle_t) } {
-        Some(Token::Process(p)) => to_status(p.kill(signum)),
-        Some(Token::FailedProcess(_)) => -libc::ESRCH,
+    match unsafe { live(handle as *const uv_handle_t) } {
+        Ok(Token::Process(p)) => to_status(p.kill(signum)),
+        Ok(Token::FailedProcess(_)) => -libc::ESRCH,
         _ => EINVAL,
     }
 }
