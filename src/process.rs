@@ -67,7 +67,8 @@ bitflags! {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Stdio {
-    /// `/dev/null` (libuv's `UV_IGNORE` for 0–2).
+    /// `/dev/null` (libuv's `UV_IGNORE` for 0–2), read-only as standard
+    /// input as libuv has it.
     Ignore,
     /// A copy of this descriptor of ours (`UV_INHERIT_FD`; for a stream's
     /// descriptor, `UV_INHERIT_STREAM`: pass its `as_raw_fd()`).

@@ -24,7 +24,8 @@ use std::ptr;
 /// What a child's standard descriptor `n` (the slot's index) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum StdioAction {
-    /// `/dev/null`, opened read-write (libuv's "ignore").
+    /// `/dev/null` (libuv's "ignore"): read-only as slot 0, read-write
+    /// otherwise.
     Null,
     /// A copy of this descriptor of ours.
     Dup(RawFd),
@@ -187,6 +188,17 @@ extern "C" {
 
 /// `/dev/null` for the C library (no `c""` literals: the MSRV is 1.75).
 const DEV_NULL: &[u8] = b"/dev/null\0";
+
+/// How `/dev/null` is opened for slot `n`: read-only as standard input,
+/// read-write otherwise (libuv's choice: a child writing to its standard
+/// input gets `EBADF`).
+fn null_mode(n: libc::c_int) -> libc::c_int {
+    if n == 0 {
+        libc::O_RDONLY
+    } else {
+        libc::O_RDWR
+    }
+}
 
 /// Starts the child `spec` describes, with a pidfd for it if `with_pidfd`.
 pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
@@ -371,7 +383,7 @@ fn posix_spawn(
                     &mut o.actions,
                     n,
                     null,
-                    libc::O_RDWR,
+                    null_mode(n),
                     0,
                 ))?,
                 StdioAction::Dup(fd) => check(libc::posix_spawn_file_actions_adddup2(
@@ -510,7 +522,7 @@ unsafe fn child_after_fork(
             let n = n as libc::c_int;
             let fd = match *action {
                 StdioAction::Null => {
-                    let fd = libc::open(DEV_NULL.as_ptr() as *const libc::c_char, libc::O_RDWR);
+                    let fd = libc::open(DEV_NULL.as_ptr() as *const libc::c_char, null_mode(n));
                     if fd < 0 {
                         fail(report);
                     }

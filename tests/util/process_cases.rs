@@ -354,3 +354,16 @@ fn directed_pipes_are_only_readable_or_writable_on_our_side() {
     assert_eq!(*exits.borrow(), [(0, 0)]);
     assert_eq!(got.borrow().as_slice(), b"<line>\n");
 }
+
+#[test]
+fn an_ignored_stdin_is_dev_null_for_reading_only() {
+    let lp = new_loop();
+    let exits = Exits::default();
+    // Writing to it fails (EBADF, as with libuv); reading gives EOF.
+    Process::spawn(&lp, &sh("echo x >&0"), record(&exits)).unwrap();
+    Process::spawn(&lp, &sh("read x; test -z \"$x\""), record(&exits)).unwrap();
+    lp.run(RunMode::Default).unwrap();
+    let mut got = exits.borrow().clone();
+    got.sort_unstable();
+    assert_eq!(got, [(0, 0), (1, 0)]);
+}

@@ -12,7 +12,7 @@
  * UV_ESRCH after the child was reaped; a NULL exit_cb; args, env (only
  * the given entries) and cwd; UV_PROCESS_DETACHED (a session leader) and
  * its absence; the Windows flags accepted; stdio: UV_IGNORE (and missing
- * entries) as /dev/null, UV_INHERIT_FD onto fd 1 and fd 3; setuid/setgid
+ * entries) as /dev/null (read-only as standard input), UV_INHERIT_FD onto fd 1 and fd 3; setuid/setgid
  * (as root: the child runs as nobody; otherwise UV_EPERM); a handle closed
  * before its child exits (no exit_cb; on uv-compat the child is still
  * reaped, libuv leaves a zombie, libuv#1911).
@@ -262,6 +262,10 @@ static void test_stdio(uv_loop_t* loop) {
 
   memset(&o, 0, sizeof o);
   ASSERT_EQ(run_script(loop, &o, all_null), 0);
+  /* Standard input is /dev/null opened for reading only. */
+  memset(&o, 0, sizeof o);
+  ASSERT_NE(run_script(loop, &o, "echo x >&0"), 0);
+  ASSERT_EQ(run_script(loop, &o, "echo x >&1 && echo y >&2"), 0);
   memset(&o, 0, sizeof o);
   stdio[0].flags = UV_IGNORE;
   stdio[1].flags = UV_IGNORE;
