@@ -9,7 +9,9 @@
  * exit_cb exactly once (exit 42; SIGTERM by uv_process_kill; SIGKILL by
  * uv_kill); uv_process_get_pid; the handle active until the exit; signal 0
  * as an is-it-running check; UV_EINVAL for invalid signal numbers;
- * UV_ESRCH after the child was reaped; a NULL exit_cb; args, env (only
+ * UV_ESRCH after the child was reaped; a NULL exit_cb; an unreferenced
+ * handle not keeping the loop alive; the program looked up on the child's
+ * PATH; args, env (only
  * the given entries) and cwd; UV_PROCESS_DETACHED (a session leader) and
  * its absence; the Windows flags accepted; stdio: UV_IGNORE (and missing
  * entries) as /dev/null (read-only as standard input), UV_INHERIT_FD onto fd 1 and fd 3; setuid/setgid
@@ -119,6 +121,14 @@ static void test_failures(uv_loop_t* loop) {
   o.cwd = "/nonexistent/uvc-dir";
   spawn_fails(loop, &o, UV_ENOENT);
 
+  /* The program is looked up on the child's PATH when env sets one. */
+  {
+    char* path_env[] = {"PATH=/nonexistent/uvc-bin", NULL};
+    options_for(&o, true_args);
+    o.env = path_env;
+    spawn_fails(loop, &o, UV_ENOENT);
+  }
+
   options_for(&o, true_args);
   bad_fd[0].flags = UV_INHERIT_FD;
   bad_fd[0].data.fd = -1;
@@ -179,6 +189,29 @@ static void test_signals(uv_loop_t* loop) {
   ASSERT_EQ(exit_calls, 1);
   ASSERT_EQ(exit_status_seen, 0);
   ASSERT_EQ(term_signal_seen, SIGKILL);
+}
+
+/* An unreferenced process handle does not keep the loop alive (libuv's
+ * test-ref.c process_ref). */
+static void test_unref(uv_loop_t* loop) {
+  char* args[] = {"sleep", "1000", NULL};
+  uv_process_options_t o;
+  uv_process_t p;
+
+  options_for(&o, args);
+  reset();
+  ASSERT_OK(uv_spawn(loop, &p, &o));
+  uv_unref((uv_handle_t*) &p);
+  ASSERT_EQ(uv_loop_alive(loop), 0);
+  ASSERT_OK(uv_run(loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(exit_calls, 0);
+  ASSERT_EQ(uv_is_active((uv_handle_t*) &p), 1);
+  uv_ref((uv_handle_t*) &p);
+  ASSERT_OK(uv_process_kill(&p, SIGKILL));
+  ASSERT_OK(uv_run(loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(exit_calls, 1);
+  ASSERT_EQ(term_signal_seen, SIGKILL);
+  ASSERT_EQ(close_calls, 1);
 }
 
 static void test_null_exit_cb(uv_loop_t* loop) {
@@ -360,6 +393,7 @@ int main(void) {
   test_exit_status(&loop);
   test_signals(&loop);
   test_null_exit_cb(&loop);
+  test_unref(&loop);
   test_args_env_cwd(&loop);
   test_detached_and_flags(&loop);
   test_stdio(&loop);
