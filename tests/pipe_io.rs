@@ -489,3 +489,29 @@ fn a_shutdown_made_in_a_write_callback_leaves_nothing_owed() {
     b.close(|| {});
     lp.run(RunMode::Default).unwrap();
 }
+
+/// `set_blocking` on a pipe handle over a socket (libuv's
+/// `uv_stream_set_blocking`): the descriptor loses and regains
+/// `O_NONBLOCK`, and writes made meanwhile arrive whole. A pipe end is
+/// refused with ENOTSUP (its `read(2)` would block the loop), its flags
+/// untouched; no descriptor yet is EBADF.
+#[test]
+fn set_blocking_works_on_sockets_and_is_enotsup_on_pipe_ends() {
+    let lp = Loop::new().unwrap();
+    let (a, b) = Pipe::pair(&lp).unwrap();
+    assert_ne!(fcntl_flags(&a) & libc::O_NONBLOCK, 0);
+    a.set_blocking(true).unwrap();
+    assert_eq!(fcntl_flags(&a) & libc::O_NONBLOCK, 0);
+    echo_through(&lp, &b, &a, b"blocking writes");
+    a.set_blocking(false).unwrap();
+    assert_ne!(fcntl_flags(&a) & libc::O_NONBLOCK, 0);
+
+    let (reader, writer) = Pipe::anonymous(&lp).unwrap();
+    for end in [&reader, &writer] {
+        assert_eq!(end.set_blocking(true), Err(status(StatusCode::ENOTSUP)));
+        assert_ne!(fcntl_flags(end) & libc::O_NONBLOCK, 0);
+    }
+    let unopened = Pipe::new(&lp, false);
+    assert_eq!(unopened.set_blocking(true), Err(status(StatusCode::EBADF)));
+    finish(&lp, &[&a, &b, &reader, &writer, &unopened]);
+}

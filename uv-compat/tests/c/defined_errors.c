@@ -20,8 +20,17 @@
  * memory may be), returns UV_EINVAL (or 0 / does nothing where it returns
  * no status) instead of following the garbage as a pointer; uv_async_send
  * included, and on a handle initialized as another type.
+ *
+ * streams(): NULL requests, callbacks, buffer arrays and addresses, no
+ * buffers, a NULL base with a length (UV_EFAULT), uv_accept between a TCP
+ * and a pipe handle, a TCP call on a pipe handle, every stream call on a
+ * closing TCP handle (uv_shutdown: UV_ENOTCONN, as libuv), and stream
+ * calls on never initialized memory.
  */
 #include <uv.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -180,6 +189,108 @@ static void never_initialized(void) {
   ASSERT_EQ(callbacks, 0);
 }
 
+static void write_cb(uv_write_t* req, int status) {
+  (void) req;
+  (void) status;
+  callbacks++;
+}
+
+static void connect_cb(uv_connect_t* req, int status) {
+  (void) req;
+  (void) status;
+  callbacks++;
+}
+
+static void shutdown_cb(uv_shutdown_t* req, int status) {
+  (void) req;
+  (void) status;
+  callbacks++;
+}
+
+static void connection_cb(uv_stream_t* server, int status) {
+  (void) server;
+  (void) status;
+  callbacks++;
+}
+
+static void read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  (void) s;
+  (void) nread;
+  (void) buf;
+  callbacks++;
+}
+
+/* Streams: what libuv asserts against or leaves undefined. */
+static void streams(void) {
+  uv_loop_t loop;
+  uv_tcp_t tcp, closing;
+  uv_pipe_t pipe;
+  uv_write_t wreq;
+  uv_connect_t creq;
+  uv_shutdown_t sreq;
+  uv_os_sock_t fds[2];
+  struct sockaddr_in addr;
+  char data[] = "x";
+  uv_buf_t buf = uv_buf_init(data, 1);
+  uv_buf_t null_base = {NULL, 1};
+  union {
+    uv_tcp_t t;
+    uv_pipe_t p;
+  } g;
+
+  ASSERT_OK(uv_ip4_addr("127.0.0.1", 9, &addr));
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_socketpair(SOCK_STREAM, 0, fds, 0, 0));
+  ASSERT_OK(uv_tcp_init(&loop, &tcp));
+  ASSERT_OK(uv_pipe_init(&loop, &pipe, 0));
+  ASSERT_OK(uv_pipe_open(&pipe, fds[0]));
+
+  /* Bad arguments. */
+  ASSERT_EQ(uv_write(NULL, (uv_stream_t*) &pipe, &buf, 1, write_cb), UV_EINVAL);
+  ASSERT_EQ(uv_write(&wreq, (uv_stream_t*) &pipe, &buf, 0, write_cb), UV_EINVAL);
+  ASSERT_EQ(uv_write(&wreq, (uv_stream_t*) &pipe, NULL, 1, write_cb), UV_EINVAL);
+  ASSERT_EQ(uv_write(&wreq, (uv_stream_t*) &pipe, &null_base, 1, write_cb), UV_EFAULT);
+  ASSERT_EQ(uv_try_write((uv_stream_t*) &pipe, &buf, 0), UV_EINVAL);
+  ASSERT_EQ(uv_try_write((uv_stream_t*) &pipe, &null_base, 1), UV_EFAULT);
+  ASSERT_EQ(uv_listen((uv_stream_t*) &tcp, 1, NULL), UV_EINVAL);
+  ASSERT_EQ(uv_accept((uv_stream_t*) &tcp, (uv_stream_t*) &pipe), UV_EINVAL);
+  ASSERT_EQ(uv_tcp_connect(NULL, &tcp, (struct sockaddr*) &addr, connect_cb), UV_EINVAL);
+  ASSERT_EQ(uv_tcp_connect(&creq, &tcp, NULL, connect_cb), UV_EINVAL);
+  ASSERT_EQ(uv_shutdown(NULL, (uv_stream_t*) &pipe, shutdown_cb), UV_EINVAL);
+  ASSERT_EQ(uv_pipe_bind(&pipe, NULL), UV_EINVAL);
+  /* A TCP call on a pipe handle and the other way round. */
+  ASSERT_EQ(uv_tcp_nodelay((uv_tcp_t*) &pipe, 1), UV_EINVAL);
+  ASSERT_EQ(uv_pipe_chmod((uv_pipe_t*) &tcp, UV_READABLE), UV_EBADF);
+
+  /* A closing stream. */
+  ASSERT_OK(uv_tcp_init(&loop, &closing));
+  uv_close((uv_handle_t*) &closing, NULL);
+  ASSERT_EQ(uv_tcp_bind(&closing, (struct sockaddr*) &addr, 0), UV_EINVAL);
+  ASSERT_EQ(uv_listen((uv_stream_t*) &closing, 1, connection_cb), UV_EINVAL);
+  ASSERT_EQ(uv_tcp_connect(&creq, &closing, (struct sockaddr*) &addr, connect_cb), UV_EINVAL);
+  ASSERT_EQ(uv_write(&wreq, (uv_stream_t*) &closing, &buf, 1, write_cb), UV_EINVAL);
+  ASSERT_EQ(uv_read_start((uv_stream_t*) &closing, alloc_cb, read_cb), UV_EINVAL);
+  ASSERT_EQ(uv_shutdown(&sreq, (uv_stream_t*) &closing, shutdown_cb), UV_ENOTCONN);
+  ASSERT_EQ(uv_tcp_close_reset(&closing, NULL), UV_EINVAL);
+  uv_close((uv_handle_t*) &tcp, NULL);
+  uv_close((uv_handle_t*) &pipe, NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+
+  /* Memory no *_init call set up. */
+  memset(&g, 0xAB, sizeof(g));
+  ASSERT_EQ(uv_write(&wreq, (uv_stream_t*) &g.t, &buf, 1, write_cb), UV_EINVAL);
+  ASSERT_EQ(uv_read_start((uv_stream_t*) &g.t, alloc_cb, read_cb), UV_EINVAL);
+  ASSERT_OK(uv_read_stop((uv_stream_t*) &g.t));
+  ASSERT_EQ(uv_is_readable((uv_stream_t*) &g.t), 0);
+  ASSERT_EQ(uv_stream_get_write_queue_size((uv_stream_t*) &g.t), 0);
+  ASSERT_EQ(uv_tcp_bind(&g.t, (struct sockaddr*) &addr, 0), UV_EINVAL);
+  ASSERT_EQ(uv_pipe_open(&g.p, fds[1]), UV_EINVAL);
+
+  close(fds[1]);
+  ASSERT_OK(uv_loop_close(&loop));
+  ASSERT_EQ(callbacks, 0);
+}
+
 int main(void) {
   uv_loop_t loop;
   uv_udp_t u;
@@ -269,6 +380,7 @@ int main(void) {
   ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ASSERT_EQ(callbacks, 0);
   ASSERT_OK(uv_loop_close(&loop));
+  streams();
   printf("defined_errors: ok\n");
   return 0;
 }

@@ -4,13 +4,14 @@
  * - connect to a port bound by nobody listening: uv_tcp_connect returns 0,
  *   the callback gets UV_ECONNREFUSED from the loop (never inside the
  *   call), the handle is not closed by it; a second connect while the first
- *   is pending is UV_EALREADY;
+ *   is pending is UV_EALREADY; a write made while the connect is pending
+ *   gets UV_ECANCELED right after the connect's callback;
  * - bind: two handles on one address both bind (SO_REUSEADDR), the
  *   second's listen is UV_EADDRINUSE, and so is its getsockname and its
  *   connect (in the callback); UV_TCP_IPV6ONLY with an IPv4 address, a
  *   second bind of a bound handle and an AF_UNIX address are UV_EINVAL;
- *   uv_tcp_init_ex with unknown flags is UV_EINVAL, with AF_INET creates the
- *   socket at once;
+ *   uv_tcp_init_ex with unknown flags is UV_EINVAL, with AF_INET6 creates
+ *   the socket at once; a connection over ::1 with UV_TCP_IPV6ONLY;
  * - getpeername of a listener is UV_ENOTCONN; reading it UV_ENOTCONN;
  * - uv_tcp_open: adopts a connected socket (readable and writable at once);
  *   a descriptor the loop watches already is UV_EEXIST, and stays usable;
@@ -59,9 +60,28 @@ static void bound_address(uv_tcp_t* h, struct sockaddr_storage* out) {
   ASSERT_OK(uv_tcp_getsockname(h, (struct sockaddr*) out, &len));
 }
 
+static char order[8];
+static int norder;
+
+static void order_connect_cb(uv_connect_t* req, int status) {
+  (void) req;
+  ASSERT_EQ(in_call, 0);
+  ASSERT_EQ(status, UV_ECONNREFUSED);
+  order[norder++] = 'K';
+}
+
+static void order_write_cb(uv_write_t* req, int status) {
+  (void) req;
+  ASSERT_EQ(in_call, 0);
+  ASSERT_EQ(status, UV_ECANCELED);
+  order[norder++] = 'W';
+}
+
 static void connection_refused(void) {
-  uv_tcp_t bound, client;
+  uv_tcp_t bound, client, client2;
   uv_connect_t req, req2;
+  uv_write_t wr;
+  uv_buf_t buf = uv_buf_init("lost", 4);
   struct sockaddr_in any;
   struct sockaddr_storage to;
   ASSERT_OK(uv_ip4_addr("127.0.0.1", 0, &any));
@@ -82,8 +102,21 @@ static void connection_refused(void) {
   ASSERT_EQ(last_status, UV_ECONNREFUSED);
   ASSERT_EQ(uv_is_closing((uv_handle_t*) &client), 0);
   uv_close((uv_handle_t*) &client, NULL);
+
+  /* A write made while the connect is pending: cancelled after the
+   * connect's callback reports the failure. */
+  ASSERT_OK(uv_tcp_init(&loop, &client2));
+  in_call = 1;
+  ASSERT_OK(uv_tcp_connect(&req2, &client2, SA(&to), order_connect_cb));
+  ASSERT_OK(uv_write(&wr, (uv_stream_t*) &client2, &buf, 1, order_write_cb));
+  in_call = 0;
+  while (norder < 2)
+    uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_MEM_EQ(order, "KW", 2);
+  uv_close((uv_handle_t*) &client2, NULL);
   uv_close((uv_handle_t*) &bound, NULL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(norder, 2);
 }
 
 static void connection_cb_unused(uv_stream_t* server, int status) {
@@ -92,8 +125,16 @@ static void connection_cb_unused(uv_stream_t* server, int status) {
   ASSERT(0);
 }
 
+static uv_tcp_t v6_accepted;
+
+static void connection_v6(uv_stream_t* server, int status) {
+  ASSERT_OK(status);
+  ASSERT_OK(uv_tcp_init(&loop, &v6_accepted));
+  ASSERT_OK(uv_accept(server, (uv_stream_t*) &v6_accepted));
+}
+
 static void bind_errors(void) {
-  uv_tcp_t a, b, c, d;
+  uv_tcp_t a, b, c, d, e;
   uv_connect_t req;
   struct sockaddr_in any;
   struct sockaddr_in6 v6;
@@ -140,6 +181,22 @@ static void bind_errors(void) {
   ASSERT_OK(uv_fileno((uv_handle_t*) &d, &fd));
   ASSERT_EQ(uv_guess_handle(fd), UV_TCP);
   ASSERT_OK(uv_tcp_bind(&d, SA(&v6), UV_TCP_IPV6ONLY));
+  /* A connection over IPv6. */
+  ASSERT_OK(uv_listen((uv_stream_t*) &d, 4, connection_v6));
+  bound_address(&d, &at);
+  ASSERT_EQ(at.ss_family, AF_INET6);
+  ASSERT_OK(uv_tcp_init(&loop, &e));
+  calls = 0;
+  ASSERT_OK(uv_tcp_connect(&req, &e, SA(&at), status_connect_cb));
+  while (calls == 0 || v6_accepted.type != UV_TCP)
+    uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_OK(last_status);
+  len = sizeof(peer);
+  ASSERT_OK(uv_tcp_getpeername(&v6_accepted, (struct sockaddr*) &peer, &len));
+  ASSERT_EQ(peer.ss_family, AF_INET6);
+  ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+  uv_close((uv_handle_t*) &e, NULL);
+  uv_close((uv_handle_t*) &v6_accepted, NULL);
 
   uv_close((uv_handle_t*) &a, NULL);
   uv_close((uv_handle_t*) &b, NULL);

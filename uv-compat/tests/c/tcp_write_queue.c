@@ -19,7 +19,10 @@
  *   uv_shutdown UV_ENOTCONN;
  * - close while connecting: the connect callback gets UV_ECANCELED before
  *   the close callback, and a write queued behind the connect UV_ECANCELED
- *   after it.
+ *   after it;
+ * - writes and a shutdown made before the connect completes: the connect
+ *   callback first, then the writes (0, in order), the bytes in order at
+ *   the peer, then the shutdown and the peer's UV_EOF.
  */
 #include <uv.h>
 
@@ -261,6 +264,54 @@ static void close_while_connecting(void) {
   ASSERT_STR_EQ(log_, "KWC");
 }
 
+/* ---- writes and a shutdown made before the connect completes ---------------- */
+
+static int early_writes;
+
+static void early_write_cb(uv_write_t* req, int status) {
+  ASSERT_PTR_EQ(req, &writes[early_writes]);
+  ASSERT_OK(status);
+  early_writes++;
+}
+
+static void early_shutdown_cb(uv_shutdown_t* req, int status) {
+  (void) req;
+  ASSERT_OK(status);
+  ASSERT_EQ(early_writes, 2);
+  note('S');
+}
+
+static void early_connect_cb(uv_connect_t* req, int status) {
+  (void) req;
+  ASSERT_OK(status);
+  ASSERT_EQ(early_writes, 0);
+  note('K');
+}
+
+static void write_before_connect(void) {
+  struct sockaddr_storage bound;
+  uv_buf_t one = uv_buf_init("early ", 6);
+  uv_buf_t two = uv_buf_init("bird", 4);
+  nlog = 0;
+  received = 0;
+  eof = 0;
+  start_server(writealot_connection, &bound);
+  ASSERT_OK(uv_tcp_init(&loop, &client));
+  ASSERT_OK(uv_tcp_connect(&connect_req, &client, SA(&bound), early_connect_cb));
+  ASSERT_OK(uv_write(&writes[0], (uv_stream_t*) &client, &one, 1, early_write_cb));
+  ASSERT_OK(uv_write(&writes[1], (uv_stream_t*) &client, &two, 1, early_write_cb));
+  ASSERT_OK(uv_shutdown(&shutdown_req, (uv_stream_t*) &client, early_shutdown_cb));
+  /* The peer compares what it reads with `data`. */
+  memcpy(data, "early bird", 10);
+  while (eof == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t*) &server, NULL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(received, 10);
+  log_[nlog] = '\0';
+  ASSERT_STR_EQ(log_, "KS");
+}
+
 int main(void) {
   data = malloc(TOTAL);
   ASSERT_NOT_NULL(data);
@@ -270,6 +321,7 @@ int main(void) {
   writealot();
   close_with_work();
   close_while_connecting();
+  write_before_connect();
   ASSERT_OK(uv_loop_close(&loop));
   free(data);
   return 0;
