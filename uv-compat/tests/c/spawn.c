@@ -149,6 +149,10 @@ static void test_exit_status(uv_loop_t* loop) {
   ASSERT_EQ(uv_process_get_pid(&p), p.pid);
   ASSERT_EQ(uv_is_active((uv_handle_t*) &p), 1);
   ASSERT_EQ(uv_handle_get_type((uv_handle_t*) &p), UV_PROCESS);
+  {
+    uv_os_fd_t fd;
+    ASSERT_EQ(uv_fileno((uv_handle_t*) &p, &fd), UV_EINVAL);
+  }
   ASSERT_EQ(uv_loop_alive(loop), 1);
   ASSERT_OK(uv_run(loop, UV_RUN_DEFAULT));
   ASSERT_EQ(exit_calls, 1);
