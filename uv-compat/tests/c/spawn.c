@@ -11,7 +11,7 @@
  * as an is-it-running check; UV_EINVAL for invalid signal numbers;
  * UV_ESRCH after the child was reaped; a NULL exit_cb; an unreferenced
  * handle not keeping the loop alive; the program looked up on the child's
- * PATH; args, env (only
+ * PATH; the program's own SIGCHLD handle hearing of the exit too; args, env (only
  * the given entries) and cwd; UV_PROCESS_DETACHED (a session leader) and
  * its absence; the Windows flags accepted; stdio: UV_IGNORE (and missing
  * entries) as /dev/null (read-only as standard input), UV_INHERIT_FD onto fd 1 and fd 3; setuid/setgid
@@ -218,6 +218,54 @@ static void test_unref(uv_loop_t* loop) {
   ASSERT_EQ(close_calls, 1);
 }
 
+/* The program's own SIGCHLD handle and the library's reaping share the
+ * signal: both hear of the exit. */
+static uv_signal_t chld;
+static int chld_seen;
+static int chld_closed;
+
+static void close_chld_once(void) {
+  if (!chld_closed) {
+    chld_closed = 1;
+    uv_close((uv_handle_t*) &chld, on_close);
+  }
+}
+
+static void on_sigchld(uv_signal_t* handle, int signum) {
+  (void) handle;
+  ASSERT_EQ(signum, SIGCHLD);
+  chld_seen++;
+  if (exit_calls > 0)
+    close_chld_once();
+}
+
+static void on_exit_then_chld(uv_process_t* process, int64_t status, int signal) {
+  exit_calls++;
+  exit_status_seen = status;
+  term_signal_seen = signal;
+  uv_close((uv_handle_t*) process, on_close);
+  if (chld_seen > 0)
+    close_chld_once();
+}
+
+static void test_sigchld_handle(uv_loop_t* loop) {
+  char* args[] = {"sh", "-c", "exit 9", NULL};
+  uv_process_options_t o;
+  uv_process_t p;
+
+  reset();
+  ASSERT_OK(uv_signal_init(loop, &chld));
+  ASSERT_OK(uv_signal_start(&chld, on_sigchld, SIGCHLD));
+  options_for(&o, args);
+  o.exit_cb = on_exit_then_chld;
+  ASSERT_OK(uv_spawn(loop, &p, &o));
+  ASSERT_OK(uv_run(loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(exit_calls, 1);
+  ASSERT_EQ(exit_status_seen, 9);
+  ASSERT_GE(chld_seen, 1);
+  ASSERT_EQ(close_calls, 2);
+}
+
 static void test_null_exit_cb(uv_loop_t* loop) {
   char* args[] = {"true", NULL};
   uv_process_options_t o;
@@ -398,6 +446,7 @@ int main(void) {
   test_signals(&loop);
   test_null_exit_cb(&loop);
   test_unref(&loop);
+  test_sigchld_handle(&loop);
   test_args_env_cwd(&loop);
   test_detached_and_flags(&loop);
   test_stdio(&loop);
