@@ -294,6 +294,13 @@ impl Default for PerLoop {
     }
 }
 
+impl PerLoop {
+    /// Whether the loop watches `SIGCHLD` for children still to reap.
+    pub(crate) fn watches_sigchld(&self) -> bool {
+        self.watching_sigchld
+    }
+}
+
 impl Loop {
     /// Reaps this loop's children on `SIGCHLD` instead of through pidfds,
     /// as where the kernel has none (for tests of that fallback). Takes

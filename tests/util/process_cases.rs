@@ -367,3 +367,35 @@ fn an_ignored_stdin_is_dev_null_for_reading_only() {
     got.sort_unstable();
     assert_eq!(got, [(0, 0), (1, 0)]);
 }
+
+#[test]
+fn a_closed_loop_still_reaps_the_children_of_closed_handles() {
+    // `Loop::close` frees buffers, not obligations: a child whose handle
+    // was closed is still reaped when the loop runs again.
+    let lp = new_loop();
+    let p = Process::spawn(&lp, &sh("sleep 0.05"), |_, _, _| {
+        panic!("the callback went with the close")
+    })
+    .unwrap();
+    let pid = p.pid().unwrap();
+    p.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+    lp.close().unwrap();
+    let timer = Timer::new(&lp);
+    timer
+        .start(10, 10, move |t| {
+            if !exists(pid) {
+                t.close(|| {});
+            }
+        })
+        .unwrap();
+    let watchdog = Timer::new(&lp);
+    watchdog.unref();
+    watchdog
+        .start(10_000, 0, |_| panic!("the child was never reaped"))
+        .unwrap();
+    lp.run(RunMode::Default).unwrap();
+    assert!(!exists(pid));
+    watchdog.close(|| {});
+    lp.run(RunMode::Default).unwrap();
+}
