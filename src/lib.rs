@@ -81,7 +81,7 @@ mod watcher;
 
 pub use crate::async_handle::{Async, AsyncSender};
 pub use crate::core::{
-    CloseHook, HandleDump, HandleInfo, Liveness, LivenessHook, Loop, Metrics, RunMode,
+    CloseHook, CountsHook, HandleDump, HandleInfo, Liveness, LivenessHook, Loop, Metrics, RunMode,
 };
 pub use crate::error::{Error, Result, StatusCode};
 pub use crate::handle::{Handle, HandleType};

@@ -10,6 +10,7 @@ use crate::handle::{typed_handle, Handle};
 use crate::stream::{self, ReadResult, StreamHandle, StreamState};
 use crate::{sys, HandleType, Loop};
 use socket2::{Domain, SockAddr, Socket, Type};
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -24,6 +25,9 @@ pub(crate) struct PipeState {
     ipc: bool,
     /// The filesystem name `bind` created, removed at close.
     bound_path: Option<PathBuf>,
+    /// Descriptors an IPC pipe received and nobody accepted yet, oldest
+    /// first; closed when the pipe closes.
+    pending: VecDeque<OwnedFd>,
 }
 
 /// A pipe handle (`uv_pipe_t`): a Unix domain stream socket — connected,
@@ -101,6 +105,17 @@ impl StreamHandle for Pipe {
             _ => None,
         }
     }
+
+    fn passes_handles(kind: &mut Kind) -> bool {
+        matches!(kind, Kind::Pipe(p) if p.ipc)
+    }
+
+    fn receive_fd(st: &mut LoopState, key: Key, fd: OwnedFd) {
+        // A pipe gone meanwhile drops (closes) it.
+        if let Ok(p) = pipe_mut(st, key) {
+            p.pending.push_back(fd);
+        }
+    }
 }
 
 fn pipe_mut(st: &mut LoopState, key: Key) -> Result<&mut PipeState> {
@@ -160,14 +175,18 @@ pub(crate) fn stop_for_close(st: &mut LoopState, key: Key, deferred: &mut Deferr
             // Already gone (removed by someone else) is fine.
             let _ = std::fs::remove_file(path);
         }
+        // Handles received and never accepted are closed with the pipe
+        // (as libuv's `uv_close`).
+        p.pending.clear();
     }
     stream::stop_for_close::<Pipe>(st, key, deferred);
 }
 
 impl Pipe {
     /// Creates a pipe handle without a descriptor (`uv_pipe_init`).
-    /// `ipc` marks a pipe meant to pass handles to its peer; passing
-    /// handles is not supported yet, and an IPC pipe does not
+    /// `ipc` makes a pipe that passes handles to its peer over a Unix
+    /// stream socket ([`write2`](Pipe::write2), [`pending_count`](Pipe::pending_count),
+    /// [`accept_handle`](Pipe::accept_handle)); an IPC pipe does not
     /// [`listen`](Pipe::listen).
     #[must_use = "dropping the token does not close the handle: it stays in the loop until closed"]
     pub fn new(lp: &Loop, ipc: bool) -> Pipe {
@@ -175,6 +194,7 @@ impl Pipe {
             stream: StreamState::default(),
             ipc,
             bound_path: None,
+            pending: VecDeque::new(),
         }));
         Pipe {
             handle: Handle::insert(lp, HandleType::NamedPipe, kind),
@@ -280,8 +300,9 @@ impl Pipe {
     /// bound to. `backlog` goes to `listen(2)`. `cb` runs, in the poll
     /// phase, once per waiting connection: take it with
     /// [`accept`](Pipe::accept). Accepting works as for
-    /// [`Tcp::listen`](crate::Tcp::listen): delayed accept, 32 connections
-    /// per event, out of descriptors handled without a stall or a spin.
+    /// [`Tcp::listen`](crate::Tcp::listen): delayed accept, up to
+    /// `backlog` (at least 32) connections per event, out of descriptors
+    /// handled without a stall or a spin.
     ///
     /// EINVAL without a descriptor (not bound) or on an IPC pipe.
     pub fn listen(&self, backlog: i32, cb: impl FnMut(&Pipe, Result<()>) + 'static) -> Result<()> {
@@ -300,13 +321,18 @@ impl Pipe {
     }
 
     /// Takes the connection a listener's callback was told about into
-    /// `client`, a new pipe handle of the same loop (`uv_accept`).
+    /// `client`, a new pipe handle of the same loop (`uv_accept`). On an
+    /// IPC pipe it takes the next pipe handle received instead, as
+    /// [`accept_handle`](Pipe::accept_handle).
     ///
     /// EAGAIN when no connection waits; EBUSY when `client` already has a
     /// descriptor; EINVAL when `client` belongs to another loop.
     pub fn accept(&self, client: &Pipe) -> Result<()> {
         if !self.get_loop().same_loop(client.get_loop()) {
             return Err(StatusCode::EINVAL.into());
+        }
+        if self.ipc()? {
+            return self.accept_handle(client);
         }
         let (server, ckey) = (self.key(), client.key());
         self.get_loop().with_deferred(|st, _| {
@@ -471,16 +497,120 @@ impl Pipe {
         Ok(())
     }
 
+    /// Sends `bufs` with a handle to the peer (`uv_write2`): a TCP handle
+    /// (listening or connected), a pipe or a UDP handle, whose descriptor
+    /// goes with the first bytes of this request, never with another
+    /// request's. The peer receives its own descriptor for the same socket
+    /// ([`accept_handle`](Pipe::accept_handle)); `send_handle` stays open
+    /// here, and may be closed once this call returned (the request holds
+    /// a duplicate until it is sent). Otherwise as [`write`](Pipe::write):
+    /// `cb` from the pending phase, writes in order.
+    ///
+    /// As libuv: EINVAL without buffers; EBADF without a descriptor; EPIPE
+    /// when not writable; EINVAL on a pipe made without `ipc`; EBADF when
+    /// `send_handle` is closing or has no descriptor. Also EINVAL when
+    /// `send_handle` is not a TCP, pipe or UDP handle, and when the buffers
+    /// hold no byte (the kernel passes a descriptor only with data: libuv
+    /// would drop it silently).
+    pub fn write2(
+        &self,
+        bufs: &[&[u8]],
+        send_handle: &Handle,
+        cb: impl FnOnce(&Pipe, Result<()>) + 'static,
+    ) -> Result<()> {
+        {
+            let mut st = self.get_loop().state();
+            let p = pipe_mut(&mut st, self.key())?;
+            stream::check_write(&p.stream, bufs.len())?;
+            if !p.ipc {
+                return Err(StatusCode::EINVAL.into());
+            }
+        }
+        let pass = sys::dup_cloexec(passable(send_handle)?)?;
+        stream::write2(self, bufs, pass, cb)
+    }
+
+    /// Sends `bufs` with a handle at once if the socket takes them
+    /// (`uv_try_write2`): the bytes written, the descriptor going with
+    /// them; nothing is queued. As [`try_write`](Pipe::try_write) (EAGAIN
+    /// while a connect or any write is in flight, or when the socket is
+    /// full), then the checks of [`write2`](Pipe::write2) on the pipe and
+    /// on `send_handle`.
+    pub fn try_write2(&self, bufs: &[&[u8]], send_handle: &Handle) -> Result<usize> {
+        if bufs.iter().all(|b| b.is_empty()) && !bufs.is_empty() {
+            // No byte to carry the descriptor (no buffer at all is the
+            // write check's EINVAL).
+            return Err(StatusCode::EINVAL.into());
+        }
+        stream::try_write(self, bufs, Some(passable(send_handle)))
+    }
+
     /// Handles received and not yet accepted (`uv_pipe_pending_count`):
-    /// always 0, as passing handles is not supported yet.
+    /// 0 on a pipe made without `ipc` or closed.
     pub fn pending_count(&self) -> usize {
-        0
+        let mut st = self.get_loop().state();
+        pipe_mut(&mut st, self.key()).map_or(0, |p| p.pending.len())
     }
 
     /// The type of the next handle received (`uv_pipe_pending_type`):
-    /// always `None`, as passing handles is not supported yet.
+    /// [`HandleType::Tcp`] for an IPv4/IPv6 stream socket,
+    /// [`HandleType::Udp`] for a datagram one, [`HandleType::NamedPipe`]
+    /// for a Unix stream socket or a pipe (as libuv's `uv_guess_handle`);
+    /// `None` when none waits or for another kind of descriptor (take
+    /// that with [`take_pending`](Pipe::take_pending)).
     pub fn pending_type(&self) -> Option<HandleType> {
-        None
+        let mut st = self.get_loop().state();
+        let fd = pipe_mut(&mut st, self.key()).ok()?.pending.front()?;
+        handle_type_of(sys::fd_kind(fd.as_fd()))
+    }
+
+    /// Moves the next handle received into `client`, a new handle of this
+    /// loop of the matching type ([`pending_type`](Pipe::pending_type)):
+    /// a [`Tcp`](crate::Tcp) (listening or connected, as sent), a
+    /// [`Pipe`] or a [`Udp`](crate::Udp). libuv's `uv_accept` on an IPC
+    /// pipe.
+    ///
+    /// EAGAIN when none waits (or the pipe was made without `ipc`);
+    /// EINVAL when `client` belongs to another loop or its type is not the
+    /// next handle's (which then stays queued); EBUSY when `client`
+    /// already has a descriptor; the closed-handle error when `client` is
+    /// closing. Should adopting the descriptor fail otherwise, it is
+    /// closed, as libuv does.
+    pub fn accept_handle(&self, client: &Handle) -> Result<()> {
+        let lp = self.get_loop();
+        if !lp.same_loop(client.get_loop()) {
+            return Err(StatusCode::EINVAL.into());
+        }
+        if client.is_closing() {
+            return Err(Error::ClosedHandle);
+        }
+        let busy = client.as_raw_fd() >= 0;
+        let fd = {
+            let mut st = lp.state();
+            let p = pipe_mut(&mut st, self.key())?;
+            let next = p.pending.front().ok_or(StatusCode::EAGAIN)?;
+            if handle_type_of(sys::fd_kind(next.as_fd())) != Some(client.handle_type()) {
+                return Err(StatusCode::EINVAL.into());
+            }
+            if busy {
+                return Err(StatusCode::EBUSY.into());
+            }
+            p.pending.pop_front().ok_or(StatusCode::EAGAIN)?
+        };
+        let key = client.key();
+        match client.handle_type() {
+            HandleType::Tcp => <crate::Tcp as StreamHandle>::from_key(lp, key).open(fd),
+            HandleType::Udp => crate::Udp::from_key(lp, key).open(fd),
+            _ => Pipe::from_key(lp, key).open(fd),
+        }
+    }
+
+    /// Takes the next descriptor received as it is, whatever it is (one
+    /// [`pending_type`](Pipe::pending_type) does not name, or to adopt it
+    /// elsewhere); `None` when none waits.
+    pub fn take_pending(&self) -> Option<OwnedFd> {
+        let mut st = self.get_loop().state();
+        pipe_mut(&mut st, self.key()).ok()?.pending.pop_front()
     }
 
     /// Whether the pipe was made for passing handles ([`Pipe::new`]'s
@@ -488,6 +618,32 @@ impl Pipe {
     pub fn ipc(&self) -> Result<bool> {
         let mut st = self.get_loop().state();
         Ok(pipe_mut(&mut st, self.key())?.ipc)
+    }
+}
+
+/// The descriptor of a handle to pass: EINVAL unless a TCP, pipe or UDP
+/// handle; EBADF when it is closing or has no descriptor (as libuv).
+fn passable(send_handle: &Handle) -> Result<RawFd> {
+    if !matches!(
+        send_handle.handle_type(),
+        HandleType::Tcp | HandleType::NamedPipe | HandleType::Udp
+    ) {
+        return Err(StatusCode::EINVAL.into());
+    }
+    let raw = send_handle.as_raw_fd();
+    if raw < 0 || send_handle.is_closing() {
+        return Err(StatusCode::EBADF.into());
+    }
+    Ok(raw)
+}
+
+/// The handle type a received descriptor becomes.
+fn handle_type_of(kind: sys::FdKind) -> Option<HandleType> {
+    match kind {
+        sys::FdKind::Tcp => Some(HandleType::Tcp),
+        sys::FdKind::Udp => Some(HandleType::Udp),
+        sys::FdKind::Pipe => Some(HandleType::NamedPipe),
+        sys::FdKind::Other => None,
     }
 }
 

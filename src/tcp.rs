@@ -328,8 +328,9 @@ impl Tcp {
     /// `Ok(())`: take it with [`accept`](Tcp::accept). If the callback
     /// does not accept, the listener accepts nothing more until `accept`
     /// is called (libuv's delayed accept); the connections wait in the
-    /// backlog. Up to 32 connections are accepted per readiness event, then
-    /// the listener waits for the next iteration. Out of descriptors
+    /// backlog. Up to `backlog` connections (at least 32) are accepted per
+    /// readiness event, then the listener waits for the next iteration.
+    /// Out of descriptors
     /// (EMFILE, ENFILE), the waiting connections are accepted and closed
     /// at once with a descriptor held in reserve (libuv's trick), and `cb`
     /// is not told; other accept failures but a connection that vanished

@@ -7,7 +7,7 @@
 
 mod util;
 
-use ruv::{Idle, Liveness, Loop, RunMode, Timer};
+use ruv::{Idle, Liveness, Loop, RunMode, Timer, Udp, UdpFlags};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -189,4 +189,62 @@ fn a_hook_hears_every_change_and_only_changes() {
     // The last token goes: the loop state is dropped with its handles.
     drop(lp);
     assert_eq!(reports(), [(9, false)], "a dropped loop is not alive");
+}
+
+thread_local! {
+    static COUNTS: std::cell::RefCell<Vec<(usize, usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static LAST_COUNTS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+fn record_counts(word: usize, before: (usize, usize), after: (usize, usize)) {
+    // Each report starts where the previous one ended (a new hook: zero).
+    let last = LAST_COUNTS.with(|l| l.replace(after));
+    assert_eq!(before, last, "reported differences must add up");
+    COUNTS.with(|c| c.borrow_mut().push((word, after.0, after.1)));
+}
+
+fn counts() -> Vec<(usize, usize, usize)> {
+    COUNTS.with(|c| std::mem::take(&mut *c.borrow_mut()))
+}
+
+/// The counts hook hears the counts when set, then each change of the
+/// active, referenced handles or of the requests in flight (only changes),
+/// and nothing once cleared.
+#[test]
+fn a_counts_hook_hears_each_change_of_active_handles_and_requests() {
+    let lp = Loop::new().unwrap();
+    let idle = Idle::new(&lp);
+    idle.start(|_| {}).unwrap();
+    lp.set_counts_hook(Some((record_counts, 3)));
+    assert_eq!(counts(), [(3, 1, 0)], "the current counts at once");
+    let timer = Timer::new(&lp);
+    assert_eq!(counts(), [], "a new handle is not active");
+    timer.start(1000, 0, |_| {}).unwrap();
+    assert_eq!(counts(), [(3, 2, 0)]);
+    timer.unref();
+    assert_eq!(counts(), [(3, 1, 0)], "unreferenced: not counted");
+    timer.ref_();
+    idle.stop().unwrap();
+    assert_eq!(counts(), [(3, 2, 0), (3, 1, 0)]);
+    // A send is a request from the call until its callback.
+    let rx = Udp::new(&lp);
+    rx.bind("127.0.0.1:0".parse().unwrap(), UdpFlags::empty())
+        .unwrap();
+    let to = rx.sockname().unwrap();
+    let tx = Udp::new(&lp);
+    tx.send(&[b"x".as_slice()], Some(to), |_, status| status.unwrap())
+        .unwrap();
+    // The sender is active while it has sends, as in libuv.
+    assert_eq!(counts(), [(3, 1, 1), (3, 2, 1)]);
+    timer.stop().unwrap();
+    assert_eq!(counts(), [(3, 1, 1)]);
+    lp.run(RunMode::Default).unwrap();
+    let after = counts();
+    // The request ends before its callback, then the sender goes idle.
+    assert_eq!(after, [(3, 1, 0), (3, 0, 0)]);
+    lp.set_counts_hook(None);
+    idle.start(|_| {}).unwrap();
+    assert_eq!(counts(), [], "cleared");
+    lp.walk(|h| h.close(|| {}));
+    lp.run(RunMode::Default).unwrap();
 }

@@ -111,24 +111,64 @@ fn accepting_into_a_handle_with_a_socket_is_ebusy_and_the_connection_waits() {
 }
 
 #[test]
-fn more_connections_than_one_events_budget_are_all_accepted() {
-    // 32 per event, then the ready list: 0, 1, the budget, one past, many.
-    for count in [1, 32, 33, 100] {
+fn every_waiting_connection_is_accepted_in_one_iteration() {
+    // The listener's backlog (1024 here) is its budget per event: what the
+    // kernel holds waiting is taken at once, not 32 per iteration.
+    for count in [1, 32, 33, 100, 300] {
         let lp = Loop::new().unwrap();
         let (server, addr, accepted) = accepting_listener(&lp);
         let clients: Vec<_> = (0..count)
             .map(|_| std::net::TcpStream::connect(addr).unwrap())
             .collect();
-        // Every connection is in the backlog: one iteration accepts up to
-        // the budget, the ready list brings the rest.
         lp.run(RunMode::Once).unwrap();
-        assert_eq!(accepted.borrow().len(), count.min(32), "{count}");
-        run_until(&lp, || accepted.borrow().len() == count);
+        assert_eq!(accepted.borrow().len(), count, "{count}");
         for _ in 0..3 {
             lp.run(RunMode::NoWait).unwrap();
         }
         assert_eq!(accepted.borrow().len(), count);
         drop(clients);
+        lp.walk(|h| h.close(|| {}));
+        finish(&lp, &[&server]);
+    }
+}
+
+#[test]
+fn connections_arriving_while_accepting_wait_past_the_backlog_budget() {
+    // Each connection callback makes one more connection arrive: one event
+    // accepts the backlog's worth (at least 32), the ready list the rest.
+    // Backlogs: 0, 1, the least budget, one past it, many.
+    for (backlog, budget) in [(0, 32), (1, 32), (32, 32), (33, 33), (100, 100)] {
+        const TOTAL: usize = 150;
+        let lp = Loop::new().unwrap();
+        let server = Tcp::new(&lp);
+        server.bind(any_v4(), TcpFlags::empty()).unwrap();
+        let addr = server.sockname().unwrap();
+        let accepted = shared(Vec::new());
+        let clients = shared(Vec::new());
+        let (into, cl) = (accepted.clone(), clients.clone());
+        server
+            .listen(backlog, move |server, status| {
+                status.unwrap();
+                let conn = Tcp::new(server.get_loop());
+                server.accept(&conn).unwrap();
+                into.borrow_mut().push(conn);
+                if cl.borrow().len() < TOTAL {
+                    cl.borrow_mut()
+                        .push(std::net::TcpStream::connect(addr).unwrap());
+                }
+            })
+            .unwrap();
+        clients
+            .borrow_mut()
+            .push(std::net::TcpStream::connect(addr).unwrap());
+        lp.run(RunMode::Once).unwrap();
+        assert_eq!(accepted.borrow().len(), budget, "backlog {backlog}");
+        run_until(&lp, || accepted.borrow().len() == TOTAL);
+        for _ in 0..3 {
+            lp.run(RunMode::NoWait).unwrap();
+        }
+        assert_eq!(accepted.borrow().len(), TOTAL, "backlog {backlog}");
+        clients.borrow_mut().clear();
         lp.walk(|h| h.close(|| {}));
         finish(&lp, &[&server]);
     }

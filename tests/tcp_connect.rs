@@ -187,6 +187,56 @@ fn writes_queued_behind_a_failed_connect_are_cancelled_after_its_callback() {
     finish(&lp, &[&tcp]);
 }
 
+/// Found by the model: an empty write (copied or owned) made while the
+/// connect was pending completed at once, so its callback ran before the
+/// connect's. As libuv, every write made while connecting waits for the
+/// connect: its callback follows the connect callback, with ECANCELED if
+/// the connect failed.
+#[test]
+fn empty_writes_made_while_connecting_wait_for_the_connect() {
+    let lp = Loop::new().unwrap();
+    let (server, addr, accepted) = accepting_listener(&lp);
+    for target in [addr, refused_addr()] {
+        let tcp = Tcp::new(&lp);
+        let log = shared(Vec::new());
+        let l = log.clone();
+        tcp.connect(target, move |_, s| l.borrow_mut().push(("connect", s)))
+            .unwrap();
+        let l = log.clone();
+        tcp.write(&[b""], move |_, s| l.borrow_mut().push(("empty", s)))
+            .unwrap();
+        let l = log.clone();
+        tcp.write_owned(vec![Vec::new()], move |_, s| {
+            l.borrow_mut().push(("owned empty", s))
+        })
+        .unwrap();
+        run_until(&lp, || log.borrow().len() == 3);
+        let outcome = if target == addr {
+            Ok(())
+        } else {
+            Err(Error::Status(StatusCode::ECONNREFUSED))
+        };
+        let writes = if target == addr {
+            Ok(())
+        } else {
+            Err(ECANCELED)
+        };
+        assert_eq!(
+            *log.borrow(),
+            [
+                ("connect", outcome),
+                ("empty", writes),
+                ("owned empty", writes)
+            ],
+            "connecting to {target}"
+        );
+        tcp.close(|| {});
+    }
+    run_until(&lp, || !accepted.borrow().is_empty());
+    let conn = accepted.borrow_mut().pop().unwrap();
+    finish(&lp, &[&server, &conn]);
+}
+
 #[test]
 fn close_reset_makes_the_peer_read_econnreset_and_leaves_it_neither_readable_nor_writable() {
     let lp = Loop::new().unwrap();

@@ -27,6 +27,15 @@ impl Liveness {
 /// ([`Loop::set_liveness_hook`](crate::Loop::set_liveness_hook)).
 pub type LivenessHook = fn(usize, bool);
 
+/// A function a loop calls with `(word, before, after)` each time one of
+/// its two counts changes
+/// ([`Loop::set_counts_hook`](crate::Loop::set_counts_hook)); `before` and
+/// `after` are `(active_handles, active_requests)`: the handles that are
+/// active and referenced, and the requests in flight (libuv's
+/// `active_handles` and `active_reqs.count`). When the hook is set,
+/// `before` is `(0, 0)`.
+pub type CountsHook = fn(usize, (usize, usize), (usize, usize));
+
 /// The loop state's own [`Liveness`]: the loop sets it after every change
 /// of what keeps it alive, and a dropped loop leaves it `false`. Changes
 /// go to the hook too, if one is set.
@@ -34,6 +43,9 @@ pub type LivenessHook = fn(usize, bool);
 pub(crate) struct Source {
     flag: Liveness,
     hook: Option<(LivenessHook, usize)>,
+    counts_hook: Option<(CountsHook, usize)>,
+    /// The counts last given to `counts_hook` (kept only while one is set).
+    published: (usize, usize),
 }
 
 impl Source {
@@ -49,6 +61,39 @@ impl Source {
 
     pub(crate) fn get(&self) -> bool {
         self.flag.is_alive()
+    }
+
+    /// Tells the counts hook, if one is set and the counts changed since
+    /// it was last told.
+    #[inline]
+    pub(crate) fn publish_counts(&mut self, handles: usize, requests: usize) {
+        if let Some((hook, word)) = self.counts_hook {
+            let before = self.published;
+            if before != (handles, requests) {
+                self.published = (handles, requests);
+                hook(word, before, (handles, requests));
+            }
+        }
+    }
+
+    /// Whether the counts hook, if set, was told `(handles, requests)`
+    /// last (what every change is followed by).
+    pub(crate) fn counts_published(&self, handles: usize, requests: usize) -> bool {
+        self.counts_hook.is_none() || self.published == (handles, requests)
+    }
+
+    /// Sets or clears the counts hook; a new one is told the counts at once.
+    pub(crate) fn set_counts_hook(
+        &mut self,
+        hook: Option<(CountsHook, usize)>,
+        handles: usize,
+        requests: usize,
+    ) {
+        self.counts_hook = hook;
+        if let Some((hook, word)) = hook {
+            self.published = (handles, requests);
+            hook(word, (0, 0), (handles, requests));
+        }
     }
 
     /// A reader.

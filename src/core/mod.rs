@@ -13,7 +13,7 @@ use crate::error::{Error, Result, StatusCode};
 use crate::handle::Handle;
 use clock::Clock;
 pub use dump::{HandleDump, HandleInfo};
-pub use liveness::{Liveness, LivenessHook};
+pub use liveness::{CountsHook, Liveness, LivenessHook};
 pub use metrics::Metrics;
 pub use state::CloseHook;
 use state::{Deferred, LoopState};
@@ -163,6 +163,11 @@ impl Loop {
         // alive) is not reached through the API.
         self.state.try_borrow().map_or(true, |st| {
             debug_assert_eq!(st.liveness.get(), st.alive(), "liveness out of sync");
+            debug_assert!(
+                st.liveness
+                    .counts_published(st.active_ref_handles, st.active_reqs),
+                "counts hook out of sync"
+            );
             st.alive()
         })
     }
@@ -191,6 +196,23 @@ impl Loop {
         if let Some((hook, word)) = hook {
             hook(word, alive);
         }
+    }
+
+    /// Calls `hook(word, before, after)` now (with `before` = `(0, 0)`)
+    /// and each time either count changes, until replaced or cleared
+    /// (`None`); the counts are `(active_handles, active_requests)`: the
+    /// active, referenced handles and the requests in flight (connects,
+    /// writes, shutdowns, sends). For mirroring them where a plain load
+    /// reads them (uv-compat keeps libuv's `active_handles` and
+    /// `active_reqs.count` fields of the C `uv_loop_t` up to date with it,
+    /// by adding each difference).
+    ///
+    /// The hook runs inside the loop's bookkeeping, with the loop state
+    /// borrowed: it must not call into the loop (that would panic).
+    pub fn set_counts_hook(&self, hook: Option<(CountsHook, usize)>) {
+        let mut st = self.state();
+        let (handles, requests) = (st.active_ref_handles, st.active_reqs);
+        st.liveness.set_counts_hook(hook, handles, requests);
     }
 
     /// The loop's counters (`uv_metrics_info`): iterations that reached the

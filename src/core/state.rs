@@ -512,6 +512,8 @@ impl LoopState {
     #[inline]
     pub(crate) fn mark_alive(&mut self) {
         self.liveness.set(true);
+        self.liveness
+            .publish_counts(self.active_ref_handles, self.active_reqs);
     }
 
     /// Publishes [`LoopState::alive`] to the loop's [`Liveness`]
@@ -520,6 +522,8 @@ impl LoopState {
     pub(crate) fn sync_liveness(&mut self) {
         let alive = self.alive();
         self.liveness.set(alive);
+        self.liveness
+            .publish_counts(self.active_ref_handles, self.active_reqs);
     }
 
     pub(crate) fn set_active(&mut self, key: Key, active: bool) {

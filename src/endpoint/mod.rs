@@ -1,5 +1,25 @@
-//! asyncio-style datagram endpoints: [`create_datagram_endpoint`],
-//! [`DatagramTransport`] and the [`DatagramProtocol`] trait.
+//! asyncio's transports and protocols: datagram endpoints
+//! ([`create_datagram_endpoint`], [`DatagramTransport`],
+//! [`DatagramProtocol`]), stream connections and servers
+//! ([`create_connection`], [`create_server`], [`StreamTransport`],
+//! [`Protocol`], [`BufferedProtocol`], pipes) and subprocesses
+//! ([`subprocess_exec`], [`SubprocessTransport`], [`SubprocessProtocol`]).
+//!
+//! The stream side, asyncio → ruv:
+//!
+//! | asyncio | ruv |
+//! | --- | --- |
+//! | `loop.create_connection(factory, host, port, …)` | [`create_connection`]`(&lp, factory, ConnectionOptions::remote(host, port).with_…(…), on_done)` ([`create_buffered_connection`] for a [`BufferedProtocol`]) |
+//! | `loop.create_connection(factory, sock=s)` / `connect_accepted_socket` | [`ConnectionOptions::socket`] / [`connect_accepted_socket`] |
+//! | `loop.create_server(factory, host, port, …)` | [`create_server`]`(&lp, factory, ServerOptions::new(host, port), on_done)` → [`Server`] |
+//! | `loop.create_unix_connection` / `create_unix_server` | [`create_unix_connection`] / [`create_unix_server`] |
+//! | `loop.connect_read_pipe` / `connect_write_pipe` | [`connect_read_pipe`] / [`connect_write_pipe`] |
+//! | `transport.write`, `writelines`, `write_eof`, `can_write_eof`, `close`, `abort`, `is_closing` | the same names on [`StreamTransport`] |
+//! | `pause_reading`, `resume_reading`, `is_reading`, `get_write_buffer_size`, `get/set_write_buffer_limits`, `get/set_protocol` | the same names |
+//! | `get_extra_info('peername' / 'sockname' / 'socket')` | [`peername`](StreamTransport::peername) / [`sockname`](StreamTransport::sockname) / [`fileno`](StreamTransport::fileno), [`tcp`](StreamTransport::tcp) |
+//! | `loop.subprocess_exec` / `subprocess_shell` | [`subprocess_exec`] / [`subprocess_shell`] |
+//!
+//! The datagram side:
 //!
 //! This is asyncio's UDP layer (`loop.create_datagram_endpoint`, the
 //! datagram transport and protocol of CPython 3.13) built on ruv's public
@@ -20,16 +40,29 @@
 //! run with no borrow of the transport held, so a protocol may call any
 //! transport method from any callback.
 
-mod create;
-mod options;
-mod protocol;
-mod socket;
-mod transport;
+mod datagram;
+mod stream;
+mod subprocess;
 
-pub use create::create_datagram_endpoint;
-pub use options::EndpointOptions;
-pub use protocol::DatagramProtocol;
-pub use socket::TransportSocket;
-pub use transport::{DatagramTransport, DATAGRAM_OVERHEAD, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use datagram::*;
+pub use stream::*;
+pub use subprocess::*;
 
-use crate::owed::defer;
+use crate::error::{Result, StatusCode};
+pub(crate) use crate::owed::defer;
+
+/// asyncio's `_FlowControlMixin._set_write_buffer_limits`: `(high, low)`
+/// from what was given (neither: the defaults; only `high`: `low =
+/// high / 4`; only `low`: `high = 4 × low`); EINVAL unless `high >= low`.
+pub(crate) fn water_marks(high: Option<usize>, low: Option<usize>) -> Result<(usize, usize)> {
+    let high = match (high, low) {
+        (Some(high), _) => high,
+        (None, Some(low)) => low.saturating_mul(4),
+        (None, None) => DEFAULT_HIGH_WATER,
+    };
+    let low = low.unwrap_or(high / 4);
+    if low > high {
+        return Err(StatusCode::EINVAL.into());
+    }
+    Ok((high, low))
+}

@@ -22,6 +22,8 @@ pub(crate) fn begin<T: StreamHandle>(
 ) -> Result<()> {
     let s = stream_mut::<T>(st, key)?;
     s.connect = Some(cb);
+    // Writes made from now on wait for the outcome, empty ones included.
+    s.writes.hold(true);
     s.readable = true;
     s.writable = true;
     let now = known.is_some();
@@ -80,6 +82,10 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         let Some(cb) = s.connect.take() else {
             return;
         };
+        // Released before the callback, as libuv clears `connect_req`
+        // first: a write the callback makes goes out at once if nothing
+        // waits.
+        s.writes.hold(false);
         st.active_reqs -= 1;
         st.sync_liveness();
         sync_interest::<T>(st, key, false);

@@ -74,6 +74,7 @@ pub(crate) fn start_listening<T: StreamHandle>(
         deferred.push(old);
     }
     s.listening = true;
+    s.accept_budget = u32::try_from(backlog).unwrap_or(0).max(READ_BUDGET as u32);
     s.epoch += 1;
     refresh_active::<T>(st, key);
     // Connections may be waiting already, their edge gone.
@@ -82,10 +83,10 @@ pub(crate) fn start_listening<T: StreamHandle>(
 }
 
 /// A readable event for a listener: accepts one connection at a time and
-/// tells the callback, up to the budget (then the ready list), until none
-/// waits or the callback leaves one unaccepted.
+/// tells the callback, up to the listener's budget (its backlog; then the
+/// ready list), until none waits or the callback leaves one unaccepted.
 pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u64) {
-    let (mut cb, fd, epoch) = {
+    let (mut cb, fd, epoch, budget) = {
         let mut st = lp.state();
         let Ok(s) = stream_mut::<T>(&mut st, key) else {
             return;
@@ -101,7 +102,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
             return;
         };
         s.accepting = true;
-        (cb, fd, s.epoch)
+        (cb, fd, s.epoch, s.accept_budget as usize)
     };
     let h = T::from_key(lp, key);
     let mut accepted = 0;
@@ -145,7 +146,7 @@ pub(super) fn dispatch_accept<T: StreamHandle>(lp: &Loop, key: Key, iteration: u
         if !go_on {
             break;
         }
-        if accepted == READ_BUDGET {
+        if accepted == budget {
             budget_spent = true;
             break;
         }

@@ -95,7 +95,7 @@ macro_rules! stream_methods {
             /// queue is not empty) or there is no room; otherwise the
             /// errors of [`write`](Self::write), reported directly.
             pub fn try_write(&self, bufs: &[&[u8]]) -> Result<usize> {
-                $crate::stream::try_write(self, bufs)
+                $crate::stream::try_write(self, bufs, None)
             }
 
             /// Shuts the sending side down once every write made before has

@@ -46,26 +46,47 @@ pub(crate) trait ReadSink<T> {
     fn deliver(&mut self, h: &T, shared: &[u8], outcome: Result<usize>);
 }
 
-/// One read without blocking: `recv` with `MSG_DONTWAIT` from a socket
-/// (even a blocking one), `read` from a pipe end or terminal (`PLAIN`,
-/// which a `Pipe` made non-blocking). A constant of the sink, chosen at
-/// `read_start`: no test per read.
+/// How a stream reads, fixed at `read_start` (a const parameter of the
+/// sink: no test per read): `recv` from a socket, `read` from a pipe end
+/// or terminal, or `recvmsg` with room for descriptors on an IPC pipe.
+const SOCKET: u8 = 0;
+/// See [`SOCKET`].
+const PLAIN: u8 = 1;
+/// See [`SOCKET`].
+const IPC: u8 = 2;
+
+/// One read without blocking into `buf`: the bytes read, and whether the
+/// socket may hold more now (the buffer filled up, or the read stopped
+/// at a passed descriptor, where the kernel ends a read however much data
+/// follows). `recv` uses `MSG_DONTWAIT` (even a blocking socket does not
+/// wait); a `Pipe` made its other descriptors non-blocking. Descriptors
+/// an IPC read brings are queued on the pipe before the data is handed on.
 #[inline]
-fn read_fd<const PLAIN: bool>(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    if PLAIN {
-        sys::read(fd, buf)
-    } else {
-        sys::recv(fd, buf)
+fn read_fd<T: StreamHandle, const MODE: u8>(
+    h: &T,
+    fd: RawFd,
+    buf: &mut [u8],
+) -> io::Result<(usize, bool)> {
+    let len = buf.len();
+    match MODE {
+        PLAIN => sys::read(fd, buf).map(|n| (n, n == len)),
+        IPC => {
+            let handle = h.as_ref();
+            let (lp, key) = (handle.get_loop(), handle.key());
+            let mut on_fd = |received| T::receive_fd(&mut lp.state(), key, received);
+            sys::recv_with_fds(fd, buf, &mut on_fd).map(|(n, got)| (n, n == len || got))
+        }
+        _ => sys::recv(fd, buf).map(|n| (n, n == len)),
     }
 }
 
 /// Reads into the shared buffer and lends the data.
-struct Lent<F, const PLAIN: bool>(F);
+struct Lent<F, const MODE: u8>(F);
 
-impl<T, F: FnMut(&T, ReadResult<'_>), const PLAIN: bool> ReadSink<T> for Lent<F, PLAIN> {
+impl<T: StreamHandle, F: FnMut(&T, ReadResult<'_>), const MODE: u8> ReadSink<T> for Lent<F, MODE> {
     #[inline]
-    fn read(&mut self, _: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)> {
-        read_fd::<PLAIN>(fd, shared).map(|n| (n, n == shared.len()))
+    fn read(&mut self, h: &T, fd: RawFd, shared: &mut [u8]) -> io::Result<(usize, bool)> {
+        read_fd::<T, MODE>(h, fd, shared)
     }
 
     #[inline]
@@ -80,13 +101,13 @@ impl<T, F: FnMut(&T, ReadResult<'_>), const PLAIN: bool> ReadSink<T> for Lent<F,
 }
 
 /// Reads into buffers from `alloc`, handed back through `cb`.
-struct Alloc<B, A, C, const PLAIN: bool> {
+struct Alloc<B, A, C, const MODE: u8> {
     alloc: A,
     cb: C,
     buf: Option<B>,
 }
 
-impl<T, B, A, C, const PLAIN: bool> ReadSink<T> for Alloc<B, A, C, PLAIN>
+impl<T: StreamHandle, B, A, C, const MODE: u8> ReadSink<T> for Alloc<B, A, C, MODE>
 where
     B: AsMut<[u8]>,
     A: FnMut(&T, usize) -> B,
@@ -95,11 +116,10 @@ where
     fn read(&mut self, h: &T, fd: RawFd, _: &mut [u8]) -> io::Result<(usize, bool)> {
         let mut buf = (self.alloc)(h, READ_SIZE);
         let room = buf.as_mut();
-        let len = room.len();
-        let result = if len == 0 {
+        let result = if room.is_empty() {
             Err(io::Error::from_raw_os_error(libc::ENOBUFS))
         } else {
-            read_fd::<PLAIN>(fd, room).map(|n| (n, n == len))
+            read_fd::<T, MODE>(h, fd, room)
         };
         self.buf = Some(buf);
         result
@@ -159,18 +179,30 @@ pub(crate) fn read_start<T: StreamHandle>(
     h: &T,
     cb: impl FnMut(&T, ReadResult<'_>) + 'static,
 ) -> Result<()> {
-    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
-        Box::new(Lent::<_, true>(cb))
-    } else {
-        Box::new(Lent::<_, false>(cb))
+    let sink: Box<dyn ReadSink<T>> = match read_mode(h)? {
+        PLAIN => Box::new(Lent::<_, PLAIN>(cb)),
+        IPC => Box::new(Lent::<_, IPC>(cb)),
+        _ => Box::new(Lent::<_, SOCKET>(cb)),
     };
     start(h, sink)
 }
 
-/// Whether the stream's descriptor is not a socket (fixed once it has
-/// one; a stream without one cannot start reading).
-fn is_plain<T: StreamHandle>(h: &T) -> Result<bool> {
-    super::with_stream(h, |s| s.sender == super::Sender::Plain)
+/// How the stream reads: [`PLAIN`] when its descriptor is not a socket
+/// (fixed once it has one; a stream without one cannot start reading),
+/// [`IPC`] for a socket of a pipe that passes handles, else [`SOCKET`].
+fn read_mode<T: StreamHandle>(h: &T) -> Result<u8> {
+    let handle = h.as_ref();
+    let mut st = handle.get_loop().state();
+    let kind = &mut st.live_mut(handle.key())?.kind;
+    let ipc = T::passes_handles(kind);
+    let s = T::stream_of(kind).ok_or(Error::ClosedHandle)?;
+    Ok(if s.sender == super::Sender::Plain {
+        PLAIN
+    } else if ipc {
+        IPC
+    } else {
+        SOCKET
+    })
 }
 
 /// `read_start` into caller buffers.
@@ -181,18 +213,22 @@ where
     A: FnMut(&T, usize) -> B + 'static,
     C: FnMut(&T, Result<usize>, B) + 'static,
 {
-    let sink: Box<dyn ReadSink<T>> = if is_plain(h)? {
-        Box::new(Alloc::<B, A, C, true> {
+    let sink: Box<dyn ReadSink<T>> = match read_mode(h)? {
+        PLAIN => Box::new(Alloc::<B, A, C, PLAIN> {
             alloc,
             cb,
             buf: None,
-        })
-    } else {
-        Box::new(Alloc::<B, A, C, false> {
+        }),
+        IPC => Box::new(Alloc::<B, A, C, IPC> {
             alloc,
             cb,
             buf: None,
-        })
+        }),
+        _ => Box::new(Alloc::<B, A, C, SOCKET> {
+            alloc,
+            cb,
+            buf: None,
+        }),
     };
     start(h, sink)
 }

@@ -14,16 +14,10 @@ use crate::trace::traced;
 use crate::{sys, Loop};
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::RawFd;
-
-/// A writer that takes nothing: a write made while a connect is pending
-/// only queues (as libuv).
-fn not_yet(_: &[IoSlice<'_>]) -> io::Result<usize> {
-    Err(io::ErrorKind::WouldBlock.into())
-}
+use std::os::fd::{OwnedFd, RawFd};
 
 /// The checks before a write, in libuv's order; the descriptor.
-fn check<T>(s: &super::StreamState<T>, nbufs: usize) -> Result<RawFd> {
+pub(crate) fn check<T>(s: &super::StreamState<T>, nbufs: usize) -> Result<RawFd> {
     if nbufs == 0 {
         return Err(StatusCode::EINVAL.into());
     }
@@ -40,7 +34,7 @@ fn enqueue<T: StreamHandle>(
     nbufs: usize,
     write: impl FnOnce(
         &mut super::write_queue::WriteQueue<ReqCb<T>>,
-        &mut dyn FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        &mut dyn FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     ) -> Progress,
 ) -> Result<()> {
     let key = h.as_ref().key();
@@ -49,13 +43,17 @@ fn enqueue<T: StreamHandle>(
     let s = stream_mut::<T>(st, key)?;
     let fd = check(s, nbufs)?;
     let sender = s.sender;
-    let progress = if s.connect.is_some() {
-        write(&mut s.writes, &mut not_yet)
-    } else if sender == Sender::Socket {
+    // While a connect is pending the queue is held: the write only queues.
+    let progress = if sender == Sender::Socket {
         // A socket that never waits, the common case: its own closure.
-        write(&mut s.writes, &mut |slices| sys::send_vectored(fd, slices))
+        write(&mut s.writes, &mut |slices, pass| match pass {
+            None => sys::send_vectored(fd, slices),
+            Some(_) => sender.send(fd, slices, pass),
+        })
     } else {
-        write(&mut s.writes, &mut |slices| sender.send(fd, slices))
+        write(&mut s.writes, &mut |slices, pass| {
+            sender.send(fd, slices, pass)
+        })
     };
     st.active_reqs += 1;
     st.mark_alive();
@@ -89,9 +87,33 @@ pub(crate) fn write<T: StreamHandle>(
     let mut cb = Some(Box::new(cb) as ReqCb<T>);
     let result = enqueue(h, bufs.len(), |q, w| {
         let cb = cb.take().expect("taken once");
-        q.write(bufs, cb, &mut |s| w(s))
+        q.write(bufs, None, cb, &mut |s, p| w(s, p))
     });
     drop(cb);
+    result
+}
+
+/// `write2`: see [`Pipe::write2`](crate::Pipe::write2). `pass` is the
+/// caller's own descriptor to send (a duplicate), closed once sent or
+/// when the request fails or is cancelled. EINVAL when `bufs` hold no byte:
+/// the kernel passes a descriptor only with data.
+pub(crate) fn write2<T: StreamHandle>(
+    h: &T,
+    bufs: &[&[u8]],
+    pass: OwnedFd,
+    cb: impl FnOnce(&T, Result<()>) + 'static,
+) -> Result<()> {
+    let mut cb = Some(Box::new(cb) as ReqCb<T>);
+    let mut pass = Some(pass);
+    let result = if bufs.iter().all(|b| b.is_empty()) {
+        Err(StatusCode::EINVAL.into())
+    } else {
+        enqueue(h, bufs.len(), |q, w| {
+            let cb = cb.take().expect("taken once");
+            q.write(bufs, pass.take(), cb, &mut |s, p| w(s, p))
+        })
+    };
+    drop((cb, pass));
     result
 }
 
@@ -107,29 +129,44 @@ pub(crate) fn write_owned<T: StreamHandle>(
     let result = enqueue(h, nbufs, |q, w| {
         let cb = cb.take().expect("taken once");
         let bufs = bufs.take().expect("taken once");
-        q.write_owned(bufs, cb, &mut |s| w(s))
+        q.write_owned(bufs, cb, &mut |s, p| w(s, p))
     });
     drop((cb, bufs));
     result
 }
 
-/// `try_write`: see [`Tcp::try_write`](crate::Tcp::try_write).
-pub(crate) fn try_write<T: StreamHandle>(h: &T, bufs: &[&[u8]]) -> Result<usize> {
+/// `try_write`: see [`Tcp::try_write`](crate::Tcp::try_write). With
+/// `pass` ([`Pipe::try_write2`](crate::Pipe::try_write2)): the descriptor
+/// to send with the bytes, or why it cannot be sent, reported after the
+/// EAGAIN check and the checks of a write (EINVAL when the stream does
+/// not pass handles), in libuv's order.
+pub(crate) fn try_write<T: StreamHandle>(
+    h: &T,
+    bufs: &[&[u8]],
+    pass: Option<Result<RawFd>>,
+) -> Result<usize> {
     let key = h.as_ref().key();
     let mut st = h.as_ref().get_loop().state();
-    let s = stream_mut::<T>(&mut st, key)?;
+    let kind = &mut st.live_mut(key)?.kind;
+    let ipc = T::passes_handles(kind);
+    let s = T::stream_of(kind).ok_or(Error::ClosedHandle)?;
     // As libuv: anything in flight comes first, then the checks.
     if s.connect.is_some() || s.writes.size() != 0 || s.writes.has_waiting() {
         return Err(StatusCode::EAGAIN.into());
     }
     let fd = check(s, bufs.len())?;
+    let pass = match pass {
+        None => None,
+        Some(_) if !ipc => return Err(StatusCode::EINVAL.into()),
+        Some(pass) => Some(pass?),
+    };
     // Never waits, even on a blocking socket.
     let sender = match s.sender {
         Sender::SocketBlocking => Sender::Socket,
         other => other,
     };
     let n = bufs.len().min(super::write_queue::IOV_MAX);
-    with_io_slices(&bufs[..n], |slices| sender.send(fd, slices)).map_err(|e| {
+    with_io_slices(&bufs[..n], |slices| sender.send(fd, slices, pass)).map_err(|e| {
         if e.kind() == io::ErrorKind::WouldBlock {
             StatusCode::EAGAIN.into()
         } else {
@@ -197,7 +234,9 @@ pub(crate) fn flush<T: StreamHandle>(lp: &Loop, key: Key) {
         return;
     };
     let sender = s.sender;
-    let progress = s.writes.flush(&mut |slices| sender.send(fd, slices));
+    let progress = s
+        .writes
+        .flush(&mut |slices, pass| sender.send(fd, slices, pass));
     let _: Progress = progress;
     after::<T>(st, key);
 }

@@ -19,6 +19,7 @@
 use crate::error::{Error, StatusCode};
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Buffers one `writev` takes at most (Linux's `IOV_MAX`).
 pub(crate) const IOV_MAX: usize = 1024;
@@ -60,6 +61,9 @@ struct Waiting<C> {
     payload: Payload,
     /// Bytes of `payload` already written.
     written: usize,
+    /// A descriptor to send with the request's first bytes (an IPC pipe's
+    /// `write2`), until a write took some of them.
+    pass: Option<OwnedFd>,
     /// Bytes of `payload` in all.
     len: usize,
     /// What the request adds to the queue size until its completion is
@@ -94,6 +98,9 @@ pub(crate) struct WriteQueue<C> {
     waiting: VecDeque<Waiting<C>>,
     done: VecDeque<Done<C>>,
     size: usize,
+    /// Nothing may be written, not even an empty request finished: the
+    /// stream is connecting (libuv only queues a write made then).
+    held: bool,
 }
 
 impl<C> Default for WriteQueue<C> {
@@ -102,6 +109,7 @@ impl<C> Default for WriteQueue<C> {
             waiting: VecDeque::new(),
             done: VecDeque::new(),
             size: 0,
+            held: false,
         }
     }
 }
@@ -127,11 +135,12 @@ pub(crate) fn with_io_slices<R>(bufs: &[&[u8]], f: impl FnOnce(&[IoSlice<'_>]) -
 
 /// Retries `write` on EINTR.
 fn write_retrying(
-    write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+    write: &mut impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     slices: &[IoSlice<'_>],
+    pass: Option<RawFd>,
 ) -> io::Result<usize> {
     loop {
-        match write(slices) {
+        match write(slices, pass) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other,
         }
@@ -160,6 +169,12 @@ impl<C> WriteQueue<C> {
         self.done.len()
     }
 
+    /// Holds every request back (`true`, while connecting) or lets them
+    /// go again; a release writes nothing by itself (flush after it).
+    pub(crate) fn hold(&mut self, held: bool) {
+        self.held = held;
+    }
+
     /// Requests whose completion was not taken: waiting or done.
     pub(crate) fn requests(&self) -> usize {
         self.waiting.len() + self.done.len()
@@ -167,18 +182,22 @@ impl<C> WriteQueue<C> {
 
     /// Writes `bufs` as one request: at once through `write` (a `writev`)
     /// if nothing waits, copying only what it did not take; behind the
-    /// waiting requests, copied, otherwise. The completion (`cb` with the
-    /// outcome) is taken later with [`WriteQueue::pop_done`].
+    /// waiting requests, copied, otherwise. `pass`, a descriptor to send
+    /// with the request's first bytes, goes with the first write that
+    /// takes any of them (the caller offers at least one byte with it).
+    /// The completion (`cb` with the outcome) is taken later with
+    /// [`WriteQueue::pop_done`].
     pub(crate) fn write(
         &mut self,
         bufs: &[&[u8]],
+        pass: Option<OwnedFd>,
         cb: C,
-        write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        write: &mut impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     ) -> Progress {
         let len: usize = bufs.iter().map(|b| b.len()).sum();
         self.size += len;
-        if !self.waiting.is_empty() {
-            self.queue_copy(bufs, 0, len, cb);
+        if self.held || !self.waiting.is_empty() {
+            self.queue_copy(bufs, 0, len, pass, cb);
             return Progress::Blocked;
         }
         let (offered, attempt) = if len == 0 {
@@ -186,7 +205,8 @@ impl<C> WriteQueue<C> {
         } else {
             with_io_slices(&bufs[..bufs.len().min(IOV_MAX)], |slices| {
                 let offered: usize = slices.iter().map(|s| s.len()).sum();
-                (offered, write_retrying(write, slices))
+                let fd = pass.as_ref().map(AsRawFd::as_raw_fd);
+                (offered, write_retrying(write, slices, fd))
             })
         };
         let written = {
@@ -212,7 +232,9 @@ impl<C> WriteQueue<C> {
             });
             return Progress::Idle;
         }
-        self.queue_copy(bufs, written, len, cb);
+        // Sent with the bytes taken, if any.
+        let pass = if written > 0 { None } else { pass };
+        self.queue_copy(bufs, written, len, pass, cb);
         if written == offered {
             // The kernel took all one writev could offer (IOV_MAX
             // buffers): it is not full, so no writable event would come.
@@ -223,7 +245,14 @@ impl<C> WriteQueue<C> {
 
     /// Queues the bytes of `bufs` from offset `from` on, copied into one
     /// buffer, as a request counting `counted` bytes.
-    fn queue_copy(&mut self, bufs: &[&[u8]], from: usize, counted: usize, cb: C) {
+    fn queue_copy(
+        &mut self,
+        bufs: &[&[u8]],
+        from: usize,
+        counted: usize,
+        pass: Option<OwnedFd>,
+        cb: C,
+    ) {
         let mut copy = Vec::with_capacity(counted - from);
         let mut skip = from;
         for buf in bufs {
@@ -238,6 +267,7 @@ impl<C> WriteQueue<C> {
             len: copy.len(),
             payload: Payload::Copied(copy),
             written: 0,
+            pass,
             counted,
             cb,
         });
@@ -249,18 +279,19 @@ impl<C> WriteQueue<C> {
         &mut self,
         bufs: Vec<Vec<u8>>,
         cb: C,
-        write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        write: &mut impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     ) -> Progress {
         let len: usize = bufs.iter().map(Vec::len).sum();
         self.size += len;
         self.waiting.push_back(Waiting {
             payload: Payload::Owned(bufs),
             written: 0,
+            pass: None,
             len,
             counted: len,
             cb,
         });
-        if self.waiting.len() > 1 {
+        if self.held || self.waiting.len() > 1 {
             return Progress::Blocked;
         }
         self.flush(write)
@@ -270,24 +301,40 @@ impl<C> WriteQueue<C> {
     /// requests into one `writev`; finished requests become completions.
     pub(crate) fn flush(
         &mut self,
-        write: &mut impl FnMut(&[IoSlice<'_>]) -> io::Result<usize>,
+        write: &mut impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize>,
     ) -> Progress {
+        if self.held {
+            return Progress::Blocked;
+        }
         loop {
             self.finish_written();
             if self.waiting.is_empty() {
                 return Progress::Idle;
             }
             let mut slices = Vec::new();
-            for request in &self.waiting {
+            for (i, request) in self.waiting.iter().enumerate() {
+                // A descriptor goes with its own request's first bytes:
+                // such a request starts a system call of its own.
+                if i > 0 && request.pass.is_some() {
+                    break;
+                }
                 if !request.payload.gather(request.written, &mut slices) {
                     break;
                 }
             }
+            let pass = self.waiting.front().and_then(|r| r.pass.as_ref());
+            let pass = pass.map(AsRawFd::as_raw_fd);
             // Never 0: empty requests at the head were finished above, and
             // a non-empty head gives at least one slice.
             let total: usize = slices.iter().map(|s| s.len()).sum();
-            let result = write_retrying(write, &slices);
+            let result = write_retrying(write, &slices, pass);
             drop(slices);
+            if matches!(result, Ok(n) if n > 0) {
+                // Sent: the kernel holds its own reference now.
+                if let Some(head) = self.waiting.front_mut() {
+                    head.pass = None;
+                }
+            }
             match result {
                 Ok(n) => {
                     self.advance(n);
@@ -373,6 +420,8 @@ mod tests {
         budget: Vec<io::Result<usize>>,
         got: Vec<u8>,
         calls: Vec<usize>,
+        /// The descriptor each call carried.
+        passes: Vec<Option<RawFd>>,
     }
 
     impl Sink {
@@ -385,10 +434,13 @@ mod tests {
             }
         }
 
-        fn writer(&mut self) -> impl FnMut(&[IoSlice<'_>]) -> io::Result<usize> + '_ {
-            move |slices| {
+        fn writer(
+            &mut self,
+        ) -> impl FnMut(&[IoSlice<'_>], Option<RawFd>) -> io::Result<usize> + '_ {
+            move |slices, pass| {
                 assert!(slices.len() <= IOV_MAX);
                 self.calls.push(slices.len());
+                self.passes.push(pass);
                 let cap = match self.budget.pop() {
                     None => return Err(io::ErrorKind::WouldBlock.into()),
                     Some(Err(e)) => return Err(e),
@@ -420,7 +472,7 @@ mod tests {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([100]);
         assert_eq!(
-            q.write(&[b"ab", b"cd"], 1, &mut sink.writer()),
+            q.write(&[b"ab", b"cd"], None, 1, &mut sink.writer()),
             Progress::Idle
         );
         assert_eq!(sink.got, b"abcd");
@@ -437,14 +489,17 @@ mod tests {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([3]);
         assert_eq!(
-            q.write(&[b"ab", b"cdef"], 1, &mut sink.writer()),
+            q.write(&[b"ab", b"cdef"], None, 1, &mut sink.writer()),
             Progress::Blocked
         );
         assert_eq!(sink.got, b"abc");
         assert_eq!(q.size(), 6);
         assert!(!q.has_done());
         // A write behind it waits without a system call.
-        assert_eq!(q.write(&[b"gh"], 2, &mut sink.writer()), Progress::Blocked);
+        assert_eq!(
+            q.write(&[b"gh"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
         assert_eq!(sink.calls.len(), 1);
         assert_eq!(q.size(), 8);
         sink.budget = vec![Ok(100)];
@@ -459,7 +514,10 @@ mod tests {
     fn eagain_at_once_queues_everything() {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([]);
-        assert_eq!(q.write(&[b"xyz"], 7, &mut sink.writer()), Progress::Blocked);
+        assert_eq!(
+            q.write(&[b"xyz"], None, 7, &mut sink.writer()),
+            Progress::Blocked
+        );
         assert!(sink.got.is_empty());
         assert_eq!(q.flush(&mut sink.writer()), Progress::Blocked);
         // A partial write means the kernel buffer is full: wait for the
@@ -476,10 +534,16 @@ mod tests {
     fn empty_writes_complete_in_order() {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([1]);
-        assert_eq!(q.write(&[], 1, &mut sink.writer()), Progress::Idle);
+        assert_eq!(q.write(&[], None, 1, &mut sink.writer()), Progress::Idle);
         assert!(sink.calls.is_empty(), "nothing to write: no system call");
-        assert_eq!(q.write(&[b"ab"], 2, &mut sink.writer()), Progress::Blocked);
-        assert_eq!(q.write(&[b""], 3, &mut sink.writer()), Progress::Blocked);
+        assert_eq!(
+            q.write(&[b"ab"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b""], None, 3, &mut sink.writer()),
+            Progress::Blocked
+        );
         assert_eq!(
             q.write_owned(vec![], 4, &mut sink.writer()),
             Progress::Blocked
@@ -527,7 +591,7 @@ mod tests {
             // Past IOV_MAX the write goes on by itself: the kernel was not
             // full, so no writable event would come to finish it.
             assert_eq!(
-                q.write(&slices, 1, &mut sink.writer()),
+                q.write(&slices, None, 1, &mut sink.writer()),
                 Progress::Idle,
                 "{count} buffers"
             );
@@ -552,10 +616,13 @@ mod tests {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([2]);
         assert_eq!(
-            q.write(&[b"abcd"], 1, &mut sink.writer()),
+            q.write(&[b"abcd"], None, 1, &mut sink.writer()),
             Progress::Blocked
         );
-        assert_eq!(q.write(&[b"ef"], 2, &mut sink.writer()), Progress::Blocked);
+        assert_eq!(
+            q.write(&[b"ef"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
         sink.budget = vec![Err(io::Error::from_raw_os_error(libc::EPIPE))];
         assert_eq!(q.flush(&mut sink.writer()), Progress::Failed(EPIPE));
         assert_eq!(completions(&mut q), [(1, Err(EPIPE))]);
@@ -574,7 +641,7 @@ mod tests {
             ..Sink::default()
         };
         assert_eq!(
-            q.write(&[b"x"], 5, &mut sink.writer()),
+            q.write(&[b"x"], None, 5, &mut sink.writer()),
             Progress::Failed(EPIPE)
         );
         assert!(!q.has_waiting());
@@ -589,7 +656,10 @@ mod tests {
             budget: vec![Ok(10), Err(io::ErrorKind::Interrupted.into())],
             ..Sink::default()
         };
-        assert_eq!(q.write(&[b"abc"], 1, &mut sink.writer()), Progress::Idle);
+        assert_eq!(
+            q.write(&[b"abc"], None, 1, &mut sink.writer()),
+            Progress::Idle
+        );
         assert_eq!(sink.got, b"abc");
     }
 
@@ -605,14 +675,130 @@ mod tests {
         }
     }
 
+    /// A descriptor to pass, and the raw number it had.
+    fn descriptor() -> (OwnedFd, OwnedFd, RawFd) {
+        let (r, w) = crate::sys::pipe_cloexec().unwrap();
+        let raw = w.as_raw_fd();
+        (r, w, raw)
+    }
+
+    #[test]
+    fn a_passed_descriptor_goes_with_the_first_call_of_its_request_only() {
+        let mut q = WriteQueue::default();
+        let (_r, w, raw) = descriptor();
+        let mut sink = Sink::taking([2]);
+        assert_eq!(
+            q.write(&[b"abcd"], Some(w), 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        sink.budget = vec![Ok(100)];
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Idle);
+        assert_eq!(sink.got, b"abcd");
+        assert_eq!(sink.passes, [Some(raw), None], "not sent twice");
+        assert_eq!(completions(&mut q), [(1, Ok(()))]);
+    }
+
+    #[test]
+    fn a_passed_descriptor_waits_for_a_call_that_takes_bytes() {
+        let mut q = WriteQueue::default();
+        let (_r, w, raw) = descriptor();
+        let mut sink = Sink::taking([]);
+        assert_eq!(
+            q.write(&[b"xy"], Some(w), 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        sink.budget = vec![Ok(100)];
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Idle);
+        assert_eq!(sink.passes, [Some(raw), Some(raw)]);
+        assert_eq!(sink.got, b"xy");
+    }
+
+    #[test]
+    fn a_request_with_a_descriptor_is_never_gathered_behind_another() {
+        let mut q = WriteQueue::default();
+        let (_r, w, raw) = descriptor();
+        let mut sink = Sink::taking([1]);
+        assert_eq!(
+            q.write(&[b"ab"], None, 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b"cd"], Some(w), 2, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b"ef"], None, 3, &mut sink.writer()),
+            Progress::Blocked
+        );
+        sink.budget = vec![Ok(100), Ok(100)];
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Idle);
+        assert_eq!(sink.got, b"abcdef");
+        // The first request's rest alone; then the descriptor's request
+        // starts a call, with what follows it.
+        assert_eq!(sink.calls, [1, 1, 2]);
+        assert_eq!(sink.passes, [None, None, Some(raw)]);
+        assert_eq!(completions(&mut q), [(1, Ok(())), (2, Ok(())), (3, Ok(()))]);
+    }
+
+    #[test]
+    fn a_cancelled_request_closes_its_descriptor() {
+        let mut q = WriteQueue::default();
+        let (r, w, _) = descriptor();
+        let mut sink = Sink::taking([]);
+        assert_eq!(
+            q.write(&[b"z"], Some(w), 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        q.cancel_all();
+        assert_eq!(completions(&mut q), [(1, Err(ECANCELED))]);
+        // The only write end is gone: the read end is at its end.
+        let mut buf = [0u8; 1];
+        assert_eq!(crate::sys::read(r.as_raw_fd(), &mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_held_queue_writes_nothing_and_finishes_nothing_until_released() {
+        let mut q = WriteQueue::default();
+        let mut sink = Sink::taking([100]);
+        q.hold(true);
+        assert_eq!(
+            q.write(&[b""], None, 1, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b"ab"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write_owned(vec![Vec::new()], 3, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Blocked);
+        assert!(sink.calls.is_empty() && !q.has_done());
+        assert_eq!(q.size(), 2);
+        q.hold(false);
+        assert_eq!(q.flush(&mut sink.writer()), Progress::Idle);
+        assert_eq!(sink.got, b"ab");
+        assert_eq!(completions(&mut q), [(1, Ok(())), (2, Ok(())), (3, Ok(()))]);
+    }
+
     #[test]
     fn closing_cancels_waiting_requests_after_finished_ones_in_order() {
         let mut q = WriteQueue::default();
         let mut sink = Sink::taking([100]);
-        assert_eq!(q.write(&[b"a"], 1, &mut sink.writer()), Progress::Idle);
+        assert_eq!(
+            q.write(&[b"a"], None, 1, &mut sink.writer()),
+            Progress::Idle
+        );
         sink.budget = vec![Ok(1)];
-        assert_eq!(q.write(&[b"bc"], 2, &mut sink.writer()), Progress::Blocked);
-        assert_eq!(q.write(&[b"d"], 3, &mut sink.writer()), Progress::Blocked);
+        assert_eq!(
+            q.write(&[b"bc"], None, 2, &mut sink.writer()),
+            Progress::Blocked
+        );
+        assert_eq!(
+            q.write(&[b"d"], None, 3, &mut sink.writer()),
+            Progress::Blocked
+        );
         assert_eq!(
             q.write_owned(vec![b"e".to_vec()], 4, &mut sink.writer()),
             Progress::Blocked

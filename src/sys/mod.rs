@@ -6,6 +6,7 @@
 
 mod epoll;
 mod errqueue;
+mod fdpass;
 mod gso;
 mod loop_fd;
 mod mmsg;
@@ -20,6 +21,7 @@ mod stream;
 
 pub(crate) use epoll::*;
 pub(crate) use errqueue::*;
+pub(crate) use fdpass::*;
 pub(crate) use gso::*;
 pub(crate) use mmsg::*;
 pub(crate) use pipe::*;

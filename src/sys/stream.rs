@@ -55,19 +55,29 @@ pub(crate) fn send_vectored_blocking(fd: RawFd, slices: &[IoSlice<'_>]) -> io::R
 }
 
 fn send_vectored_flags(fd: RawFd, slices: &[IoSlice<'_>], flags: libc::c_int) -> io::Result<usize> {
+    sendmsg_raw(fd, &msghdr_for(slices), flags)
+}
+
+/// A `msghdr` gathering `slices`, without name or control data.
+pub(super) fn msghdr_for(slices: &[IoSlice<'_>]) -> libc::msghdr {
     // SAFETY: all-zero is a valid msghdr (no name, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // IoSlice has iovec's layout on Unix (documented by std); the kernel
     // only reads through it.
     msg.msg_iov = slices.as_ptr() as *mut libc::iovec;
     msg.msg_iovlen = slices.len();
-    // SAFETY: `msg` points at `slices.len()` valid iovecs that outlive the
-    // call.
+    msg
+}
+
+/// `sendmsg(2)` of `msg` on `fd`: the bytes written.
+pub(super) fn sendmsg_raw(fd: RawFd, msg: &libc::msghdr, flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: the caller built `msg` from iovecs and control data that
+    // outlive this call; the kernel only reads them.
     let n = unsafe {
         libc::syscall(
             libc::SYS_sendmsg,
             libc::c_long::from(fd),
-            &msg as *const libc::msghdr,
+            msg as *const libc::msghdr,
             libc::c_long::from(flags),
         )
     };

@@ -162,7 +162,7 @@ impl Udp {
         Ok(udp)
     }
 
-    fn from_key(lp: &Loop, key: Key) -> Udp {
+    pub(crate) fn from_key(lp: &Loop, key: Key) -> Udp {
         Udp {
             handle: Handle::from_parts(lp.clone(), key, HandleType::Udp),
         }

@@ -3,7 +3,7 @@
 
 use super::ops_udp;
 use super::world::{Kind, Obj, SendState, World};
-use super::{ops_async, ops_poll, ops_process, ops_signal, ops_stream};
+use super::{ops_async, ops_poll, ops_process, ops_signal, ops_stream, ops_tcp};
 use crate::defect;
 
 /// Outside `run`: the loop's metrics. The marker check watcher runs in
@@ -72,13 +72,19 @@ pub fn check_handles(g: &World) {
                     defect!("async {i}: inactive while open");
                 }
             }
-            Obj::Pipe(p) => {
+            Obj::Tcp(_) if e.kind == Kind::Listener => {
+                if !active {
+                    defect!("listener {i}: inactive while open");
+                }
+            }
+            Obj::Pipe(_) | Obj::Tcp(_) => {
+                let s = ops_stream::stream_of(obj).expect("a stream");
                 let want: usize = e.st_pending.iter().map(|(_, n)| n).sum();
-                if p.write_queue_size() != Ok(want) || p.is_reading() != e.st_reading {
+                if s.write_queue_size() != Ok(want) || s.is_reading() != e.st_reading {
                     defect!(
-                        "pipe {i}: write_queue_size {:?}, reading {}; model {want}, {}",
-                        p.write_queue_size(),
-                        p.is_reading(),
+                        "stream {i}: write_queue_size {:?}, reading {}; model {want}, {}",
+                        s.write_queue_size(),
+                        s.is_reading(),
                         e.st_reading
                     );
                 }
@@ -162,7 +168,10 @@ pub fn owed(g: &World) -> Vec<String> {
             owed.push(format!("readable callback of poll {i}"));
         }
         if ops_stream::owes(g, i) {
-            owed.push(format!("writes or bytes of pipe {i}"));
+            owed.push(format!("connect, writes or bytes of stream {i}"));
+        }
+        if ops_tcp::owes(g, i) {
+            owed.push(format!("accept of tcp {i}"));
         }
         if ops_process::owes_callback(g, i) {
             owed.push(format!("exit callback of process {i}"));

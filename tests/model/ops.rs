@@ -3,7 +3,8 @@
 
 use super::world::{World, W};
 use super::{
-    ops_async, ops_handles, ops_poll, ops_process, ops_signal, ops_stream, ops_timers, ops_udp,
+    ops_async, ops_handles, ops_poll, ops_process, ops_signal, ops_stream, ops_tcp, ops_timers,
+    ops_udp,
 };
 
 /// Nested operations per callback at most.
@@ -69,6 +70,10 @@ const OPS: &[Op] = &[
     op!(4, false, ops_stream::op_write),
     op!(2, false, ops_stream::op_read),
     op!(1, false, ops_stream::op_shutdown),
+    op!(1, false, ops_tcp::op_listen),
+    op!(2, false, ops_tcp::op_connect),
+    op!(1, false, ops_tcp::op_accept),
+    op!(1, false, ops_tcp::op_close_reset),
     op!(3, true, ops_handles::op_close),
     op!(1, true, ops_handles::op_walk_close),
     op!(1, true, ops_handles::op_walk),

@@ -16,6 +16,9 @@ pub fn mark_closing(g: &mut World, i: usize) {
     e.armed = None;
     e.started = false;
     e.udp.receiving = false;
+    if e.kind == Kind::Listener {
+        super::ops_tcp::listener_closed(g, i);
+    }
 }
 
 /// A close callback. `owed`: the close is the handle's first, so its
@@ -158,12 +161,11 @@ pub fn walk_close(w: &W, g: &mut World, percent: u64) {
     // ruv takes a closing UDP handle out of the loop before it runs the
     // send callbacks its close owes (libuv only before the close
     // callback): from then on walk may or may not visit it.
+    let open = |i: &usize| g.ents[*i].close_cbs == 0 && g.ents[*i].has_handle();
     let must: Vec<usize> = (0..g.ents.len())
-        .filter(|&i| g.ents[i].close_cbs == 0 && !g.ents[i].finishing_close)
+        .filter(|i| open(i) && !g.ents[*i].finishing_close)
         .collect();
-    let may: Vec<usize> = (0..g.ents.len())
-        .filter(|&i| g.ents[i].close_cbs == 0)
-        .collect();
+    let may: Vec<usize> = (0..g.ents.len()).filter(open).collect();
     if !must.iter().all(|i| seen.contains(i)) || !seen.iter().all(|i| may.contains(i)) {
         defect!(
             "walk visited {seen:?}; handles not closed yet: {must:?} (and maybe {may:?}); handle_count {}",
@@ -180,11 +182,15 @@ pub fn op_walk_close(w: &W, g: &mut World) {
 pub fn op_walk(w: &W, g: &mut World) {
     walk_close(w, g, 0);
     let count = g.lp.handle_count();
-    let max = g.ents.iter().filter(|e| e.close_cbs == 0).count();
+    let max = g
+        .ents
+        .iter()
+        .filter(|e| e.close_cbs == 0 && e.has_handle())
+        .count();
     let min = g
         .ents
         .iter()
-        .filter(|e| e.close_cbs == 0 && !e.finishing_close)
+        .filter(|e| e.close_cbs == 0 && e.has_handle() && !e.finishing_close)
         .count();
     if count < min || count > max {
         defect!("handle_count {count}, model {min}..={max}");
@@ -196,10 +202,14 @@ pub fn op_walk(w: &W, g: &mut World) {
 pub fn op_drop(_w: &W, g: &mut World) {
     // A choked socket stays reachable: the end unchokes it.
     let candidates: Vec<usize> = (0..g.ents.len())
-        // A pipe stays reachable too: the end makes it read what is due.
+        // A stream stays reachable too: the end makes it read what is due
+        // (and a listener accept what waits).
         .filter(|&i| {
             let e = &g.ents[i];
-            e.obj.is_some() && !e.internal && !e.udp.choked && e.kind != Kind::Pipe
+            e.obj.is_some()
+                && !e.internal
+                && !e.udp.choked
+                && !matches!(e.kind, Kind::Pipe | Kind::Tcp | Kind::Listener)
         })
         .collect();
     if candidates.is_empty() {
@@ -226,6 +236,8 @@ pub fn op_ref(_w: &W, g: &mut World) {
             Kind::Signal,
             Kind::Process,
             Kind::Pipe,
+            Kind::Tcp,
+            Kind::Listener,
         ],
         |_| true,
     ) else {
@@ -291,16 +303,19 @@ pub fn op_closed(w: &W, g: &mut World) {
         )],
         Obj::Async(a) => vec![("send", a.send()), ("sender", a.sender().map(drop))],
         Obj::Process(p) => vec![("kill", p.kill(0)), ("pid", p.pid().map(drop))],
-        Obj::Pipe(p) => vec![
-            ("write", p.write(&[b"x"], |_, _| {})),
-            (
-                "read_start",
-                p.read_start(move |_, _| {
-                    let _ = &guard;
-                }),
-            ),
-            ("shutdown", p.shutdown(|_, _| {})),
-        ],
+        Obj::Pipe(_) | Obj::Tcp(_) => {
+            let s = super::ops_stream::stream_of(obj).expect("a stream");
+            vec![
+                ("write", s.write(b"x", Box::new(|_| {}))),
+                (
+                    "read_start",
+                    s.read_start(Box::new(move |_| {
+                        let _ = &guard;
+                    })),
+                ),
+                ("shutdown", s.shutdown(Box::new(|_| {}))),
+            ]
+        }
         Obj::Signal(s) => vec![(
             "start",
             s.start(libc::SIGUSR1, move |_, _| {

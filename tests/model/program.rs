@@ -6,6 +6,7 @@ use super::ops;
 use super::ops_async;
 use super::ops_handles;
 use super::ops_stream;
+use super::ops_tcp;
 use super::ops_timers;
 use super::ops_udp;
 use super::world::{Ent, Kind, Log, Obj, Stats, World, W};
@@ -152,6 +153,7 @@ fn finish(w: &W) {
                 g.ents[i].udp.receiving = true;
             }
         }
+        ops_tcp::accept_waiting(w, &mut g);
         ops_stream::read_everything(w, &mut g);
         // An unreferenced handle alone does not make `run` poll.
         let lp = g.lp.clone();
@@ -170,11 +172,12 @@ fn finish(w: &W) {
         }
         lp.run(RunMode::Once).unwrap();
         // A child exits in real time, whatever the loop does meanwhile (a
-        // started idle watcher makes these runs return at once).
-        if owed
-            .iter()
-            .any(|o| o.starts_with("exit callback of process"))
-        {
+        // started idle watcher makes these runs return at once); so may
+        // TCP bytes come (Nagle holds a small segment until the peer's
+        // delayed acknowledgement, up to tens of milliseconds).
+        if owed.iter().any(|o| {
+            o.starts_with("exit callback of process") || o.starts_with("connect, writes or bytes")
+        }) {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }

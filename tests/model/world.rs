@@ -3,7 +3,8 @@
 
 use super::rng::Rng;
 use ruv::{
-    Async, Check, Handle, Idle, Loop, Pipe, Poll, PollEvents, Prepare, Process, Signal, Timer, Udp,
+    Async, Check, Handle, Idle, Loop, Pipe, Poll, PollEvents, Prepare, Process, Signal, Tcp, Timer,
+    Udp,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -49,6 +50,10 @@ pub enum Kind {
     Signal,
     Process,
     Pipe,
+    /// A connected TCP handle (or the accepted end still to be accepted).
+    Tcp,
+    /// A listening TCP handle.
+    Listener,
 }
 
 /// The program's own handle value; `None` in [`Ent::obj`] once the program
@@ -64,6 +69,8 @@ pub enum Obj {
     Signal(Signal),
     Process(Process),
     Pipe(Pipe),
+    /// A connected or listening TCP handle.
+    Tcp(Tcp),
 }
 
 impl Obj {
@@ -79,6 +86,7 @@ impl Obj {
             Obj::Signal(h) => h,
             Obj::Process(h) => h,
             Obj::Pipe(h) => h,
+            Obj::Tcp(h) => h,
         }
     }
 }
@@ -163,14 +171,39 @@ pub struct Ent {
     pub st_reading: bool,
     pub st_shut: bool,
     pub st_broken: bool,
+    /// Stream: its shutdown callback ran, and reported success (the peer
+    /// was sent the end).
+    pub st_shut_done: bool,
+    pub st_fin: bool,
+    /// TCP: closed with `close_reset`.
+    pub st_reset: bool,
+    /// TCP client: its connect callback has not run.
+    pub st_connecting: bool,
+    /// TCP accepted end not accepted yet: the client's address (its
+    /// peer name), and the listener it waits in.
+    pub st_addr: Option<SocketAddr>,
+    pub st_listener: usize,
+    /// Listener: its address, and connection callbacks not followed by an
+    /// accept yet.
+    pub listen_addr: Option<SocketAddr>,
+    pub st_unaccepted: u32,
 }
 
 impl Ent {
     pub fn new(kind: Kind, obj: Obj) -> Ent {
+        let mut ent = Ent::placeholder(kind);
+        ent.id = obj.handle().id();
+        ent.obj = Some(obj);
+        ent
+    }
+
+    /// An entry without a handle yet (a TCP connection the listener has
+    /// not accepted).
+    pub fn placeholder(kind: Kind) -> Ent {
         Ent {
             kind,
-            id: obj.handle().id(),
-            obj: Some(obj),
+            id: u64::MAX,
+            obj: None,
             internal: false,
             closing: false,
             close_cbs: 0,
@@ -202,7 +235,21 @@ impl Ent {
             st_reading: false,
             st_shut: false,
             st_broken: false,
+            st_shut_done: false,
+            st_fin: false,
+            st_reset: false,
+            st_connecting: false,
+            st_addr: None,
+            st_listener: usize::MAX,
+            listen_addr: None,
+            st_unaccepted: 0,
         }
+    }
+
+    /// Whether a handle stands behind the entry (not a connection still
+    /// waiting to be accepted, or reset before it was).
+    pub fn has_handle(&self) -> bool {
+        self.id != u64::MAX
     }
 
     /// Open for operations: the program holds it and has not closed it.
@@ -268,6 +315,11 @@ pub struct Stats {
     pub timer_fires: u64,
     pub datagrams_sent: u64,
     pub datagrams_checked: u64,
+    /// TCP connections accepted, `close_reset`s made, and stream bytes
+    /// read and checked against what was written.
+    pub tcp_accepted: u64,
+    pub tcp_resets: u64,
+    pub stream_bytes_checked: u64,
     pub closes: u64,
 }
 
@@ -279,6 +331,9 @@ impl std::ops::AddAssign for Stats {
         self.timer_fires += o.timer_fires;
         self.datagrams_sent += o.datagrams_sent;
         self.datagrams_checked += o.datagrams_checked;
+        self.tcp_accepted += o.tcp_accepted;
+        self.tcp_resets += o.tcp_resets;
+        self.stream_bytes_checked += o.stream_bytes_checked;
         self.closes += o.closes;
     }
 }

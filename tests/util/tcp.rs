@@ -10,6 +10,13 @@ pub fn accepting_listener(lp: &Loop) -> (Tcp, SocketAddr, Shared<Vec<Tcp>>) {
     let server = Tcp::new(lp);
     server.bind(any_v4(), TcpFlags::empty()).unwrap();
     let addr = server.sockname().unwrap();
+    let accepted = listen_accepting(&server);
+    (server, addr, accepted)
+}
+
+/// Makes `server` listen, accepting every connection into the vector
+/// returned.
+pub fn listen_accepting(server: &Tcp) -> Shared<Vec<Tcp>> {
     let accepted = shared(Vec::new());
     let into = accepted.clone();
     server
@@ -20,7 +27,7 @@ pub fn accepting_listener(lp: &Loop) -> (Tcp, SocketAddr, Shared<Vec<Tcp>>) {
             into.borrow_mut().push(conn);
         })
         .unwrap();
-    (server, addr, accepted)
+    accepted
 }
 
 /// Runs the loop one iteration at a time until `done` (under a watchdog).

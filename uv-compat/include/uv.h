@@ -357,8 +357,6 @@ typedef gid_t uv_gid_t;
 typedef pthread_t uv_thread_t;
 typedef pthread_mutex_t uv_mutex_t;
 typedef sem_t uv_sem_t;
-/* The types of libuv's once, condition variable and thread-local key
- * functions (which this library does not provide: use pthread's). */
 typedef pthread_once_t uv_once_t;
 #define UV_ONCE_INIT PTHREAD_ONCE_INIT
 typedef pthread_cond_t uv_cond_t;
@@ -537,6 +535,12 @@ typedef union {
   char ruv_size_[RUV_PTHREAD_BARRIER_SIZE_];
   long ruv_align_;
 } uv_barrier_t;
+/* pthread_rwlock_t's size and alignment, as libuv's uv_rwlock_t (that type
+ * is hidden in strict ISO C modes); it holds one. */
+typedef union {
+  char ruv_size_[RUV_PTHREAD_RWLOCK_SIZE_];
+  long ruv_align_;
+} uv_rwlock_t;
 
 typedef struct uv_loop_s uv_loop_t;
 typedef struct uv_handle_s uv_handle_t;
@@ -604,12 +608,22 @@ typedef struct uv_thread_options_s uv_thread_options_t;
  */
 struct uv_loop_s {
   void* data;
+  /* Loop reference counting, as libuv keeps them: the active, referenced
+   * handles and the requests in flight (kept up to date by the loop). */
+  unsigned int active_handles;
+  void* handle_queue[2]; /* libuv's handle list; unused here: see uv_walk */
+  union {
+    void* unused;
+    unsigned int count;
+  } active_reqs;
+  void* internal_fields; /* libuv's; unused here */
+  unsigned int stop_flag; /* set by uv_stop, cleared when uv_run returns */
   /* private */
   void* ruv_private_[4];
   pthread_mutex_t ruv_reserved_mutex_;
   /* pthread_rwlock_t's room (the type is hidden in strict ISO C modes) */
   char ruv_reserved_rwlock_[RUV_PTHREAD_RWLOCK_SIZE_];
-  void* ruv_reserved_[89];
+  void* ruv_reserved_[83];
 };
 
 #define UV_HANDLE_FIELDS \
@@ -941,6 +955,16 @@ UV_EXTERN int uv_write(uv_write_t* req,
                        unsigned int nbufs,
                        uv_write_cb cb);
 UV_EXTERN int uv_try_write(uv_stream_t* handle, const uv_buf_t bufs[], unsigned int nbufs);
+UV_EXTERN int uv_write2(uv_write_t* req,
+                        uv_stream_t* handle,
+                        const uv_buf_t bufs[],
+                        unsigned int nbufs,
+                        uv_stream_t* send_handle,
+                        uv_write_cb cb);
+UV_EXTERN int uv_try_write2(uv_stream_t* handle,
+                            const uv_buf_t bufs[],
+                            unsigned int nbufs,
+                            uv_stream_t* send_handle);
 UV_EXTERN int uv_shutdown(uv_shutdown_t* req, uv_stream_t* handle, uv_shutdown_cb cb);
 UV_EXTERN int uv_is_readable(const uv_stream_t* handle);
 UV_EXTERN int uv_is_writable(const uv_stream_t* handle);
@@ -989,6 +1013,8 @@ UV_EXTERN int uv_pipe_connect2(uv_connect_t* req,
 UV_EXTERN int uv_pipe_getsockname(const uv_pipe_t* handle, char* buffer, size_t* size);
 UV_EXTERN int uv_pipe_getpeername(const uv_pipe_t* handle, char* buffer, size_t* size);
 UV_EXTERN void uv_pipe_pending_instances(uv_pipe_t* handle, int count);
+UV_EXTERN int uv_pipe_pending_count(uv_pipe_t* handle);
+UV_EXTERN uv_handle_type uv_pipe_pending_type(uv_pipe_t* handle);
 UV_EXTERN int uv_pipe_chmod(uv_pipe_t* handle, int flags);
 UV_EXTERN int uv_pipe(uv_file fds[2], int read_flags, int write_flags);
 UV_EXTERN int uv_socketpair(int type,
@@ -1123,6 +1149,29 @@ UV_EXTERN int uv_sem_trywait(uv_sem_t* sem);
 UV_EXTERN int uv_barrier_init(uv_barrier_t* barrier, unsigned int count);
 UV_EXTERN void uv_barrier_destroy(uv_barrier_t* barrier);
 UV_EXTERN int uv_barrier_wait(uv_barrier_t* barrier);
+UV_EXTERN int uv_thread_create_ex(uv_thread_t* tid,
+                                  const uv_thread_options_t* params,
+                                  uv_thread_cb entry,
+                                  void* arg);
+UV_EXTERN void uv_once(uv_once_t* guard, void (*callback)(void));
+UV_EXTERN int uv_key_create(uv_key_t* key);
+UV_EXTERN void uv_key_delete(uv_key_t* key);
+UV_EXTERN void* uv_key_get(uv_key_t* key);
+UV_EXTERN void uv_key_set(uv_key_t* key, void* value);
+UV_EXTERN int uv_cond_init(uv_cond_t* cond);
+UV_EXTERN void uv_cond_destroy(uv_cond_t* cond);
+UV_EXTERN void uv_cond_signal(uv_cond_t* cond);
+UV_EXTERN void uv_cond_broadcast(uv_cond_t* cond);
+UV_EXTERN void uv_cond_wait(uv_cond_t* cond, uv_mutex_t* mutex);
+UV_EXTERN int uv_cond_timedwait(uv_cond_t* cond, uv_mutex_t* mutex, uint64_t timeout);
+UV_EXTERN int uv_rwlock_init(uv_rwlock_t* rwlock);
+UV_EXTERN void uv_rwlock_destroy(uv_rwlock_t* rwlock);
+UV_EXTERN void uv_rwlock_rdlock(uv_rwlock_t* rwlock);
+UV_EXTERN int uv_rwlock_tryrdlock(uv_rwlock_t* rwlock);
+UV_EXTERN void uv_rwlock_rdunlock(uv_rwlock_t* rwlock);
+UV_EXTERN void uv_rwlock_wrlock(uv_rwlock_t* rwlock);
+UV_EXTERN int uv_rwlock_trywrlock(uv_rwlock_t* rwlock);
+UV_EXTERN void uv_rwlock_wrunlock(uv_rwlock_t* rwlock);
 
 #ifdef __cplusplus
 }

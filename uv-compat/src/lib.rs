@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod misc;
 pub mod os;
 pub mod pipe;
+pub mod pipe_ipc;
 pub mod poll;
 pub mod print_handles;
 pub mod process;

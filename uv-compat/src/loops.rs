@@ -1,7 +1,7 @@
 //! The loop functions: `uv_loop_init`, `uv_run`, `uv_default_loop`, …
 
 use crate::handles::{linked_udp, status, token, EINVAL};
-use crate::types::{uv_handle_t, uv_loop_t, uv_udp_t};
+use crate::types::{uv_handle_t, uv_loop_active_reqs, uv_loop_t, uv_udp_t};
 use libc::{c_int, c_void};
 use ruv::{Loop, RunMode};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -218,6 +218,18 @@ pub unsafe extern "C" fn uv_loop_init(loop_: *mut uv_loop_t) -> c_int {
             std::ptr::null_mut(),
             std::ptr::null_mut(),
         ];
+        // libuv's public counters start at zero (its init clears the whole
+        // struct but `data`).
+        (*loop_).active_handles = 0;
+        (*loop_).handle_queue = [std::ptr::null_mut(); 2];
+        (*loop_).active_reqs = uv_loop_active_reqs {
+            unused: std::ptr::null_mut(),
+        };
+        (*loop_).internal_fields = std::ptr::null_mut();
+        (*loop_).stop_flag = 0;
+        (*ctx)
+            .lp
+            .set_counts_hook(Some((mirror_counts, loop_ as usize)));
         // The loop mirrors `alive()` into `ruv_private_[LIVENESS]` from now
         // on; the program keeps the loop in place while it is initialized,
         // and `uv_loop_close` clears the hook before freeing the context.
@@ -251,6 +263,27 @@ fn mirror_alive(word: usize, alive: bool) {
     }
 }
 
+/// The loop's counts hook: keeps the C loop's `active_handles` and
+/// `active_reqs.count` equal to ruv's counts, by adding the change since the
+/// last call rather than storing the count, so that a program's own
+/// adjustment of a counter (libuv's test suite does `active_handles++`
+/// around a run) stays until the program undoes it, as with libuv's
+/// counters. `word` is the `uv_loop_t`.
+fn mirror_counts(word: usize, before: (usize, usize), after: (usize, usize)) {
+    let loop_ = word as *mut uv_loop_t;
+    // The C fields are 32 bits wide: differences are taken modulo 2^32.
+    let handles = (after.0 as u32).wrapping_sub(before.0 as u32);
+    let requests = (after.1 as u32).wrapping_sub(before.1 as u32);
+    // SAFETY: the hook is set by `uv_loop_init` with the loop's own address
+    // and cleared by `uv_loop_close`, so the loop is initialized; the
+    // counters are fields of the program's struct that only the program
+    // and this hook write, on the loop's thread.
+    unsafe {
+        (*loop_).active_handles = (*loop_).active_handles.wrapping_add(handles);
+        (*loop_).active_reqs.count = (*loop_).active_reqs.count.wrapping_add(requests);
+    }
+}
+
 /// `uv_loop_close`: UV_EBUSY while any handle exists, closing ones too.
 /// `data` is kept.
 ///
@@ -266,6 +299,7 @@ pub unsafe extern "C" fn uv_loop_close(loop_: *mut uv_loop_t) -> c_int {
         return status(err);
     }
     ctx.lp.set_liveness_hook(None);
+    ctx.lp.set_counts_hook(None);
     // SAFETY: the box was made by `uv_loop_init`; no handle (hence no
     // callback) refers to it any more.
     unsafe {
@@ -286,6 +320,13 @@ unsafe impl Sync for DefaultLoop {}
 
 static DEFAULT_LOOP: DefaultLoop = DefaultLoop(UnsafeCell::new(uv_loop_t {
     data: std::ptr::null_mut(),
+    active_handles: 0,
+    handle_queue: [std::ptr::null_mut(); 2],
+    active_reqs: uv_loop_active_reqs {
+        unused: std::ptr::null_mut(),
+    },
+    internal_fields: std::ptr::null_mut(),
+    stop_flag: 0,
     ruv_private_: [std::ptr::null_mut(); 4],
     ruv_reserved_: [std::ptr::null_mut(); crate::types::LOOP_RESERVED_WORDS],
 }));
@@ -323,9 +364,19 @@ pub unsafe extern "C" fn uv_run(loop_: *mut uv_loop_t, mode: c_int) -> c_int {
     // itself while it runs, but the clone makes that independent of them.
     let lp = ctx.lp.clone();
     let _running = Running::enter(ctx);
-    match lp.run(mode) {
-        Ok(alive) => alive as c_int,
-        Err(err) => status(err),
+    let result = lp.run(mode);
+    // SAFETY: the loop is initialized (its context was found above) and
+    // stays so: callbacks may not close a running loop.
+    unsafe {
+        // libuv clears the flag `uv_stop` set once the run ends, and
+        // answers with its counters, which a program may have adjusted.
+        (*loop_).stop_flag = 0;
+        match result {
+            Ok(alive) => c_int::from(
+                alive || (*loop_).active_handles != 0 || (*loop_).active_reqs.count != 0,
+            ),
+            Err(err) => status(err),
+        }
     }
 }
 
@@ -349,7 +400,12 @@ unsafe fn with_loop<T>(loop_: *const uv_loop_t, default: T, f: impl FnOnce(&Loop
 #[no_mangle]
 pub unsafe extern "C" fn uv_stop(loop_: *mut uv_loop_t) {
     // SAFETY: per the contract above.
-    unsafe { with_loop(loop_, (), Loop::stop) }
+    unsafe {
+        if ctx(loop_).is_some() {
+            (*loop_).stop_flag = 1;
+        }
+        with_loop(loop_, (), Loop::stop)
+    }
 }
 
 /// `uv_loop_alive`: one compare with memory. A loop struct that was never

@@ -91,7 +91,9 @@ pub unsafe extern "C" fn uv_pipe_init(
 
 /// `uv_pipe_open`: adopts a Unix socket, pipe end or terminal, made
 /// non-blocking; readable and writable as its access mode says. UV_EEXIST
-/// if the loop already watches `file` (which then stays open).
+/// if the loop already watches `file`; UV_EPERM for a regular file or a
+/// directory, which epoll cannot watch; UV_EBADF for a descriptor that is
+/// not open. On these errors `file` stays open, the program's.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
@@ -99,6 +101,18 @@ pub unsafe extern "C" fn uv_pipe_init(
 pub unsafe extern "C" fn uv_pipe_open(handle: *mut uv_pipe_t, file: c_int) -> c_int {
     if file < 0 {
         return EBADF;
+    }
+    // ruv owns the descriptor once it takes it, and closes it if epoll
+    // then refuses it: what epoll refuses is refused here first, so that a
+    // program closing its descriptor after the failure closes nothing else.
+    // SAFETY: all-zero is a valid `stat`; fstat writes it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is writable.
+    if unsafe { libc::fstat(file, &mut st) } != 0 {
+        return EBADF;
+    }
+    if matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFDIR) {
+        return ruv::StatusCode::EPERM.code();
     }
     // SAFETY: forwarded contract.
     unsafe { with_pipe(handle, |p| p.open(ProgramFd(file))) }

@@ -2,8 +2,9 @@
  *
  * - uv_loop_configure is variadic; Rust cannot define C variadic functions
  *   on stable, so it lives here. It never touches the loop's private fields.
- * - The thread primitives are thin wrappers over pthreads and POSIX
- *   semaphores, with libuv's conventions: errors come back as UV_E* codes
+ * - The thread primitives (threads, mutexes, semaphores, barriers, once,
+ *   thread-local keys, condition variables, read-write locks) are thin
+ *   wrappers over pthreads and POSIX semaphores, with libuv's conventions: errors come back as UV_E* codes
  *   (-errno), and failures libuv treats as fatal (destroying a locked mutex,
  *   unlocking one we do not own, ...) abort().
  *
@@ -15,8 +16,12 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 /* ---- loop ------------------------------------------------------------- */
 
@@ -65,24 +70,212 @@ static void* ruv_thread_main(void* opaque) {
 }
 
 int uv_thread_create(uv_thread_t* tid, uv_thread_cb entry, void* arg) {
+  uv_thread_options_t params;
+  params.flags = UV_THREAD_NO_FLAGS;
+  params.stack_size = 0;
+  return uv_thread_create_ex(tid, &params, entry, arg);
+}
+
+/* libuv's rule for a requested stack size: 0 means the default; anything
+ * else is rounded up to whole pages and to at least PTHREAD_STACK_MIN. */
+static size_t ruv_stack_size(const uv_thread_options_t* params) {
+  size_t size;
+  size_t page;
+
+  if (params == NULL || !(params->flags & UV_THREAD_HAS_STACK_SIZE))
+    return 0;
+  size = params->stack_size;
+  if (size == 0)
+    return 0;
+  page = (size_t) sysconf(_SC_PAGESIZE);
+  size = (size + page - 1) & ~(page - 1);
+  if (size < (size_t) PTHREAD_STACK_MIN)
+    size = (size_t) PTHREAD_STACK_MIN;
+  return size;
+}
+
+int uv_thread_create_ex(uv_thread_t* tid,
+                        const uv_thread_options_t* params,
+                        uv_thread_cb entry,
+                        void* arg) {
   struct ruv_thread_start* start;
+  pthread_attr_t attr;
+  pthread_attr_t* attrp = NULL;
+  size_t stack_size;
   int err;
 
   if (tid == NULL || entry == NULL)
     return UV_EINVAL;
 
+  stack_size = ruv_stack_size(params);
+  if (stack_size != 0) {
+    if (pthread_attr_init(&attr) != 0)
+      abort();
+    if (pthread_attr_setstacksize(&attr, stack_size) != 0)
+      abort();
+    attrp = &attr;
+  }
+
   start = malloc(sizeof(*start));
-  if (start == NULL)
+  if (start == NULL) {
+    if (attrp != NULL)
+      pthread_attr_destroy(attrp);
     return UV_ENOMEM;
+  }
   start->entry = entry;
   start->arg = arg;
 
-  err = pthread_create(tid, NULL, ruv_thread_main, start);
+  err = pthread_create(tid, attrp, ruv_thread_main, start);
+  if (attrp != NULL)
+    pthread_attr_destroy(attrp);
   if (err != 0) {
     free(start);
     return -err;
   }
   return 0;
+}
+
+/* ---- once and thread-local keys --------------------------------------- */
+
+void uv_once(uv_once_t* guard, void (*callback)(void)) {
+  if (pthread_once(guard, callback) != 0)
+    abort();
+}
+
+int uv_key_create(uv_key_t* key) {
+  return -pthread_key_create(key, NULL);
+}
+
+void uv_key_delete(uv_key_t* key) {
+  if (pthread_key_delete(*key) != 0)
+    abort();
+}
+
+void* uv_key_get(uv_key_t* key) {
+  return pthread_getspecific(*key);
+}
+
+void uv_key_set(uv_key_t* key, void* value) {
+  if (pthread_setspecific(*key, value) != 0)
+    abort();
+}
+
+/* ---- condition variables ------------------------------------------------
+ * On the monotonic clock, as libuv's: uv_cond_timedwait's timeout is
+ * relative, so a change of the wall clock must not stretch or cut it. */
+
+int uv_cond_init(uv_cond_t* cond) {
+  pthread_condattr_t attr;
+  int err;
+
+  err = pthread_condattr_init(&attr);
+  if (err != 0)
+    return -err;
+  err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (err == 0)
+    err = pthread_cond_init(cond, &attr);
+  pthread_condattr_destroy(&attr);
+  return -err;
+}
+
+void uv_cond_destroy(uv_cond_t* cond) {
+  if (pthread_cond_destroy(cond) != 0)
+    abort();
+}
+
+void uv_cond_signal(uv_cond_t* cond) {
+  if (pthread_cond_signal(cond) != 0)
+    abort();
+}
+
+void uv_cond_broadcast(uv_cond_t* cond) {
+  if (pthread_cond_broadcast(cond) != 0)
+    abort();
+}
+
+void uv_cond_wait(uv_cond_t* cond, uv_mutex_t* mutex) {
+  if (pthread_cond_wait(cond, mutex) != 0)
+    abort();
+}
+
+/* 0 when signalled (or woken spuriously, as libuv allows), UV_ETIMEDOUT
+ * once `timeout` nanoseconds have passed. */
+int uv_cond_timedwait(uv_cond_t* cond, uv_mutex_t* mutex, uint64_t timeout) {
+  struct timespec now;
+  struct timespec until;
+  uint64_t ns;
+  int err;
+
+  if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+    abort();
+  ns = (uint64_t) now.tv_nsec + timeout % 1000000000u;
+  until.tv_sec = now.tv_sec + (time_t) (timeout / 1000000000u) + (time_t) (ns / 1000000000u);
+  until.tv_nsec = (long) (ns % 1000000000u);
+
+  err = pthread_cond_timedwait(cond, mutex, &until);
+  if (err == 0)
+    return 0;
+  if (err == ETIMEDOUT)
+    return UV_ETIMEDOUT;
+  abort();
+  return UV_EINVAL; /* not reached */
+}
+
+/* ---- read-write locks --------------------------------------------------- */
+
+static pthread_rwlock_t* ruv_rwlock(uv_rwlock_t* rwlock) {
+  return (pthread_rwlock_t*) rwlock;
+}
+
+int uv_rwlock_init(uv_rwlock_t* rwlock) {
+  return -pthread_rwlock_init(ruv_rwlock(rwlock), NULL);
+}
+
+void uv_rwlock_destroy(uv_rwlock_t* rwlock) {
+  if (pthread_rwlock_destroy(ruv_rwlock(rwlock)) != 0)
+    abort();
+}
+
+void uv_rwlock_rdlock(uv_rwlock_t* rwlock) {
+  if (pthread_rwlock_rdlock(ruv_rwlock(rwlock)) != 0)
+    abort();
+}
+
+/* UV_EBUSY when a writer holds it (or too many readers do). */
+int uv_rwlock_tryrdlock(uv_rwlock_t* rwlock) {
+  int err = pthread_rwlock_tryrdlock(ruv_rwlock(rwlock));
+  if (err == 0)
+    return 0;
+  if (err == EBUSY || err == EAGAIN)
+    return UV_EBUSY;
+  abort();
+  return UV_EINVAL; /* not reached */
+}
+
+void uv_rwlock_rdunlock(uv_rwlock_t* rwlock) {
+  if (pthread_rwlock_unlock(ruv_rwlock(rwlock)) != 0)
+    abort();
+}
+
+void uv_rwlock_wrlock(uv_rwlock_t* rwlock) {
+  if (pthread_rwlock_wrlock(ruv_rwlock(rwlock)) != 0)
+    abort();
+}
+
+/* UV_EBUSY when anybody holds it. */
+int uv_rwlock_trywrlock(uv_rwlock_t* rwlock) {
+  int err = pthread_rwlock_trywrlock(ruv_rwlock(rwlock));
+  if (err == 0)
+    return 0;
+  if (err == EBUSY || err == EAGAIN)
+    return UV_EBUSY;
+  abort();
+  return UV_EINVAL; /* not reached */
+}
+
+void uv_rwlock_wrunlock(uv_rwlock_t* rwlock) {
+  if (pthread_rwlock_unlock(ruv_rwlock(rwlock)) != 0)
+    abort();
 }
 
 int uv_thread_join(uv_thread_t* tid) {

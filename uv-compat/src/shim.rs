@@ -28,7 +28,35 @@ extern "C" {
     fn ruv_shim_uv_barrier_init(b: *mut c_void, count: c_uint) -> c_int;
     fn ruv_shim_uv_barrier_destroy(b: *mut c_void);
     fn ruv_shim_uv_barrier_wait(b: *mut c_void) -> c_int;
+    fn ruv_shim_uv_thread_create_ex(
+        tid: *mut pthread_t,
+        params: *const c_void,
+        entry: ThreadCb,
+        arg: *mut c_void,
+    ) -> c_int;
+    fn ruv_shim_uv_once(guard: *mut c_void, cb: OnceCb);
+    fn ruv_shim_uv_key_create(key: *mut c_void) -> c_int;
+    fn ruv_shim_uv_key_delete(key: *mut c_void);
+    fn ruv_shim_uv_key_get(key: *mut c_void) -> *mut c_void;
+    fn ruv_shim_uv_key_set(key: *mut c_void, value: *mut c_void);
+    fn ruv_shim_uv_cond_init(c: *mut c_void) -> c_int;
+    fn ruv_shim_uv_cond_destroy(c: *mut c_void);
+    fn ruv_shim_uv_cond_signal(c: *mut c_void);
+    fn ruv_shim_uv_cond_broadcast(c: *mut c_void);
+    fn ruv_shim_uv_cond_wait(c: *mut c_void, m: *mut c_void);
+    fn ruv_shim_uv_cond_timedwait(c: *mut c_void, m: *mut c_void, timeout: u64) -> c_int;
+    fn ruv_shim_uv_rwlock_init(l: *mut c_void) -> c_int;
+    fn ruv_shim_uv_rwlock_destroy(l: *mut c_void);
+    fn ruv_shim_uv_rwlock_rdlock(l: *mut c_void);
+    fn ruv_shim_uv_rwlock_tryrdlock(l: *mut c_void) -> c_int;
+    fn ruv_shim_uv_rwlock_rdunlock(l: *mut c_void);
+    fn ruv_shim_uv_rwlock_wrlock(l: *mut c_void);
+    fn ruv_shim_uv_rwlock_trywrlock(l: *mut c_void) -> c_int;
+    fn ruv_shim_uv_rwlock_wrunlock(l: *mut c_void);
 }
+
+/// `uv_once`'s callback.
+type OnceCb = Option<unsafe extern "C" fn()>;
 
 /// `uv_loop_configure(loop, option, ...)`. Every option libuv defines takes
 /// at most one `int` after `option`, and on the supported Linux ABIs a
@@ -110,4 +138,45 @@ forward! {
     fn uv_barrier_destroy => ruv_shim_uv_barrier_destroy(b: *mut c_void);
     /// `uv_barrier_wait`.
     fn uv_barrier_wait => ruv_shim_uv_barrier_wait(b: *mut c_void) -> c_int;
+    /// `uv_thread_create_ex`: a stack size is rounded up to whole pages and
+    /// to at least `PTHREAD_STACK_MIN`, as libuv does.
+    fn uv_thread_create_ex => ruv_shim_uv_thread_create_ex(tid: *mut pthread_t, params: *const c_void, entry: ThreadCb, arg: *mut c_void) -> c_int;
+    /// `uv_once`.
+    fn uv_once => ruv_shim_uv_once(guard: *mut c_void, cb: OnceCb);
+    /// `uv_key_create`.
+    fn uv_key_create => ruv_shim_uv_key_create(key: *mut c_void) -> c_int;
+    /// `uv_key_delete`.
+    fn uv_key_delete => ruv_shim_uv_key_delete(key: *mut c_void);
+    /// `uv_key_get`.
+    fn uv_key_get => ruv_shim_uv_key_get(key: *mut c_void) -> *mut c_void;
+    /// `uv_key_set`.
+    fn uv_key_set => ruv_shim_uv_key_set(key: *mut c_void, value: *mut c_void);
+    /// `uv_cond_init` (on the monotonic clock).
+    fn uv_cond_init => ruv_shim_uv_cond_init(c: *mut c_void) -> c_int;
+    /// `uv_cond_destroy`.
+    fn uv_cond_destroy => ruv_shim_uv_cond_destroy(c: *mut c_void);
+    /// `uv_cond_signal`.
+    fn uv_cond_signal => ruv_shim_uv_cond_signal(c: *mut c_void);
+    /// `uv_cond_broadcast`.
+    fn uv_cond_broadcast => ruv_shim_uv_cond_broadcast(c: *mut c_void);
+    /// `uv_cond_wait`.
+    fn uv_cond_wait => ruv_shim_uv_cond_wait(c: *mut c_void, m: *mut c_void);
+    /// `uv_cond_timedwait`: 0, or `UV_ETIMEDOUT` after `timeout` ns.
+    fn uv_cond_timedwait => ruv_shim_uv_cond_timedwait(c: *mut c_void, m: *mut c_void, timeout: u64) -> c_int;
+    /// `uv_rwlock_init`.
+    fn uv_rwlock_init => ruv_shim_uv_rwlock_init(l: *mut c_void) -> c_int;
+    /// `uv_rwlock_destroy`.
+    fn uv_rwlock_destroy => ruv_shim_uv_rwlock_destroy(l: *mut c_void);
+    /// `uv_rwlock_rdlock`.
+    fn uv_rwlock_rdlock => ruv_shim_uv_rwlock_rdlock(l: *mut c_void);
+    /// `uv_rwlock_tryrdlock`: `UV_EBUSY` while a writer holds it.
+    fn uv_rwlock_tryrdlock => ruv_shim_uv_rwlock_tryrdlock(l: *mut c_void) -> c_int;
+    /// `uv_rwlock_rdunlock`.
+    fn uv_rwlock_rdunlock => ruv_shim_uv_rwlock_rdunlock(l: *mut c_void);
+    /// `uv_rwlock_wrlock`.
+    fn uv_rwlock_wrlock => ruv_shim_uv_rwlock_wrlock(l: *mut c_void);
+    /// `uv_rwlock_trywrlock`: `UV_EBUSY` while anybody holds it.
+    fn uv_rwlock_trywrlock => ruv_shim_uv_rwlock_trywrlock(l: *mut c_void) -> c_int;
+    /// `uv_rwlock_wrunlock`.
+    fn uv_rwlock_wrunlock => ruv_shim_uv_rwlock_wrunlock(l: *mut c_void);
 }

@@ -105,17 +105,30 @@ pub unsafe extern "C" fn uv_listen(
 }
 
 /// `uv_accept`: takes the waiting connection into `client`, a handle of the
-/// same type and loop. UV_EAGAIN when none waits; UV_EINVAL for handles of
-/// different types.
+/// same type and loop. On an IPC pipe, takes the next handle received
+/// instead, into a TCP, pipe or UDP handle of its type (`uv_write2`'s other
+/// end; see `pipe_ipc.rs`). UV_EAGAIN when none waits; UV_EINVAL for
+/// handles of different types.
 ///
 /// # Safety
 /// `server` and `client` are NULL or initialized handles.
 #[no_mangle]
 pub unsafe extern "C" fn uv_accept(server: *mut uv_stream_t, client: *mut uv_stream_t) -> c_int {
     // SAFETY: per the contract above.
-    let (s, c) = match unsafe { (self::stream(server), self::stream(client)) } {
-        (Ok(s), Ok(c)) => (s, c),
-        (Err(code), _) | (_, Err(code)) => return code,
+    let s = match unsafe { self::stream(server) } {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Stream::Pipe(pipe) = s {
+        if pipe.ipc().unwrap_or(false) {
+            // SAFETY: per the contract above.
+            return unsafe { crate::pipe_ipc::accept_passed(pipe, client as *const uv_handle_t) };
+        }
+    }
+    // SAFETY: per the contract above.
+    let c = match unsafe { self::stream(client) } {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     to_status(match (s, c) {
         (Stream::Tcp(s), Stream::Tcp(c)) => s.accept(c),

@@ -25,7 +25,7 @@ const INLINE_BUFS: usize = 16;
 
 /// Calls `f` with the program's buffers as byte slices, without an
 /// allocation for up to [`INLINE_BUFS`] of them.
-fn with_slices<R>(bufs: &[uv_buf_t], f: impl FnOnce(&[&[u8]]) -> R) -> R {
+pub(crate) fn with_slices<R>(bufs: &[uv_buf_t], f: impl FnOnce(&[&[u8]]) -> R) -> R {
     if bufs.len() <= INLINE_BUFS {
         let mut slices: [&[u8]; INLINE_BUFS] = [&[]; INLINE_BUFS];
         for (slice, buf) in slices.iter_mut().zip(bufs) {
@@ -43,7 +43,7 @@ fn with_slices<R>(bufs: &[uv_buf_t], f: impl FnOnce(&[&[u8]]) -> R) -> R {
 ///
 /// # Safety
 /// `bufs` is NULL or points to `nbufs` buffers.
-unsafe fn write_buffers<'a>(
+pub(crate) unsafe fn write_buffers<'a>(
     bufs: *const uv_buf_t,
     nbufs: c_uint,
 ) -> Result<(&'a [uv_buf_t], usize), c_int> {
@@ -87,13 +87,31 @@ pub unsafe extern "C" fn uv_write(
     if let Err(err) = with_slices(bufs, |slices| on_stream!(s, x => x.write(slices, written))) {
         return status(err);
     }
-    // SAFETY: `req` is writable and stays alive until its callback, which
-    // has not run (ruv never calls it from inside `write`); `handle` is a
-    // live stream handle, whose list holds only such requests.
+    // SAFETY: ruv accepted the write, so its callback is owed and has not
+    // run; the rest per the contract above.
+    unsafe { link_write(req, handle, size, ptr::null_mut(), cb) };
+    0
+}
+
+/// Puts a write ruv accepted (its callback, [`written`], owed) at the end
+/// of its handle's list and fills the request's public fields.
+///
+/// # Safety
+/// `req` is writable and stays alive until its callback, which has not run
+/// (ruv never calls it from inside the write); `handle` is a live stream
+/// handle, whose list holds only such requests.
+pub(crate) unsafe fn link_write(
+    req: *mut uv_write_t,
+    handle: *mut uv_stream_t,
+    size: usize,
+    send_handle: *mut uv_stream_t,
+    cb: Option<uv_write_cb>,
+) {
+    // SAFETY: per the contract above.
     unsafe {
         (*req).req.type_ = UV_WRITE;
         (*req).cb = cb;
-        (*req).send_handle = ptr::null_mut();
+        (*req).send_handle = send_handle;
         (*req).handle = handle;
         (*req).req.ruv_private_ = [ptr::null_mut(), size as *mut c_void];
         let newest = (*handle).ruv_private_writes_[1];
@@ -105,14 +123,13 @@ pub unsafe extern "C" fn uv_write(
         (*handle).ruv_private_writes_[1] = req;
         (*handle).write_queue_size += size;
     }
-    0
 }
 
 /// ruv's callback of every C write: takes the oldest request off the list
 /// of the C handle (found through the running loop's handle table by the
 /// ruv handle's id), updates `write_queue_size` and calls the request's
 /// callback.
-fn written<T: Deref<Target = ruv::Handle>>(h: &T, result: ruv::Result<()>) {
+pub(crate) fn written<T: Deref<Target = ruv::Handle>>(h: &T, result: ruv::Result<()>) {
     let Some(handle) = running_handle(h.get_loop(), |handles| handles.get(h.id())) else {
         return;
     };

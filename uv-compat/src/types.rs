@@ -22,18 +22,54 @@ pub struct uv_buf_t {
 pub struct uv_loop_t {
     /// The program's own pointer; kept across init and close.
     pub data: *mut c_void,
-    /// `[0]`: the `LoopCtx` box; `[1]`: its tag (see `loops::ctx`). The
-    /// rest is unused.
+    /// Active, referenced handles (libuv's counter, which programs read
+    /// and its test suite adjusts): mirrored from the loop by deltas, so a
+    /// program's own adjustment stays until it undoes it.
+    pub active_handles: c_uint,
+    /// libuv's handle list; unused (programs use `uv_walk`).
+    pub handle_queue: [*mut c_void; 2],
+    /// `active_reqs.count`: requests in flight, mirrored like
+    /// `active_handles`.
+    pub active_reqs: uv_loop_active_reqs,
+    /// libuv's; unused.
+    pub internal_fields: *mut c_void,
+    /// 1 after `uv_stop` until `uv_run` returns.
+    pub stop_flag: c_uint,
+    /// `[0]`: the `LoopCtx` box; `[1]`: its tag (see `loops::ctx`); `[2]`:
+    /// the liveness word. The rest is unused.
     pub ruv_private_: [*mut c_void; 4],
     /// Room of libuv's private part: the size of its mutex, its rwlock and
-    /// its other 89 words.
+    /// its other 83 words.
     pub ruv_reserved_: [*mut c_void; LOOP_RESERVED_WORDS],
+}
+
+/// `uv_loop_t::active_reqs`: libuv's union of a pointer (for its width)
+/// and the count.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union uv_loop_active_reqs {
+    /// Gives the union a pointer's size and alignment.
+    pub unused: *mut c_void,
+    /// Requests in flight.
+    pub count: c_uint,
+}
+
+impl std::fmt::Debug for uv_loop_active_reqs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SAFETY: `count` is the member the library writes; reading it
+        // from a pointer-initialized union reads its low bytes, which are
+        // initialized too.
+        let count = unsafe { self.count };
+        f.debug_struct("active_reqs")
+            .field("count", &count)
+            .finish()
+    }
 }
 
 /// Words of `uv_loop_t::ruv_reserved_`: uv.h's `ruv_reserved_mutex_`,
 /// `ruv_reserved_rwlock_` and `ruv_reserved_` together (the pthread types'
 /// sizes are multiples of a word on the LP64 targets we build for).
-pub const LOOP_RESERVED_WORDS: usize = 89
+pub const LOOP_RESERVED_WORDS: usize = 83
     + (std::mem::size_of::<libc::pthread_mutex_t>()
         + std::mem::size_of::<libc::pthread_rwlock_t>())
         / std::mem::size_of::<*mut c_void>();
@@ -289,6 +325,8 @@ pub struct uv_udp_send_t {
 /// `uv_handle_type` values this library serves.
 pub mod handle_type {
     use libc::c_int;
+    /// `UV_UNKNOWN_HANDLE`.
+    pub const UNKNOWN: c_int = 0;
     /// `UV_ASYNC`.
     pub const ASYNC: c_int = 1;
     /// `UV_CHECK`.

@@ -68,6 +68,15 @@ static inline long arg_long(int argc, char** argv, const char* key, long def) {
   return def;
 }
 
+/* The value of "key=value" among argv[2..] as a string, or `def`. */
+static inline const char* arg_str(int argc, char** argv, const char* key, const char* def) {
+  size_t n = strlen(key);
+  for (int i = 2; i < argc; i++) {
+    if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
+  }
+  return def;
+}
+
 /* Arms the watchdog: SIGALRM's default action ends the process. */
 static inline void arm_watchdog(int argc, char** argv) {
   alarm((unsigned)arg_long(argc, argv, "timeout_s", 30));

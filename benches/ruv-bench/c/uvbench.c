@@ -12,6 +12,10 @@
  *   idle            iterations=            one idle handle
  *   loop-alive      calls=                 libuv's loop_alive: uv_loop_alive in a loop
  *   million-timers  count=                 libuv's million_timers: init, run, close
+ *   signal-latency  count=                 SIGUSR1 sent to itself, the next one
+ *                                          from the callback; ns per signal
+ *   signal-burst    count=                 `count` SIGUSR1 sent at once, then the
+ *                                          loop run until no more arrive
  *   version                                uv_version() of the library
  *
  * mmsg=1 creates the receiving handle with UV_UDP_RECVMMSG and hands it a
@@ -20,6 +24,8 @@
 #include <uv.h>
 
 #include "bench.h"
+
+#include <signal.h>
 
 #define MMSG_CHUNKS 20
 #define DGRAM_MAX 65536
@@ -427,6 +433,64 @@ static int million_timers(long count) {
   return 0;
 }
 
+/* --- signals: kill to callback -------------------------------------------- */
+
+static uv_signal_t sig;
+static uint64_t signals_seen, signals_wanted;
+
+static void latency_cb(uv_signal_t* h, int signum) {
+  (void)signum;
+  if (++signals_seen < signals_wanted) {
+    if (kill(getpid(), SIGUSR1) != 0) die("kill");
+  } else {
+    uv_close((uv_handle_t*)h, close_cb);
+  }
+}
+
+static int signal_latency(long count) {
+  signals_wanted = (uint64_t)count;
+  check(uv_signal_init(loop, &sig), "uv_signal_init");
+  check(uv_signal_start(&sig, latency_cb, SIGUSR1), "uv_signal_start");
+  uint64_t a = mono_ns();
+  if (kill(getpid(), SIGUSR1) != 0) die("kill");
+  uv_run(loop, UV_RUN_DEFAULT);
+  uint64_t b = mono_ns();
+  printf("RESULT signals=%llu ns=%llu\n", (unsigned long long)signals_seen, (unsigned long long)(b - a));
+  return 0;
+}
+
+static void burst_cb(uv_signal_t* h, int signum) {
+  (void)h, (void)signum;
+  signals_seen++;
+}
+
+/* Each kill to itself runs the handler before kill returns, so the
+ * process catches all `count`; how many callbacks follow is the loop's
+ * business (libuv: one per catch). */
+static int signal_burst(long count) {
+  check(uv_signal_init(loop, &sig), "uv_signal_init");
+  check(uv_signal_start(&sig, burst_cb, SIGUSR1), "uv_signal_start");
+  uint64_t a = mono_ns();
+  for (long i = 0; i < count; i++)
+    if (kill(getpid(), SIGUSR1) != 0) die("kill");
+  int quiet = 0;
+  uint64_t b = a;
+  while (signals_seen < (uint64_t)count && quiet < 100) {
+    uint64_t before = signals_seen;
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (signals_seen == before) quiet++;
+    else {
+      quiet = 0;
+      b = mono_ns();
+    }
+  }
+  uv_close((uv_handle_t*)&sig, close_cb);
+  uv_run(loop, UV_RUN_DEFAULT);
+  printf("RESULT sent=%ld signals=%llu ns=%llu\n", count, (unsigned long long)signals_seen,
+         (unsigned long long)(b - a));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) fail("usage: bench-uv SCENARIO [key=value...]");
   arm_watchdog(argc, argv);
@@ -448,6 +512,8 @@ int main(int argc, char** argv) {
   if (!strcmp(s, "idle")) return idle(arg_long(argc, argv, "iterations", 1000000));
   if (!strcmp(s, "loop-alive")) return loop_alive(arg_long(argc, argv, "calls", 200000000));
   if (!strcmp(s, "million-timers")) return million_timers(arg_long(argc, argv, "count", 10000000));
+  if (!strcmp(s, "signal-latency")) return signal_latency(arg_long(argc, argv, "count", 100000));
+  if (!strcmp(s, "signal-burst")) return signal_burst(arg_long(argc, argv, "count", 1000));
   if (!strcmp(s, "version")) {
     printf("RESULT version_hex=%u\n", uv_version());
     return 0;

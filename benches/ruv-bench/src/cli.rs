@@ -143,6 +143,25 @@ pub struct Sizes {
     pub cg_trips: (u64, u64),
     /// callgrind: idle iterations, two runs.
     pub cg_iterations: (u64, u64),
+    /// Stream runs (TCP echo, stream ping-pong, pump, pound): duration, ms.
+    pub stream_ms: u64,
+    /// TCP echo: connection counts, one case each.
+    pub echo_conns: &'static [u64],
+    /// TCP echo syscalls: durations of the two runs whose difference counts, ms.
+    pub echo_syscall_ms: (u64, u64),
+    /// Write batch: writes of the short and the long batch (the long one
+    /// is timed).
+    pub write_batch: (u64, u64),
+    /// Pound: concurrent clients.
+    pub pound_conns: u64,
+    /// Idle connections held.
+    pub idle_conns: u64,
+    /// Spawns, one after the other.
+    pub spawns: u64,
+    /// Signals, one at a time.
+    pub signals: u64,
+    /// Signals in the burst.
+    pub signal_burst: u64,
 }
 
 impl Sizes {
@@ -161,6 +180,15 @@ impl Sizes {
         cg_datagrams: (20_000, 60_000),
         cg_trips: (5_000, 15_000),
         cg_iterations: (20_000, 60_000),
+        stream_ms: 2000,
+        echo_conns: &[1, 100, 1000],
+        echo_syscall_ms: (500, 2000),
+        write_batch: (100_000, 1_000_000),
+        pound_conns: 100,
+        idle_conns: 10_000,
+        spawns: 1000,
+        signals: 100_000,
+        signal_burst: 1000,
     };
 
     /// `--quick`: every scenario, in seconds.
@@ -178,6 +206,15 @@ impl Sizes {
         cg_datagrams: (1_000, 3_000),
         cg_trips: (300, 900),
         cg_iterations: (5_000, 15_000),
+        stream_ms: 60,
+        echo_conns: &[10],
+        echo_syscall_ms: (40, 80),
+        write_batch: (1_000, 3_000),
+        pound_conns: 10,
+        idle_conns: 100,
+        spawns: 10,
+        signals: 1_000,
+        signal_burst: 100,
     };
 }
 

@@ -61,6 +61,11 @@ impl Params {
         self.u64(key, 0) != 0
     }
 
+    /// A string value, if present.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
     /// The pairs as program arguments.
     pub fn to_args(&self) -> Vec<String> {
         self.0.iter().map(|(k, v)| format!("{k}={v}")).collect()

@@ -1,7 +1,7 @@
 //! Results: per-round figures, medians and within-round ratios of each
 //! case, the tables printed for a person, and the JSON report.
 
-use crate::harness::env::Impl;
+use crate::harness::env::{Impl, SKIPPED};
 use crate::scenarios::{Case, Metric, Unit, Values};
 use crate::stats::{median, median_ratio};
 use serde::Serialize;
@@ -18,6 +18,11 @@ pub enum RunResult {
         /// The message.
         error: String,
     },
+    /// Why it could not run in this build (not a failure).
+    Skipped {
+        /// The message.
+        skipped: String,
+    },
 }
 
 impl RunResult {
@@ -25,14 +30,19 @@ impl RunResult {
     pub fn from_outcome(outcome: Result<Values, String>) -> RunResult {
         match outcome {
             Ok(v) => RunResult::Ok(v.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-            Err(error) => RunResult::Err { error },
+            Err(error) => match error.strip_prefix(SKIPPED) {
+                Some(why) => RunResult::Skipped {
+                    skipped: why.to_string(),
+                },
+                None => RunResult::Err { error },
+            },
         }
     }
 
     fn get(&self, metric: &str) -> Option<f64> {
         match self {
             RunResult::Ok(v) => v.get(metric).copied(),
-            RunResult::Err { .. } => None,
+            RunResult::Err { .. } | RunResult::Skipped { .. } => None,
         }
     }
 }
@@ -116,7 +126,7 @@ impl CaseResult {
             .flat_map(|r| r.values())
             .filter_map(|r| match r {
                 RunResult::Ok(v) => Some(v.keys().cloned()),
-                RunResult::Err { .. } => None,
+                RunResult::Err { .. } | RunResult::Skipped { .. } => None,
             })
             .flatten()
             .collect::<std::collections::BTreeSet<_>>()
@@ -155,13 +165,23 @@ impl CaseResult {
         self.ratios.get(imp)?.get(base)?.get(metric).copied()
     }
 
-    /// Whether an implementation has no successful run.
+    /// The implementations with no successful run, but those skipped in
+    /// every round (they cannot run in this build).
     pub fn missing(&self) -> Vec<&str> {
         self.impls
             .iter()
-            .filter(|i| !self.median.contains_key(*i))
+            .filter(|i| !self.median.contains_key(*i) && !self.skipped(i))
             .map(String::as_str)
             .collect()
+    }
+
+    /// Whether every round skipped `imp`.
+    pub fn skipped(&self, imp: &str) -> bool {
+        !self.rounds.is_empty()
+            && self
+                .rounds
+                .iter()
+                .all(|r| matches!(r.get(imp), Some(RunResult::Skipped { .. })))
     }
 
     /// The header and rows of the table of medians and ratios.
@@ -183,6 +203,7 @@ impl CaseResult {
                 for m in &self.metrics {
                     row.push(match self.median_of(imp, m.key) {
                         Some(v) => format_value(v, m.unit),
+                        None if self.skipped(imp) => "skipped".into(),
                         None => "fail".into(),
                     });
                 }
@@ -342,6 +363,40 @@ mod tests {
         );
         r.push_round(round);
         assert_eq!(r.errors, vec!["round 4, ruv: boom"]);
+    }
+
+    #[test]
+    fn skipped_runs_are_not_failures() {
+        let mut r = result();
+        r.impls.push("uv-compat".into());
+        r.rounds.clear();
+        for _ in 0..2 {
+            let mut round = BTreeMap::new();
+            round.insert(
+                "uv-compat".into(),
+                RunResult::from_outcome(Err(format!("{SKIPPED}no uv_tcp_init"))),
+            );
+            round.insert(
+                "ruv".into(),
+                RunResult::Ok(BTreeMap::from([("rate".into(), 1.0)])),
+            );
+            round.insert(
+                "libuv".into(),
+                RunResult::Ok(BTreeMap::from([("rate".into(), 1.0)])),
+            );
+            r.push_round(round);
+        }
+        r.summarize();
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert!(r.skipped("uv-compat"));
+        assert!(!r.skipped("ruv"));
+        assert!(r.missing().is_empty());
+        assert!(r.table().contains("skipped"), "{}", r.table());
+        // An error without the marker stays a failure.
+        assert!(matches!(
+            RunResult::from_outcome(Err("boom".into())),
+            RunResult::Err { .. }
+        ));
     }
 
     #[test]

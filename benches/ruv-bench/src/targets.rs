@@ -201,6 +201,7 @@ pub fn evaluate(cases: &[CaseResult]) -> Vec<TargetResult> {
             AtMost(64.0),
         );
     }
+    stream_targets(&mut t, cases);
     // uv-compat against libuv on the same C source: every case where both
     // ran, on each metric that has a better direction, as a speed ratio.
     for c in cases {
@@ -235,6 +236,94 @@ pub fn evaluate(cases: &[CaseResult]) -> Vec<TargetResult> {
         }
     }
     t.out
+}
+
+/// The targets of issues 12 (streams) and 13 (processes).
+fn stream_targets(t: &mut Ctx<'_>, cases: &[CaseResult]) {
+    use Limit::{AtLeast, AtMost};
+    for c in cases.iter().filter(|c| c.scenario == "tcp-echo") {
+        let id = c.id.as_str();
+        if let Some(n) = id.strip_prefix("tcp-echo-syscalls-") {
+            t.value(
+                &format!("TCP echo ({n} conns): ≤ 2.02 syscalls per echo"),
+                id,
+                "syscalls_per_echo",
+                "syscalls",
+                AtMost(2.02),
+            );
+            t.value(
+                &format!("TCP echo ({n} conns): no epoll_ctl per write"),
+                id,
+                "epoll_ctl_per_echo",
+                "epoll_ctl/echo",
+                AtMost(0.001),
+            );
+        } else if let Some(n) = id.strip_prefix("tcp-echo-") {
+            t.ratio(
+                &format!("TCP echo ({n} conns): server CPU/echo ≤ 1.05× raw epoll C"),
+                id,
+                "cpu_ns_per_echo",
+                "raw",
+                AtMost(1.05),
+            );
+            t.ratio(
+                &format!("TCP echo ({n} conns): server CPU/echo ahead of libuv"),
+                id,
+                "cpu_ns_per_echo",
+                "libuv",
+                AtMost(1.0),
+            );
+        }
+    }
+    for kind in ["tcp", "unix"] {
+        let id = format!("pump-{kind}");
+        t.ratio(
+            &format!("pump ({kind}): throughput ≥ 1.0× libuv"),
+            &id,
+            "bytes_per_s",
+            "libuv",
+            AtLeast(1.0),
+        );
+        t.ratio(
+            &format!("pump ({kind}): throughput ≥ 0.95× raw"),
+            &id,
+            "bytes_per_s",
+            "raw",
+            AtLeast(0.95),
+        );
+    }
+    t.ratio(
+        "write batch: syscalls ≤ 1/100 of libuv's",
+        "write-batch-syscalls",
+        "syscalls_per_write",
+        "libuv",
+        AtMost(0.01),
+    );
+    for c in cases.iter().filter(|c| c.scenario == "pound") {
+        t.ratio(
+            "pound: connections/s ≥ 1.0× libuv",
+            &c.id,
+            "conn_per_s",
+            "libuv",
+            AtLeast(1.0),
+        );
+    }
+    for c in cases.iter().filter(|c| c.scenario == "idle-conns") {
+        t.ratio(
+            "idle connections: memory/conn ≤ 1.0× libuv",
+            &c.id,
+            "bytes_per_conn",
+            "libuv",
+            AtMost(1.0),
+        );
+    }
+    t.ratio(
+        "spawn rate ≥ 1.0× libuv",
+        "spawn",
+        "spawn_per_s",
+        "libuv",
+        AtLeast(1.0),
+    );
 }
 
 /// The targets as a table.

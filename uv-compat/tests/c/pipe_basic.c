@@ -27,6 +27,8 @@
  *   socket (and UV_ENOTSOCK for a pipe end);
  * - uv_guess_handle: a pipe end, a Unix stream socket, a UDP socket, a
  *   regular file, a closed descriptor;
+ * - uv_pipe_open of a regular file: libuv takes it, uv-compat refuses it
+ *   with UV_EPERM and leaves the descriptor open;
  * - with libuv 1.46+ (uv_pipe_bind2 / uv_pipe_connect2): a Linux abstract
  *   name, returned with its leading NUL and not NUL-terminated; a name too
  *   long for sun_path is UV_EINVAL with UV_PIPE_NO_TRUNCATE, unknown flags
@@ -234,6 +236,22 @@ static void bind_and_connect_errors(void) {
   fd = open("/proc/self/exe", O_RDONLY);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(uv_guess_handle(fd), UV_FILE);
+  /* A regular file: libuv takes it (and fails when reading starts);
+   * uv-compat refuses it, leaving the descriptor open. */
+  ASSERT_OK(uv_pipe_init(&loop, &a, 0));
+  if (on_uv_compat()) {
+    ASSERT_EQ(uv_pipe_open(&a, fd), UV_EPERM);
+    ASSERT_NE(fcntl(fd, F_GETFD), -1);
+    uv_close((uv_handle_t*) &a, NULL);
+    ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+    ASSERT_NE(fcntl(fd, F_GETFD), -1);
+  } else {
+    ASSERT_OK(uv_pipe_open(&a, fd));
+    uv_close((uv_handle_t*) &a, NULL);
+    ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+    fd = open("/proc/self/exe", O_RDONLY);
+    ASSERT_GE(fd, 0);
+  }
   close(fd);
   ASSERT_EQ(uv_guess_handle(fd), UV_UNKNOWN_HANDLE);
   ASSERT_EQ(uv_guess_handle(-1), UV_UNKNOWN_HANDLE);

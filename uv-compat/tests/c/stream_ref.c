@@ -13,7 +13,9 @@
  *   connection is accepted later from a timer, and the second client's
  *   connection is reported after that, accepted the same way;
  * - a ping-pong of ROUNDS messages over uv_socketpair ends opened as pipe
- *   handles, each message echoed back, the bytes counted exactly.
+ *   handles, each message echoed back, the bytes counted exactly;
+ * - close callbacks of a client, its accepted peer and the listener run in
+ *   the reverse order of their uv_close calls, none inside uv_close.
  */
 #include <uv.h>
 
@@ -235,11 +237,51 @@ static void socketpair_ping_pong(void) {
   ASSERT_EQ(ends[1].messages, ROUNDS);
 }
 
+/* ---- close order across streams ---------------------------------------------- */
+
+static uv_tcp_t order_server, order_client, order_accepted;
+static uv_connect_t order_req;
+static char closed_order[4];
+static int nclosed;
+
+static void order_closed(uv_handle_t* h) {
+  char c = h == (uv_handle_t*) &order_server ? 's'
+         : h == (uv_handle_t*) &order_client ? 'c'
+                                             : 'a';
+  closed_order[nclosed++] = c;
+}
+
+static void order_connection(uv_stream_t* srv, int status) {
+  ASSERT_OK(status);
+  ASSERT_OK(uv_tcp_init(&loop, &order_accepted));
+  ASSERT_OK(uv_accept(srv, (uv_stream_t*) &order_accepted));
+  accepted++;
+}
+
+static void close_order(void) {
+  struct sockaddr_storage bound;
+  listen_on(&order_server, &bound, order_connection);
+  ASSERT_OK(uv_tcp_init(&loop, &order_client));
+  connects = 0;
+  accepted = 0;
+  ASSERT_OK(uv_tcp_connect(&order_req, &order_client, SA(&bound), status_connect_cb));
+  while (connects == 0 || accepted == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t*) &order_client, order_closed);
+  uv_close((uv_handle_t*) &order_accepted, order_closed);
+  uv_close((uv_handle_t*) &order_server, order_closed);
+  ASSERT_EQ(nclosed, 0);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT_EQ(nclosed, 3);
+  ASSERT_MEM_EQ(closed_order, "sac", 3);
+}
+
 int main(void) {
   ASSERT_OK(uv_loop_init(&loop));
   refs();
   delayed_accept();
   socketpair_ping_pong();
+  close_order();
   ASSERT_OK(uv_loop_close(&loop));
   return 0;
 }

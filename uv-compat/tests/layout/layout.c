@@ -45,6 +45,12 @@ int main(void) {
   /* loop */
   TYPE(uv_loop_t);
   FIELD(uv_loop_t, data);
+  FIELD(uv_loop_t, active_handles);
+  FIELD(uv_loop_t, handle_queue);
+  FIELD(uv_loop_t, active_reqs);
+  FIELD(uv_loop_t, active_reqs.count);
+  FIELD(uv_loop_t, internal_fields);
+  FIELD(uv_loop_t, stop_flag);
 
   /* handles */
   HANDLE(uv_handle_t);
@@ -134,6 +140,7 @@ int main(void) {
   TYPE(uv_cond_t);
   TYPE(uv_key_t);
   TYPE(uv_barrier_t);
+  TYPE(uv_rwlock_t);
   TYPE(uv_thread_options_t);
   FIELD(uv_thread_options_t, flags);
   FIELD(uv_thread_options_t, stack_size);

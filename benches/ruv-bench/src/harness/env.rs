@@ -1,7 +1,7 @@
 //! The implementations under test and how to start each one.
 
 use super::child::Running;
-use super::programs::Programs;
+use super::programs::{Family, Programs};
 use crate::cli::{Options, Sizes};
 use crate::kv::Params;
 use std::ffi::OsString;
@@ -109,21 +109,45 @@ pub struct Env {
 }
 
 impl Env {
-    /// The command line of `imp` running `scenario`.
-    pub fn argv(&self, imp: Impl, scenario: &str, params: &Params) -> Vec<OsString> {
+    /// The command line of `imp` running `scenario`; a [`SKIPPED`] error
+    /// when the uv-compat build of its program is missing.
+    pub fn argv(
+        &self,
+        imp: Impl,
+        scenario: &str,
+        params: &Params,
+    ) -> Result<Vec<OsString>, String> {
+        let family = Family::of(scenario);
         let mut argv: Vec<OsString> = match imp {
             Impl::Ruv | Impl::TokioAwait | Impl::TokioReady => vec![
                 self.self_exe.clone().into(),
                 "worker".into(),
                 imp.name().into(),
             ],
-            Impl::Libuv => vec![self.programs.libuv.clone().into()],
-            Impl::UvCompat => vec![self.programs.uv_compat.clone().into()],
-            Impl::RawMmsg | Impl::Raw => vec![self.programs.raw.clone().into()],
+            Impl::Libuv => vec![self.programs.libuv_for(family).into()],
+            Impl::UvCompat => match self.programs.uv_compat_for(family) {
+                Ok(path) => vec![path.into()],
+                Err(why) => return Err(format!("{SKIPPED}{why}")),
+            },
+            Impl::RawMmsg | Impl::Raw => vec![self.programs.raw_for(family).into()],
         };
         argv.push(scenario.into());
         argv.extend(params.to_args().into_iter().map(OsString::from));
-        argv
+        Ok(argv)
+    }
+
+    /// Whether `imp` can run `scenario` in this build: the [`SKIPPED`]
+    /// error of [`argv`](Env::argv) if not. For scenarios that start a
+    /// helper (a sink) before the implementation under test.
+    pub fn runnable(&self, imp: Impl, scenario: &str) -> Result<(), String> {
+        self.argv(imp, scenario, &Params::default()).map(drop)
+    }
+
+    /// A path for a Unix socket named after `name`: in the temporary
+    /// directory, not under `work`, whose path may be longer than a socket
+    /// name may be (108 bytes); the harness's pid keeps parallel runs apart.
+    pub fn socket_path(&self, name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("ruv-bench-{}-{name}.sock", std::process::id()))
     }
 
     /// Starts `imp` running `scenario`, pinned as `cpu` says.
@@ -143,7 +167,7 @@ impl Env {
             Some(core) if self.pin => vec!["taskset".into(), "-c".into(), core.into()],
             _ => Vec::new(),
         };
-        argv.extend(self.argv(imp, scenario, params));
+        argv.extend(self.argv(imp, scenario, params)?);
         Running::spawn(&format!("{} {scenario}", imp.name()), &argv)
     }
 
@@ -156,10 +180,15 @@ impl Env {
         params: &Params,
     ) -> Result<Running, String> {
         let mut argv = wrapper.to_vec();
-        argv.extend(self.argv(imp, scenario, params));
+        argv.extend(self.argv(imp, scenario, params)?);
         Running::spawn(&format!("{} {scenario}", imp.name()), &argv)
     }
 }
+
+/// How a run's error starts when the run was skipped, not failed: the
+/// implementation cannot run this scenario in this build (uv-compat
+/// without the C API it needs).
+pub const SKIPPED: &str = "skipped: ";
 
 /// Parameters with a watchdog of `secs` seconds.
 pub fn params_with_timeout(secs: u64) -> Params {

@@ -127,7 +127,7 @@ fn run(opts: Options) -> Result<bool, String> {
     }
     let targets = targets::evaluate(&results);
     println!(
-        "\n== targets (issue 5; reported, not enforced) ==\n{}",
+        "\n== targets (issues 5, 12, 13; reported, not enforced) ==\n{}",
         targets::table(&targets)
     );
     let failures: usize = results.iter().map(|r| r.errors.len()).sum();
@@ -296,6 +296,12 @@ fn run_case(env: &Env, case: &Case, impls: &[Impl]) -> CaseResult {
                 RunResult::Err { error } => {
                     print!(" {} FAILED ·", imp.name());
                     eprintln!("\n   {}: {error}", imp.name());
+                }
+                RunResult::Skipped { skipped } => {
+                    print!(" {} skipped ·", imp.name());
+                    if r == 1 {
+                        eprintln!("\n   {} skipped: {skipped}", imp.name());
+                    }
                 }
             }
             let _ = std::io::stdout().flush();

@@ -1,7 +1,11 @@
-//! The C programs, compiled at run time: `raw.c` (blocking syscalls), and
-//! `uvbench.c` twice — against the system libuv and against uv-compat,
-//! whose `libuv.so` is built with `cargo build -p uv-compat --release`
-//! (a no-op when it is up to date).
+//! The C programs, compiled at run time: `raw.c` (blocking syscalls) and
+//! `rawstream.c` (its stream counterpart), and `uvbench.c`, `uvstream.c`
+//! and `uvspawn.c` twice each — against the system libuv and against
+//! uv-compat, whose `libuv.so` is built with `cargo build -p uv-compat
+//! --release` (a no-op when it is up to date). A uv-compat build of
+//! `uvstream.c` or `uvspawn.c` that does not compile or link (uv-compat
+//! lacks the stream or process API) is not an error: its runs are skipped
+//! with the compiler's reason.
 
 use std::ffi::OsString;
 use std::fs;
@@ -12,6 +16,46 @@ use std::thread;
 const BENCH_H: &str = include_str!("../../c/bench.h");
 const RAW_C: &str = include_str!("../../c/raw.c");
 const UVBENCH_C: &str = include_str!("../../c/uvbench.c");
+const RAWSTREAM_C: &str = include_str!("../../c/rawstream.c");
+const UVSTREAM_C: &str = include_str!("../../c/uvstream.c");
+const UVSPAWN_C: &str = include_str!("../../c/uvspawn.c");
+
+/// The scenarios of `rawstream.c` and `uvstream.c`.
+const STREAM_SCENARIOS: &[&str] = &[
+    "echo-server",
+    "echo-client",
+    "pingpong-stream",
+    "pump-send",
+    "pump-sink",
+    "write-batch",
+    "pound",
+    "idle-server",
+    "idle-client",
+];
+
+/// Which C source implements a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `raw.c` / `uvbench.c`: UDP, timers, the loop, signals.
+    Core,
+    /// `rawstream.c` / `uvstream.c`: TCP and pipes.
+    Stream,
+    /// `uvspawn.c`: processes.
+    Spawn,
+}
+
+impl Family {
+    /// The family of `scenario`.
+    pub fn of(scenario: &str) -> Family {
+        if STREAM_SCENARIOS.contains(&scenario) {
+            Family::Stream
+        } else if scenario == "spawn" {
+            Family::Spawn
+        } else {
+            Family::Core
+        }
+    }
+}
 
 /// The workspace root (this crate lives in `benches/ruv-bench`).
 pub fn workspace_root() -> PathBuf {
@@ -27,6 +71,45 @@ pub struct Programs {
     pub libuv: PathBuf,
     /// `uvbench.c` against uv-compat.
     pub uv_compat: PathBuf,
+    /// `rawstream.c`.
+    pub raw_stream: PathBuf,
+    /// `uvstream.c` against the system libuv.
+    pub libuv_stream: PathBuf,
+    /// `uvstream.c` against uv-compat, or why it did not build.
+    pub uv_compat_stream: Result<PathBuf, String>,
+    /// `uvspawn.c` against the system libuv.
+    pub libuv_spawn: PathBuf,
+    /// `uvspawn.c` against uv-compat, or why it did not build.
+    pub uv_compat_spawn: Result<PathBuf, String>,
+}
+
+impl Programs {
+    /// The program of the raw C baseline for `family`.
+    pub fn raw_for(&self, family: Family) -> &Path {
+        match family {
+            Family::Stream => &self.raw_stream,
+            Family::Core | Family::Spawn => &self.raw,
+        }
+    }
+
+    /// The program built against the system libuv for `family`.
+    pub fn libuv_for(&self, family: Family) -> &Path {
+        match family {
+            Family::Core => &self.libuv,
+            Family::Stream => &self.libuv_stream,
+            Family::Spawn => &self.libuv_spawn,
+        }
+    }
+
+    /// The program built against uv-compat for `family`, or why there is
+    /// none.
+    pub fn uv_compat_for(&self, family: Family) -> Result<&Path, &str> {
+        match family {
+            Family::Core => Ok(&self.uv_compat),
+            Family::Stream => self.uv_compat_stream.as_deref().map_err(String::as_str),
+            Family::Spawn => self.uv_compat_spawn.as_deref().map_err(String::as_str),
+        }
+    }
 }
 
 /// Writes the sources to `dir`, builds uv-compat and compiles the three
@@ -38,6 +121,9 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
         ("bench.h", BENCH_H),
         ("raw.c", RAW_C),
         ("uvbench.c", UVBENCH_C),
+        ("rawstream.c", RAWSTREAM_C),
+        ("uvstream.c", UVSTREAM_C),
+        ("uvspawn.c", UVSPAWN_C),
     ] {
         let path = src.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
@@ -46,35 +132,59 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
     }
     let compat_lib = build_uv_compat()?;
     let include = workspace_root().join("uv-compat/include");
-    let programs = Programs {
-        raw: dir.join("bench-raw"),
-        libuv: dir.join("bench-libuv"),
-        uv_compat: dir.join("bench-uvcompat"),
-    };
     let rpath = format!("-Wl,-rpath,{}", compat_lib.display());
-    let jobs: Vec<(PathBuf, Vec<OsString>)> = vec![
-        (programs.raw.clone(), vec![src.join("raw.c").into()]),
+    let against_libuv =
+        |source: &str| -> Vec<OsString> { vec![src.join(source).into(), "-luv".into()] };
+    let against_compat = |source: &str| -> Vec<OsString> {
+        vec![
+            "-I".into(),
+            include.clone().into(),
+            src.join(source).into(),
+            "-L".into(),
+            compat_lib.clone().into(),
+            rpath.clone().into(),
+            "-luv".into(),
+        ]
+    };
+    // (output, arguments, whether a failure only skips its runs)
+    let jobs: Vec<(PathBuf, Vec<OsString>, bool)> = vec![
+        (dir.join("bench-raw"), vec![src.join("raw.c").into()], false),
+        (dir.join("bench-libuv"), against_libuv("uvbench.c"), false),
         (
-            programs.libuv.clone(),
-            vec![src.join("uvbench.c").into(), "-luv".into()],
+            dir.join("bench-uvcompat"),
+            against_compat("uvbench.c"),
+            false,
         ),
         (
-            programs.uv_compat.clone(),
-            vec![
-                "-I".into(),
-                include.into(),
-                src.join("uvbench.c").into(),
-                "-L".into(),
-                compat_lib.clone().into(),
-                rpath.into(),
-                "-luv".into(),
-            ],
+            dir.join("bench-rawstream"),
+            vec![src.join("rawstream.c").into()],
+            false,
+        ),
+        (
+            dir.join("bench-libuv-stream"),
+            against_libuv("uvstream.c"),
+            false,
+        ),
+        (
+            dir.join("bench-uvcompat-stream"),
+            against_compat("uvstream.c"),
+            true,
+        ),
+        (
+            dir.join("bench-libuv-spawn"),
+            against_libuv("uvspawn.c"),
+            false,
+        ),
+        (
+            dir.join("bench-uvcompat-spawn"),
+            against_compat("uvspawn.c"),
+            true,
         ),
     ];
     let results: Vec<Result<(), String>> = thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|(out, args)| s.spawn(move || compile(out, args)))
+            .map(|(out, args, _)| s.spawn(move || compile(out, args)))
             .collect();
         handles
             .into_iter()
@@ -84,10 +194,50 @@ pub fn prepare(dir: &Path) -> Result<Programs, String> {
             })
             .collect()
     });
-    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    let mut built = Vec::new();
+    for ((out, _, optional), result) in jobs.into_iter().zip(results) {
+        match result {
+            Ok(()) => built.push(Ok(out)),
+            Err(e) if optional => built.push(Err(skip_reason(&e))),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut built = built.into_iter();
+    let mut next = || built.next().expect("one result per job");
+    let programs = Programs {
+        raw: next()?,
+        libuv: next()?,
+        uv_compat: next()?,
+        raw_stream: next()?,
+        libuv_stream: next()?,
+        uv_compat_stream: next(),
+        libuv_spawn: next()?,
+        uv_compat_spawn: next(),
+    };
     check_links_to(&programs.uv_compat, &compat_lib)?;
     check_not_linked_to(&programs.libuv, &compat_lib)?;
+    for compat in [&programs.uv_compat_stream, &programs.uv_compat_spawn]
+        .into_iter()
+        .flatten()
+    {
+        check_links_to(compat, &compat_lib)?;
+    }
+    for libuv in [&programs.libuv_stream, &programs.libuv_spawn] {
+        check_not_linked_to(libuv, &compat_lib)?;
+    }
     Ok(programs)
+}
+
+/// Why a uv-compat program is skipped: the compiler's first error line.
+fn skip_reason(compiler_output: &str) -> String {
+    let first = compiler_output
+        .lines()
+        .find(|l| l.contains("error") || l.contains("undefined reference"))
+        .unwrap_or("the compiler failed")
+        .trim();
+    format!(
+        "uv-compat lacks part of the libuv C API this program uses (it did not compile or link: {first})"
+    )
 }
 
 /// `cc -O2` one program.

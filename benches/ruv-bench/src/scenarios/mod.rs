@@ -1,4 +1,5 @@
-//! The scenarios of issue 5. Each module turns its scenario into one or
+//! The scenarios of issue 5, and the stream, process and signal ones of
+//! issues 12 and 13. Each module turns its scenario into one or
 //! more [`Case`]s: what is measured (metrics), for which implementations,
 //! against which baselines, and a function that runs one implementation
 //! once and returns its figures.
@@ -6,13 +7,22 @@
 pub mod drain;
 pub mod flood;
 pub mod idle;
+pub mod idle_conns;
 pub mod instructions;
 pub mod loop_alive;
 pub mod million_timers;
 pub mod pingpong_loop;
 pub mod pingpong_peer;
+pub mod pound;
 pub mod pummel;
+pub mod pump;
+pub mod signals;
+pub mod spawn;
+pub mod stream_pingpong;
+pub mod syscount;
+pub mod tcp_echo;
 pub mod timers;
+pub mod write_batch;
 
 use crate::harness::env::{Env, Impl};
 use std::collections::BTreeMap;
@@ -118,6 +128,14 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("loop-alive", "libuv's loop_alive benchmark: uv_loop_alive called in a loop from one idle callback (C API only); ns per call"),
     ("million-timers", "libuv's million_timers benchmark: N timers due over N/1000 ms, run, then all closed (C API only); init, dispatch, close times, peak RSS"),
     ("instructions", "user-space instructions (valgrind --tool=callgrind) per received datagram, per in-loop round trip, per idle iteration; clock reads per iteration"),
+    ("tcp-echo", "TCP echo, 64 B, 1/100/1000 connections against a raw C epoll client; server CPU per echo, and syscalls per echo (perf stat)"),
+    ("pingpong-stream", "ping-pong over one TCP and one Unix-socket connection, both ends in one loop; round trips/s"),
+    ("pump", "64 KiB writes to a raw C sink over TCP and a Unix socket; throughput"),
+    ("write-batch", "libuv's tcp_write_batch: 1M writes of 13 B queued behind the connect; time, and syscalls per write (perf stat)"),
+    ("pound", "connect, accept, close with 100 concurrent clients in one loop; connections/s"),
+    ("idle-conns", "10,000 idle connections held by a raw C client; server memory per connection"),
+    ("spawn", "libuv's benchmark-spawn: /bin/true with stdout piped and read to EOF; spawns/s"),
+    ("signal", "SIGUSR1 to itself: kill-to-callback latency, and a burst of 1000"),
 ];
 
 /// Every case of every scenario, in report order.
@@ -133,7 +151,22 @@ pub fn all_cases(env: &Env) -> Vec<Case> {
     cases.extend(loop_alive::cases(env));
     cases.extend(million_timers::cases(env));
     cases.extend(instructions::cases(env));
+    cases.extend(tcp_echo::cases(env));
+    cases.extend(stream_pingpong::cases(env));
+    cases.extend(pump::cases(env));
+    cases.extend(write_batch::cases(env));
+    cases.extend(pound::cases(env));
+    cases.extend(idle_conns::cases(env));
+    cases.extend(spawn::cases(env));
+    cases.extend(signals::cases(env));
     cases
+}
+
+/// Whether a timed case of issues 12 and 13 runs one round only: in
+/// `--quick`, the CI smoke test, which checks that each runs, never how
+/// fast, so that they add seconds, not tens of seconds, to CI.
+pub fn smoke_once(env: &Env) -> bool {
+    env.opts.quick
 }
 
 /// `a / b` as f64, 0 when `b` is 0.

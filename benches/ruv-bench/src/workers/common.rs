@@ -11,6 +11,30 @@ use std::time::Instant;
 /// Every benchmark datagram: 64 bytes, as in `c/bench.h`.
 pub const PAYLOAD: &[u8; 64] = b"ruv-bench payload: sixty-four bytes of datagram, all the same...";
 
+/// Bytes per pump write (`c/uvstream.c`'s `PUMP_CHUNK`).
+pub const PUMP_CHUNK: usize = 64 * 1024;
+
+/// Pump writes in flight (issued, callback not run yet): each write's
+/// completion issues the next, in every implementation.
+pub const PUMP_INFLIGHT: usize = 4;
+
+/// What each write of the write batch carries (libuv's
+/// `benchmark-tcp-write-batch.c`).
+pub const BATCH_DATA: &[u8] = b"Hello, world.";
+
+/// Whether the parameters ask for a Unix socket (`kind=unix`), not TCP.
+pub fn unix_kind(p: &crate::kv::Params) -> bool {
+    p.str("kind") == Some("unix")
+}
+
+/// `127.0.0.1:port` of the `port=` parameter.
+pub fn port_addr(p: &crate::kv::Params) -> Result<SocketAddr, String> {
+    Ok(SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        p.require("port")? as u16,
+    )))
+}
+
 /// A datagram of this length tells a receiver the run is over.
 pub const STOP_LEN: usize = 1;
 
@@ -35,6 +59,17 @@ pub fn loopback_socket(rcvbuf: Option<usize>) -> io::Result<UdpSocket> {
     sock.bind(&loopback_any().into())?;
     sock.set_nonblocking(true)?;
     Ok(sock.into())
+}
+
+/// Raises the soft limit on descriptors to the hard one, as the C programs
+/// do (10,000 idle connections need more than the usual 1024).
+pub fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }
 
 /// Tells the harness the port we listen on.

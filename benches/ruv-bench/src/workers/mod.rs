@@ -7,7 +7,9 @@
 
 pub mod common;
 mod ruv;
+mod ruv_stream;
 mod tokio;
+mod tokio_stream;
 
 use crate::kv::{print_result, Params};
 use std::process::ExitCode;
@@ -29,9 +31,11 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     start_watchdog(params.u64("timeout_s", 30));
+    common::raise_nofile();
     let outcome = match imp.as_str() {
-        "ruv" => ruv::run(scenario, &params),
-        "tokio-await" => tokio::run(tokio::Style::Await, scenario, &params),
+        "ruv" => ruv_stream::run(scenario, &params).unwrap_or_else(|| ruv::run(scenario, &params)),
+        "tokio-await" => tokio_stream::run(scenario, &params)
+            .unwrap_or_else(|| tokio::run(tokio::Style::Await, scenario, &params)),
         "tokio-ready" => tokio::run(tokio::Style::Ready, scenario, &params),
         other => Err(format!("unknown implementation {other}").into()),
     };

@@ -352,15 +352,7 @@ impl DatagramTransport {
     /// anything is buffered, `low == 0` resumes only when the buffer is
     /// empty.
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
-        let high = match (high, low) {
-            (Some(high), _) => high,
-            (None, Some(low)) => low.saturating_mul(4),
-            (None, None) => DEFAULT_HIGH_WATER,
-        };
-        let low = low.unwrap_or(high / 4);
-        if low > high {
-            return Err(StatusCode::EINVAL.into());
-        }
+        let (high, low) = super::water_marks(high, low)?;
         let pause = {
             let mut st = self.inner.state.borrow_mut();
             st.high = high;
