@@ -8,6 +8,21 @@
 //! reaps it when it exits (libuv leaves a zombie, libuv#1911). Signals go
 //! through the pidfd too, so `kill` after the child was reaped is `ESRCH`
 //! and never reaches a process that got its pid since.
+//!
+//! Where pidfds are unavailable (kernels before 5.3, a seccomp filter that
+//! refuses `pidfd_open`; or `RUV_REAP_WITH_SIGCHLD=1`, or
+//! [`Loop::reap_with_sigchld`] for one loop), a loop with children watches
+//! `SIGCHLD` through the signal machinery (`crate::signal`, started before
+//! the first such child so that no exit goes unnoticed) and keeps its
+//! children by pid. On a catch it asks the kernel which child exited
+//! without reaping it (`waitid(WNOWAIT)`) and, when that child is one of
+//! its own, reaps just that one: O(exited children) per signal. A zombie
+//! that is not the loop's (the program's own child, another loop's) would
+//! be reported again and again, so then the loop falls back to one
+//! `waitpid(pid, WNOHANG)` per child it has, libuv's O(children) scan, for
+//! that signal. Without a pidfd, `kill` goes by pid, which is safe while
+//! the loop has not reaped the child (a child reaped by somebody else's
+//! `waitpid(-1)` could have its pid reused: pidfds close that gap).
 
 use crate::core::kinds::Kind;
 use crate::core::state::{Deferred, Key, LoopState, ORPHANS_TOKEN};
@@ -17,6 +32,7 @@ use crate::{sys, HandleType, Loop, Pipe};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -51,7 +67,8 @@ bitflags! {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Stdio {
-    /// `/dev/null` (libuv's `UV_IGNORE` for 0–2).
+    /// `/dev/null` (libuv's `UV_IGNORE` for 0–2), read-only as standard
+    /// input as libuv has it.
     Ignore,
     /// A copy of this descriptor of ours (`UV_INHERIT_FD`; for a stream's
     /// descriptor, `UV_INHERIT_STREAM`: pass its `as_raw_fd()`).
@@ -63,6 +80,35 @@ pub enum Stdio {
     /// and write; a child reading its stdin sees EOF when ours is shut
     /// down or closed.
     CreatePipe(Pipe),
+    /// As [`Stdio::CreatePipe`], with libuv's directions (its
+    /// `UV_READABLE_PIPE` and `UV_WRITABLE_PIPE`, from the child's point of
+    /// view): our pipe is writable only if the child reads from it and
+    /// readable only if the child writes to it (`is_readable`,
+    /// `is_writable`, and reads and writes, follow).
+    CreatePipeDirected {
+        /// The new pipe that gets our end.
+        pipe: Pipe,
+        /// The child reads from its end.
+        child_reads: bool,
+        /// The child writes to its end.
+        child_writes: bool,
+    },
+}
+
+impl Stdio {
+    /// The pipe a `CreatePipe*` slot fills, with whether our end may be
+    /// read and written.
+    fn created_pipe(&self) -> Option<(&Pipe, bool, bool)> {
+        match self {
+            Stdio::CreatePipe(pipe) => Some((pipe, true, true)),
+            Stdio::CreatePipeDirected {
+                pipe,
+                child_reads,
+                child_writes,
+            } => Some((pipe, *child_writes, *child_reads)),
+            _ => None,
+        }
+    }
 }
 
 /// How to start a child (`uv_process_options_t`); `Default` + `with_*`.
@@ -182,7 +228,7 @@ impl ProcessOptions {
             .enumerate()
             .map(|(n, s)| match (s, child_ends.get(n).copied().flatten()) {
                 (Stdio::InheritFd(fd), _) => sys::StdioAction::Dup(*fd),
-                (Stdio::CreatePipe(_), Some(end)) => sys::StdioAction::Dup(end),
+                (s, Some(end)) if s.created_pipe().is_some() => sys::StdioAction::Dup(end),
                 _ => sys::StdioAction::Null,
             })
             .collect();
@@ -220,9 +266,49 @@ pub(crate) struct ProcessState {
 
 /// What a loop keeps for processes: children whose handle was closed
 /// before they exited, still reaped when they do.
-#[derive(Default)]
 pub(crate) struct PerLoop {
     orphans: Vec<sys::Child>,
+    /// Reap on `SIGCHLD` (no pidfds) rather than through pidfds.
+    sigchld_reaping: bool,
+    /// With `sigchld_reaping`: the loop's unreaped children by pid, with
+    /// their handle (`None` once it was closed: an orphan).
+    by_pid: HashMap<i32, Option<Key>>,
+    /// With `sigchld_reaping`: this loop watches `SIGCHLD` (while it has
+    /// children, and from just before its first spawn).
+    watching_sigchld: bool,
+    /// `SIGCHLD` was caught and the loop has not looked for exits since.
+    pub(crate) sigchld_caught: bool,
+}
+
+impl Default for PerLoop {
+    /// A loop's process state: reaping on `SIGCHLD` when the process has
+    /// no pidfds.
+    fn default() -> PerLoop {
+        PerLoop {
+            orphans: Vec::new(),
+            sigchld_reaping: sys::pidfds_unavailable(),
+            by_pid: HashMap::new(),
+            watching_sigchld: false,
+            sigchld_caught: false,
+        }
+    }
+}
+
+impl PerLoop {
+    /// Whether the loop watches `SIGCHLD` for children still to reap.
+    pub(crate) fn watches_sigchld(&self) -> bool {
+        self.watching_sigchld
+    }
+}
+
+impl Loop {
+    /// Reaps this loop's children on `SIGCHLD` instead of through pidfds,
+    /// as where the kernel has none (for tests of that fallback). Takes
+    /// effect for children spawned afterwards.
+    #[doc(hidden)]
+    pub fn reap_with_sigchld(&self) {
+        self.state().per_kind.process.sigchld_reaping = true;
+    }
 }
 
 /// A child process (`uv_process_t`).
@@ -258,10 +344,10 @@ impl Process {
     ) -> Result<Process> {
         // The socket pairs of `CreatePipe` slots: the child's ends go to
         // the spawn, ours into the pipes once the child runs.
-        let mut ours: Vec<(Pipe, std::os::fd::OwnedFd)> = Vec::new();
+        let mut ours: Vec<(Pipe, std::os::fd::OwnedFd, bool, bool)> = Vec::new();
         let mut theirs: Vec<Option<std::os::fd::OwnedFd>> = Vec::new();
         for slot in &options.stdio {
-            let Stdio::CreatePipe(pipe) = slot else {
+            let Some((pipe, readable, writable)) = slot.created_pipe() else {
                 theirs.push(None);
                 continue;
             };
@@ -269,7 +355,7 @@ impl Process {
                 return Err(Error::Status(StatusCode::EINVAL));
             }
             let (our_end, child_end) = sys::stdio_socketpair()?;
-            ours.push((pipe.clone(), our_end));
+            ours.push((pipe.clone(), our_end, readable, writable));
             theirs.push(Some(child_end));
         }
         let child_ends: Vec<Option<RawFd>> = theirs
@@ -277,18 +363,40 @@ impl Process {
             .map(|t| t.as_ref().map(AsRawFd::as_raw_fd))
             .collect();
         let spec = options.spec(&child_ends)?;
-        let child = sys::spawn(&spec)?;
+        let sigchld = lp.state().per_kind.process.sigchld_reaping;
+        if sigchld {
+            // Watching before the child exists: its exit cannot be missed.
+            watch_sigchld(&mut lp.state())?;
+        }
+        let child = match sys::spawn(&spec, !sigchld) {
+            Ok(child) => child,
+            Err(err) => {
+                if sigchld {
+                    unwatch_sigchld_if_idle(&mut lp.state());
+                }
+                return Err(err.into());
+            }
+        };
         drop(theirs);
-        for (pipe, our_end) in ours {
-            if let Err(err) = pipe.open(our_end) {
+        for (pipe, our_end, readable, writable) in ours {
+            let opened = pipe.open(our_end).and_then(|()| {
+                crate::stream::with_stream(&pipe, |s| {
+                    s.readable &= readable;
+                    s.writable &= writable;
+                })
+            });
+            if let Err(err) = opened {
                 // The child runs but cannot be talked to as asked.
-                let _ = sys::pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGKILL);
+                let _ = sys::signal_child(&child, libc::SIGKILL);
                 let _ = sys::try_reap_blocking(&child);
+                if sigchld {
+                    unwatch_sigchld_if_idle(&mut lp.state());
+                }
                 return Err(err);
             }
         }
-        let fd = child.pidfd.as_raw_fd();
         let pid = child.pid;
+        let pidfd = child.pidfd.as_ref().map(AsRawFd::as_raw_fd);
         let kind = Kind::Process(Box::new(ProcessState {
             child: Some(child),
             pid,
@@ -297,17 +405,24 @@ impl Process {
         let handle = Handle::insert(lp, HandleType::Process, kind);
         let key = handle.key();
         let mut st = lp.state();
-        if let Err(err) =
-            st.poll
-                .registry()
-                .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)
-        {
-            // The child runs; without a registration it is an orphan the
-            // loop cannot hear of. Kill it and report.
-            let _ = sys::pidfd_signal(fd, libc::SIGKILL);
-            drop(st);
-            handle.close(|| {});
-            return Err(err.into());
+        match pidfd {
+            None => {
+                st.per_kind.process.by_pid.insert(pid, Some(key));
+            }
+            Some(fd) => {
+                if let Err(err) =
+                    st.poll
+                        .registry()
+                        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)
+                {
+                    // The child runs; without a registration it is an
+                    // orphan the loop cannot hear of. Kill it and report.
+                    let _ = sys::pidfd_signal(fd, libc::SIGKILL);
+                    drop(st);
+                    handle.close(|| {});
+                    return Err(err.into());
+                }
+            }
         }
         st.set_active(key, true);
         drop(st);
@@ -331,7 +446,7 @@ impl Process {
             return Err(Error::ClosedHandle);
         };
         match &p.child {
-            Some(child) => sys::pidfd_signal(child.pidfd.as_raw_fd(), signum).map_err(Error::from),
+            Some(child) => sys::signal_child(child, signum).map_err(Error::from),
             None => Err(Error::Status(StatusCode::ESRCH)),
         }
     }
@@ -340,36 +455,62 @@ impl Process {
 /// The child's pidfd is readable: it exited. Reaps it and runs the exit
 /// callback (once; the handle is inactive from then on).
 pub(crate) fn dispatch(lp: &Loop, key: Key) {
-    let (cb, exit) = {
+    let reaped = {
+        let st = lp.state();
+        let Ok(slot) = st.live(key) else {
+            return;
+        };
+        let Kind::Process(p) = &slot.kind else {
+            return;
+        };
+        let Some(child) = &p.child else {
+            return;
+        };
+        sys::try_reap(child)
+    };
+    match reaped {
+        Ok(None) => {}
+        Ok(Some(exit)) => finish_exit(lp, key, Some(exit)),
+        Err(_) => finish_exit(lp, key, None),
+    }
+}
+
+/// The child of `key` was reaped with `exit` (`None`: by somebody else, a
+/// `waitpid(-1)` of the program, so its status is lost and reported as a
+/// plain exit): the handle stops watching it, turns inactive, and its exit
+/// callback runs once.
+fn finish_exit(lp: &Loop, key: Key, exit: Option<sys::Exit>) {
+    let cb = {
         let mut st = lp.state();
+        let st = &mut *st;
         let Ok(slot) = st.live_mut(key) else {
             return;
         };
         let Kind::Process(p) = &mut slot.kind else {
             return;
         };
-        let Some(child) = &p.child else {
+        let Some(child) = p.child.take() else {
             return;
         };
-        let exit = match sys::try_reap(child) {
-            Ok(Some(exit)) => exit,
-            Ok(None) => return,
-            // Reaped by somebody else (a `waitpid(-1)` of the program): its
-            // status is lost; report it as a plain exit.
-            Err(_) => sys::Exit {
-                status: 0,
-                signal: 0,
-            },
-        };
-        let child = p.child.take().expect("checked above");
         let cb = p.exit_cb.take();
-        let _ = st
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&child.pidfd.as_raw_fd()));
+        match &child.pidfd {
+            Some(fd) => {
+                let _ = st
+                    .poll
+                    .registry()
+                    .deregister(&mut SourceFd(&fd.as_raw_fd()));
+            }
+            None => {
+                st.per_kind.process.by_pid.remove(&child.pid);
+            }
+        }
         st.set_active(key, false);
-        (cb, exit)
+        cb
     };
+    let exit = exit.unwrap_or(sys::Exit {
+        status: 0,
+        signal: 0,
+    });
     if let Some(cb) = cb {
         cb(
             &Process {
@@ -403,7 +544,17 @@ pub(crate) fn finish_close(lp: &Loop, kind: &mut Kind) {
     };
     let mut st = lp.state();
     let st = &mut *st;
-    let fd = child.pidfd.as_raw_fd();
+    let Some(pidfd) = &child.pidfd else {
+        // Reaped on SIGCHLD: the pid stays listed, now as an orphan's.
+        if matches!(sys::try_reap(&child), Ok(None)) {
+            st.per_kind.process.by_pid.insert(child.pid, None);
+        } else {
+            st.per_kind.process.by_pid.remove(&child.pid);
+            unwatch_sigchld_if_idle(st);
+        }
+        return;
+    };
+    let fd = pidfd.as_raw_fd();
     let registry = st.poll.registry();
     let _ = registry.deregister(&mut SourceFd(&fd));
     if !matches!(sys::try_reap(&child), Ok(None)) {
@@ -429,8 +580,105 @@ pub(crate) fn reap_orphans(lp: &Loop) {
         .retain(|child| match sys::try_reap(child) {
             Ok(None) => true,
             _ => {
-                let _ = registry.deregister(&mut SourceFd(&child.pidfd.as_raw_fd()));
+                if let Some(fd) = &child.pidfd {
+                    let _ = registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
+                }
                 false
             }
         });
+}
+
+/// Starts watching `SIGCHLD` for this loop's children (once).
+fn watch_sigchld(st: &mut LoopState) -> Result<()> {
+    if !st.per_kind.process.watching_sigchld {
+        crate::signal::watch(st, libc::SIGCHLD)?;
+        st.per_kind.process.watching_sigchld = true;
+    }
+    Ok(())
+}
+
+/// Stops watching `SIGCHLD` once the loop has no child left to reap.
+fn unwatch_sigchld_if_idle(st: &mut LoopState) {
+    let per = &mut st.per_kind.process;
+    if per.watching_sigchld && per.by_pid.is_empty() {
+        per.watching_sigchld = false;
+        crate::signal::unwatch(st, libc::SIGCHLD);
+    }
+}
+
+/// `SIGCHLD` was caught while this loop watched it: reaps the loop's
+/// children that exited and runs their exit callbacks (see the module
+/// documentation for the cost).
+pub(crate) fn reap_on_sigchld(lp: &Loop) {
+    loop {
+        let ours = {
+            let st = lp.state();
+            if st.per_kind.process.by_pid.is_empty() {
+                break;
+            }
+            match sys::peek_exited() {
+                None => break,
+                Some(pid) => st.per_kind.process.by_pid.get(&pid).map(|w| (pid, *w)),
+            }
+        };
+        match ours {
+            Some((pid, waiter)) => {
+                if !reap_pid(lp, pid, waiter) {
+                    break;
+                }
+            }
+            None => {
+                // Somebody else's zombie is first in line: look at each
+                // of ours instead.
+                let all: Vec<(i32, Option<Key>)> = lp
+                    .state()
+                    .per_kind
+                    .process
+                    .by_pid
+                    .iter()
+                    .map(|(&pid, &w)| (pid, w))
+                    .collect();
+                for (pid, waiter) in all {
+                    reap_pid(lp, pid, waiter);
+                }
+                break;
+            }
+        }
+    }
+    unwatch_sigchld_if_idle(&mut lp.state());
+}
+
+/// Reaps `pid` of this loop if it exited: runs its handle's exit callback,
+/// or forgets an orphan. Whether it was reaped.
+fn reap_pid(lp: &Loop, pid: i32, waiter: Option<Key>) -> bool {
+    match waiter {
+        Some(key) => {
+            let exited = {
+                let st = lp.state();
+                match st.slot(key).map(|s| &s.kind) {
+                    Some(Kind::Process(p)) => p.child.as_ref().map(sys::try_reap),
+                    _ => None,
+                }
+            };
+            match exited {
+                Some(Ok(None)) => false,
+                Some(result) => {
+                    finish_exit(lp, key, result.ok().flatten());
+                    true
+                }
+                None => {
+                    lp.state().per_kind.process.by_pid.remove(&pid);
+                    false
+                }
+            }
+        }
+        None => {
+            let child = sys::Child { pid, pidfd: None };
+            if matches!(sys::try_reap(&child), Ok(None)) {
+                return false;
+            }
+            lp.state().per_kind.process.by_pid.remove(&pid);
+            true
+        }
+    }
 }

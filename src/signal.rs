@@ -187,8 +187,9 @@ fn signal_mut(st: &mut LoopState, key: Key) -> Result<&mut SignalState> {
 }
 
 /// Counts one more watcher of `signum` in this loop; the first makes the
-/// loop's receiver (registered with the loop's poll) watch it.
-fn watch(st: &mut LoopState, signum: i32) -> Result<()> {
+/// loop's receiver (registered with the loop's poll) watch it. The process
+/// module watches `SIGCHLD` this way where it reaps children on it.
+pub(crate) fn watch(st: &mut LoopState, signum: i32) -> Result<()> {
     let index = signum as usize;
     if st.per_kind.signal.watchers[index] == 0 {
         if st.per_kind.signal.receiver.is_none() {
@@ -211,7 +212,7 @@ fn watch(st: &mut LoopState, signum: i32) -> Result<()> {
 
 /// One watcher of `signum` less in this loop; the last stops the receiver
 /// watching it.
-fn unwatch(st: &mut LoopState, signum: i32) {
+pub(crate) fn unwatch(st: &mut LoopState, signum: i32) {
     let per = &mut st.per_kind.signal;
     let index = signum as usize;
     per.watchers[index] -= 1;
@@ -257,7 +258,12 @@ fn hand_out(st: &mut LoopState, signum: i32) {
     }
 }
 
+/// Hands `n` catches of `signum` to the handles started for it; a
+/// `SIGCHLD` also tells the process module to look for exited children.
 fn give(st: &mut LoopState, signum: i32, n: u32) {
+    if signum == libc::SIGCHLD {
+        st.per_kind.process.sigchld_caught = true;
+    }
     let keys = std::mem::take(&mut st.per_kind.signal.started);
     for &key in &keys {
         if let Ok(s) = signal_mut(st, key) {
@@ -296,6 +302,10 @@ pub(crate) fn dispatch_caught(lp: &Loop) {
             )
             .collect()
     };
+    let sigchld = std::mem::take(&mut lp.state().per_kind.process.sigchld_caught);
+    if sigchld {
+        crate::process::reap_on_sigchld(lp);
+    }
     for key in keys {
         while run_callback(lp, key) {}
     }

@@ -89,8 +89,19 @@ pub(crate) struct PerLoop {
 
 impl PerLoop {
     /// Frees what the kinds keep for reuse (`Loop::close`, no handle left).
+    /// Children of closed process handles are not for reuse but still to
+    /// reap: they stay, with the `SIGCHLD` watch that may be telling of
+    /// them (and with it the signal state).
     pub(crate) fn release(&mut self) {
+        let process = std::mem::take(&mut self.process);
+        let signal = process
+            .watches_sigchld()
+            .then(|| std::mem::take(&mut self.signal));
         *self = PerLoop::default();
+        self.process = process;
+        if let Some(signal) = signal {
+            self.signal = signal;
+        }
     }
 }
 

@@ -10,7 +10,10 @@
 //!   into it);
 //! - the exec error (`ENOENT`, `EACCES`, ...) is `spawn`'s result;
 //! - the child is watched through a pidfd: it can be waited for in the
-//!   loop's epoll set and signalled without ever hitting a recycled pid.
+//!   loop's epoll set and signalled without ever hitting a recycled pid;
+//!   where the kernel has no pidfds (before 5.3) or a seccomp filter
+//!   refuses them, [`pidfds_unavailable`] says so and children are reaped
+//!   on `SIGCHLD` instead (see `crate::process`).
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
@@ -21,7 +24,8 @@ use std::ptr;
 /// What a child's standard descriptor `n` (the slot's index) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum StdioAction {
-    /// `/dev/null`, opened read-write (libuv's "ignore").
+    /// `/dev/null` (libuv's "ignore"): read-only as slot 0, read-write
+    /// otherwise.
     Null,
     /// A copy of this descriptor of ours.
     Dup(RawFd),
@@ -48,7 +52,50 @@ pub(crate) struct SpawnSpec {
 pub(crate) struct Child {
     pub pid: i32,
     /// Readable once the child has exited; also its handle for signals.
-    pub pidfd: OwnedFd,
+    /// `None` where pidfds are unavailable (reaped on `SIGCHLD`).
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// The environment variable that makes every loop of the process reap its
+/// children on `SIGCHLD` as if pidfds were unavailable (for tests).
+pub(crate) const FORCE_SIGCHLD_VAR: &str = "RUV_REAP_WITH_SIGCHLD";
+
+/// Whether children must be reaped on `SIGCHLD`: pidfd_open fails with
+/// `ENOSYS` (kernels before 5.3) or `EPERM` (a seccomp filter), or
+/// [`FORCE_SIGCHLD_VAR`] is set to anything but `0`. Decided once per
+/// process: a probe of our own pid.
+pub(crate) fn pidfds_unavailable() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0: not decided yet; 1: pidfds; 2: SIGCHLD.
+    static DECIDED: AtomicU8 = AtomicU8::new(0);
+    match DECIDED.load(Ordering::Relaxed) {
+        1 => return false,
+        2 => return true,
+        _ => {}
+    }
+    let forced = std::env::var_os(FORCE_SIGCHLD_VAR).is_some_and(|v| !v.is_empty() && v != "0");
+    let unavailable = forced || {
+        // SAFETY: pidfd_open(2) of our own pid; the result is checked.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_open,
+                libc::c_long::from(libc::getpid()),
+                0 as libc::c_long,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a new descriptor nobody else owns.
+            drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+            false
+        } else {
+            matches!(
+                io::Error::last_os_error().raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EPERM)
+            )
+        }
+    };
+    DECIDED.store(if unavailable { 2 } else { 1 }, Ordering::Relaxed);
+    unavailable
 }
 
 /// How a child ended.
@@ -71,7 +118,10 @@ pub(crate) fn resolve_program(file: &OsStr, path_var: Option<&OsStr>) -> io::Res
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }
     if bytes.contains(&b'/') {
-        return cstring(bytes);
+        // Checked here too, not only by the exec: see `precheck`.
+        let path = cstring(bytes)?;
+        access_exec(&path)?;
+        return Ok(path);
     }
     let default_path: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
     let path = path_var.map_or(default_path, OsStr::as_bytes);
@@ -139,8 +189,19 @@ extern "C" {
 /// `/dev/null` for the C library (no `c""` literals: the MSRV is 1.75).
 const DEV_NULL: &[u8] = b"/dev/null\0";
 
-/// Starts the child `spec` describes.
-pub(crate) fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
+/// How `/dev/null` is opened for slot `n`: read-only as standard input,
+/// read-write otherwise (libuv's choice: a child writing to its standard
+/// input gets `EBADF`).
+fn null_mode(n: libc::c_int) -> libc::c_int {
+    if n == 0 {
+        libc::O_RDONLY
+    } else {
+        libc::O_RDWR
+    }
+}
+
+/// Starts the child `spec` describes, with a pidfd for it if `with_pidfd`.
+pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
     // A slot that copies a descriptor onto itself must lose close-on-exec
     // in the child, which dup2 onto itself does not do: copy it first (the
     // copy is close-on-exec in the parent, and dup2 onto the slot in the
@@ -159,21 +220,92 @@ pub(crate) fn spawn(spec: &SpawnSpec) -> io::Result<Child> {
     let argv = pointers(&spec.argv);
     let envp = spec.env.as_deref().map(pointers);
     let pid = if spec.uid.is_none() && spec.gid.is_none() {
+        precheck(spec)?;
         posix_spawn(spec, &stdio, &argv, envp.as_deref())?
     } else {
         fork_exec(spec, &stdio, &argv, envp.as_deref())?
     };
     drop(copies);
+    if !with_pidfd {
+        return Ok(Child { pid, pidfd: None });
+    }
     // The child cannot be reaped by anyone before we wait for it (unless
     // the program set SIGCHLD to SIG_IGN), so the pid still names it.
     // SAFETY: pidfd_open(2) takes a pid and flags; the result is checked.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::c_long::from(pid), 0) };
     if fd < 0 {
-        return Err(io::Error::last_os_error());
+        // Out of descriptors, say: a child nobody could wait for must not
+        // run on. Its pid still names it (not reaped yet).
+        let err = io::Error::last_os_error();
+        // SAFETY: signalling and waiting for our own unreaped child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, ptr::null_mut(), 0);
+        }
+        return Err(err);
     }
     // SAFETY: a new descriptor nobody else owns (pidfds are close-on-exec).
     let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
-    Ok(Child { pid, pidfd })
+    Ok(Child {
+        pid,
+        pidfd: Some(pidfd),
+    })
+}
+
+/// The pid of one exited child of the process, left unreaped
+/// (`waitid(P_ALL, WEXITED | WNOHANG | WNOWAIT)`): `None` when no child
+/// has exited (or there are none).
+pub(crate) fn peek_exited() -> Option<i32> {
+    // SAFETY: all-zero is a valid siginfo to be filled in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is writable; P_ALL ignores the id.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_ALL,
+            0,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: waitid filled `info` for a child event (or left it zeroed).
+    let pid = unsafe { info.si_pid() };
+    (pid != 0).then_some(pid)
+}
+
+/// Sends `signum` to `child`: through its pidfd (`ESRCH` once it was
+/// reaped, never another process), or by pid where there is none (the
+/// caller only does so while the child is not reaped).
+pub(crate) fn signal_child(child: &Child, signum: i32) -> io::Result<()> {
+    match &child.pidfd {
+        Some(fd) => pidfd_signal(fd.as_raw_fd(), signum),
+        None => super::kill(child.pid, signum),
+    }
+}
+
+/// The working directory's errors before `posix_spawn` (the program's were
+/// checked by [`resolve_program`]): glibc reports the child's failures
+/// through memory it shares with the `CLONE_VM` child, which emulators
+/// that turn that clone into a fork (valgrind, qemu-user) lose, and the
+/// spawn would then seem to succeed. The exec still checks everything; the
+/// fork path reports through its pipe and needs none of this (its checks
+/// would also be the child's user's, not ours).
+fn precheck(spec: &SpawnSpec) -> io::Result<()> {
+    let Some(cwd) = &spec.cwd else {
+        return Ok(());
+    };
+    // SAFETY: all-zero is a valid `stat` to be overwritten.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `cwd` is a valid NUL-terminated string; `st` is writable.
+    if unsafe { libc::stat(cwd.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    Ok(())
 }
 
 fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
@@ -251,7 +383,7 @@ fn posix_spawn(
                     &mut o.actions,
                     n,
                     null,
-                    libc::O_RDWR,
+                    null_mode(n),
                     0,
                 ))?,
                 StdioAction::Dup(fd) => check(libc::posix_spawn_file_actions_adddup2(
@@ -390,7 +522,7 @@ unsafe fn child_after_fork(
             let n = n as libc::c_int;
             let fd = match *action {
                 StdioAction::Null => {
-                    let fd = libc::open(DEV_NULL.as_ptr() as *const libc::c_char, libc::O_RDWR);
+                    let fd = libc::open(DEV_NULL.as_ptr() as *const libc::c_char, null_mode(n));
                     if fd < 0 {
                         fail(report);
                     }
@@ -500,6 +632,10 @@ mod tests {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
 
+    fn spawn_pidfd(s: &SpawnSpec) -> io::Result<Child> {
+        spawn(s, true)
+    }
+
     fn spec(file: &str, args: &[&str]) -> SpawnSpec {
         let path_var = std::env::var_os("PATH");
         SpawnSpec {
@@ -523,7 +659,8 @@ mod tests {
             if let Some(exit) = try_reap(child).unwrap() {
                 return exit;
             }
-            crate::sys::poll_now(child.pidfd.as_raw_fd(), true, false).unwrap();
+            let fd = child.pidfd.as_ref().unwrap().as_raw_fd();
+            crate::sys::poll_now(fd, true, false).unwrap();
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
@@ -532,7 +669,7 @@ mod tests {
     fn output_of(mut s: SpawnSpec) -> (Exit, String) {
         let (ours, theirs) = UnixStream::pair().unwrap();
         s.stdio[1] = StdioAction::Dup(theirs.as_raw_fd());
-        let child = spawn(&s).unwrap();
+        let child = spawn_pidfd(&s).unwrap();
         drop(theirs);
         let mut out = String::new();
         (&ours).read_to_string(&mut out).unwrap();
@@ -541,7 +678,7 @@ mod tests {
 
     #[test]
     fn exit_statuses_and_signals() {
-        let exit = wait(&spawn(&spec("true", &[])).unwrap());
+        let exit = wait(&spawn_pidfd(&spec("true", &[])).unwrap());
         assert_eq!(
             exit,
             Exit {
@@ -549,7 +686,7 @@ mod tests {
                 signal: 0
             }
         );
-        let exit = wait(&spawn(&spec("sh", &["-c", "exit 3"])).unwrap());
+        let exit = wait(&spawn_pidfd(&spec("sh", &["-c", "exit 3"])).unwrap());
         assert_eq!(
             exit,
             Exit {
@@ -557,8 +694,8 @@ mod tests {
                 signal: 0
             }
         );
-        let child = spawn(&spec("sleep", &["10"])).unwrap();
-        pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGTERM).unwrap();
+        let child = spawn_pidfd(&spec("sleep", &["10"])).unwrap();
+        signal_child(&child, libc::SIGTERM).unwrap();
         assert_eq!(
             wait(&child),
             Exit {
@@ -566,7 +703,7 @@ mod tests {
                 signal: libc::SIGTERM
             }
         );
-        let err = pidfd_signal(child.pidfd.as_raw_fd(), libc::SIGTERM).unwrap_err();
+        let err = signal_child(&child, libc::SIGTERM).unwrap_err();
         assert_eq!(
             err.raw_os_error(),
             Some(libc::ESRCH),
@@ -581,15 +718,43 @@ mod tests {
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         let mut s = spec("true", &[]);
         s.path = CString::new("/nonexistent/x").unwrap();
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOENT)
+        );
         s.path = CString::new("/etc/passwd").unwrap();
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::EACCES)
+        );
         // The fork path reports the same way.
         s.uid = Some(unsafe_free_uid());
-        assert_eq!(spawn(&s).unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::EACCES)
+        );
         let err = resolve_program(OsStr::new("passwd-is-not-here"), Some(OsStr::new("/etc")))
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        // A path is checked before the spawn as well (see `precheck`).
+        let err = resolve_program(OsStr::new("/nonexistent/x"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        let err = resolve_program(OsStr::new("/etc/passwd"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        let err = resolve_program(OsStr::new("/etc"), None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+        let mut s = spec("true", &[]);
+        s.cwd = Some(CString::new("/nonexistent-ruv-dir").unwrap());
+        assert_eq!(precheck(&s).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        s.cwd = Some(CString::new("/etc/passwd").unwrap());
+        assert_eq!(
+            precheck(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
+        assert_eq!(
+            spawn_pidfd(&s).unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
     }
 
     /// The current user id, to take the fork path without changing it.

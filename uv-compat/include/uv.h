@@ -1051,6 +1051,85 @@ UV_EXTERN uv_pid_t uv_os_getpid(void);
 UV_EXTERN int uv_os_gethostname(char* buffer, size_t* size);
 UV_EXTERN unsigned int uv_available_parallelism(void);
 
+/* ---- processes -------------------------------------------------------------- */
+typedef struct uv_process_s uv_process_t;
+typedef void (*uv_exit_cb)(uv_process_t* process, int64_t exit_status, int term_signal);
+
+/* uv_stdio_flags is declared with the stream flags above. */
+typedef struct uv_stdio_container_s {
+  uv_stdio_flags flags;
+  union {
+    uv_stream_t* stream;
+    int fd;
+  } data;
+} uv_stdio_container_t;
+
+typedef struct uv_process_options_s {
+  uv_exit_cb exit_cb;
+  const char* file;
+  char** args;
+  char** env;
+  const char* cwd;
+  unsigned int flags;
+  int stdio_count;
+  uv_stdio_container_t* stdio;
+  uv_uid_t uid;
+  uv_gid_t gid;
+} uv_process_options_t;
+
+enum uv_process_flags {
+  UV_PROCESS_SETUID = (1 << 0),
+  UV_PROCESS_SETGID = (1 << 1),
+  UV_PROCESS_WINDOWS_VERBATIM_ARGUMENTS = (1 << 2), /* no effect here */
+  UV_PROCESS_DETACHED = (1 << 3),
+  UV_PROCESS_WINDOWS_HIDE = (1 << 4), /* no effect here */
+  UV_PROCESS_WINDOWS_HIDE_CONSOLE = (1 << 5), /* no effect here */
+  UV_PROCESS_WINDOWS_HIDE_GUI = (1 << 6), /* no effect here */
+  UV_PROCESS_WINDOWS_FILE_PATH_EXACT_NAME = (1 << 7) /* no effect here */
+};
+
+struct uv_process_s {
+  UV_HANDLE_FIELDS
+  uv_exit_cb exit_cb;
+  int pid;
+  void* ruv_process_reserved_[3];
+};
+
+UV_EXTERN int uv_spawn(uv_loop_t* loop, uv_process_t* handle, const uv_process_options_t* options);
+UV_EXTERN int uv_process_kill(uv_process_t* handle, int signum);
+UV_EXTERN uv_pid_t uv_process_get_pid(const uv_process_t* handle);
+
+/* ---- the process and its surroundings --------------------------------------- */
+typedef struct uv_env_item_s {
+  char* name;
+  char* value;
+} uv_env_item_t;
+
+typedef struct uv_utsname_s {
+  char sysname[256];
+  char release[256];
+  char version[256];
+  char machine[256];
+} uv_utsname_t;
+
+UV_EXTERN int uv_exepath(char* buffer, size_t* size);
+UV_EXTERN int uv_cwd(char* buffer, size_t* size);
+UV_EXTERN int uv_chdir(const char* dir);
+UV_EXTERN int uv_os_homedir(char* buffer, size_t* size);
+UV_EXTERN int uv_os_tmpdir(char* buffer, size_t* size);
+UV_EXTERN uv_pid_t uv_os_getppid(void);
+UV_EXTERN int uv_os_uname(uv_utsname_t* buffer);
+UV_EXTERN int uv_os_environ(uv_env_item_t** envitems, int* count);
+UV_EXTERN void uv_os_free_environ(uv_env_item_t* envitems, int count);
+UV_EXTERN int uv_os_getenv(const char* name, char* buffer, size_t* size);
+UV_EXTERN int uv_os_setenv(const char* name, const char* value);
+UV_EXTERN int uv_os_unsetenv(const char* name);
+UV_EXTERN int uv_get_process_title(char* buffer, size_t size);
+UV_EXTERN int uv_set_process_title(const char* title);
+UV_EXTERN int uv_resident_set_memory(size_t* rss);
+UV_EXTERN int uv_uptime(double* uptime);
+UV_EXTERN void uv_disable_stdio_inheritance(void);
+
 /* ---- threads ------------------------------------------------------------------- */
 UV_EXTERN int uv_thread_create(uv_thread_t* tid, uv_thread_cb entry, void* arg);
 UV_EXTERN int uv_thread_join(uv_thread_t* tid);

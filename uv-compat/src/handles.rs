@@ -50,6 +50,12 @@ pub(crate) enum OwnedToken {
     Signal(ruv::Signal),
     Tcp(ruv::Tcp),
     Pipe(ruv::Pipe),
+    // ---- processes (h/cproc) ----
+    Process(ruv::Process),
+    /// A process handle whose `uv_spawn` failed: libuv initializes it all
+    /// the same and it must be closed; a never-started idle handle gives it
+    /// the same life (inactive, closed in the closing phase).
+    FailedProcess(ruv::Idle),
 }
 
 /// The ruv handle behind a live C handle, borrowed from the struct.
@@ -65,6 +71,9 @@ pub(crate) enum Token<'a> {
     Signal(&'a ruv::Signal),
     Tcp(&'a ruv::Tcp),
     Pipe(&'a ruv::Pipe),
+    // ---- processes (h/cproc) ----
+    Process(&'a ruv::Process),
+    FailedProcess(&'a ruv::Idle),
 }
 
 impl<'a> Token<'a> {
@@ -80,6 +89,8 @@ impl<'a> Token<'a> {
             Token::Signal(h) => h,
             Token::Tcp(h) => h,
             Token::Pipe(h) => h,
+            Token::Process(h) => h,
+            Token::FailedProcess(h) => h,
         }
     }
 }
@@ -99,6 +110,9 @@ enum Kind {
     Signal,
     Tcp,
     Pipe,
+    // ---- processes (h/cproc): numbered apart to leave room ----
+    Process = 14,
+    FailedProcess = 15,
 }
 
 impl Kind {
@@ -114,6 +128,8 @@ impl Kind {
             8 => Kind::Signal,
             9 => Kind::Tcp,
             10 => Kind::Pipe,
+            14 => Kind::Process,
+            15 => Kind::FailedProcess,
             _ => return None,
         })
     }
@@ -136,6 +152,8 @@ union Stored {
     signal: ManuallyDrop<ruv::Signal>,
     tcp: ManuallyDrop<ruv::Tcp>,
     pipe: ManuallyDrop<ruv::Pipe>,
+    process: ManuallyDrop<ruv::Process>,
+    failed_process: ManuallyDrop<ruv::Idle>,
 }
 
 // The token lives in place in `ruv_private_`.
@@ -207,6 +225,18 @@ impl OwnedToken {
                     pipe: ManuallyDrop::new(h),
                 },
             ),
+            OwnedToken::Process(h) => (
+                Kind::Process,
+                Stored {
+                    process: ManuallyDrop::new(h),
+                },
+            ),
+            OwnedToken::FailedProcess(h) => (
+                Kind::FailedProcess,
+                Stored {
+                    failed_process: ManuallyDrop::new(h),
+                },
+            ),
         }
     }
 
@@ -223,6 +253,8 @@ impl OwnedToken {
             OwnedToken::Signal(h) => h.id(),
             OwnedToken::Tcp(h) => h.id(),
             OwnedToken::Pipe(h) => h.id(),
+            OwnedToken::Process(h) => h.id(),
+            OwnedToken::FailedProcess(h) => h.id(),
         }
     }
 }
@@ -282,6 +314,8 @@ pub(crate) unsafe fn token<'a>(h: *const uv_handle_t) -> Option<Token<'a>> {
             Kind::Signal => Token::Signal(&(*stored).signal),
             Kind::Tcp => Token::Tcp(&(*stored).tcp),
             Kind::Pipe => Token::Pipe(&(*stored).pipe),
+            Kind::Process => Token::Process(&(*stored).process),
+            Kind::FailedProcess => Token::FailedProcess(&(*stored).failed_process),
         }
     })
 }
@@ -410,6 +444,10 @@ unsafe fn take(h: *mut uv_handle_t) -> Option<OwnedToken> {
             Kind::Signal => OwnedToken::Signal(ManuallyDrop::into_inner(stored.signal)),
             Kind::Tcp => OwnedToken::Tcp(ManuallyDrop::into_inner(stored.tcp)),
             Kind::Pipe => OwnedToken::Pipe(ManuallyDrop::into_inner(stored.pipe)),
+            Kind::Process => OwnedToken::Process(ManuallyDrop::into_inner(stored.process)),
+            Kind::FailedProcess => {
+                OwnedToken::FailedProcess(ManuallyDrop::into_inner(stored.failed_process))
+            }
         })
     }
 }
@@ -561,6 +599,8 @@ unsafe fn live_handle<'a>(h: *const uv_handle_t) -> Option<&'a ruv::Handle> {
             Kind::Signal => &(*stored).signal,
             Kind::Tcp => &(*stored).tcp,
             Kind::Pipe => &(*stored).pipe,
+            Kind::Process => &(*stored).process,
+            Kind::FailedProcess => &(*stored).failed_process,
         }
     })
 }

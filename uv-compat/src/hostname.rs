@@ -16,7 +16,7 @@ const MAX_HOSTNAME_SIZE: usize = 65;
 #[no_mangle]
 pub unsafe extern "C" fn uv_os_gethostname(buffer: *mut c_char, size: *mut size_t) -> c_int {
     // SAFETY: `size` is NULL or readable per the contract above.
-    if buffer.is_null() || size.is_null() || unsafe { *size } == 0 {
+    if !unsafe { crate::os::buffer_ok(buffer, size) } {
         return crate::handles::EINVAL;
     }
     let mut name = [0u8; MAX_HOSTNAME_SIZE];
@@ -30,15 +30,6 @@ pub unsafe extern "C" fn uv_os_gethostname(buffer: *mut c_char, size: *mut size_
         .iter()
         .position(|&b| b == 0)
         .unwrap_or(MAX_HOSTNAME_SIZE - 1);
-    // SAFETY: `size` is valid per the contract above.
-    unsafe {
-        if len >= *size {
-            *size = len + 1;
-            return -libc::ENOBUFS;
-        }
-        // `buffer` has `*size > len` bytes; the copy includes the NUL.
-        std::ptr::copy_nonoverlapping(name.as_ptr(), buffer.cast::<u8>(), len + 1);
-        *size = len;
-    }
-    0
+    // SAFETY: per the contract above.
+    unsafe { crate::os::copy_out(&name[..len], buffer, size) }
 }

@@ -64,6 +64,8 @@ mod layout {
         uv_watcher_t as uv_prepare_t, uv_watcher_t as uv_check_t, uv_watcher_t as uv_idle_t,
         uv_write_t,
     };
+    // processes (h/cproc)
+    pub(super) use crate::types::uv_process_t;
 }
 
 /// `uv_buf_init`: a `uv_buf_t` over `len` bytes at `base`.
@@ -98,14 +100,6 @@ pub extern "C" fn uv_hrtime() -> u64 {
 #[no_mangle]
 pub extern "C" fn uv_sleep(msec: c_uint) {
     std::thread::sleep(Duration::from_millis(u64::from(msec)));
-}
-
-/// `uv_setup_args`: returns `argv` unchanged (no process-title support, so
-/// nothing needs copying).
-#[no_mangle]
-pub extern "C" fn uv_setup_args(argc: c_int, argv: *mut *mut c_char) -> *mut *mut c_char {
-    let _ = argc;
-    argv
 }
 
 /// `uv_os_getpid`: the id of the calling process.
@@ -216,6 +210,7 @@ pub extern "C" fn uv_handle_size(type_: c_int) -> size_t {
         UV_STREAM => size_of::<layout::uv_stream_t>(),
         UV_TCP => size_of::<layout::uv_tcp_t>(),
         UV_NAMED_PIPE => size_of::<layout::uv_pipe_t>(),
+        UV_PROCESS => size_of::<layout::uv_process_t>(),
         _ => NO_SIZE,
     }
 }
@@ -299,6 +294,7 @@ mod tests {
         assert_eq!(uv_req_size(kind::UV_CONNECT), 96);
         assert_eq!(uv_req_size(kind::UV_WRITE), 192);
         assert_eq!(uv_req_size(kind::UV_SHUTDOWN), 80);
+        assert_eq!(uv_handle_size(kind::UV_PROCESS), 136);
         assert_eq!(uv_req_size(kind::UV_REQ), 64);
         assert_eq!(uv_req_size(kind::UV_UDP_SEND), 320);
         // The loop holds a pthread mutex and rwlock, whose sizes vary by

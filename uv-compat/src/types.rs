@@ -357,3 +357,73 @@ pub const UV_WRITE: c_int = 3;
 pub const UV_SHUTDOWN: c_int = 4;
 /// `UV_UDP_SEND`, the request type of `uv_udp_send_t`.
 pub const UV_UDP_SEND: c_int = 5;
+
+// ---- processes (h/cproc) ------------------------------------------------
+
+/// `UV_PROCESS`, the handle type of `uv_process_t`.
+pub const UV_PROCESS: c_int = 10;
+
+/// `uv_exit_cb`.
+pub type uv_exit_cb = unsafe extern "C" fn(*mut uv_process_t, i64, c_int);
+
+/// `uv_process_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_process_t {
+    /// Common fields.
+    pub handle: uv_handle_t,
+    /// The callback given in the options, read when the child exits.
+    pub exit_cb: Option<uv_exit_cb>,
+    /// The child's process id (0 when `uv_spawn` failed).
+    pub pid: c_int,
+    /// Padding up to libuv's private part.
+    pub ruv_pad_: c_int,
+    /// The room of libuv's private part (a queue link and a status).
+    pub ruv_process_reserved_: [*mut c_void; 3],
+}
+
+/// The `data` union of `uv_stdio_container_t`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union uv_stdio_container_data {
+    /// The stream of `UV_CREATE_PIPE` and `UV_INHERIT_STREAM`.
+    pub stream: *mut uv_handle_t,
+    /// The descriptor of `UV_INHERIT_FD`.
+    pub fd: c_int,
+}
+
+/// `uv_stdio_container_t`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct uv_stdio_container_t {
+    /// `uv_stdio_flags`.
+    pub flags: c_int,
+    /// The stream or descriptor, per the flags.
+    pub data: uv_stdio_container_data,
+}
+
+/// `uv_process_options_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct uv_process_options_t {
+    /// Called once the child exited (may be NULL).
+    pub exit_cb: Option<uv_exit_cb>,
+    /// The program: a path, or a name looked up on `PATH`.
+    pub file: *const c_char,
+    /// NULL-terminated arguments, `argv[0]` included (NULL: just `file`).
+    pub args: *mut *mut c_char,
+    /// NULL-terminated `NAME=value` entries (NULL: ours).
+    pub env: *mut *mut c_char,
+    /// The child's working directory (NULL: ours).
+    pub cwd: *const c_char,
+    /// `uv_process_flags`.
+    pub flags: c_uint,
+    /// Entries of `stdio`.
+    pub stdio_count: c_int,
+    /// The child's descriptors 0, 1, 2, ...
+    pub stdio: *mut uv_stdio_container_t,
+    /// The user id with `UV_PROCESS_SETUID`.
+    pub uid: libc::uid_t,
+    /// The group id with `UV_PROCESS_SETGID`.
+    pub gid: libc::gid_t,
+}

@@ -112,10 +112,12 @@ c_tests! {
     misc_c => "misc.c",
     model_c => "model.c" using run_model,
     multicast_c => "multicast.c",
+    os_env_c => "os_env.c",
     phases_c => "phases.c",
     pipe_basic_c => "pipe_basic.c",
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
+    process_title_c => "process_title.c",
     review_session_c => "review_session.c",
     signal_c => "signal.c",
     stream_read_c => "stream_read.c",
@@ -123,6 +125,8 @@ c_tests! {
     tcp_errors_c => "tcp_errors.c",
     tcp_ping_pong_c => "tcp_ping_pong.c",
     tcp_write_queue_c => "tcp_write_queue.c",
+    spawn_c => "spawn.c",
+    spawn_pipes_c => "spawn_pipes.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
@@ -159,16 +163,20 @@ on_system_libuv! {
     misc_c => "misc.c",
     model_c => "model.c",
     multicast_c => "multicast.c",
+    os_env_c => "os_env.c",
     phases_c => "phases.c",
     pipe_basic_c => "pipe_basic.c",
     poll_c => "poll.c",
     poll_multiple_c => "poll_multiple.c",
+    process_title_c => "process_title.c",
     signal_c => "signal.c",
     stream_read_c => "stream_read.c",
     stream_ref_c => "stream_ref.c",
     tcp_errors_c => "tcp_errors.c",
     tcp_ping_pong_c => "tcp_ping_pong.c",
     tcp_write_queue_c => "tcp_write_queue.c",
+    spawn_c => "spawn.c",
+    spawn_pipes_c => "spawn_pipes.c",
     timer_c => "timer.c",
     udp_basic_c => "udp_basic.c",
     udp_io_c => "udp_io.c",
@@ -741,5 +749,43 @@ fn tcp_echo_server_example_echoes_on_ours() {
     assert_eq!(
         rest.last().map(String::as_str),
         Some("served 2 connections")
+    );
+}
+
+/// The spawn example, built against the system's libuv, on ours: the
+/// child's output prefixed line by line, its exit status passed on, and an
+/// exec failure reported by `uv_spawn` (exit 127).
+#[test]
+fn spawn_output_example_reads_a_child_on_ours() {
+    let dir = work_dir().join("examples-system-build");
+    fs::create_dir_all(&dir).expect("create the examples output directory");
+    let bin = dir.join("spawn_output");
+    compile_against_system(&Path::new(EXAMPLES_DIR).join("spawn_output.c"), &bin);
+    check_links_our_library(&bin, &library_dir());
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .args(args)
+            .env("LD_LIBRARY_PATH", library_path())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run spawn_output")
+    };
+    let out = run(&["sh", "-c", "echo one; echo two; exit 3"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    // The two lines may come in one read or two.
+    assert!(
+        text == "child: one\ntwo\nexited with 3\n"
+            || text == "child: one\nchild: two\nexited with 3\n",
+        "{text:?}"
+    );
+    let out = run(&["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(out.status.code(), Some(128 + 15));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ended by signal 15\n");
+    let out = run(&["/nonexistent/uvc-program"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "/nonexistent/uvc-program: no such file or directory\n"
     );
 }

@@ -5,7 +5,7 @@
  * RFC 5952 zero compression, UV_ENOSPC for a short buffer, an unknown family
  * -> UV_EAFNOSUPPORT), uv_inet_pton / uv_inet_ntop (bytes, zone stripped,
  * UV_EINVAL, UV_EAFNOSUPPORT, UV_ENOSPC), uv_buf_init, uv_hrtime monotonic
- * and uv_sleep, uv_setup_args (returns the same arguments), uv_os_getpid,
+ * and uv_sleep, uv_setup_args (the same arguments, copied), uv_os_getpid,
  * uv_interface_addresses ("lo" with 127.0.0.1/255.0.0.0, is_internal) and
  * uv_free_interface_addresses, uv_version / uv_version_string against the
  * UV_VERSION_* macros, uv_handle_type_name / uv_req_type_name (NULL for

@@ -12,7 +12,10 @@
  * timer start/stop/again/set_repeat with extreme values, idle/prepare/check
  * start/stop, async sends from the loop thread and from sender threads,
  * poll start/stop, ref/unref, uv_stop, uv_update_time, uv_run in every mode,
- * uv_loop_close while handles remain, and a second loop run to its end from
+ * uv_loop_close while handles remain, child processes (uv_spawn of true,
+ * `exit N`, `sleep 1000` and a missing program; uv_process_kill and
+ * uv_kill with SIGTERM, SIGKILL and 0; close before the exit), and a
+ * second loop run to its end from
  * a callback of the first, whose callbacks operate on the first loop.
  *
  * The model checks after every operation and in every callback: is_active,
@@ -32,7 +35,13 @@
  * program: every accepted send had exactly one callback, every handle
  * exactly one close callback, every async handle with a send after its last
  * callback gets one, uv_run(DEFAULT) returns 0, uv_loop_close returns 0 and
- * the process has the descriptors it started with. Memory errors and leaks
+ * the process has the descriptors it started with. Processes: every exit
+ * callback once, never for a closing handle, with the status the child's
+ * program and the signals sent to it allow; the handle inactive from its
+ * exit callback on; UV_ESRCH once reaped or after a failed spawn
+ * (uv-compat); no child left unreaped at the end (on uv-compat the loop
+ * reaps the children of closed handles; libuv leaves them to us,
+ * libuv#1911). Memory errors and leaks
  * are left to valgrind and ASan/LSan, which the test harness runs this under.
  *
  * Usage: model [FIRST_SEED [COUNT]]; the environment variables
@@ -62,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -78,8 +88,11 @@
 #define N_POLL 3
 #define N_UDP 5
 #define N_SIGNAL 3
-#define N_SLOTS \
-  (N_TIMER + N_IDLE + N_PREPARE + N_CHECK + N_ASYNC + N_POLL + N_UDP + N_SIGNAL)
+#define N_PROCESS 3
+#define N_SLOTS                                                          \
+  (N_TIMER + N_IDLE + N_PREPARE + N_CHECK + N_ASYNC + N_POLL + N_UDP + \
+   N_SIGNAL + N_PROCESS)
+#define MAX_ORPHANS 512 /* children of process handles closed before exit */
 
 #define TOP_OPS 160        /* top-level operations per program */
 #define MAX_NEST 3         /* depth of operations made inside callbacks */
@@ -92,13 +105,15 @@
 #define STALE 8
 
 enum kind {
-  K_TIMER, K_IDLE, K_PREPARE, K_CHECK, K_ASYNC, K_POLL, K_UDP, K_SIGNAL, K_KINDS
+  K_TIMER, K_IDLE, K_PREPARE, K_CHECK, K_ASYNC, K_POLL, K_UDP, K_SIGNAL,
+  K_PROCESS, K_KINDS
 };
 enum state { S_FREE, S_OPEN, S_CLOSING };
 enum dg_state { DG_UNUSED, DG_PENDING, DG_OK, DG_FAILED };
 
 static const char* const kind_name[K_KINDS] = {
   "timer", "idle", "prepare", "check", "async", "poll", "udp", "signal",
+  "process",
 };
 
 /* What a receiving endpoint has seen: the last sequence number (+1) from
@@ -180,7 +195,18 @@ typedef struct slot {
   int oneshot;
   unsigned owed;
   unsigned sig_epoch;
+  /* process: what it runs (P_*), its exit code for P_EXIT, its pid (0
+   * after a failed spawn), exit callbacks so far, the signals sent to it
+   * (bit n: signal n), its `sh -c` script */
+  int prog;
+  int code;
+  int pid;
+  int exits;
+  unsigned sigs_sent;
+  char script[16];
 } slot_t;
+
+enum { P_TRUE, P_EXIT, P_SLEEP, P_MISSING, P_PROGS };
 
 typedef struct {
   uint32_t sender_key;
@@ -198,6 +224,7 @@ static slot_t slots[N_SLOTS];
 static int kind_first[K_KINDS];
 static int kind_count[K_KINDS] = {
   N_TIMER, N_IDLE, N_PREPARE, N_CHECK, N_ASYNC, N_POLL, N_UDP, N_SIGNAL,
+  N_PROCESS,
 };
 
 static unsigned long long seed;
@@ -225,11 +252,13 @@ static dgram_t dgrams[MAX_DGRAMS];
 static struct sockaddr_storage stale[STALE];
 static int n_stale;
 static int outstanding_reqs;
+static int orphans[MAX_ORPHANS]; /* pids of children closed before exit */
+static int n_orphans;
 
 static struct {
   unsigned long long ops, nested_ops, callbacks, sends, send_ok,
       try_ok, received, partial, runs, walk_closes, async_thread_sends,
-      second_loops, queued, foreign;
+      second_loops, queued, foreign, spawns;
 } stats;
 
 /* ---- operation log and failure reports ---------------------------------- */
@@ -870,7 +899,8 @@ static void check_backend_timeout(int live_handles, int closing) {
     return;
   for (i = 0; i < N_SLOTS; i++) {
     const slot_t* s = &slots[i];
-    if (s->state != S_FREE && (s->kind == K_POLL || s->kind == K_UDP))
+    if (s->state != S_FREE &&
+        (s->kind == K_POLL || s->kind == K_UDP || s->kind == K_PROCESS))
       io = 1;
     if (s->state != S_OPEN || !s->active)
       continue;
@@ -988,11 +1018,26 @@ static void do_close(slot_t* s) {
     s->owed = 0;
     s->sig_epoch++;
   }
-  if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP)
+  if (s->kind == K_ASYNC || s->kind == K_POLL || s->kind == K_UDP ||
+      s->kind == K_PROCESS)
     io_since_run = 1;
   in_uv_close = 1;
   uv_close(s->h, close_cb);
   in_uv_close = 0;
+  if (s->kind == K_PROCESS && s->pid > 0 && s->exits == 0) {
+    /* Its child is nobody's now: end it (a `sleep 1000` would outlive the
+     * test), and see at the end that it was reaped. In libuv's exit
+     * callbacks it may be reaped already (see op_process). */
+    int r = uv_kill(s->pid, SIGKILL);
+    if (on_uv_compat())
+      CHECK_EQ(r, 0);
+    else
+      CHECK(r == 0 || (r == UV_ESRCH && nest > 0), "kill: %d", r);
+    if (r == 0) {
+      CHECK(n_orphans < MAX_ORPHANS, "too many orphans");
+      orphans[n_orphans++] = s->pid;
+    }
+  }
 }
 
 /* Whether a started poll handle watches the socket. */
@@ -1017,6 +1062,160 @@ static psock_t* new_psock(void) {
   CHECK_EQ(getsockname(ps->fd, (struct sockaddr*) &ps->addr, &len), 0);
   ps->refs = 1;
   return ps;
+}
+
+/* ---- processes -------------------------------------------------------------
+ * Children that exit at once (true, `exit N`), one that runs until killed
+ * (sleep 1000) and a spawn that fails (a missing program: UV_ENOENT, the
+ * handle initialized all the same). A child's status must be its program's,
+ * or a signal sent to it (one sent just as it exited may be too late). */
+
+static void exit_cb_model(uv_process_t* p, int64_t status, int term_signal) {
+  slot_t* s = slot_of((uv_handle_t*) p);
+  int ok;
+  cb_enter();
+  logf_("exit_cb %s (%lld, %d)", sname(s), (long long) status, term_signal);
+  /* libuv reaps every exited child of a SIGCHLD first, then runs their
+   * exit callbacks, also for a handle closed by an earlier one of them. */
+  CHECK(s->state == S_OPEN || !on_uv_compat(), "exit callback of a closing %s",
+        sname(s));
+  CHECK(s->exits == 0, "%s: a second exit callback", sname(s));
+  CHECK(s->pid > 0, "%s: an exit callback after a failed spawn", sname(s));
+  s->exits++;
+  CHECK(!uv_is_active((uv_handle_t*) p), "%s active in its exit callback",
+        sname(s));
+  CHECK_EQ(uv_process_get_pid(p), s->pid);
+  if (term_signal != 0)
+    ok = status == 0 && term_signal < 32 &&
+         (s->sigs_sent & (1u << term_signal)) != 0;
+  else
+    ok = s->prog != P_SLEEP && status == (s->prog == P_EXIT ? s->code : 0);
+  CHECK(ok, "%s: exit (%lld, %d), program %d (code %d), signals sent %#x",
+        sname(s), (long long) status, term_signal, s->prog, s->code,
+        s->sigs_sent);
+  s->active = 0;
+  nested_ops(s);
+  cb_leave();
+}
+
+static int spawn_model(slot_t* s) {
+  uv_process_options_t o;
+  char* args[4];
+  int r;
+  s->prog = (int) rnd(P_PROGS);
+  s->code = 0;
+  s->pid = 0;
+  s->exits = 0;
+  s->sigs_sent = 0;
+  memset(&o, 0, sizeof(o));
+  switch (s->prog) {
+    case P_TRUE:
+      args[0] = "true";
+      args[1] = NULL;
+      break;
+    case P_EXIT:
+      s->code = (int) rnd(256);
+      snprintf(s->script, sizeof(s->script), "exit %d", s->code);
+      args[0] = "sh";
+      args[1] = "-c";
+      args[2] = s->script;
+      args[3] = NULL;
+      break;
+    case P_SLEEP:
+      args[0] = "sleep";
+      args[1] = "1000";
+      args[2] = NULL;
+      break;
+    default:
+      args[0] = "/nonexistent/uvc-model-program";
+      args[1] = NULL;
+      break;
+  }
+  o.file = args[0];
+  o.args = args;
+  o.exit_cb = exit_cb_model;
+  if (chance(20))
+    o.flags = UV_PROCESS_WINDOWS_HIDE;
+  r = uv_spawn(loop, new_handle(s, sizeof(uv_process_t)), &o);
+  logf_("uv_spawn %s %s -> %d", sname(s), args[0], r);
+  if (s->prog == P_MISSING) {
+    CHECK_EQ(r, UV_ENOENT);
+    return 0; /* initialized: closed like any other */
+  }
+  if (r == 0) {
+    s->pid = ((uv_process_t*) s->h)->pid;
+    CHECK(s->pid > 0, "pid %d", s->pid);
+    stats.spawns++;
+  }
+  return r;
+}
+
+static void op_process(void) {
+  static const int sigs[] = {SIGTERM, SIGKILL, 0};
+  slot_t* s = pick(K_PROCESS, S_OPEN);
+  uv_process_t* p;
+  int sig = sigs[rnd(3)], r;
+  if (s == NULL)
+    return;
+  p = (uv_process_t*) s->h;
+  if (on_uv_compat() || s->pid > 0)
+    CHECK_EQ(uv_process_get_pid(p), s->pid);
+  if (s->pid == 0) {
+    /* libuv would signal pid 0: its own process group. */
+    if (on_uv_compat())
+      CHECK_EQ(uv_process_kill(p, sig), UV_ESRCH);
+    return;
+  }
+  if (s->exits > 0) {
+    /* Reaped: libuv would signal whatever has the pid now. */
+    if (on_uv_compat())
+      CHECK_EQ(uv_process_kill(p, sig), UV_ESRCH);
+    return;
+  }
+  /* Running, or exited and not reaped yet: either way it takes signals.
+   * libuv reaps every exited child of a SIGCHLD before their exit
+   * callbacks run, so in those callbacks (and what they run) a child whose
+   * callback is still to come may be gone; uv-compat reaps each child
+   * right before its own callback. */
+  r = chance(50) ? uv_process_kill(p, sig) : uv_kill(s->pid, sig);
+  logf_("kill %s %d -> %d", sname(s), sig, r);
+  if (on_uv_compat())
+    CHECK_EQ(r, 0);
+  else
+    CHECK(r == 0 || (r == UV_ESRCH && nest > 0), "kill: %d", r);
+  if (sig != 0 && r == 0)
+    s->sigs_sent |= 1u << sig;
+}
+
+/* At the end of a program: the children of handles closed before their
+ * exit are reaped by the loop on uv-compat (it keeps watching them while
+ * it runs); libuv leaves them as zombies for us to wait for. */
+static uv_timer_t orphan_timer;
+
+static void orphan_timer_cb(uv_timer_t* t) {
+  int i;
+  for (i = 0; i < n_orphans; i++)
+    if (kill(orphans[i], 0) == 0)
+      return;
+  uv_close((uv_handle_t*) t, NULL);
+}
+
+static void reap_orphans(void) {
+  int i, status;
+  if (n_orphans == 0)
+    return;
+  logf_("%d orphans", n_orphans);
+  if (on_uv_compat()) {
+    CHECK_EQ(uv_timer_init(loop, &orphan_timer), 0);
+    CHECK_EQ(uv_timer_start(&orphan_timer, orphan_timer_cb, 0, 1), 0);
+    CHECK_EQ(uv_run(loop, UV_RUN_DEFAULT), 0);
+  } else {
+    for (i = 0; i < n_orphans; i++)
+      CHECK_EQ(waitpid(orphans[i], &status, 0), orphans[i]);
+  }
+  n_orphans = 0;
+  CHECK(waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD,
+        "a child left unreaped");
 }
 
 static void op_init(void) {
@@ -1150,11 +1349,14 @@ static void op_init(void) {
       s->sig_epoch = 0;
       r = uv_signal_init(loop, new_handle(s, sizeof(uv_signal_t)));
       break;
+    case K_PROCESS:
+      r = spawn_model(s);
+      break;
     default:
       return;
   }
   logf_("init %s -> %d", sname(s), r);
-  if (k == K_ASYNC || k == K_POLL || k == K_UDP)
+  if (k == K_ASYNC || k == K_POLL || k == K_UDP || k == K_PROCESS)
     io_since_run = 1;
   CHECK_EQ(r, 0);
   CHECK_EQ(s->h->type, (int) (k == K_TIMER     ? UV_TIMER
@@ -1164,8 +1366,12 @@ static void op_init(void) {
                               : k == K_ASYNC   ? UV_ASYNC
                               : k == K_POLL    ? UV_POLL
                               : k == K_UDP     ? UV_UDP
-                                               : UV_SIGNAL));
+                              : k == K_SIGNAL  ? UV_SIGNAL
+                                               : UV_PROCESS));
   opened(s);
+  /* Active from a successful spawn to its exit callback. */
+  if (k == K_PROCESS)
+    s->active = s->pid > 0;
 }
 
 static void op_close(void) {
@@ -2048,6 +2254,9 @@ static void op_on_closing(void) {
                UV_EINVAL);
       CHECK_EQ(uv_signal_stop((uv_signal_t*) s->h), 0);
       break;
+    case K_PROCESS:
+      CHECK_EQ(uv_process_kill((uv_process_t*) s->h, 0), UV_EINVAL);
+      break;
     default:
       break;
   }
@@ -2165,8 +2374,10 @@ static void one_op(int top) {
     op_async();
   else if (c < 51)
     op_poll();
-  else if (c < 80)
+  else if (c < 77)
     op_udp();
+  else if (c < 80)
+    op_process();
   else if (c < 85)
     op_signal();
   else if (c < 88)
@@ -2288,6 +2499,7 @@ static void program(void) {
   n_senders = 0;
   n_dgrams = 0;
   n_stale = 0;
+  n_orphans = 0;
   outstanding_reqs = 0;
   timer_starts = fired_due = fired_seq = 0;
   rng_state = seed ^ (uint64_t) getpid() << 40;
@@ -2338,12 +2550,19 @@ static void program(void) {
    * close everything and let the loop finish. */
   logf_("-- final phase");
   quiesce = 1;
-  for (i = 0; i < N_SLOTS; i++)
+  for (i = 0; i < N_SLOTS; i++) {
     if (slots[i].kind == K_ASYNC && slots[i].state == S_OPEN) {
       join_sender(&slots[i]);
       uv_ref(slots[i].h);
       slots[i].refd = 1;
     }
+    /* A catch owed to an unreferenced signal handle needs a poll phase,
+     * which a run makes only while something keeps the loop alive. */
+    if (slots[i].kind == K_SIGNAL && slots[i].state == S_OPEN) {
+      uv_ref(slots[i].h);
+      slots[i].refd = 1;
+    }
+  }
   for (i = 0; i < 3; i++)
     run_loop(UV_RUN_NOWAIT);
   for (i = 0; i < N_SLOTS; i++) {
@@ -2355,6 +2574,26 @@ static void program(void) {
     if (s->kind == K_SIGNAL && s->state == S_OPEN)
       CHECK(s->owed == 0, "%s: %u catches without their callback", sname(s),
             s->owed);
+  }
+  /* Every child still running ends, and its exit callback comes. */
+  for (i = 0; i < N_SLOTS; i++) {
+    slot_t* s = &slots[i];
+    if (s->kind == K_PROCESS && s->state == S_OPEN && s->active) {
+      CHECK_EQ(uv_process_kill((uv_process_t*) s->h, SIGKILL), 0);
+      s->sigs_sent |= 1u << SIGKILL;
+      uv_ref(s->h);
+      s->refd = 1;
+    }
+  }
+  for (;;) {
+    int running = 0;
+    for (i = 0; i < N_SLOTS; i++)
+      if (slots[i].kind == K_PROCESS && slots[i].state == S_OPEN &&
+          slots[i].active)
+        running = 1;
+    if (!running)
+      break;
+    run_loop(UV_RUN_ONCE);
   }
   op_walk(1);
   for (i = 0; i < N_SLOTS; i++)
@@ -2375,6 +2614,7 @@ static void program(void) {
   }
   alive = uv_loop_alive(loop);
   CHECK_EQ(alive, 0);
+  reap_orphans();
   CHECK_EQ(uv_loop_close(loop), 0);
   CHECK_EQ(count_fds(), fds);
 }
@@ -2432,12 +2672,12 @@ int main(int argc, char** argv) {
          "%llu callbacks, %llu walk-closes, %llu sends (%llu ok, %llu "
          "try_send ok, %llu waited), %llu datagrams received (%llu partial, "
          "%llu from earlier programs), %llu async sends from threads, %llu "
-         "second loops%s\n",
+         "second loops, %llu children%s\n",
          first, first + count - 1, stats.ops, stats.nested_ops, stats.runs,
          stats.callbacks, stats.walk_closes, stats.sends, stats.send_ok,
          stats.try_ok, stats.queued, stats.received, stats.partial,
          stats.foreign,
-         stats.async_thread_sends, stats.second_loops,
+         stats.async_thread_sends, stats.second_loops, stats.spawns,
          have_ipv6 ? "" : " (no IPv6)");
   return 0;
 }

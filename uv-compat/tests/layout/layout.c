@@ -164,6 +164,39 @@ int main(void) {
   TYPE(uv_stdio_flags);
   TYPE(enum uv_poll_event);
 
+  /* processes */
+  HANDLE(uv_process_t);
+  FIELD(uv_process_t, exit_cb);
+  FIELD(uv_process_t, pid);
+  TYPE(uv_stdio_container_t);
+  FIELD(uv_stdio_container_t, flags);
+  FIELD(uv_stdio_container_t, data);
+  FIELD(uv_stdio_container_t, data.stream);
+  FIELD(uv_stdio_container_t, data.fd);
+  TYPE(uv_process_options_t);
+  FIELD(uv_process_options_t, exit_cb);
+  FIELD(uv_process_options_t, file);
+  FIELD(uv_process_options_t, args);
+  FIELD(uv_process_options_t, env);
+  FIELD(uv_process_options_t, cwd);
+  FIELD(uv_process_options_t, flags);
+  FIELD(uv_process_options_t, stdio_count);
+  FIELD(uv_process_options_t, stdio);
+  FIELD(uv_process_options_t, uid);
+  FIELD(uv_process_options_t, gid);
+  TYPE(enum uv_process_flags);
+  TYPE(uv_exit_cb);
+
+  /* the process and its surroundings */
+  TYPE(uv_env_item_t);
+  FIELD(uv_env_item_t, name);
+  FIELD(uv_env_item_t, value);
+  TYPE(uv_utsname_t);
+  FIELD(uv_utsname_t, sysname);
+  FIELD(uv_utsname_t, release);
+  FIELD(uv_utsname_t, version);
+  FIELD(uv_utsname_t, machine);
+
   /* callback types */
   TYPE(uv_alloc_cb);
   TYPE(uv_close_cb);
@@ -204,6 +237,7 @@ int main(void) {
   printf("uv_handle_size(UV_STREAM) %zu\n", uv_handle_size(UV_STREAM));
   printf("uv_handle_size(UV_TCP) %zu\n", uv_handle_size(UV_TCP));
   printf("uv_handle_size(UV_NAMED_PIPE) %zu\n", uv_handle_size(UV_NAMED_PIPE));
+  printf("uv_handle_size(UV_PROCESS) %zu\n", uv_handle_size(UV_PROCESS));
   printf("uv_req_size(UV_REQ) %zu\n", uv_req_size(UV_REQ));
   printf("uv_req_size(UV_UDP_SEND) %zu\n", uv_req_size(UV_UDP_SEND));
   printf("uv_req_size(UV_CONNECT) %zu\n", uv_req_size(UV_CONNECT));
