@@ -74,7 +74,15 @@ fn read_fd<T: StreamHandle, const MODE: u8>(
             let handle = h.as_ref();
             let (lp, key) = (handle.get_loop(), handle.key());
             let mut on_fd = |received| T::receive_fd(&mut lp.state(), key, received);
-            sys::recv_with_fds(fd, buf, &mut on_fd).map(|(n, got)| (n, n == len || got))
+            // The kernel ends a read at a passed descriptor: read on only
+            // if bytes are waiting behind it (libuv stops after any short
+            // read, relying on level-triggered epoll; reading into EAGAIN
+            // would hand the program an empty read it never sees there).
+            sys::recv_with_fds(fd, buf, &mut on_fd).map(|(n, got)| {
+                let more =
+                    n == len || (got && n > 0 && sys::bytes_waiting(fd).map_or(true, |b| b > 0));
+                (n, more)
+            })
         }
         _ => sys::recv(fd, buf).map(|n| (n, n == len)),
     }

@@ -48,6 +48,19 @@ pub(crate) fn send_with_fd(
     super::sendmsg_raw(fd, &msg, flags)
 }
 
+/// Bytes waiting to be read on a stream socket (`FIONREAD`): after a read
+/// that a passed descriptor cut short, whether more is there already.
+pub(crate) fn bytes_waiting(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, which points to
+    // a live local.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// Receives into `buf` from socket `fd` without blocking, handing every
 /// descriptor that came with the bytes to `on_fd` (close-on-exec from the
 /// start, `MSG_CMSG_CLOEXEC`): the bytes read (0 at the end of the stream)

@@ -6,8 +6,8 @@
  * new uv_tcp_t that then accepts a connection; a UDP handle passed and
  * accepted into a new uv_udp_t that receives a datagram; uv_try_write2
  * passing a handle with the bytes it writes; pending_count and
- * pending_type before and after accepting; uv_accept with nothing pending
- * is UV_EAGAIN; uv_write2 with a NULL send_handle is uv_write; uv_write2
+ * pending_type before and after accepting; no empty read_cb after a read
+ * that brought a handle; uv_accept with nothing pending is UV_EAGAIN; uv_write2 with a NULL send_handle is uv_write; uv_write2
  * with a handle on a pipe made without ipc is UV_EINVAL; pending_count 0
  * and pending_type UV_UNKNOWN_HANDLE on a pipe that is not IPC.
  * uv-compat only (libuv accepts into a handle of any type): accepting into
@@ -28,7 +28,7 @@ static uv_tcp_t tcp3, tcp3_copy;
 static uv_connect_t connect_req;
 static uv_write_t w1, w2, w3;
 static uv_udp_send_t send_req;
-static int write_cbs, connections, connected, datagrams, reads;
+static int write_cbs, connections, connected, datagrams, reads, empty_reads;
 static int stage;
 static struct sockaddr_in loopback;  /* the listener's address */
 static struct sockaddr_in loopback0; /* 127.0.0.1:0 */
@@ -149,6 +149,8 @@ static void take_pending(uv_stream_t* s) {
 
 static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   (void) buf;
+  if (nread == 0)
+    empty_reads++;
   if (nread <= 0)
     return;
   reads++;
@@ -242,6 +244,9 @@ int main(void) {
   ASSERT_EQ(datagrams, 1);
   ASSERT_EQ(stage, 2);
   ASSERT_GE(reads, 2);
+  /* A read that brought a handle is not followed by a read into an empty
+   * socket (libuv stops after a short read): no empty read_cb. */
+  ASSERT_EQ(empty_reads, 0);
   ASSERT_EQ(uv_loop_close(loop), 0);
   return 0;
 }
