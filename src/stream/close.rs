@@ -46,8 +46,10 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
             // socket already reset) changes nothing worth reporting.
             let _ = socket.set_linger(Some(Duration::ZERO));
         }
-        let fd = socket.as_raw_fd();
-        let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        if stream_mut::<T>(st, key).is_ok_and(|s| std::mem::take(&mut s.registered)) {
+            let fd = socket.as_raw_fd();
+            let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
+        }
         drop(socket);
     }
     st.set_active(key, false);

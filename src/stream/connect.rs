@@ -4,8 +4,8 @@
 //! way the callback runs from the loop, never inside `connect`.
 
 use super::{
-    mark_pending, push_ready, refresh_active, stream_mut, sync_interest, sync_pending, write,
-    ReqCb, StreamHandle,
+    mark_pending, push_ready, refresh_active, stream_mut, sync_pending, watch, write, ReqCb,
+    StreamHandle,
 };
 use crate::core::state::Key;
 use crate::error::{Error, Result};
@@ -20,6 +20,13 @@ pub(crate) fn begin<T: StreamHandle>(
     cb: ReqCb<T>,
     known: Option<Result<()>>,
 ) -> Result<()> {
+    if known.is_none() {
+        // Registered after `connect(2)`, epoll reports only what follows
+        // it; registered before, an event gathered earlier may be stale.
+        let s = stream_mut::<T>(st, key)?;
+        s.verify_connect = s.registered;
+        watch::<T>(st, key, false)?;
+    }
     let s = stream_mut::<T>(st, key)?;
     s.connect = Some(cb);
     // Writes made from now on wait for the outcome, empty ones included.
@@ -37,13 +44,15 @@ pub(crate) fn begin<T: StreamHandle>(
     if now {
         mark_pending::<T>(st, key);
     }
-    sync_interest::<T>(st, key, false);
     refresh_active::<T>(st, key);
     Ok(())
 }
 
 /// A writable event while connecting: the outcome is the socket's pending
-/// error. Without one the socket is connected only if it has a peer (a
+/// error (`SO_ERROR`), as libuv. A socket registered only after
+/// `connect(2)` reports writable only once the handshake is over; one
+/// registered before it (adopted) may have an event from before it in the
+/// batch, so without an error it is connected only if it has a peer (a
 /// stray event while the handshake is still going is ignored).
 pub(super) fn on_writable<T: StreamHandle>(lp: &Loop, key: Key) {
     let outcome = {
@@ -57,6 +66,7 @@ pub(super) fn on_writable<T: StreamHandle>(lp: &Loop, key: Key) {
         match sock.take_error() {
             Ok(Some(err)) => Err(Error::from(err)),
             Err(err) => Err(Error::from(err)),
+            Ok(None) if !s.verify_connect => Ok(()),
             Ok(None) => match sock.peer_addr() {
                 Ok(_) => Ok(()),
                 Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => return,
@@ -88,7 +98,6 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         s.writes.hold(false);
         st.active_reqs -= 1;
         st.sync_liveness();
-        sync_interest::<T>(st, key, false);
         refresh_active::<T>(st, key);
         cb
     };
@@ -108,7 +117,6 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         let reading = s.reading;
         // The writes a failure cancelled, a shutdown now possible.
         sync_pending::<T>(st, key);
-        sync_interest::<T>(st, key, false);
         refresh_active::<T>(st, key);
         if ok && reading {
             // Data that came with the handshake raised its edge while

@@ -132,8 +132,12 @@ pub(crate) fn stream_mut<T: StreamHandle>(
 /// The stream part of a handle's state in the loop's slab.
 pub(crate) struct StreamState<T> {
     pub(crate) socket: Option<Socket>,
-    /// The interest the socket is registered with, once registered.
-    registered: Option<Interest>,
+    /// The socket is in the loop's epoll set (with [`INTEREST`]).
+    registered: bool,
+    /// The socket was registered before the connect began, so an event
+    /// the poll phase gathered before it may be stale: a writable event
+    /// without `SO_ERROR` is then confirmed with `getpeername`.
+    pub(crate) verify_connect: bool,
     /// libuv's `UV_HANDLE_READABLE`: connected (or connecting); cleared by
     /// a read error.
     pub(crate) readable: bool,
@@ -186,7 +190,8 @@ impl<T> Default for StreamState<T> {
     fn default() -> Self {
         StreamState {
             socket: None,
-            registered: None,
+            registered: false,
+            verify_connect: false,
             readable: false,
             writable: false,
             reading: false,
@@ -266,19 +271,24 @@ impl<T> StreamState<T> {
     }
 }
 
-/// Gives the handle `socket`, registered for reading. On error the socket
-/// is dropped (closed) and the handle left without one.
+/// Gives the handle `socket`, a socket the loop made (created or
+/// accepted): it joins the epoll set when the stream first needs an event
+/// ([`watch`]).
 pub(crate) fn install_socket<T: StreamHandle>(
     st: &mut LoopState,
     key: Key,
     socket: Socket,
 ) -> Result<()> {
-    try_install::<T>(st, key, socket).map_err(|(err, _)| err)
+    let s = stream_mut::<T>(st, key)?;
+    s.socket = Some(socket);
+    s.registered = false;
+    Ok(())
 }
 
-/// [`install_socket`] that gives the socket back with the error, for a
-/// caller that must not close it (EEXIST: the loop watches that very
-/// descriptor for another handle, which owns it).
+/// Gives the handle `socket`, a descriptor the caller adopted, registered
+/// at once: EEXIST, with the socket given back so the caller does not
+/// close it, when the loop watches that very descriptor for another
+/// handle, which owns it. On another error the socket is given back too.
 pub(crate) fn try_install<T: StreamHandle>(
     st: &mut LoopState,
     key: Key,
@@ -288,14 +298,14 @@ pub(crate) fn try_install<T: StreamHandle>(
     if let Err(e) = st
         .poll
         .registry()
-        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)
+        .register(&mut SourceFd(&fd), key.token(), INTEREST)
     {
         return Err((e.into(), socket));
     }
     match stream_mut::<T>(st, key) {
         Ok(s) => {
             s.socket = Some(socket);
-            s.registered = Some(Interest::READABLE);
+            s.registered = true;
             Ok(())
         }
         Err(err) => {
@@ -305,41 +315,36 @@ pub(crate) fn try_install<T: StreamHandle>(
     }
 }
 
-/// The interest the stream needs: always readable (mio needs something;
-/// a readable event for a stream that does not read is ignored and its
-/// data waits), writable while a connect or writes wait.
-fn wanted_interest<T>(s: &StreamState<T>) -> Interest {
-    if s.connecting || s.writes.has_waiting() {
-        Interest::READABLE.add(Interest::WRITABLE)
-    } else {
-        Interest::READABLE
-    }
-}
+/// What a stream registers for, once: readable and writable,
+/// edge-triggered. A writable edge nobody waits for costs nothing but is
+/// rare: the kernel raises one only when room comes back after a write
+/// found none (or with a readable edge, which wakes the loop anyway). A
+/// readable event for a stream that does not read is ignored: its data
+/// waits in the socket.
+const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
-/// Registers the interest the stream needs now, if it changed; with
-/// `rearm`, always (epoll then reports the socket again if it is ready,
-/// recovering an edge that went by while nobody listened).
-pub(crate) fn sync_interest<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) {
-    let Ok(s) = stream_mut::<T>(st, key) else {
-        return;
-    };
-    let want = wanted_interest(s);
+/// Puts the stream's socket in the epoll set if it is not there yet; with
+/// `rearm`, re-registers it anyway (epoll then reports the socket again if
+/// it is ready, recovering an edge that went by while nobody listened).
+/// Registering reports what is ready already, so an edge from before it
+/// is not lost either.
+pub(crate) fn watch<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) -> Result<()> {
+    let s = stream_mut::<T>(st, key)?;
     let Some(fd) = s.fd() else {
-        return;
+        return Ok(());
     };
-    if !rearm && s.registered == Some(want) {
-        return;
+    if s.registered && !rearm {
+        return Ok(());
     }
-    if st
-        .poll
-        .registry()
-        .reregister(&mut SourceFd(&fd), key.token(), want)
-        .is_ok()
-    {
-        if let Ok(s) = stream_mut::<T>(st, key) {
-            s.registered = Some(want);
-        }
+    let registered = s.registered;
+    let registry = st.poll.registry();
+    if registered {
+        registry.reregister(&mut SourceFd(&fd), key.token(), INTEREST)?;
+    } else {
+        registry.register(&mut SourceFd(&fd), key.token(), INTEREST)?;
+        stream_mut::<T>(st, key)?.registered = true;
     }
+    Ok(())
 }
 
 /// Makes the handle active exactly while it does something.

@@ -7,7 +7,7 @@
 //! hits the end of the stream or fails, or [`READ_BUDGET`] reads were
 //! made; then it goes on the ready list and reads again next iteration.
 
-use super::{push_ready, refresh_active, stream_mut, sync_interest, StreamHandle, READ_BUDGET};
+use super::{push_ready, refresh_active, stream_mut, watch, StreamHandle, READ_BUDGET};
 use crate::core::state::{Deferred, Key};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -164,12 +164,13 @@ fn start<T: StreamHandle>(h: &T, sink: Box<dyn ReadSink<T>>) -> Result<()> {
         if !s.readable {
             return Err(StatusCode::ENOTCONN.into());
         }
+        // Data may have arrived while not reading, its edge gone.
+        watch::<T>(st, key, true)?;
+        let s = stream_mut::<T>(st, key)?;
         s.reading = true;
         s.epoch += 1;
         s.sink = sink.take();
         refresh_active::<T>(st, key);
-        // Data may have arrived while not reading, its edge gone.
-        sync_interest::<T>(st, key, true);
         Ok(())
     })
 }

@@ -5,9 +5,10 @@
 
 use super::write_queue::{with_io_slices, Progress};
 use super::{
-    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, sync_pending, ReqCb,
-    Sender, StreamHandle,
+    finish_connect, mark_pending, refresh_active, stream_mut, sync_pending, watch, ReqCb, Sender,
+    StreamHandle,
 };
+use crate::core::run::IoEvent;
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -63,17 +64,29 @@ fn enqueue<T: StreamHandle>(
     Ok(())
 }
 
-/// What a write or flush left: completions to report, interest to change.
+/// What a write or flush left: completions to report, a socket to watch
+/// for room.
 fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
     let Ok(s) = stream_mut::<T>(st, key) else {
         return;
     };
+    let waiting = s.writes.has_waiting();
     if s.writes.has_done() {
         mark_pending::<T>(st, key);
     }
-    // Both compare before they change anything: no system call unless the
-    // queue started or stopped waiting.
-    sync_interest::<T>(st, key, false);
+    // No system call once the socket is registered (its interest never
+    // changes). If it cannot be (the user's epoll watch limit), the
+    // writes are tried again after every poll phase instead of waiting
+    // for an edge that would never come.
+    if waiting && watch::<T>(st, key, false).is_err() {
+        st.push_ready(IoEvent {
+            key,
+            readable: false,
+            writable: true,
+            error: false,
+            closed: false,
+        });
+    }
     refresh_active::<T>(st, key);
 }
 
