@@ -190,7 +190,7 @@ impl Handle {
     /// EBADF when a UDP or TCP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
     pub fn fileno(&self) -> Result<RawFd> {
-        self.lp.state().live(self.key)?.kind.fileno()
+        self.lp.state().live_mut(self.key)?.kind.hand_out_fd()
     }
 
     /// Closes the handle (`uv_close`). It stops at once; `cb` runs in the

@@ -46,7 +46,11 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
             // socket already reset) changes nothing worth reporting.
             let _ = socket.set_linger(Some(Duration::ZERO));
         }
-        if stream_mut::<T>(st, key).is_ok_and(|s| std::mem::take(&mut s.registered)) {
+        // Closing the last reference to the file removes it from the epoll
+        // set; a stale event already gathered misses the freed slot's
+        // generation. Another reference would keep it there, reporting
+        // edges under the old token.
+        if stream_mut::<T>(st, key).is_ok_and(|s| std::mem::take(&mut s.registered) && s.shared) {
             let fd = socket.as_raw_fd();
             let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
         }

@@ -138,6 +138,12 @@ pub(crate) struct StreamState<T> {
     /// the poll phase gathered before it may be stale: a writable event
     /// without `SO_ERROR` is then confirmed with `getpeername`.
     pub(crate) verify_connect: bool,
+    /// The descriptor may have other references to its open file: it was
+    /// adopted, or its number was handed out (`fileno`, from which a
+    /// caller may `dup` it or give it to a child). Closing a descriptor
+    /// that has none takes the file out of the epoll set by itself; one
+    /// that may have others is deregistered first.
+    pub(crate) shared: bool,
     /// libuv's `UV_HANDLE_READABLE`: connected (or connecting); cleared by
     /// a read error.
     pub(crate) readable: bool,
@@ -192,6 +198,7 @@ impl<T> Default for StreamState<T> {
             socket: None,
             registered: false,
             verify_connect: false,
+            shared: false,
             readable: false,
             writable: false,
             reading: false,
@@ -282,6 +289,7 @@ pub(crate) fn install_socket<T: StreamHandle>(
     let s = stream_mut::<T>(st, key)?;
     s.socket = Some(socket);
     s.registered = false;
+    s.shared = false;
     Ok(())
 }
 
@@ -306,6 +314,7 @@ pub(crate) fn try_install<T: StreamHandle>(
         Ok(s) => {
             s.socket = Some(socket);
             s.registered = true;
+            s.shared = true;
             Ok(())
         }
         Err(err) => {
