@@ -71,8 +71,10 @@ fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
         return;
     };
     let waiting = s.writes.has_waiting();
-    if s.writes.has_done() {
-        mark_pending::<T>(st, key);
+    // `mark_pending` without a second look-up, nor its liveness update:
+    // the requests count in `active_reqs`, so the loop is alive already.
+    if s.writes.has_done() && !std::mem::replace(&mut s.in_pending, true) {
+        st.push_pending(key, T::TYPE);
     }
     // No system call once the socket is registered (its interest never
     // changes). If it cannot be (the user's epoll watch limit), the
@@ -87,7 +89,8 @@ fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
             closed: false,
         });
     }
-    refresh_active::<T>(st, key);
+    // Writes do not change whether the handle is active (reading or
+    // listening): no `refresh_active`.
 }
 
 /// `write`: see [`Tcp::write`](crate::Tcp::write).
@@ -288,7 +291,6 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
                 };
                 st.active_reqs -= 1;
                 st.sync_liveness();
-                refresh_active::<T>(st, key);
                 Step::Write(cb, status)
             } else if s.shutdown_ready() {
                 let status = match &s.socket {
