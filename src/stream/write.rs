@@ -307,8 +307,10 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
             } else {
                 // A callback of this round may have queued the handle again
                 // for what the round then reported itself (a shutdown made
-                // with the queue empty).
-                sync_pending::<T>(st, key);
+                // with the queue empty). Looked up again only then.
+                if s.owes_pending() != s.in_pending {
+                    sync_pending::<T>(st, key);
+                }
                 return;
             }
         };
