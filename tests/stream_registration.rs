@@ -7,9 +7,10 @@
 
 mod util;
 
-use ruv::{Loop, RunMode};
+use ruv::{Loop, Pipe, ReadResult, RunMode};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 
 use util::shared;
 use util::tcp::{accepting_listener, collect, finish, pair, pattern, run_until};
@@ -184,5 +185,81 @@ fn a_socket_closed_without_being_handed_out_leaves_the_epoll_set() {
         lp.run(RunMode::NoWait).unwrap();
         assert_eq!(epoll_set(&lp).len(), before);
     }
+    lp.close().unwrap();
+}
+
+#[test]
+fn a_pipe_asks_for_writable_edges_only_while_writes_wait() {
+    // A Unix socket raises a writable edge each time its peer reads, so a
+    // pipe registered for writing for good would wake the loop once more
+    // per message: it registers for reading, and for writing only while
+    // writes wait.
+    let lp = Loop::new().unwrap();
+    let (mine, mut peer) = UnixStream::pair().unwrap();
+    let pipe = Pipe::new(&lp, false);
+    pipe.open(mine).unwrap();
+    let fd = pipe.as_raw_fd();
+    let only_reading = |lp: &Loop| {
+        let masks = masks_of(lp, fd);
+        masks.len() == 1 && masks[0] & (EPOLLIN | EPOLLOUT) == EPOLLIN
+    };
+    assert!(only_reading(&lp));
+    // 1 byte goes out at once: nothing changes.
+    pipe.write(&[b"x"], |_, r| r.unwrap()).unwrap();
+    assert!(only_reading(&lp));
+    // More than the socket takes: writable edges wanted until it drained.
+    let big = pattern(16 << 20, 7);
+    let done = shared(false);
+    let d = done.clone();
+    pipe.write(&[&big], move |_, r| {
+        r.unwrap();
+        *d.borrow_mut() = true;
+    })
+    .unwrap();
+    let masks = masks_of(&lp, fd);
+    assert_eq!(masks.len(), 1);
+    assert_eq!(masks[0] & (EPOLLIN | EPOLLOUT), EPOLLIN | EPOLLOUT);
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0u8; 1 + (16 << 20)];
+        peer.read_exact(&mut got).unwrap();
+        (peer, got)
+    });
+    run_until(&lp, || *done.borrow());
+    let (mut peer, got) = reader.join().unwrap();
+    assert_eq!(got[0], b'x');
+    assert!(got[1..] == big[..]);
+    assert!(only_reading(&lp));
+
+    // An echo against a peer that pauses between messages: one event per
+    // message (two if every read of the peer raised a writable edge).
+    let echoes = 200;
+    let seen = shared(0usize);
+    let s2 = seen.clone();
+    pipe.read_start(move |p, r| {
+        if let ReadResult::Data(d) = r {
+            *s2.borrow_mut() += d.len();
+            p.write(&[d], |_, r| r.unwrap()).unwrap();
+        }
+    })
+    .unwrap();
+    let before = lp.metrics().events;
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        for i in 0..echoes {
+            peer.write_all(&[i as u8; 64]).unwrap();
+            peer.read_exact(&mut buf).unwrap();
+            assert_eq!(buf, [i as u8; 64]);
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    });
+    run_until(&lp, || *seen.borrow() == echoes * 64);
+    echo.join().unwrap();
+    let events = lp.metrics().events - before;
+    assert!(
+        events < (echoes as u64) * 3 / 2,
+        "{events} events for {echoes} echoes"
+    );
+    pipe.close(|| {});
+    lp.run(RunMode::Default).unwrap();
     lp.close().unwrap();
 }

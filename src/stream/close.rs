@@ -50,7 +50,7 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
         // set; a stale event already gathered misses the freed slot's
         // generation. Another reference would keep it there, reporting
         // edges under the old token.
-        if stream_mut::<T>(st, key).is_ok_and(|s| std::mem::take(&mut s.registered) && s.shared) {
+        if stream_mut::<T>(st, key).is_ok_and(|s| s.registered.take().is_some() && s.shared) {
             let fd = socket.as_raw_fd();
             let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
         }

@@ -20,12 +20,19 @@ pub(crate) fn begin<T: StreamHandle>(
     cb: ReqCb<T>,
     known: Option<Result<()>>,
 ) -> Result<()> {
+    let mut known = known;
     if known.is_none() {
         // Registered after `connect(2)`, epoll reports only what follows
         // it; registered before, an event gathered earlier may be stale.
         let s = stream_mut::<T>(st, key)?;
-        s.verify_connect = s.registered;
-        watch::<T>(st, key, false)?;
+        s.verify_connect = s.registered.is_some();
+        s.connecting = true;
+        if let Err(err) = watch::<T>(st, key, false) {
+            // No event would ever come: the callback gets the error from
+            // the pending phase, as an ECONNREFUSED from `connect(2)`.
+            stream_mut::<T>(st, key)?.connecting = false;
+            known = Some(Err(err));
+        }
     }
     let s = stream_mut::<T>(st, key)?;
     s.connect = Some(cb);
@@ -36,8 +43,6 @@ pub(crate) fn begin<T: StreamHandle>(
     let now = known.is_some();
     if now {
         s.connect_outcome = known;
-    } else {
-        s.connecting = true;
     }
     st.active_reqs += 1;
     st.mark_alive();
@@ -98,6 +103,9 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         s.writes.hold(false);
         st.active_reqs -= 1;
         st.sync_liveness();
+        // A pipe stops asking for writable edges (a failed change only
+        // costs wake-ups); TCP keeps its interest and makes no call.
+        let _ = watch::<T>(st, key, false);
         refresh_active::<T>(st, key);
         cb
     };
@@ -117,6 +125,7 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         let reading = s.reading;
         // The writes a failure cancelled, a shutdown now possible.
         sync_pending::<T>(st, key);
+        let _ = watch::<T>(st, key, false);
         refresh_active::<T>(st, key);
         if ok && reading {
             // Data that came with the handshake raised its edge while

@@ -13,6 +13,13 @@
 //! (and at least [`READ_BUDGET`]) connections per event, then goes on the
 //! ready list too; `read_start` and `listen` re-arm the epoll
 //! registration so that an edge that went by unseen is reported again.
+//!
+//! A socket the loop made (created, accepted) joins the epoll set only
+//! when the stream first needs an event ([`watch`]: reading, listening,
+//! connecting, writes waiting for room): no `epoll_ctl` for a socket that
+//! is never polled (an accepted connection closed unread). A TCP socket
+//! registers once for reading and writing together, so none either when a
+//! connect or a write starts or stops waiting ([`wanted_interest`]).
 
 mod close;
 mod connect;
@@ -64,6 +71,9 @@ pub(crate) trait StreamHandle: AsRef<Handle> + Sized + 'static {
     fn from_key(lp: &Loop, key: Key) -> Self;
     /// The stream part of the handle's state, if `kind` is this type.
     fn stream_of(kind: &mut Kind) -> Option<&mut StreamState<Self>>;
+    /// Whether the stream stays registered for writing when nothing waits
+    /// to be written ([`wanted_interest`]).
+    const STEADY_WRITE_INTEREST: bool = false;
     /// Whether reads may bring descriptors (an IPC pipe).
     fn passes_handles(_kind: &mut Kind) -> bool {
         false
@@ -132,8 +142,8 @@ pub(crate) fn stream_mut<T: StreamHandle>(
 /// The stream part of a handle's state in the loop's slab.
 pub(crate) struct StreamState<T> {
     pub(crate) socket: Option<Socket>,
-    /// The socket is in the loop's epoll set (with [`INTEREST`]).
-    registered: bool,
+    /// The interest the socket is in the loop's epoll set with, once it is.
+    registered: Option<Interest>,
     /// The socket was registered before the connect began, so an event
     /// the poll phase gathered before it may be stale: a writable event
     /// without `SO_ERROR` is then confirmed with `getpeername`.
@@ -196,7 +206,7 @@ impl<T> Default for StreamState<T> {
     fn default() -> Self {
         StreamState {
             socket: None,
-            registered: false,
+            registered: None,
             verify_connect: false,
             shared: false,
             readable: false,
@@ -288,7 +298,7 @@ pub(crate) fn install_socket<T: StreamHandle>(
 ) -> Result<()> {
     let s = stream_mut::<T>(st, key)?;
     s.socket = Some(socket);
-    s.registered = false;
+    s.registered = None;
     s.shared = false;
     Ok(())
 }
@@ -303,17 +313,19 @@ pub(crate) fn try_install<T: StreamHandle>(
     socket: Socket,
 ) -> std::result::Result<(), (Error, Socket)> {
     let fd = socket.as_raw_fd();
+    // Nothing waits yet: what an idle stream of the type needs.
+    let want = idle_interest::<T>();
     if let Err(e) = st
         .poll
         .registry()
-        .register(&mut SourceFd(&fd), key.token(), INTEREST)
+        .register(&mut SourceFd(&fd), key.token(), want)
     {
         return Err((e.into(), socket));
     }
     match stream_mut::<T>(st, key) {
         Ok(s) => {
             s.socket = Some(socket);
-            s.registered = true;
+            s.registered = Some(want);
             s.shared = true;
             Ok(())
         }
@@ -324,17 +336,46 @@ pub(crate) fn try_install<T: StreamHandle>(
     }
 }
 
-/// What a stream registers for, once: readable and writable,
-/// edge-triggered. A writable edge nobody waits for costs nothing but is
-/// rare: the kernel raises one only when room comes back after a write
-/// found none (or with a readable edge, which wakes the loop anyway). A
-/// readable event for a stream that does not read is ignored: its data
-/// waits in the socket.
-const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+/// The interest of a stream with no connect and no write waiting:
+/// reading (mio needs something; a readable event for a stream that does
+/// not read is ignored and its data waits), and for TCP writing too.
+fn idle_interest<T: StreamHandle>() -> Interest {
+    if T::STEADY_WRITE_INTEREST {
+        Interest::READABLE.add(Interest::WRITABLE)
+    } else {
+        Interest::READABLE
+    }
+}
 
-/// Puts the stream's socket in the epoll set if it is not there yet; with
-/// `rearm`, re-registers it anyway (epoll then reports the socket again if
-/// it is ready, recovering an edge that went by while nobody listened).
+/// The interest the stream needs now: writable too while a connect or
+/// writes wait. A TCP socket keeps it always (`STEADY_WRITE_INTEREST`):
+/// the kernel raises a writable edge on it only when room comes back after
+/// a write found none, so the interest costs no wake-up, and keeping it
+/// saves two `epoll_ctl` per connect and per full socket. A Unix socket
+/// raises one each time the peer reads (measured: two events per echo
+/// against a peer that pauses between messages), so a pipe asks for it
+/// only while needed, as libuv does.
+pub(crate) fn wanted_interest<T: StreamHandle>(s: &StreamState<T>) -> Interest {
+    if s.connecting || s.writes.has_waiting() {
+        Interest::READABLE.add(Interest::WRITABLE)
+    } else {
+        idle_interest::<T>()
+    }
+}
+
+/// Whether the registration differs from what the stream needs: a socket
+/// not registered yet needs one only once a connect or writes wait.
+pub(crate) fn interest_stale<T: StreamHandle>(s: &StreamState<T>) -> bool {
+    match s.registered {
+        None => s.connecting || s.writes.has_waiting(),
+        Some(have) => have != wanted_interest(s),
+    }
+}
+
+/// Puts the stream's socket in the epoll set with the interest it needs
+/// ([`wanted_interest`]), or changes it if it changed; with `rearm`,
+/// re-registers it anyway (epoll then reports the socket again if it is
+/// ready, recovering an edge that went by while nobody listened).
 /// Registering reports what is ready already, so an edge from before it
 /// is not lost either.
 pub(crate) fn watch<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) -> Result<()> {
@@ -342,17 +383,17 @@ pub(crate) fn watch<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) 
     let Some(fd) = s.fd() else {
         return Ok(());
     };
-    if s.registered && !rearm {
+    let want = wanted_interest(s);
+    let registered = s.registered;
+    if registered == Some(want) && !rearm {
         return Ok(());
     }
-    let registered = s.registered;
     let registry = st.poll.registry();
-    if registered {
-        registry.reregister(&mut SourceFd(&fd), key.token(), INTEREST)?;
-    } else {
-        registry.register(&mut SourceFd(&fd), key.token(), INTEREST)?;
-        stream_mut::<T>(st, key)?.registered = true;
+    match registered {
+        Some(_) => registry.reregister(&mut SourceFd(&fd), key.token(), want)?,
+        None => registry.register(&mut SourceFd(&fd), key.token(), want)?,
     }
+    stream_mut::<T>(st, key)?.registered = Some(want);
     Ok(())
 }
 

@@ -5,8 +5,8 @@
 
 use super::write_queue::{with_io_slices, Progress};
 use super::{
-    finish_connect, mark_pending, refresh_active, stream_mut, sync_pending, watch, ReqCb, Sender,
-    StreamHandle,
+    finish_connect, interest_stale, mark_pending, refresh_active, stream_mut, sync_pending, watch,
+    ReqCb, Sender, StreamHandle,
 };
 use crate::core::run::IoEvent;
 use crate::core::state::{Key, LoopState};
@@ -71,16 +71,17 @@ fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
         return;
     };
     let waiting = s.writes.has_waiting();
+    let stale = interest_stale(s);
     // `mark_pending` without a second look-up, nor its liveness update:
     // the requests count in `active_reqs`, so the loop is alive already.
     if s.writes.has_done() && !std::mem::replace(&mut s.in_pending, true) {
         st.push_pending(key, T::TYPE);
     }
-    // No system call once the socket is registered (its interest never
-    // changes). If it cannot be (the user's epoll watch limit), the
-    // writes are tried again after every poll phase instead of waiting
-    // for an edge that would never come.
-    if waiting && watch::<T>(st, key, false).is_err() {
+    // No system call unless the registration must change: never for a
+    // TCP socket once registered. If it cannot be made (the user's epoll
+    // watch limit) while writes wait, they are tried again after every
+    // poll phase instead of waiting for an edge that would never come.
+    if stale && watch::<T>(st, key, false).is_err() && waiting {
         st.push_ready(IoEvent {
             key,
             readable: false,
