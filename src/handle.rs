@@ -189,8 +189,12 @@ impl Handle {
     ///
     /// EBADF when a UDP or TCP handle has no socket yet; EINVAL for handle types
     /// without a descriptor; the closed-handle error once closed.
+    ///
+    /// A stream whose number was handed out may have been duplicated: its
+    /// close then takes it out of the loop's epoll set explicitly (one
+    /// `epoll_ctl` more), which closing the only descriptor does by itself.
     pub fn fileno(&self) -> Result<RawFd> {
-        self.lp.state().live(self.key)?.kind.fileno()
+        self.lp.state().live_mut(self.key)?.kind.hand_out_fd()
     }
 
     /// Closes the handle (`uv_close`). It stops at once; `cb` runs in the

@@ -120,6 +120,8 @@ stream::stream_methods!(Tcp);
 
 impl StreamHandle for Tcp {
     const TYPE: HandleType = HandleType::Tcp;
+    // A TCP socket raises a writable edge only after a write found no room.
+    const STEADY_WRITE_INTEREST: bool = true;
 
     fn from_key(lp: &Loop, key: Key) -> Tcp {
         Tcp {

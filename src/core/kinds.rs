@@ -66,6 +66,17 @@ impl Kind {
         })
     }
 
+    /// [`Kind::fileno`] for the user, who may share it (`dup`, a child):
+    /// a stream then deregisters it before closing it.
+    pub(crate) fn hand_out_fd(&mut self) -> Result<RawFd> {
+        match self {
+            Kind::Tcp(t) => t.stream.shared = true,
+            Kind::Pipe(p) => p.stream.shared = true,
+            _ => {}
+        }
+        self.fileno()
+    }
+
     /// The handle's descriptor (`uv_fileno`): EBADF while it has none yet,
     /// EINVAL for kinds without one.
     pub(crate) fn fileno(&self) -> Result<RawFd> {

@@ -35,7 +35,6 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
     s.writable = false;
     s.writes.cancel_all();
     let socket = s.socket.take();
-    let registered = s.registered.take().is_some();
     // Completions are reported by the closing phase, not the pending one:
     // a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut s.in_pending) {
@@ -47,9 +46,11 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
             // socket already reset) changes nothing worth reporting.
             let _ = socket.set_linger(Some(Duration::ZERO));
         }
-        // Not a socket released to a poll handle: its registration is the
-        // poll handle's.
-        if registered {
+        // Closing the last reference to the file removes it from the epoll
+        // set; a stale event already gathered misses the freed slot's
+        // generation. Another reference would keep it there, reporting
+        // edges under the old token.
+        if stream_mut::<T>(st, key).is_ok_and(|s| s.registered.take().is_some() && s.shared) {
             let fd = socket.as_raw_fd();
             let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
         }

@@ -4,8 +4,7 @@
 //! way the callback runs from the loop, never inside `connect`.
 
 use super::{
-    mark_pending, refresh_active, stream_mut, sync_interest, sync_pending, write, ReqCb,
-    StreamHandle,
+    mark_pending, refresh_active, stream_mut, sync_pending, watch, write, ReqCb, StreamHandle,
 };
 use crate::core::state::Key;
 use crate::error::{Error, Result};
@@ -20,6 +19,20 @@ pub(crate) fn begin<T: StreamHandle>(
     cb: ReqCb<T>,
     known: Option<Result<()>>,
 ) -> Result<()> {
+    let mut known = known;
+    if known.is_none() {
+        // Registered after `connect(2)`, epoll reports only what follows
+        // it; registered before, an event gathered earlier may be stale.
+        let s = stream_mut::<T>(st, key)?;
+        s.verify_connect = s.registered.is_some();
+        s.connecting = true;
+        if let Err(err) = watch::<T>(st, key, false) {
+            // No event would ever come: the callback gets the error from
+            // the pending phase, as an ECONNREFUSED from `connect(2)`.
+            stream_mut::<T>(st, key)?.connecting = false;
+            known = Some(Err(err));
+        }
+    }
     let s = stream_mut::<T>(st, key)?;
     s.connect = Some(cb);
     // Writes made from now on wait for the outcome, empty ones included.
@@ -29,21 +42,21 @@ pub(crate) fn begin<T: StreamHandle>(
     let now = known.is_some();
     if now {
         s.connect_outcome = known;
-    } else {
-        s.connecting = true;
     }
     st.active_reqs += 1;
     st.mark_alive();
     if now {
         mark_pending::<T>(st, key);
     }
-    sync_interest::<T>(st, key, false);
     refresh_active::<T>(st, key);
     Ok(())
 }
 
 /// A writable event while connecting: the outcome is the socket's pending
-/// error. Without one the socket is connected only if it has a peer (a
+/// error (`SO_ERROR`), as libuv. A socket registered only after
+/// `connect(2)` reports writable only once the handshake is over; one
+/// registered before it (adopted) may have an event from before it in the
+/// batch, so without an error it is connected only if it has a peer (a
 /// stray event while the handshake is still going is ignored).
 pub(super) fn on_writable<T: StreamHandle>(lp: &Loop, key: Key) {
     let outcome = {
@@ -57,6 +70,7 @@ pub(super) fn on_writable<T: StreamHandle>(lp: &Loop, key: Key) {
         match sock.take_error() {
             Ok(Some(err)) => Err(Error::from(err)),
             Err(err) => Err(Error::from(err)),
+            Ok(None) if !s.verify_connect => Ok(()),
             Ok(None) => match sock.peer_addr() {
                 Ok(_) => Ok(()),
                 Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => return,
@@ -88,7 +102,9 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         s.writes.hold(false);
         st.active_reqs -= 1;
         st.sync_liveness();
-        sync_interest::<T>(st, key, false);
+        // A pipe stops asking for writable edges (a failed change only
+        // costs wake-ups); TCP keeps its interest and makes no call.
+        let _ = watch::<T>(st, key, false);
         refresh_active::<T>(st, key);
         cb
     };
@@ -110,10 +126,10 @@ pub(crate) fn finish_connect<T: StreamHandle>(lp: &Loop, key: Key, outcome: Resu
         sync_pending::<T>(st, key);
         // Data that came with the handshake raised its edge while only the
         // connect was looked at: re-arming makes epoll report it again if
-        // it is there. Not a ready-list entry, whose read on an empty
+        // it is there. Not a ready-list entry, whose read of an empty
         // socket would hand the program's buffer back empty (a read
         // callback with nothing, which libuv never makes here).
-        sync_interest::<T>(st, key, ok && reading);
+        let _ = watch::<T>(st, key, ok && reading);
         refresh_active::<T>(st, key);
         waiting && ok
     };

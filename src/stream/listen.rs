@@ -13,7 +13,7 @@
 //! at once, would fail again (a spin).
 
 use super::{
-    push_ready, refresh_active, stream_mut, sync_interest, ConnectionCb, StreamHandle, READ_BUDGET,
+    push_ready, refresh_active, stream_mut, watch, ConnectionCb, StreamHandle, READ_BUDGET,
 };
 use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
@@ -69,6 +69,9 @@ pub(crate) fn start_listening<T: StreamHandle>(
     let s = stream_mut::<T>(st, key)?;
     let sock = s.socket.as_ref().ok_or(StatusCode::EBADF)?;
     sock.listen(backlog)?;
+    // Connections may be waiting already, their edge gone.
+    watch::<T>(st, key, true)?;
+    let s = stream_mut::<T>(st, key)?;
     hold_reserve();
     if let Some(old) = s.listen_cb.replace(cb) {
         deferred.push(old);
@@ -77,8 +80,6 @@ pub(crate) fn start_listening<T: StreamHandle>(
     s.accept_budget = u32::try_from(backlog).unwrap_or(0).max(READ_BUDGET as u32);
     s.epoch += 1;
     refresh_active::<T>(st, key);
-    // Connections may be waiting already, their edge gone.
-    sync_interest::<T>(st, key, true);
     Ok(())
 }
 

@@ -13,6 +13,13 @@
 //! (and at least [`READ_BUDGET`]) connections per event, then goes on the
 //! ready list too; `read_start` and `listen` re-arm the epoll
 //! registration so that an edge that went by unseen is reported again.
+//!
+//! A socket the loop made (created, accepted) joins the epoll set only
+//! when the stream first needs an event ([`watch`]: reading, listening,
+//! connecting, writes waiting for room): no `epoll_ctl` for a socket that
+//! is never polled (an accepted connection closed unread). A TCP socket
+//! registers once for reading and writing together, so none either when a
+//! connect or a write starts or stops waiting ([`wanted_interest`]).
 
 mod close;
 mod connect;
@@ -64,6 +71,9 @@ pub(crate) trait StreamHandle: AsRef<Handle> + Sized + 'static {
     fn from_key(lp: &Loop, key: Key) -> Self;
     /// The stream part of the handle's state, if `kind` is this type.
     fn stream_of(kind: &mut Kind) -> Option<&mut StreamState<Self>>;
+    /// Whether the stream stays registered for writing when nothing waits
+    /// to be written ([`wanted_interest`]).
+    const STEADY_WRITE_INTEREST: bool = false;
     /// Whether reads may bring descriptors (an IPC pipe).
     fn passes_handles(_kind: &mut Kind) -> bool {
         false
@@ -132,9 +142,19 @@ pub(crate) fn stream_mut<T: StreamHandle>(
 /// The stream part of a handle's state in the loop's slab.
 pub(crate) struct StreamState<T> {
     pub(crate) socket: Option<Socket>,
-    /// The interest the socket is registered with, once registered; `None`
-    /// again while released to a poll handle ([`release_idle`]).
+    /// The interest the socket is in the loop's epoll set with, once it is;
+    /// `None` again while released to a poll handle ([`release_idle`]).
     registered: Option<Interest>,
+    /// The socket was registered before the connect began, so an event
+    /// the poll phase gathered before it may be stale: a writable event
+    /// without `SO_ERROR` is then confirmed with `getpeername`.
+    pub(crate) verify_connect: bool,
+    /// The descriptor may have other references to its open file: it was
+    /// adopted, or its number was handed out (`fileno`, from which a
+    /// caller may `dup` it or give it to a child). Closing a descriptor
+    /// that has none takes the file out of the epoll set by itself; one
+    /// that may have others is deregistered first.
+    pub(crate) shared: bool,
     /// libuv's `UV_HANDLE_READABLE`: connected (or connecting); cleared by
     /// a read error.
     pub(crate) readable: bool,
@@ -188,6 +208,8 @@ impl<T> Default for StreamState<T> {
         StreamState {
             socket: None,
             registered: None,
+            verify_connect: false,
+            shared: false,
             readable: false,
             writable: false,
             reading: false,
@@ -273,36 +295,45 @@ impl<T> StreamState<T> {
     }
 }
 
-/// Gives the handle `socket`, registered for reading. On error the socket
-/// is dropped (closed) and the handle left without one.
+/// Gives the handle `socket`, a socket the loop made (created or
+/// accepted): it joins the epoll set when the stream first needs an event
+/// ([`watch`]).
 pub(crate) fn install_socket<T: StreamHandle>(
     st: &mut LoopState,
     key: Key,
     socket: Socket,
 ) -> Result<()> {
-    try_install::<T>(st, key, socket).map_err(|(err, _)| err)
+    let s = stream_mut::<T>(st, key)?;
+    s.socket = Some(socket);
+    s.registered = None;
+    s.shared = false;
+    Ok(())
 }
 
-/// [`install_socket`] that gives the socket back with the error, for a
-/// caller that must not close it (EEXIST: the loop watches that very
-/// descriptor for another handle, which owns it).
+/// Gives the handle `socket`, a descriptor the caller adopted, registered
+/// at once: EEXIST, with the socket given back so the caller does not
+/// close it, when the loop watches that very descriptor for another
+/// handle, which owns it. On another error the socket is given back too.
 pub(crate) fn try_install<T: StreamHandle>(
     st: &mut LoopState,
     key: Key,
     socket: Socket,
 ) -> std::result::Result<(), (Error, Socket)> {
     let fd = socket.as_raw_fd();
+    // Nothing waits yet: what an idle stream of the type needs.
+    let want = idle_interest::<T>();
     if let Err(e) = st
         .poll
         .registry()
-        .register(&mut SourceFd(&fd), key.token(), Interest::READABLE)
+        .register(&mut SourceFd(&fd), key.token(), want)
     {
         return Err((e.into(), socket));
     }
     match stream_mut::<T>(st, key) {
         Ok(s) => {
             s.socket = Some(socket);
-            s.registered = Some(Interest::READABLE);
+            s.registered = Some(want);
+            s.shared = true;
             Ok(())
         }
         Err(err) => {
@@ -312,48 +343,65 @@ pub(crate) fn try_install<T: StreamHandle>(
     }
 }
 
-/// The interest the stream needs: always readable (mio needs something;
-/// a readable event for a stream that does not read is ignored and its
-/// data waits), writable while a connect or writes wait.
-fn wanted_interest<T>(s: &StreamState<T>) -> Interest {
-    if s.connecting || s.writes.has_waiting() {
+/// The interest of a stream with no connect and no write waiting:
+/// reading (mio needs something; a readable event for a stream that does
+/// not read is ignored and its data waits), and for TCP writing too.
+fn idle_interest<T: StreamHandle>() -> Interest {
+    if T::STEADY_WRITE_INTEREST {
         Interest::READABLE.add(Interest::WRITABLE)
     } else {
         Interest::READABLE
     }
 }
 
-/// Registers the interest the stream needs now, if it changed; with
-/// `rearm`, always (epoll then reports the socket again if it is ready,
-/// recovering an edge that went by while nobody listened). A socket
-/// released to a poll handle ([`release_idle`]) is registered again once
-/// the stream needs events.
-pub(crate) fn sync_interest<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) {
-    let Ok(s) = stream_mut::<T>(st, key) else {
-        return;
+/// The interest the stream needs now: writable too while a connect or
+/// writes wait. A TCP socket keeps it always (`STEADY_WRITE_INTEREST`):
+/// the kernel raises a writable edge on it only when room comes back after
+/// a write found none, so the interest costs no wake-up, and keeping it
+/// saves two `epoll_ctl` per connect and per full socket. A Unix socket
+/// raises one each time the peer reads (measured: two events per echo
+/// against a peer that pauses between messages), so a pipe asks for it
+/// only while needed, as libuv does.
+pub(crate) fn wanted_interest<T: StreamHandle>(s: &StreamState<T>) -> Interest {
+    if s.connecting || s.writes.has_waiting() {
+        Interest::READABLE.add(Interest::WRITABLE)
+    } else {
+        idle_interest::<T>()
+    }
+}
+
+/// Whether the registration differs from what the stream needs: a socket
+/// not registered yet needs one only once a connect or writes wait.
+pub(crate) fn interest_stale<T: StreamHandle>(s: &StreamState<T>) -> bool {
+    match s.registered {
+        None => s.connecting || s.writes.has_waiting(),
+        Some(have) => have != wanted_interest(s),
+    }
+}
+
+/// Puts the stream's socket in the epoll set with the interest it needs
+/// ([`wanted_interest`]), or changes it if it changed; with `rearm`,
+/// re-registers it anyway (epoll then reports the socket again if it is
+/// ready, recovering an edge that went by while nobody listened).
+/// Registering reports what is ready already, so an edge from before it
+/// is not lost either.
+pub(crate) fn watch<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) -> Result<()> {
+    let s = stream_mut::<T>(st, key)?;
+    let Some(fd) = s.fd() else {
+        return Ok(());
     };
     let want = wanted_interest(s);
-    let Some(fd) = s.fd() else {
-        return;
-    };
-    let released = s.registered.is_none();
-    if released && !s.needs_events() {
-        return;
-    }
-    if !released && !rearm && s.registered == Some(want) {
-        return;
+    let registered = s.registered;
+    if registered == Some(want) && !rearm {
+        return Ok(());
     }
     let registry = st.poll.registry();
-    let done = if released {
-        registry.register(&mut SourceFd(&fd), key.token(), want)
-    } else {
-        registry.reregister(&mut SourceFd(&fd), key.token(), want)
-    };
-    if done.is_ok() {
-        if let Ok(s) = stream_mut::<T>(st, key) {
-            s.registered = Some(want);
-        }
+    match registered {
+        Some(_) => registry.reregister(&mut SourceFd(&fd), key.token(), want)?,
+        None => registry.register(&mut SourceFd(&fd), key.token(), want)?,
     }
+    stream_mut::<T>(st, key)?.registered = Some(want);
+    Ok(())
 }
 
 /// Takes the socket `fd` of the stream `key` out of the loop's epoll set if

@@ -7,7 +7,7 @@
 //! hits the end of the stream or fails, or [`READ_BUDGET`] reads were
 //! made; then it goes on the ready list and reads again next iteration.
 
-use super::{push_ready, refresh_active, stream_mut, sync_interest, StreamHandle, READ_BUDGET};
+use super::{push_ready, refresh_active, stream_mut, watch, StreamHandle, READ_BUDGET};
 use crate::core::state::{Deferred, Key};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -172,20 +172,12 @@ fn start<T: StreamHandle>(h: &T, sink: Box<dyn ReadSink<T>>) -> Result<()> {
         if !s.readable {
             return Err(StatusCode::ENOTCONN.into());
         }
+        // Data may have arrived while not reading, its edge gone.
+        watch::<T>(st, key, true)?;
+        let s = stream_mut::<T>(st, key)?;
         s.reading = true;
         s.epoch += 1;
         s.sink = sink.take();
-        // Data may have arrived while not reading, its edge gone.
-        sync_interest::<T>(st, key, true);
-        let s = stream_mut::<T>(st, key)?;
-        if s.registered.is_none() && s.fd().is_some() {
-            // Its socket was released to a poll handle that watches it
-            // still: reading would wait for events that never come.
-            s.reading = false;
-            s.epoch += 1;
-            sink = s.sink.take();
-            return Err(StatusCode::EEXIST.into());
-        }
         refresh_active::<T>(st, key);
         Ok(())
     })

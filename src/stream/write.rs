@@ -5,9 +5,10 @@
 
 use super::write_queue::{with_io_slices, Progress};
 use super::{
-    finish_connect, mark_pending, refresh_active, stream_mut, sync_interest, sync_pending, ReqCb,
-    Sender, StreamHandle,
+    finish_connect, interest_stale, mark_pending, refresh_active, stream_mut, sync_pending, watch,
+    ReqCb, Sender, StreamHandle,
 };
+use crate::core::run::IoEvent;
 use crate::core::state::{Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::trace::traced;
@@ -63,18 +64,34 @@ fn enqueue<T: StreamHandle>(
     Ok(())
 }
 
-/// What a write or flush left: completions to report, interest to change.
+/// What a write or flush left: completions to report, a socket to watch
+/// for room.
 fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
     let Ok(s) = stream_mut::<T>(st, key) else {
         return;
     };
-    if s.writes.has_done() {
-        mark_pending::<T>(st, key);
+    let waiting = s.writes.has_waiting();
+    let stale = interest_stale(s);
+    // `mark_pending` without a second look-up, nor its liveness update:
+    // the requests count in `active_reqs`, so the loop is alive already.
+    if s.writes.has_done() && !std::mem::replace(&mut s.in_pending, true) {
+        st.push_pending(key, T::TYPE);
     }
-    // Both compare before they change anything: no system call unless the
-    // queue started or stopped waiting.
-    sync_interest::<T>(st, key, false);
-    refresh_active::<T>(st, key);
+    // No system call unless the registration must change: never for a
+    // TCP socket once registered. If it cannot be made (the user's epoll
+    // watch limit) while writes wait, they are tried again after every
+    // poll phase instead of waiting for an edge that would never come.
+    if stale && watch::<T>(st, key, false).is_err() && waiting {
+        st.push_ready(IoEvent {
+            key,
+            readable: false,
+            writable: true,
+            error: false,
+            closed: false,
+        });
+    }
+    // Writes do not change whether the handle is active (reading or
+    // listening): no `refresh_active`.
 }
 
 /// `write`: see [`Tcp::write`](crate::Tcp::write).
@@ -275,7 +292,6 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
                 };
                 st.active_reqs -= 1;
                 st.sync_liveness();
-                refresh_active::<T>(st, key);
                 Step::Write(cb, status)
             } else if s.shutdown_ready() {
                 let status = match &s.socket {
@@ -292,8 +308,10 @@ pub(crate) fn run_completions<T: StreamHandle>(lp: &Loop, key: Key) {
             } else {
                 // A callback of this round may have queued the handle again
                 // for what the round then reported itself (a shutdown made
-                // with the queue empty).
-                sync_pending::<T>(st, key);
+                // with the queue empty). Looked up again only then.
+                if s.owes_pending() != s.in_pending {
+                    sync_pending::<T>(st, key);
+                }
                 return;
             }
         };

@@ -121,7 +121,10 @@ pub(crate) const INLINE_SLICES: usize = 16;
 /// Calls `f` with `bufs` as `IoSlice`s: on the stack up to
 /// [`INLINE_SLICES`], so the common write allocates nothing.
 pub(crate) fn with_io_slices<R>(bufs: &[&[u8]], f: impl FnOnce(&[IoSlice<'_>]) -> R) -> R {
-    if bufs.len() <= INLINE_SLICES {
+    if let [one] = bufs {
+        // The common write: no array of empty slices to fill first.
+        f(&[IoSlice::new(one)])
+    } else if bufs.len() <= INLINE_SLICES {
         let mut inline = [IoSlice::new(&[]); INLINE_SLICES];
         for (slot, buf) in inline.iter_mut().zip(bufs) {
             *slot = IoSlice::new(buf);
@@ -666,7 +669,7 @@ mod tests {
     #[test]
     fn inline_slices_hold_every_buffer_at_their_boundaries() {
         let data: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) + 1]).collect();
-        for count in [0, 1, INLINE_SLICES, INLINE_SLICES + 1, 40] {
+        for count in [0, 1, 2, INLINE_SLICES, INLINE_SLICES + 1, 40] {
             let bufs: Vec<&[u8]> = data[..count].iter().map(Vec::as_slice).collect();
             let seen = with_io_slices(&bufs, |slices| {
                 slices.iter().map(|s| s.to_vec()).collect::<Vec<_>>()
