@@ -71,7 +71,9 @@ pub enum Stdio {
     /// input as libuv has it.
     Ignore,
     /// A copy of this descriptor of ours (`UV_INHERIT_FD`; for a stream's
-    /// descriptor, `UV_INHERIT_STREAM`: pass its `as_raw_fd()`).
+    /// descriptor, `UV_INHERIT_STREAM`: pass its `as_raw_fd()`). As the
+    /// child's 0, 1 or 2 it is made blocking, as libuv does: the flag
+    /// belongs to the open file, which ours shares.
     InheritFd(RawFd),
     /// A connected socket pair (libuv's `UV_CREATE_PIPE`): the child gets
     /// one end (blocking, as programs expect of their standard

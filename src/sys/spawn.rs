@@ -200,6 +200,24 @@ fn null_mode(n: libc::c_int) -> libc::c_int {
     }
 }
 
+/// Clears `O_NONBLOCK` on `fd`'s open file.
+fn set_blocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL take and return plain ints; a bad descriptor
+    // is an error return.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::O_NONBLOCK != 0
+            && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Starts the child `spec` describes, with a pidfd for it if `with_pidfd`.
 pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
     // A slot that copies a descriptor onto itself must lose close-on-exec
@@ -215,6 +233,15 @@ pub(crate) fn spawn(spec: &SpawnSpec, with_pidfd: bool) -> io::Result<Child> {
                 *action = StdioAction::Dup(copy.as_raw_fd());
                 copies.push(copy);
             }
+        }
+    }
+    // The child's standard descriptors are blocking, as programs expect
+    // (libuv clears O_NONBLOCK on 0-2 in the child). The flag belongs to
+    // the open file, which the child shares with us: clearing it here is
+    // what the child would do, and posix_spawn has no action for it.
+    for action in stdio.iter().take(3) {
+        if let StdioAction::Dup(fd) = *action {
+            set_blocking(fd)?;
         }
     }
     let argv = pointers(&spec.argv);

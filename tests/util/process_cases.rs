@@ -368,6 +368,41 @@ fn an_ignored_stdin_is_dev_null_for_reading_only() {
     assert_eq!(got, [(0, 0), (1, 0)]);
 }
 
+/// A non-blocking descriptor given as the child's stdin or stdout reaches
+/// it blocking, as libuv makes 0-2: a child that reads before the data is
+/// there waits for it instead of failing with EAGAIN.
+#[test]
+fn inherited_standard_descriptors_are_blocking_in_the_child() {
+    let lp = new_loop();
+    let (stdin_r, stdin_w) = ruv::pipe_fds(true, true).unwrap();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    theirs.set_nonblocking(true).unwrap();
+    let options = sh("read line && echo \"got:$line\"").with_stdio([
+        Stdio::InheritFd(stdin_r.as_raw_fd()),
+        Stdio::InheritFd(theirs.as_raw_fd()),
+    ]);
+    let exits = Exits::default();
+    Process::spawn(&lp, &options, record(&exits)).unwrap();
+    drop((stdin_r, theirs));
+    // The child is reading an empty pipe by now (or soon): the data comes
+    // later, from a timer.
+    let timer = Timer::new(&lp);
+    let mut writer = Some(std::fs::File::from(stdin_w));
+    timer
+        .start(100, 0, move |t| {
+            use std::io::Write;
+            let mut w = writer.take().unwrap();
+            w.write_all(b"hello\n").unwrap();
+            t.close(|| {});
+        })
+        .unwrap();
+    lp.run(RunMode::Default).unwrap();
+    let mut out = String::new();
+    (&ours).read_to_string(&mut out).unwrap();
+    assert_eq!(out, "got:hello\n");
+    assert_eq!(*exits.borrow(), [(0, 0)]);
+}
+
 #[test]
 fn a_closed_loop_still_reaps_the_children_of_closed_handles() {
     // `Loop::close` frees buffers, not obligations: a child whose handle
