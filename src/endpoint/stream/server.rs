@@ -91,9 +91,9 @@ impl fmt::Debug for Server {
 /// `on_done` with it, or the error, from the loop (never inside this
 /// call).
 ///
-/// Every host of `options` is resolved (with `AI_PASSIVE`); no host means
-/// `0.0.0.0` and `::`. One socket per address, with `SO_REUSEADDR` unless
-/// `reuse_address` is off, `SO_REUSEPORT` if asked, `IPV6_V6ONLY` on IPv6,
+/// Every host of `options` is resolved (with `AI_PASSIVE`); no host, or
+/// the one host `""` (as asyncio), means `0.0.0.0` and `::`. One socket
+/// per address, with `SO_REUSEADDR` unless `reuse_address` is off, `SO_REUSEPORT` if asked, `IPV6_V6ONLY` on IPv6,
 /// bound, then listening with `backlog` if `start_serving`. As asyncio,
 /// an address that cannot be bound with EADDRNOTAVAIL, or whose family
 /// has no socket (EAFNOSUPPORT), is skipped; any other error fails the
@@ -142,6 +142,10 @@ where
                 )
             });
             return on_done(server);
+        }
+        // As asyncio: a host of `""` means every interface, as none does.
+        if options.hosts.len() == 1 && options.hosts[0].is_empty() {
+            options.hosts.clear();
         }
         let hints = Hints {
             family: options.family,
