@@ -1000,3 +1000,41 @@ fn read_pipe_pause_resume_and_close() {
         strings(&["made", "data \"held\"", "lost None"])
     );
 }
+
+/// CPython 3.13's `UnixServerCleanupTests` (`test_server.py`):
+/// `test_unix_server_cleanup_gone` (the file was removed: closing is
+/// fine) and `test_unix_server_cleanup_replaced` (another socket now has
+/// the name: closing leaves it).
+#[test]
+fn unix_server_close_leaves_a_socket_file_that_is_not_its_own() {
+    let lp = Loop::new().unwrap();
+    let mut servers = Vec::new();
+    for tag in ["gone", "replaced"] {
+        let path = temp_socket_path(tag);
+        let out = Rc::new(RefCell::new(None));
+        let o = out.clone();
+        create_unix_server(
+            &lp,
+            Rec::default,
+            &path,
+            ServerOptions::default(),
+            move |r| *o.borrow_mut() = Some(r.unwrap()),
+        );
+        run_until(&lp, || out.borrow().is_some());
+        servers.push((path, out.borrow_mut().take().unwrap()));
+    }
+    let (gone, first) = &servers[0];
+    std::fs::remove_file(gone).unwrap();
+    first.close();
+    assert!(!gone.exists());
+    let (replaced, second) = &servers[1];
+    std::fs::remove_file(replaced).unwrap();
+    let other = std::os::unix::net::UnixListener::bind(replaced).unwrap();
+    second.close();
+    run_to_end(&lp);
+    // Still the other listener's, and it still accepts.
+    assert!(replaced.exists());
+    let _c = std::os::unix::net::UnixStream::connect(replaced).unwrap();
+    drop(other);
+    std::fs::remove_file(replaced).unwrap();
+}
