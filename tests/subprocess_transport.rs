@@ -570,3 +570,47 @@ fn nul_bytes_in_arguments_or_environment_are_einval() {
     run_to_end(&lp);
     assert_eq!(*errs.borrow(), vec![StatusCode::EINVAL, StatusCode::EINVAL]);
 }
+
+/// `test_subprocess.py`'s `test_communicate` with an input larger than
+/// the pipes hold, ended by closing stdin's transport while the child
+/// still reads: `close` writes what is buffered first, so the child reads
+/// all of it, then its end of stream, and exits 0.
+#[test]
+fn closing_stdin_while_the_child_reads_delivers_everything_first() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let input: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let data = input.clone();
+    let child = Child {
+        log: log.clone(),
+        on_made: Some(Box::new(move |t| {
+            let stdin = t.get_pipe_transport(0).unwrap();
+            stdin.write(&data).unwrap();
+            // More than the socket pair holds: the rest waits in the
+            // transport's buffer while `cat` reads.
+            assert!(stdin.get_write_buffer_size() > 0);
+            stdin.close();
+        })),
+        ..Child::default()
+    };
+    let started: Started = Default::default();
+    let s = started.clone();
+    subprocess_exec(
+        &lp,
+        move || child,
+        "cat",
+        Vec::<String>::new(),
+        SubprocessOptions::default(),
+        move |r| *s.borrow_mut() = Some(r.unwrap()),
+    );
+    run_to_end(&lp);
+    check_frame(&log);
+    let (t, p) = started.borrow_mut().take().unwrap();
+    assert!(p.borrow().out[1] == input, "stdout differs from the input");
+    assert_eq!(t.get_returncode(), Some(0));
+    assert_eq!(
+        of_fd(&log, 0),
+        ["pipe_lost 0 None"],
+        "stdin's transport closed cleanly"
+    );
+}
