@@ -1038,3 +1038,14 @@ fn unix_server_close_leaves_a_socket_file_that_is_not_its_own() {
     drop(other);
     std::fs::remove_file(replaced).unwrap();
 }
+
+/// `test_events.py`'s `test_create_connection_local_addr_in_use`: a
+/// `local_addr` that a listening socket holds is EADDRINUSE (a bind
+/// error, before any connect).
+#[test]
+fn a_local_addr_in_use_is_eaddrinuse() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let opts = ConnectionOptions::remote("127.0.0.1", port).with_local_addr("127.0.0.1", port);
+    assert_eq!(connect_error(opts), StatusCode::EADDRINUSE);
+}
