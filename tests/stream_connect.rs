@@ -783,3 +783,269 @@ fn a_walk_that_closes_every_handle_closes_the_server_and_its_clients() {
     assert_eq!(server.client_count(), 0);
     assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
 }
+
+// ---------------------------------------------------------------------
+// CPython 3.13's `test_base_events.py`, `test_events.py`,
+// `test_unix_events.py` and `test_server.py`, in our words.
+
+/// `test_create_server_empty_host`: a host of `""` is every interface,
+/// as no host is.
+#[test]
+fn an_empty_host_is_every_interface() {
+    let lp = Loop::new().unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    let opts = ServerOptions::new("", 0).with_family(AF_INET);
+    create_server(&lp, Rec::default, opts, move |r| {
+        *o.borrow_mut() = Some(r.unwrap())
+    });
+    run_until(&lp, || out.borrow().is_some());
+    let server = out.borrow_mut().take().unwrap();
+    let names = server.sockets();
+    assert_eq!(names.len(), 1);
+    let a = names[0].inet().unwrap();
+    assert!(a.ip().is_unspecified() && a.is_ipv4());
+    server.close();
+    run_to_end(&lp);
+}
+
+/// `test_events.py`'s `test_create_server_reuse_port`: with
+/// `reuse_port` two servers listen on one port (and without it the
+/// second is EADDRINUSE, `a_port_in_use_without_reuse_port_is_eaddrinuse`).
+#[test]
+fn reuse_port_lets_two_servers_share_a_port() {
+    let lp = Loop::new().unwrap();
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let o = out.clone();
+    let opts = ServerOptions::new("127.0.0.1", 0).with_reuse_port(true);
+    create_server(&lp, Rec::default, opts, move |r| {
+        o.borrow_mut().push(r.unwrap())
+    });
+    run_until(&lp, || out.borrow().len() == 1);
+    let port = out.borrow()[0].sockets()[0].inet().unwrap().port();
+    let o = out.clone();
+    let opts = ServerOptions::new("127.0.0.1", port).with_reuse_port(true);
+    create_server(&lp, Rec::default, opts, move |r| {
+        o.borrow_mut().push(r.unwrap())
+    });
+    run_until(&lp, || out.borrow().len() == 2);
+    let second = out.borrow()[1].sockets()[0].inet().unwrap();
+    assert_eq!(second.port(), port);
+    for s in out.borrow().iter() {
+        assert!(s.is_serving());
+        s.close();
+    }
+    run_to_end(&lp);
+}
+
+/// `test_create_connection_wrong_sock`: a datagram socket is not a
+/// stream socket (asyncio's ValueError; EPROTOTYPE here, as for
+/// `create_server`'s `sock`).
+#[test]
+fn create_connection_refuses_a_datagram_socket() {
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    assert_eq!(
+        connect_error(ConnectionOptions::socket(udp)),
+        StatusCode::EPROTOTYPE
+    );
+}
+
+/// `UnixWritePipeTransportTests.test_write_close`: once the reader went
+/// away, writes are dropped without an error. (On a socket, whose end
+/// the transport watches; a plain pipe's reader going away is seen at
+/// the next write, which ends the transport with EPIPE: see
+/// `write_pipe_on_a_pipe_learns_of_its_reader_at_the_next_write`.)
+#[test]
+fn write_pipe_writes_after_the_reader_went_away_are_dropped() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    connect_write_pipe(
+        &lp,
+        {
+            let log = log.clone();
+            move || Rec::new(&log)
+        },
+        ours,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let t = out.borrow_mut().take().unwrap();
+    drop(theirs);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+    assert!(t.is_closing());
+    t.write(b"data").unwrap();
+    t.write(b"data").unwrap();
+    assert_eq!(t.get_write_buffer_size(), 0);
+}
+
+/// Where ruv differs from asyncio (docs/PORTING.md): asyncio also polls
+/// a FIFO's write end to hear of its reader closing at once; ruv's
+/// `Pipe` cannot read a write-only pipe end, so the next write fails
+/// with EPIPE and ends the transport with it; writes after that are
+/// dropped.
+#[test]
+fn write_pipe_on_a_pipe_learns_of_its_reader_at_the_next_write() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (r, w) = ruv::pipe_fds(false, true).unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    connect_write_pipe(
+        &lp,
+        {
+            let log = log.clone();
+            move || Rec::new(&log)
+        },
+        w,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let t = out.borrow_mut().take().unwrap();
+    drop(r);
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    t.write(b"data").unwrap();
+    assert!(t.is_closing());
+    t.write(b"data").unwrap();
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
+}
+
+/// `UnixWritePipeTransportTests.test_write_eof_pending` and `test_abort`:
+/// `write_eof` with data waiting closes only once it is written; `abort`
+/// then drops it, and `connection_lost(None)` comes once.
+#[test]
+fn write_pipe_write_eof_waits_for_the_buffer_and_abort_drops_it() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (r, w) = ruv::pipe_fds(false, true).unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    connect_write_pipe(
+        &lp,
+        {
+            let log = log.clone();
+            move || Rec::new(&log)
+        },
+        w,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let t = out.borrow_mut().take().unwrap();
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    let chunk = vec![b'p'; 65536];
+    while t.get_write_buffer_size() == 0 {
+        t.write(&chunk).unwrap();
+    }
+    t.write_eof().unwrap();
+    assert!(t.is_closing());
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    assert!(t.get_write_buffer_size() > 0);
+    t.abort();
+    assert_eq!(t.get_write_buffer_size(), 0);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+    drop(r);
+}
+
+/// `UnixReadPipeTransportTests`: `test_pause_reading` /
+/// `test_resume_reading` (data waits while paused),
+/// `test_pause_reading_on_paused_pipe`, `test_close_already_closing`
+/// (one `connection_lost(None)`) and `test_pause_reading_on_closed_pipe`
+/// / `test_resume_reading_on_closed_pipe` (no-ops).
+#[test]
+fn read_pipe_pause_resume_and_close() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (r, w) = ruv::pipe_fds(true, false).unwrap();
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    connect_read_pipe(
+        &lp,
+        {
+            let log = log.clone();
+            move || Rec::new(&log)
+        },
+        r,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(&lp, || out.borrow().is_some());
+    let t = out.borrow_mut().take().unwrap();
+    t.pause_reading();
+    t.pause_reading();
+    let mut w = std::fs::File::from(w);
+    w.write_all(b"held").unwrap();
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    t.resume_reading();
+    run_until(&lp, || log.borrow().len() == 2);
+    t.close();
+    t.close();
+    run_to_end(&lp);
+    t.pause_reading();
+    t.resume_reading();
+    assert_eq!(
+        *log.borrow(),
+        strings(&["made", "data \"held\"", "lost None"])
+    );
+}
+
+/// CPython 3.13's `UnixServerCleanupTests` (`test_server.py`):
+/// `test_unix_server_cleanup_gone` (the file was removed: closing is
+/// fine) and `test_unix_server_cleanup_replaced` (another socket now has
+/// the name: closing leaves it).
+#[test]
+fn unix_server_close_leaves_a_socket_file_that_is_not_its_own() {
+    let lp = Loop::new().unwrap();
+    let mut servers = Vec::new();
+    for tag in ["gone", "replaced"] {
+        let path = temp_socket_path(tag);
+        let out = Rc::new(RefCell::new(None));
+        let o = out.clone();
+        create_unix_server(
+            &lp,
+            Rec::default,
+            &path,
+            ServerOptions::default(),
+            move |r| *o.borrow_mut() = Some(r.unwrap()),
+        );
+        run_until(&lp, || out.borrow().is_some());
+        servers.push((path, out.borrow_mut().take().unwrap()));
+    }
+    let (gone, first) = &servers[0];
+    std::fs::remove_file(gone).unwrap();
+    first.close();
+    assert!(!gone.exists());
+    let (replaced, second) = &servers[1];
+    std::fs::remove_file(replaced).unwrap();
+    let other = std::os::unix::net::UnixListener::bind(replaced).unwrap();
+    second.close();
+    run_to_end(&lp);
+    // Still the other listener's, and it still accepts.
+    assert!(replaced.exists());
+    let _c = std::os::unix::net::UnixStream::connect(replaced).unwrap();
+    drop(other);
+    std::fs::remove_file(replaced).unwrap();
+}
+
+/// `test_events.py`'s `test_create_connection_local_addr_in_use`: a
+/// `local_addr` that a listening socket holds is EADDRINUSE (a bind
+/// error, before any connect).
+#[test]
+fn a_local_addr_in_use_is_eaddrinuse() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let opts = ConnectionOptions::remote("127.0.0.1", port).with_local_addr("127.0.0.1", port);
+    assert_eq!(connect_error(opts), StatusCode::EADDRINUSE);
+}

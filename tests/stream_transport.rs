@@ -643,3 +643,166 @@ fn pause_reading_inside_data_received_stops_the_next_chunk() {
         strings(&["made", "data 204800 bytes"])[..]
     );
 }
+
+// ---------------------------------------------------------------------
+// CPython 3.13's `test_selector_events.py` (`SelectorTransportTests`,
+// `SelectorSocketTransportTests`) and `test_unix_events.py`
+// (`UnixReadPipeTransportTests`), in our words.
+
+/// `test_pause_resume_reading` (3.13: pausing twice or resuming when not
+/// paused is no error) and `test_pause_reading_on_closed_pipe` /
+/// `test_resume_reading_on_closed_pipe`: no-ops, and data is delivered
+/// once reading resumes.
+#[test]
+fn pause_and_resume_reading_are_idempotent_and_nothing_once_closed() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, mut peer) = pair_transport(&lp, Rec::new(&log));
+    assert!(t.is_reading());
+    // Not paused: resuming does nothing.
+    t.resume_reading();
+    assert!(t.is_reading());
+    t.pause_reading();
+    t.pause_reading();
+    assert!(!t.is_reading());
+    peer.write_all(b"waits").unwrap();
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    // One resume undoes any number of pauses.
+    t.resume_reading();
+    t.resume_reading();
+    assert!(t.is_reading());
+    run_until(&lp, || log.borrow().len() == 2);
+    assert_eq!(*log.borrow(), strings(&["made", "data \"waits\""]));
+    t.close();
+    assert!(!t.is_reading());
+    t.pause_reading();
+    t.resume_reading();
+    assert!(!t.is_reading());
+    run_to_end(&lp);
+    t.pause_reading();
+    t.resume_reading();
+    assert!(!t.is_reading());
+    assert_eq!(
+        *log.borrow(),
+        strings(&["made", "data \"waits\"", "lost None"])
+    );
+}
+
+/// `test_write_no_data`: an empty write with data buffered leaves the
+/// buffer as it was; so does an empty `writelines`.
+#[test]
+fn an_empty_write_leaves_the_buffer_alone() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, peer) = pair_transport(&lp, Rec::new(&log));
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    let filled = fill(&t);
+    let size = t.get_write_buffer_size();
+    t.write(b"").unwrap();
+    t.writelines(&[]).unwrap();
+    t.writelines(&[b"", b""]).unwrap();
+    assert_eq!(t.get_write_buffer_size(), size);
+    t.close();
+    let reader = std::thread::spawn(move || read_to_end(&peer));
+    run_to_end(&lp);
+    assert_eq!(reader.join().unwrap().len(), filled);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+}
+
+/// `test_write_exception`: a failed send ends the transport with the
+/// error; later writes are dropped without an error (asyncio counts them
+/// and logs a warning) and `connection_lost` comes once.
+#[test]
+fn writes_after_a_send_error_are_dropped() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, peer) = pair_transport(&lp, Rec::new(&log));
+    drop(peer);
+    t.write(b"to nobody").unwrap();
+    assert!(t.is_closing());
+    assert_eq!(t.get_write_buffer_size(), 0);
+    for _ in 0..6 {
+        t.write(b"again").unwrap();
+    }
+    t.writelines(&[b"and", b"again"]).unwrap();
+    assert_eq!(t.get_write_buffer_size(), 0);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
+}
+
+/// `SelectorTransportTests.test_close` and `test_force_close`: a second
+/// `close` does nothing, `abort` while `close` flushes drops the buffer,
+/// and `connection_lost(None)` comes once.
+#[test]
+fn close_twice_then_abort_while_flushing_ends_once() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, peer) = pair_transport(&lp, Rec::new(&log));
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    let filled = fill(&t);
+    t.close();
+    t.close();
+    // `test_close_write_buffer`: nothing is lost while data waits.
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made"]));
+    assert!(t.get_write_buffer_size() > 0);
+    t.abort();
+    assert_eq!(t.get_write_buffer_size(), 0);
+    t.abort();
+    t.close();
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+    assert!(read_to_end(&peer).len() < filled);
+}
+
+/// `write_eof` once closing does nothing (asyncio returns when
+/// `_closing`): no error, and the end comes from `close`.
+#[test]
+fn write_eof_after_close_does_nothing() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let (t, _p, peer) = pair_transport(&lp, Rec::new(&log));
+    t.write(b"last").unwrap();
+    t.close();
+    t.write_eof().unwrap();
+    assert!(t.can_write_eof());
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
+    assert_eq!(read_to_end(&peer), b"last");
+}
+
+/// `test_read_ready_eof_keep_open` with our `write_eof` already done:
+/// both directions are shut, yet `eof_received` returning true keeps the
+/// transport open until the protocol closes it.
+#[test]
+fn eof_received_true_after_write_eof_keeps_the_transport_until_close() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let mut rec = Rec::new(&log);
+    rec.keep_open = true;
+    let (t, _p, mut peer) = pair_transport(&lp, rec);
+    t.write(b"ours").unwrap();
+    t.write_eof().unwrap();
+    peer.write_all(b"theirs").unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    let reading = peer.try_clone().unwrap();
+    let reader = std::thread::spawn(move || read_to_end(&reading));
+    run_until(&lp, || log.borrow().len() == 3);
+    assert_eq!(reader.join().unwrap(), b"ours");
+    for _ in 0..3 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(*log.borrow(), strings(&["made", "data \"theirs\"", "eof"]));
+    assert!(!t.is_closing());
+    t.close();
+    run_to_end(&lp);
+    assert_eq!(
+        *log.borrow(),
+        strings(&["made", "data \"theirs\"", "eof", "lost None"])
+    );
+}

@@ -24,6 +24,7 @@ struct Child {
     out: [Vec<u8>; 3],
     transport: Option<SubprocessTransport>,
     on_made: Option<MadeHook>,
+    on_exited: Option<MadeHook>,
 }
 
 impl SubprocessProtocol for Child {
@@ -48,8 +49,12 @@ impl SubprocessProtocol for Child {
     }
 
     fn process_exited(&mut self) {
-        let rc = self.transport.as_ref().unwrap().get_returncode();
+        let t = self.transport.clone().unwrap();
+        let rc = t.get_returncode();
         self.log.borrow_mut().push(format!("exited {rc:?}"));
+        if let Some(h) = &mut self.on_exited {
+            h(&t);
+        }
     }
 
     fn connection_lost(&mut self, err: Option<Error>) {
@@ -285,9 +290,13 @@ fn close_kills_a_running_child() {
         on_made: Some(Box::new(|t| {
             t.close();
             assert!(t.is_closing());
-            assert!(t.get_pipe_transport(0).is_none());
-            // asyncio's ProcessLookupError after close.
-            assert_eq!(t.kill().unwrap_err(), StatusCode::ESRCH);
+            // As asyncio's `close` (base_subprocess.py): the pipes are
+            // closing but still there, and the process is kept until
+            // `connection_lost`, so a signal is no error yet.
+            let stdin = t.get_pipe_transport(0).unwrap();
+            assert!(stdin.is_closing());
+            t.kill().unwrap();
+            t.terminate().unwrap();
         })),
         ..Child::default()
     };
@@ -296,6 +305,37 @@ fn close_kills_a_running_child() {
     check_frame(&log);
     let (t, _) = started.borrow_mut().take().unwrap();
     assert_eq!(t.get_returncode(), Some(-9));
+    // After `connection_lost`: asyncio's ProcessLookupError.
+    assert_eq!(t.kill().unwrap_err(), StatusCode::ESRCH);
+}
+
+/// CPython's `SubprocessTransportTests.test_proc_exited`: a child that
+/// exits by itself ends the transport (`process_exited`, then
+/// `connection_lost(None)`) without making it closing; its return code
+/// stays, and every signal is then ProcessLookupError (ESRCH).
+#[test]
+fn after_connection_lost_signals_are_esrch_and_the_return_code_stays() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let child = Child {
+        log: log.clone(),
+        ..Child::default()
+    };
+    let opts = SubprocessOptions::default()
+        .with_stdin(SubprocessStdio::DevNull)
+        .with_stdout(SubprocessStdio::DevNull)
+        .with_stderr(SubprocessStdio::DevNull);
+    let started = shell(&lp, "exit 6", opts, child);
+    run_to_end(&lp);
+    assert_eq!(*log.borrow(), vec!["made", "exited Some(6)", "lost"]);
+    let (t, _) = started.borrow_mut().take().unwrap();
+    assert_eq!(t.get_returncode(), Some(6));
+    assert!(!t.is_closing());
+    assert_eq!(t.send_signal(libc::SIGTERM).unwrap_err(), StatusCode::ESRCH);
+    assert_eq!(t.terminate().unwrap_err(), StatusCode::ESRCH);
+    assert_eq!(t.kill().unwrap_err(), StatusCode::ESRCH);
+    t.close();
+    assert_eq!(t.get_returncode(), Some(6));
 }
 
 #[test]
@@ -304,6 +344,13 @@ fn close_after_exit_does_not_kill_and_signals_after_exit_do_nothing() {
     let log = Log::default();
     let child = Child {
         log: log.clone(),
+        // `connection_lost` comes after `process_exited`: the process is
+        // still known, and signals do nothing.
+        on_exited: Some(Box::new(|t| {
+            assert_eq!(t.get_returncode(), Some(5));
+            t.kill().unwrap();
+            t.terminate().unwrap();
+        })),
         ..Child::default()
     };
     let opts = SubprocessOptions::default().with_stdin(SubprocessStdio::DevNull);
@@ -311,12 +358,11 @@ fn close_after_exit_does_not_kill_and_signals_after_exit_do_nothing() {
     run_until(&lp, || log.borrow().iter().any(|e| e.starts_with("exited")));
     let (t, _) = started.borrow().clone().unwrap();
     assert_eq!(t.get_returncode(), Some(5));
-    t.kill().unwrap();
-    t.terminate().unwrap();
     t.close();
     run_to_end(&lp);
     check_frame(&log);
     assert_eq!(t.get_returncode(), Some(5));
+    assert_eq!(t.kill().unwrap_err(), StatusCode::ESRCH);
 }
 
 #[test]
@@ -523,4 +569,48 @@ fn nul_bytes_in_arguments_or_environment_are_einval() {
     });
     run_to_end(&lp);
     assert_eq!(*errs.borrow(), vec![StatusCode::EINVAL, StatusCode::EINVAL]);
+}
+
+/// `test_subprocess.py`'s `test_communicate` with an input larger than
+/// the pipes hold, ended by closing stdin's transport while the child
+/// still reads: `close` writes what is buffered first, so the child reads
+/// all of it, then its end of stream, and exits 0.
+#[test]
+fn closing_stdin_while_the_child_reads_delivers_everything_first() {
+    let lp = Loop::new().unwrap();
+    let log = Log::default();
+    let input: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let data = input.clone();
+    let child = Child {
+        log: log.clone(),
+        on_made: Some(Box::new(move |t| {
+            let stdin = t.get_pipe_transport(0).unwrap();
+            stdin.write(&data).unwrap();
+            // More than the socket pair holds: the rest waits in the
+            // transport's buffer while `cat` reads.
+            assert!(stdin.get_write_buffer_size() > 0);
+            stdin.close();
+        })),
+        ..Child::default()
+    };
+    let started: Started = Default::default();
+    let s = started.clone();
+    subprocess_exec(
+        &lp,
+        move || child,
+        "cat",
+        Vec::<String>::new(),
+        SubprocessOptions::default(),
+        move |r| *s.borrow_mut() = Some(r.unwrap()),
+    );
+    run_to_end(&lp);
+    check_frame(&log);
+    let (t, p) = started.borrow_mut().take().unwrap();
+    assert!(p.borrow().out[1] == input, "stdout differs from the input");
+    assert_eq!(t.get_returncode(), Some(0));
+    assert_eq!(
+        of_fd(&log, 0),
+        ["pipe_lost 0 None"],
+        "stdin's transport closed cleanly"
+    );
 }

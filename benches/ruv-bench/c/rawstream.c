@@ -2,9 +2,10 @@
  * loops run against, and the raw epoll / blocking baselines. See bench.h
  * for the protocol.
  *
- *   echo-client     port= conns= duration_ms=
+ *   echo-client     port= conns= duration_ms= size=
  *                                     epoll client: `conns` connections, one
- *                                     64 B message in flight on each; stops
+ *                                     message of `size` bytes (64) in flight
+ *                                     on each; stops
  *                                     sending after duration_ms, closes all
  *                                     once every echo is back
  *   echo-server     conns=            level-triggered epoll echo server: one
@@ -108,12 +109,37 @@ static void read_exactly(int fd, size_t n) {
 
 /* --- echo-client ------------------------------------------------------- */
 
-static int echo_client(int port, long conns, long duration_ms) {
+/* The message: `size` bytes of the payload repeated. */
+static char* echo_msg;
+static size_t echo_len;
+
+/* Sends what is left of connection i's message; waits for room (EPOLLOUT)
+ * when the socket takes only part of it (messages past its buffer). */
+static void echo_send(int ep, int fd, uint64_t i, size_t* unsent) {
+  while (*unsent > 0) {
+    ssize_t w = write(fd, echo_msg + (echo_len - *unsent), *unsent);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) die("write");
+      struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u64 = i};
+      if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0) die("epoll_ctl");
+      return;
+    }
+    *unsent -= (size_t)w;
+  }
+}
+
+static int echo_client(int port, long conns, long duration_ms, long size) {
   raise_nofile();
+  if (size <= 0) fail("echo-client: size must be positive");
+  echo_len = (size_t)size;
+  echo_msg = malloc(echo_len);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int* fds = calloc((size_t)conns, sizeof *fds);
-  uint32_t* pending = calloc((size_t)conns, sizeof *pending);
-  if (ep < 0 || !fds || !pending) die("setup");
+  size_t* pending = calloc((size_t)conns, sizeof *pending);
+  size_t* unsent = calloc((size_t)conns, sizeof *unsent);
+  if (ep < 0 || !fds || !pending || !unsent || !echo_msg) die("setup");
+  for (size_t k = 0; k < echo_len; k++) echo_msg[k] = payload[k % PAYLOAD_LEN];
   for (long i = 0; i < conns; i++) {
     fds[i] = connected(0, port, NULL);
     set_nonblocking(fds[i]);
@@ -124,8 +150,8 @@ static int echo_client(int port, long conns, long duration_ms) {
   long active = conns;
   uint64_t t0 = mono_ns(), end = t0 + (uint64_t)duration_ms * 1000000u;
   for (long i = 0; i < conns; i++) {
-    write_all(fds[i], payload, PAYLOAD_LEN);
-    pending[i] = PAYLOAD_LEN;
+    pending[i] = unsent[i] = echo_len;
+    echo_send(ep, fds[i], (uint64_t)i, &unsent[i]);
   }
   int stopping = 0;
   static struct epoll_event events[1024];
@@ -135,20 +161,28 @@ static int echo_client(int port, long conns, long duration_ms) {
     if (!stopping && mono_ns() >= end) stopping = 1;
     for (int k = 0; k < n; k++) {
       long i = (long)events[k].data.u64;
+      if (events[k].events & EPOLLOUT) {
+        echo_send(ep, fds[i], (uint64_t)i, &unsent[i]);
+        if (unsent[i] == 0) {
+          struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i};
+          if (epoll_ctl(ep, EPOLL_CTL_MOD, fds[i], &ev) != 0) die("epoll_ctl");
+        }
+      }
+      if (!(events[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
       ssize_t r = read(fds[i], buf, CHUNK);
       if (r <= 0) {
         if (r < 0 && errno == EAGAIN) continue;
         fail("echo-client: the server closed a connection");
       }
-      if ((uint32_t)r > pending[i]) fail("echo-client: more bytes than sent");
-      pending[i] -= (uint32_t)r;
+      if ((size_t)r > pending[i] - unsent[i]) fail("echo-client: more bytes than sent");
+      pending[i] -= (size_t)r;
       if (pending[i] > 0) continue;
       echoes++;
       if (stopping) {
         active--;
       } else {
-        write_all(fds[i], payload, PAYLOAD_LEN);
-        pending[i] = PAYLOAD_LEN;
+        pending[i] = unsent[i] = echo_len;
+        echo_send(ep, fds[i], (uint64_t)i, &unsent[i]);
       }
     }
   }
@@ -306,7 +340,8 @@ int main(int argc, char** argv) {
   const char* path = arg_str(argc, argv, "path", "");
   int port = (int)arg_long(argc, argv, "port", 0);
   long conns = arg_long(argc, argv, "conns", 1);
-  if (!strcmp(s, "echo-client")) return echo_client(port, conns, duration_ms);
+  if (!strcmp(s, "echo-client"))
+    return echo_client(port, conns, duration_ms, arg_long(argc, argv, "size", PAYLOAD_LEN));
   if (!strcmp(s, "echo-server")) return echo_server(conns);
   if (!strcmp(s, "pingpong-stream")) return pingpong_stream(unix_kind, path, duration_ms);
   if (!strcmp(s, "pump-sink")) return pump_sink(unix_kind, path);

@@ -75,9 +75,20 @@ impl Ctx<'_> {
 
     /// `imp / base` of `metric` in `case`.
     fn ratio(&mut self, target: &str, case: &str, metric: &str, base: &str, limit: Limit) {
-        let v = self
-            .case(case)
-            .and_then(|c| c.ratio_of("ruv", base, metric));
+        self.ratio_of("ruv", target, case, metric, base, limit);
+    }
+
+    /// The median ratio of `imp`'s `metric` to `base`'s in `case`.
+    fn ratio_of(
+        &mut self,
+        imp: &str,
+        target: &str,
+        case: &str,
+        metric: &str,
+        base: &str,
+        limit: Limit,
+    ) {
+        let v = self.case(case).and_then(|c| c.ratio_of(imp, base, metric));
         if self.case(case).is_some() {
             self.push(target.to_string(), case, v, format!("× {base}"), limit);
         }
@@ -238,7 +249,8 @@ pub fn evaluate(cases: &[CaseResult]) -> Vec<TargetResult> {
     t.out
 }
 
-/// The targets of issues 12 (streams) and 13 (processes).
+/// The targets of issues 12 (streams), 13 (processes) and 14 (asyncio
+/// transports).
 fn stream_targets(t: &mut Ctx<'_>, cases: &[CaseResult]) {
     use Limit::{AtLeast, AtMost};
     for c in cases.iter().filter(|c| c.scenario == "tcp-echo") {
@@ -274,6 +286,18 @@ fn stream_targets(t: &mut Ctx<'_>, cases: &[CaseResult]) {
                 AtMost(1.0),
             );
         }
+    }
+    // Issue 14: the asyncio transport layer over plain `Tcp`.
+    for c in cases.iter().filter(|c| c.scenario == "transport-echo") {
+        let size = c.id.trim_start_matches("transport-echo-");
+        t.ratio_of(
+            "ruv-transport",
+            &format!("protocol echo ({size}): transport CPU/echo ≤ 1.10× plain Tcp"),
+            &c.id,
+            "cpu_ns_per_echo",
+            "ruv",
+            AtMost(1.10),
+        );
     }
     for kind in ["tcp", "unix"] {
         let id = format!("pump-{kind}");

@@ -10,6 +10,7 @@ mod pipes;
 mod protocol;
 mod resolve;
 mod server;
+mod socket_file;
 mod transport;
 
 pub use connect::{

@@ -4,6 +4,7 @@
 //! `create_unix_server` and `base_events.Server`).
 
 use super::resolve::{self, Hints};
+use super::socket_file::{bind_unix, SocketFile};
 use super::transport::Kind;
 use super::{AnyProtocol, Protocol, ServerOptions, SocketName, StreamTransport};
 use crate::dns::AI_PASSIVE;
@@ -17,29 +18,40 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileTypeExt;
 use std::rc::Rc;
 
 /// A listening handle of a server.
 #[derive(Clone)]
 enum Listener {
     Tcp(Tcp),
-    Pipe(Pipe),
+    /// With the socket file to remove on close, if the server made it.
+    Pipe(Pipe, Option<SocketFile>),
 }
 
 impl Listener {
+    /// Removes the socket file the server made (also when someone else
+    /// closed the handle), then closes the handle unless it is closing.
     fn close(&self) {
         match self {
-            Listener::Tcp(t) => t.close(|| {}),
-            Listener::Pipe(p) => p.close(|| {}),
+            Listener::Tcp(t) if !t.is_closing() => t.close(|| {}),
+            Listener::Tcp(_) => {}
+            Listener::Pipe(p, file) => {
+                // Before the descriptor closes: after, another server may
+                // bind the name (as libuv orders it).
+                if let Some(file) = file {
+                    file.remove_if_ours();
+                }
+                if !p.is_closing() {
+                    p.close(|| {});
+                }
+            }
         }
     }
 
     fn name(&self) -> Option<SocketName> {
         match self {
             Listener::Tcp(t) => t.sockname().ok().map(SocketName::Inet),
-            Listener::Pipe(p) => p.sockname().ok().map(SocketName::Unix),
+            Listener::Pipe(p, _) => p.sockname().ok().map(SocketName::Unix),
         }
     }
 }
@@ -91,9 +103,9 @@ impl fmt::Debug for Server {
 /// `on_done` with it, or the error, from the loop (never inside this
 /// call).
 ///
-/// Every host of `options` is resolved (with `AI_PASSIVE`); no host means
-/// `0.0.0.0` and `::`. One socket per address, with `SO_REUSEADDR` unless
-/// `reuse_address` is off, `SO_REUSEPORT` if asked, `IPV6_V6ONLY` on IPv6,
+/// Every host of `options` is resolved (with `AI_PASSIVE`); no host, or
+/// the one host `""` (as asyncio), means `0.0.0.0` and `::`. One socket
+/// per address, with `SO_REUSEADDR` unless `reuse_address` is off, `SO_REUSEPORT` if asked, `IPV6_V6ONLY` on IPv6,
 /// bound, then listening with `backlog` if `start_serving`. As asyncio,
 /// an address that cannot be bound with EADDRNOTAVAIL, or whose family
 /// has no socket (EAFNOSUPPORT), is skipped; any other error fails the
@@ -142,6 +154,10 @@ where
                 )
             });
             return on_done(server);
+        }
+        // As asyncio: a host of `""` means every interface, as none does.
+        if options.hosts.len() == 1 && options.hosts[0].is_empty() {
+            options.hosts.clear();
         }
         let hints = Hints {
             family: options.family,
@@ -243,7 +259,7 @@ fn adopt_listener(lp: &Loop, sock: OwnedFd) -> Result<Listener> {
         sref.domain()?
     };
     if domain == Domain::UNIX {
-        return Ok(Listener::Pipe(Pipe::from_fd(lp, sock)?));
+        return Ok(Listener::Pipe(Pipe::from_fd(lp, sock)?, None));
     }
     if domain == Domain::IPV4 || domain == Domain::IPV6 {
         return Ok(Listener::Tcp(Tcp::from_socket(lp, sock)?));
@@ -275,8 +291,11 @@ fn listening_socket(addr: &SocketAddr, options: &ServerOptions) -> Result<Socket
 ///
 /// A socket file left at `path` (by a server that did not clean up) is
 /// removed first, as asyncio does; any other file there is EADDRINUSE.
-/// The socket file is removed when the server closes. A name starting
-/// with a NUL byte is a Linux abstract name (no file).
+/// When the server closes, the socket file is removed if it is still the
+/// one it bound (CPython 3.13): one already removed, or replaced by
+/// another server's, is left alone. A name starting with a NUL byte is a
+/// Linux abstract name (no file). ENAMETOOLONG for a name longer than a
+/// socket address holds, EINVAL for an empty one or a NUL inside a path.
 pub fn create_unix_server<P, F, D>(
     lp: &Loop,
     protocol_factory: F,
@@ -297,15 +316,11 @@ pub fn create_unix_server<P, F, D>(
             if options.backlog < 0 {
                 return Err(StatusCode::EINVAL.into());
             }
-            remove_stale_socket(&path);
-            let pipe = Pipe::new(&lp2, false);
-            if let Err(err) = pipe.bind(&path) {
-                pipe.close(|| {});
-                return Err(err);
-            }
+            let (sock, file) = bind_unix(&path)?;
+            let pipe = Pipe::from_fd(&lp2, sock)?;
             Server::new(
                 &lp2,
-                vec![Listener::Pipe(pipe)],
+                vec![Listener::Pipe(pipe, file)],
                 make,
                 options.backlog,
                 options.start_serving,
@@ -313,17 +328,6 @@ pub fn create_unix_server<P, F, D>(
         })();
         on_done(made);
     });
-}
-
-/// Removes a socket file at `path` (not other files, not abstract names).
-fn remove_stale_socket(path: &OsStr) {
-    if path.as_bytes().first().map_or(true, |b| *b == 0) {
-        return;
-    }
-    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
-    if is_socket {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 /// Held by a listener's callback, which the loop drops when the listener
@@ -338,15 +342,6 @@ impl Drop for ListenWatch {
         let open = server.inner.state.try_borrow().is_ok_and(|st| !st.closed);
         if open {
             server.close();
-        }
-    }
-}
-
-impl Listener {
-    fn is_closing(&self) -> bool {
-        match self {
-            Listener::Tcp(t) => t.is_closing(),
-            Listener::Pipe(p) => p.is_closing(),
         }
     }
 }
@@ -406,7 +401,7 @@ impl Server {
                         watch.0.accept_tcp(t);
                     }
                 }),
-                Listener::Pipe(p) => p.listen(self.inner.backlog, move |p, status| {
+                Listener::Pipe(p, _) => p.listen(self.inner.backlog, move |p, status| {
                     if status.is_ok() {
                         watch.0.accept_pipe(p);
                     }
@@ -482,7 +477,7 @@ impl Server {
             st.serving = false;
             (std::mem::take(&mut st.listeners), st.clients.is_empty())
         };
-        for l in listeners.iter().filter(|l| !l.is_closing()) {
+        for l in &listeners {
             l.close();
         }
         if wake {

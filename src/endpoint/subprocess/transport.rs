@@ -51,6 +51,8 @@ pub(super) struct Inner {
     events: RefCell<VecDeque<Event>>,
     delivering: Cell<bool>,
     retry_armed: Cell<bool>,
+    /// `connection_lost` was delivered: the process is forgotten.
+    lost: Cell<bool>,
 }
 
 /// A child process's transport (asyncio's `SubprocessTransport`), made by
@@ -131,6 +133,7 @@ impl SubprocessTransport {
                 events: RefCell::new(VecDeque::new()),
                 delivering: Cell::new(false),
                 retry_armed: Cell::new(false),
+                lost: Cell::new(false),
             }),
         }
     }
@@ -209,12 +212,12 @@ impl SubprocessTransport {
 
     /// The transport of the child's descriptor `fd` (0, 1 or 2) when it
     /// is piped (asyncio's `get_pipe_transport`): write to 0, read 1 and
-    /// 2. `None` when not piped, for other numbers, and after `close`.
+    /// 2. After [`close`](Self::close) it is still there, closing, as in
+    /// asyncio. `None` when not piped, for other numbers, and once
+    /// `connection_lost` was delivered (the transport lets go of its pipes
+    /// then; asyncio keeps them).
     pub fn get_pipe_transport(&self, fd: i32) -> Option<StreamTransport> {
         let st = self.inner.state.borrow();
-        if st.closed {
-            return None;
-        }
         usize::try_from(fd)
             .ok()
             .and_then(|i| st.pipes.get(i).cloned().flatten())
@@ -228,18 +231,17 @@ impl SubprocessTransport {
     }
 
     /// Sends `signum` to the child (asyncio's `send_signal`). Does nothing
-    /// once it exited (asyncio checks `poll()` first); ESRCH after
-    /// [`close`](Self::close) (asyncio's `ProcessLookupError`), EINVAL for
-    /// a bad signal number.
+    /// once it exited (asyncio checks `poll()` first), also after
+    /// [`close`](Self::close) while `connection_lost` has not come (asyncio
+    /// keeps its process until then); ESRCH once `connection_lost` was
+    /// delivered (asyncio's `ProcessLookupError`), EINVAL for a bad signal
+    /// number.
     pub fn send_signal(&self, signum: i32) -> Result<()> {
-        {
-            let st = self.inner.state.borrow();
-            if st.closed {
-                return Err(StatusCode::ESRCH.into());
-            }
-            if st.returncode.is_some() {
-                return Ok(());
-            }
+        if self.inner.lost.get() {
+            return Err(StatusCode::ESRCH.into());
+        }
+        if self.inner.state.borrow().returncode.is_some() {
+            return Ok(());
         }
         match self.inner.process.kill(signum) {
             // Exited, not yet reaped by the loop: as asyncio, quietly.
@@ -344,6 +346,7 @@ impl SubprocessTransport {
             }
             drop(p);
             if lost {
+                self.inner.lost.set(true);
                 // Break the cycles: protocol -> transport -> pipes -> us.
                 let released = self.inner.protocol.borrow_mut().take();
                 let pipes = std::mem::take(&mut self.inner.state.borrow_mut().pipes);

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub enum Impl {
     /// ruv through its Rust API (`ruv-bench worker ruv ...`).
     Ruv,
+    /// ruv's asyncio layer (`ruv::endpoint`'s transports and protocols).
+    RuvTransport,
     /// `c/uvbench.c` against the system libuv.
     Libuv,
     /// The same C source against uv-compat (ruv's libuv C API).
@@ -30,8 +32,9 @@ pub enum Impl {
 
 impl Impl {
     /// Every implementation, in the order of the tables.
-    pub const ALL: [Impl; 7] = [
+    pub const ALL: [Impl; 8] = [
         Impl::Ruv,
+        Impl::RuvTransport,
         Impl::Libuv,
         Impl::UvCompat,
         Impl::TokioAwait,
@@ -44,6 +47,7 @@ impl Impl {
     pub fn name(self) -> &'static str {
         match self {
             Impl::Ruv => "ruv",
+            Impl::RuvTransport => "ruv-transport",
             Impl::Libuv => "libuv",
             Impl::UvCompat => "uv-compat",
             Impl::TokioAwait => "tokio-await",
@@ -57,6 +61,9 @@ impl Impl {
     pub fn describe(self) -> &'static str {
         match self {
             Impl::Ruv => "ruv's Rust API, in a child process of the harness",
+            Impl::RuvTransport => {
+                "ruv::endpoint's asyncio transports and protocols (transport-echo only)"
+            }
             Impl::Libuv => "c/uvbench.c against the system libuv (libuv1-dev)",
             Impl::UvCompat => "the same c/uvbench.c against uv-compat's libuv.so",
             Impl::TokioAwait => "tokio current-thread, recv_from/send_to .await",
@@ -119,7 +126,7 @@ impl Env {
     ) -> Result<Vec<OsString>, String> {
         let family = Family::of(scenario);
         let mut argv: Vec<OsString> = match imp {
-            Impl::Ruv | Impl::TokioAwait | Impl::TokioReady => vec![
+            Impl::Ruv | Impl::RuvTransport | Impl::TokioAwait | Impl::TokioReady => vec![
                 self.self_exe.clone().into(),
                 "worker".into(),
                 imp.name().into(),

@@ -65,7 +65,15 @@ pub fn cases(env: &Env) -> Vec<Case> {
             "user instructions per received datagram (drain, batch receive)",
             Per::Datagram,
             s.cg_datagrams,
-            Impl::ALL.to_vec(),
+            vec![
+                Impl::Ruv,
+                Impl::Libuv,
+                Impl::UvCompat,
+                Impl::TokioAwait,
+                Impl::TokioReady,
+                Impl::RawMmsg,
+                Impl::Raw,
+            ],
         ),
         make(
             "instructions-pingpong",

@@ -22,6 +22,7 @@ pub mod stream_pingpong;
 pub mod syscount;
 pub mod tcp_echo;
 pub mod timers;
+pub mod transport_echo;
 pub mod write_batch;
 
 use crate::harness::env::{Env, Impl};
@@ -129,6 +130,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("million-timers", "libuv's million_timers benchmark: N timers due over N/1000 ms, run, then all closed (C API only); init, dispatch, close times, peak RSS"),
     ("instructions", "user-space instructions (valgrind --tool=callgrind) per received datagram, per in-loop round trip, per idle iteration; clock reads per iteration"),
     ("tcp-echo", "TCP echo, 64 B, 1/100/1000 connections against a raw C epoll client; server CPU per echo, and syscalls per echo (perf stat)"),
+    ("transport-echo", "uvloop's protocol echo: 1/10/100 KiB messages, 10 clients; ruv's asyncio transports vs plain Tcp, libuv, tokio; server CPU per echo"),
     ("pingpong-stream", "ping-pong over one TCP and one Unix-socket connection, both ends in one loop; round trips/s"),
     ("pump", "64 KiB writes to a raw C sink over TCP and a Unix socket; throughput"),
     ("write-batch", "libuv's tcp_write_batch: 1M writes of 13 B queued behind the connect; time, and syscalls per write (perf stat)"),
@@ -152,6 +154,7 @@ pub fn all_cases(env: &Env) -> Vec<Case> {
     cases.extend(million_timers::cases(env));
     cases.extend(instructions::cases(env));
     cases.extend(tcp_echo::cases(env));
+    cases.extend(transport_echo::cases(env));
     cases.extend(stream_pingpong::cases(env));
     cases.extend(pump::cases(env));
     cases.extend(write_batch::cases(env));

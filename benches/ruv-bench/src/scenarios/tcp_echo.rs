@@ -45,7 +45,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
             ratio_metrics: vec!["cpu_ns_per_echo"],
             once: super::smoke_once(env),
             run: Box::new(move |env, imp| {
-                let (server, _) = run(env, imp, conns, ms, None)?;
+                let (server, _) = run(env, imp, conns, PAYLOAD_LEN, ms, None)?;
                 figures(&server)
             }),
         });
@@ -76,12 +76,16 @@ pub fn cases(env: &Env) -> Vec<Case> {
     cases
 }
 
-/// One echo run: the server's and the client's `RESULT`s. With `perf_out`
-/// the server runs under `perf stat`.
-fn run(
+/// The message size of this scenario (`c/bench.h`'s `PAYLOAD_LEN`).
+const PAYLOAD_LEN: u64 = 64;
+
+/// One echo run of `size`-byte messages: the server's and the client's
+/// `RESULT`s. With `perf_out` the server runs under `perf stat`.
+pub(super) fn run(
     env: &Env,
     imp: Impl,
     conns: u64,
+    size: u64,
     ms: u64,
     perf_out: Option<&Path>,
 ) -> Result<(Params, Params), String> {
@@ -96,6 +100,7 @@ fn run(
     let mut cp = params_with_timeout(secs);
     cp.set("port", port)
         .set("conns", conns)
+        .set("size", size)
         .set("duration_ms", ms);
     let client = env
         .spawn(Impl::Raw, "echo-client", &cp, Cpu::Helper)?
@@ -127,7 +132,7 @@ fn syscalls(env: &Env, imp: Impl, conns: u64, short: u64, long: u64) -> Result<V
         let out = env
             .work
             .join(format!("perf-echo-{}-{conns}-{ms}.txt", imp.name()));
-        let (server, _) = run(env, imp, conns, ms, Some(&out))?;
+        let (server, _) = run(env, imp, conns, PAYLOAD_LEN, ms, Some(&out))?;
         runs.push((read_counts(&out)?, server.require("echoes")?));
     }
     let (a, b) = (&runs[0], &runs[1]);

@@ -8,6 +8,7 @@
 pub mod common;
 mod ruv;
 mod ruv_stream;
+mod ruv_transport;
 mod tokio;
 mod tokio_stream;
 
@@ -34,6 +35,8 @@ pub fn main(args: &[String]) -> ExitCode {
     common::raise_nofile();
     let outcome = match imp.as_str() {
         "ruv" => ruv_stream::run(scenario, &params).unwrap_or_else(|| ruv::run(scenario, &params)),
+        "ruv-transport" => ruv_transport::run(scenario, &params)
+            .unwrap_or_else(|| Err(format!("ruv-transport does not run {scenario}").into())),
         "tokio-await" => tokio_stream::run(scenario, &params)
             .unwrap_or_else(|| tokio::run(tokio::Style::Await, scenario, &params)),
         "tokio-ready" => tokio::run(tokio::Style::Ready, scenario, &params),
