@@ -6,7 +6,7 @@ use crate::core::state::{Deferred, Key, LoopState};
 use crate::error::{Error, Result, StatusCode};
 use crate::handle::{typed_handle, Handle};
 use crate::trace::traced;
-use crate::{stream, sys, HandleType, Loop, Pipe, Tcp};
+use crate::{stream, sys, HandleType, Loop};
 use bitflags::bitflags;
 use mio::unix::SourceFd;
 use mio::Interest;
@@ -125,7 +125,10 @@ impl Poll {
                     .and_then(|()| registry.deregister(&mut SourceFd(&fd)))
             };
             match probe(&st) {
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) && release_stream(&mut st, fd) => {
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EEXIST)
+                        && stream::release_idle_stream(&mut st, fd) =>
+                {
                     probe(&st)
                 }
                 other => other,
@@ -188,20 +191,6 @@ impl Poll {
         });
         Ok(())
     }
-}
-
-/// Takes `fd` out of the epoll set if it is the socket of an idle TCP or
-/// pipe handle of the loop (see [`stream::release_idle`]): libuv's
-/// `uv_poll_init` fails only for a descriptor something watches now.
-fn release_stream(st: &mut LoopState, fd: RawFd) -> bool {
-    let streams: Vec<(Key, HandleType)> = st
-        .keys()
-        .filter(|(_, ty)| matches!(ty, HandleType::Tcp | HandleType::NamedPipe))
-        .collect();
-    streams.into_iter().any(|(key, ty)| match ty {
-        HandleType::Tcp => stream::release_idle::<Tcp>(st, key, fd),
-        _ => stream::release_idle::<Pipe>(st, key, fd),
-    })
 }
 
 /// Whether [`arm`] checks that a registered descriptor still refers to the

@@ -10,7 +10,7 @@ use crate::error::{Error, StatusCode};
 use crate::trace::traced;
 use crate::Loop;
 use mio::unix::SourceFd;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
 use std::time::Duration;
 
 /// Part of `close`: stop reading and listening, stop watching, close the
@@ -50,11 +50,21 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
         // set; a stale event already gathered misses the freed slot's
         // generation. Another reference would keep it there, reporting
         // edges under the old token.
-        if stream_mut::<T>(st, key).is_ok_and(|s| s.registered.take().is_some() && s.shared) {
-            let fd = socket.as_raw_fd();
+        let fd = socket.as_raw_fd();
+        let stdio = fd <= libc::STDERR_FILENO;
+        if stream_mut::<T>(st, key)
+            .is_ok_and(|s| s.registered.take().is_some() && (s.shared || stdio))
+        {
             let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
         }
-        drop(socket);
+        if stdio {
+            // The process's standard descriptors stay open, as libuv never
+            // closes 0-2: a program that closed its stdout handle may still
+            // print, and a second handle on the same descriptor keeps it.
+            let _ = socket.into_raw_fd();
+        } else {
+            drop(socket);
+        }
     }
     st.set_active(key, false);
 }

@@ -322,11 +322,23 @@ pub(crate) fn try_install<T: StreamHandle>(
     let fd = socket.as_raw_fd();
     // Nothing waits yet: what an idle stream of the type needs.
     let want = idle_interest::<T>();
-    if let Err(e) = st
+    let mut registered = st
         .poll
         .registry()
-        .register(&mut SourceFd(&fd), key.token(), want)
+        .register(&mut SourceFd(&fd), key.token(), want);
+    if registered
+        .as_ref()
+        .is_err_and(|e| e.raw_os_error() == Some(libc::EEXIST))
+        && release_idle_stream(st, fd)
     {
+        // Another stream held it without needing events (libuv would not
+        // be watching it): it registers again, and fails, if it ever does.
+        registered = st
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd), key.token(), want);
+    }
+    if let Err(e) = registered {
         return Err((e.into(), socket));
     }
     match stream_mut::<T>(st, key) {
@@ -398,7 +410,16 @@ pub(crate) fn watch<T: StreamHandle>(st: &mut LoopState, key: Key, rearm: bool) 
     let registry = st.poll.registry();
     match registered {
         Some(_) => registry.reregister(&mut SourceFd(&fd), key.token(), want)?,
-        None => registry.register(&mut SourceFd(&fd), key.token(), want)?,
+        None => match registry.register(&mut SourceFd(&fd), key.token(), want) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && release_idle_stream(st, fd) => {
+                // Another stream on the same descriptor held it without
+                // needing events (libuv would not be watching it).
+                st.poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), key.token(), want)?
+            }
+            other => other?,
+        },
     }
     stream_mut::<T>(st, key)?.registered = Some(want);
     Ok(())
@@ -421,6 +442,21 @@ pub(crate) fn release_idle<T: StreamHandle>(st: &mut LoopState, key: Key, fd: Ra
     s.registered = None;
     let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
     true
+}
+
+/// Takes `fd` out of the epoll set if it is the socket of an idle TCP or
+/// pipe handle of the loop (see [`release_idle`]): libuv refuses a
+/// descriptor (`uv_poll_init`, `uv_pipe_open`, `uv_tcp_open`: EEXIST) only
+/// while something watches it. Whether one was released.
+pub(crate) fn release_idle_stream(st: &mut LoopState, fd: RawFd) -> bool {
+    let streams: Vec<(Key, HandleType)> = st
+        .keys()
+        .filter(|(_, ty)| matches!(ty, HandleType::Tcp | HandleType::NamedPipe))
+        .collect();
+    streams.into_iter().any(|(key, ty)| match ty {
+        HandleType::Tcp => release_idle::<crate::Tcp>(st, key, fd),
+        _ => release_idle::<crate::Pipe>(st, key, fd),
+    })
 }
 
 /// Makes the handle active exactly while it does something.
