@@ -2,7 +2,7 @@
 //! accepting, reading, and the state queries. Writing and shutting down
 //! are in `stream_write.rs`.
 //!
-//! A C stream is a `ruv::Tcp` or a `ruv::Pipe`; [`on_stream!`] runs the
+//! A C stream is a `ruv::Tcp` or a `ruv::Pipe`; `on_stream!` runs the
 //! same code on either, so the callbacks given to ruv get the concrete
 //! type and nothing is looked up per event.
 

@@ -1,6 +1,6 @@
 //! `uv_write`, `uv_try_write` and `uv_shutdown`.
 //!
-//! Nothing is allocated per write: ruv's callback is [`written`], which
+//! Nothing is allocated per write: ruv's callback is `written`, which
 //! captures nothing (its box is zero-sized), and the request joins its
 //! handle's list of writes in flight, kept in the structs' private fields
 //! (`ruv_private_writes_` of the handle: oldest and newest; `ruv_private_`
