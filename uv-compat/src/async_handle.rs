@@ -55,8 +55,9 @@ pub unsafe extern "C" fn uv_async_init(
     0
 }
 
-/// `uv_async_send`: from any thread. UV_EINVAL once the handle's close
-/// callback has begun, and for memory that `uv_async_init` never
+/// `uv_async_send`: from any thread. 0 while the handle is closing (the
+/// wakeup is dropped: no callback runs after `uv_close`), UV_EINVAL once
+/// its close callback has begun, and for memory that `uv_async_init` never
 /// initialized (or initialized as another handle type), as every other
 /// function here. A send racing `uv_close` on the loop's thread is safe, as
 /// in libuv: the close callback's turn waits until the send has left.
@@ -80,6 +81,11 @@ pub unsafe extern "C" fn uv_async_send(handle: *mut uv_async_t) -> c_int {
         // SAFETY: as above; AsyncSender is Sync.
         match unsafe { &*sender }.send() {
             Ok(()) => 0,
+            // Closing (uv_close called, its callback not begun): the wakeup
+            // is dropped and 0 returned, as libuv does — a thread cannot
+            // know that the loop's thread just closed the handle (libuv's
+            // own async test sends in that window).
+            Err(ruv::Error::ClosedHandle) => 0,
             Err(err) => status(err),
         }
     };

@@ -7,7 +7,8 @@
  * async handle from its own callback, uv_thread_join, uv_thread_self and
  * uv_thread_equal, uv_mutex_* (trylock -> UV_EBUSY while held),
  * uv_sem_* (trywait -> UV_EAGAIN at zero), uv_barrier_* (exactly one waiter
- * gets a value > 0), uv_available_parallelism() >= 1.
+ * gets a value > 0), uv_available_parallelism() >= 1, uv_async_send while
+ * the handle is closing (0, no callback).
  *
  * 1.45+-only assertions: none.
  */
@@ -163,6 +164,26 @@ static void test_primitives(void) {
   ASSERT_GE(uv_available_parallelism(), 1);
 }
 
+/* A send between uv_close and its callback (another thread cannot know
+ * the loop's thread just closed the handle): 0, as libuv, and no callback
+ * runs after the close. */
+static int closing_calls;
+
+static void closing_cb(uv_async_t* h) {
+  (void) h;
+  closing_calls++;
+}
+
+static void test_send_while_closing(void) {
+  ASSERT_OK(uv_loop_init(&loop));
+  ASSERT_OK(uv_async_init(&loop, &async, closing_cb));
+  uv_close((uv_handle_t*) &async, NULL);
+  ASSERT_EQ(uv_async_send(&async), 0);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(closing_calls, 0);
+  ASSERT_OK(uv_loop_close(&loop));
+}
+
 int main(void) {
   ASSERT_OK(uv_loop_init(&loop));
   test_primitives();
@@ -171,5 +192,6 @@ int main(void) {
   test_thread();
   ASSERT_OK(uv_loop_close(&loop));
   printf("async: ok\n");
+  test_send_while_closing();
   return 0;
 }
