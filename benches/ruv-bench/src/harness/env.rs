@@ -31,6 +31,18 @@ pub enum Impl {
 }
 
 impl Impl {
+    /// The implementations of the datagram scenarios (flood, drain): all
+    /// but `ruv-transport`, which serves only the stream echo.
+    pub const DATAGRAM: [Impl; 7] = [
+        Impl::Ruv,
+        Impl::Libuv,
+        Impl::UvCompat,
+        Impl::TokioAwait,
+        Impl::TokioReady,
+        Impl::RawMmsg,
+        Impl::Raw,
+    ];
+
     /// Every implementation, in the order of the tables.
     pub const ALL: [Impl; 8] = [
         Impl::Ruv,

@@ -35,7 +35,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
             super::short_count(count)
         ),
         metrics: METRICS.to_vec(),
-        impls: Impl::ALL.to_vec(),
+        impls: Impl::DATAGRAM.to_vec(),
         baselines: vec![Impl::RawMmsg, Impl::Libuv],
         ratio_metrics: vec!["drain_per_s"],
         once: false,

@@ -54,7 +54,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
             env.opts.ruv_recvmmsg
         ),
         metrics: METRICS.to_vec(),
-        impls: Impl::ALL.to_vec(),
+        impls: Impl::DATAGRAM.to_vec(),
         baselines: vec![Impl::Libuv, Impl::RawMmsg],
         ratio_metrics: vec!["cpu_ns_per_dgram", "recv_per_s"],
         once: false,
@@ -94,7 +94,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
                     Better::Neither,
                 ),
             ],
-            impls: Impl::ALL.to_vec(),
+            impls: Impl::DATAGRAM.to_vec(),
             baselines: vec![Impl::Libuv, Impl::RawMmsg],
             ratio_metrics: vec![],
             once: true,
