@@ -102,6 +102,15 @@ macro_rules! connect_write_shutdown {
     }};
 }
 
+/// The callbacks `connect_write_shutdown!` must log, in order.
+fn expected_log(write: bool) -> &'static [&'static str] {
+    if write {
+        &["connect", "write", "shutdown"]
+    } else {
+        &["connect", "shutdown"]
+    }
+}
+
 #[test]
 fn requests_keep_an_unreferenced_tcp_alive_until_their_callbacks() {
     for write in [false, true] {
@@ -112,12 +121,7 @@ fn requests_keep_an_unreferenced_tcp_alive_until_their_callbacks() {
         let tcp = Tcp::new(&lp);
         connect_write_shutdown!(Tcp, tcp, |cb| tcp.connect(addr, cb), write, log);
         run(&lp);
-        let expected: &[&str] = if write {
-            &["connect", "write", "shutdown"]
-        } else {
-            &["connect", "shutdown"]
-        };
-        assert_eq!(*log.borrow(), expected);
+        assert_eq!(*log.borrow(), expected_log(write));
         close_all(&lp);
     }
 }
@@ -132,12 +136,7 @@ fn requests_keep_an_unreferenced_pipe_alive_until_their_callbacks() {
         let pipe = Pipe::new(&lp, false);
         connect_write_shutdown!(Pipe, pipe, |cb| pipe.connect(&name, cb), write, log);
         run(&lp);
-        let expected: &[&str] = if write {
-            &["connect", "write", "shutdown"]
-        } else {
-            &["connect", "shutdown"]
-        };
-        assert_eq!(*log.borrow(), expected);
+        assert_eq!(*log.borrow(), expected_log(write));
         close_all(&lp);
         let _ = std::fs::remove_file(&name);
     }
