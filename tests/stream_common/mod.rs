@@ -3,9 +3,12 @@
 //! file includes it with `mod stream_common;`.
 #![allow(dead_code)]
 
-use ruv::endpoint::{connect_accepted_socket, Protocol, StreamTransport};
+use ruv::endpoint::{
+    connect_accepted_socket, connect_read_pipe, connect_write_pipe, Protocol, StreamTransport,
+};
 use ruv::{Error, Loop, RunMode, Timer};
 use std::cell::RefCell;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 
@@ -164,6 +167,38 @@ pub fn pair_transport(lp: &Loop, rec: Rec) -> (StreamTransport, Rc<RefCell<Rec>>
     }
     let (t, p) = out.borrow_mut().take().unwrap();
     (t, p, theirs)
+}
+
+/// A read pipe's transport (asyncio's `connect_read_pipe`) on `fd` for
+/// a [`Rec`] logging to `log`. Runs the loop until the transport is made.
+pub fn read_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    let log = log.clone();
+    connect_read_pipe(
+        lp,
+        move || Rec::new(&log),
+        fd,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(lp, || out.borrow().is_some());
+    out.take().unwrap()
+}
+
+/// A write pipe's transport (asyncio's `connect_write_pipe`) on `fd`,
+/// as [`read_pipe_transport`].
+pub fn write_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    let log = log.clone();
+    connect_write_pipe(
+        lp,
+        move || Rec::new(&log),
+        fd,
+        move |res| *o.borrow_mut() = Some(res.unwrap().0),
+    );
+    run_until(lp, || out.borrow().is_some());
+    out.take().unwrap()
 }
 
 /// Runs the loop until `cond` holds (each turn blocks for events).
