@@ -41,6 +41,7 @@
 //! transport method from any callback.
 
 mod datagram;
+mod delivering;
 mod stream;
 mod subprocess;
 mod write_buffer;
@@ -51,6 +52,7 @@ pub use subprocess::*;
 
 use crate::error::{Result, StatusCode};
 pub(crate) use crate::owed::defer;
+pub(crate) use delivering::Delivering;
 pub(crate) use write_buffer::WriteBuffer;
 
 /// asyncio's `_FlowControlMixin._set_write_buffer_limits`: `(high, low)`

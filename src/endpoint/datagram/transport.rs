@@ -11,7 +11,7 @@
 //! no borrow of the transport's state is held while one runs.
 
 use super::{DatagramProtocol, TransportSocket};
-use crate::endpoint::WriteBuffer;
+use crate::endpoint::{Delivering, WriteBuffer};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::udp::Datagram;
@@ -84,22 +84,6 @@ struct Inner {
     lost_queued: Cell<bool>,
     /// A timer will retry delivery (the protocol was borrowed elsewhere).
     retry_armed: Cell<bool>,
-}
-
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl<'a> Delivering<'a> {
-    fn enter(flag: &'a Cell<bool>) -> Delivering<'a> {
-        flag.set(true);
-        Delivering(flag)
-    }
-}
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
 }
 
 /// A datagram endpoint's transport (asyncio's `DatagramTransport`), made

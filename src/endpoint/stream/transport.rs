@@ -12,7 +12,7 @@
 
 use super::conn::Conn;
 use super::{BufferedProtocol, Protocol};
-use crate::endpoint::WriteBuffer;
+use crate::endpoint::{Delivering, WriteBuffer};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::{Pipe, ReadResult, Tcp};
@@ -148,22 +148,6 @@ struct Inner {
     retry_armed: Cell<bool>,
     /// Run after `connection_lost` (a server's count of its clients).
     on_lost: RefCell<Option<Hook>>,
-}
-
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl<'a> Delivering<'a> {
-    fn enter(flag: &'a Cell<bool>) -> Delivering<'a> {
-        flag.set(true);
-        Delivering(flag)
-    }
-}
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
 }
 
 /// A stream connection's transport (asyncio's `Transport`, also its read

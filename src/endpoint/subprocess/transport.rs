@@ -6,7 +6,7 @@
 //! protocol through this transport's queue (so they never nest).
 
 use super::SubprocessProtocol;
-use crate::endpoint::{Protocol, StreamTransport};
+use crate::endpoint::{Delivering, Protocol, StreamTransport};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::{Loop, Process};
@@ -73,15 +73,6 @@ impl fmt::Debug for SubprocessTransport {
                 .field("closed", &st.closed);
         }
         d.finish()
-    }
-}
-
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
     }
 }
 
@@ -295,8 +286,7 @@ impl SubprocessTransport {
             if let Some(protocol) = protocol {
                 if let Ok(mut p) = protocol.try_borrow_mut() {
                     {
-                        self.inner.delivering.set(true);
-                        let _d = Delivering(&self.inner.delivering);
+                        let _delivering = Delivering::enter(&self.inner.delivering);
                         p.pipe_data_received(fd, data);
                     }
                     drop(p);
@@ -332,8 +322,7 @@ impl SubprocessTransport {
             };
             let lost = matches!(event, Event::Lost);
             {
-                self.inner.delivering.set(true);
-                let _d = Delivering(&self.inner.delivering);
+                let _delivering = Delivering::enter(&self.inner.delivering);
                 match event {
                     Event::Made => p.connection_made(self),
                     Event::Data(fd, data) => p.pipe_data_received(fd, &data),
