@@ -47,12 +47,11 @@ pub(super) struct Inner {
     process: Process,
     pid: i32,
     state: RefCell<State>,
+    /// `None` once `connection_lost` was delivered (breaks the cycles).
     protocol: RefCell<Option<SharedProtocol>>,
     events: RefCell<VecDeque<Event>>,
     delivering: Cell<bool>,
     retry_armed: Cell<bool>,
-    /// `connection_lost` was delivered: the process is forgotten.
-    lost: Cell<bool>,
 }
 
 /// A child process's transport (asyncio's `SubprocessTransport`), made by
@@ -124,7 +123,6 @@ impl SubprocessTransport {
                 events: RefCell::new(VecDeque::new()),
                 delivering: Cell::new(false),
                 retry_armed: Cell::new(false),
-                lost: Cell::new(false),
             }),
         }
     }
@@ -228,7 +226,9 @@ impl SubprocessTransport {
     /// delivered (asyncio's `ProcessLookupError`), EINVAL for a bad signal
     /// number.
     pub fn send_signal(&self, signum: i32) -> Result<()> {
-        if self.inner.lost.get() {
+        // No protocol: `connection_lost` was delivered, the process is
+        // forgotten.
+        if self.inner.protocol.borrow().is_none() {
             return Err(StatusCode::ESRCH.into());
         }
         if self.inner.state.borrow().returncode.is_some() {
@@ -335,7 +335,6 @@ impl SubprocessTransport {
             }
             drop(p);
             if lost {
-                self.inner.lost.set(true);
                 // Break the cycles: protocol -> transport -> pipes -> us.
                 let released = self.inner.protocol.borrow_mut().take();
                 let pipes = std::mem::take(&mut self.inner.state.borrow_mut().pipes);
