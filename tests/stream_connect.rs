@@ -18,10 +18,6 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use stream_common::*;
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 /// An echo server on 127.0.0.1: echoes, and closes on the peer's end.
 fn echo_server(lp: &Loop, log: &Log) -> (Server, SocketAddr) {
     let out = Rc::new(RefCell::new(None));
@@ -616,11 +612,7 @@ fn write_pipe_on_a_socket_ignores_bytes_sent_back_and_ends_with_epipe_when_data_
     }
     assert_eq!(*log.borrow(), strings(&["made"]));
     // Fill the socket so that data waits, then the reader goes away.
-    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
-    let chunk = vec![0u8; 65536];
-    while t.get_write_buffer_size() == 0 {
-        t.write(&chunk).unwrap();
-    }
+    fill_quietly(&t);
     drop(theirs);
     run_to_end(&lp);
     assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
@@ -890,11 +882,7 @@ fn write_pipe_write_eof_waits_for_the_buffer_and_abort_drops_it() {
     let log = Log::default();
     let (r, w) = ruv::pipe_fds(false, true).unwrap();
     let t = write_pipe_transport(&lp, &log, w);
-    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
-    let chunk = vec![b'p'; 65536];
-    while t.get_write_buffer_size() == 0 {
-        t.write(&chunk).unwrap();
-    }
+    fill_quietly(&t);
     t.write_eof().unwrap();
     assert!(t.is_closing());
     for _ in 0..3 {

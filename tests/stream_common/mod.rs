@@ -147,26 +147,54 @@ fn quoted_len(quoted: &str) -> usize {
     quoted.len() - 2
 }
 
-/// A transport on one end of a Unix socket pair (asyncio's
-/// `connect_accepted_socket`), the other end given back as a plain
-/// socket. Runs the loop until the transport is made.
-pub fn pair_transport(lp: &Loop, rec: Rec) -> (StreamTransport, Rc<RefCell<Rec>>, UnixStream) {
-    let (ours, theirs) = UnixStream::pair().unwrap();
+pub fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A transport on a connected socket (asyncio's
+/// `connect_accepted_socket`) for `rec`. Runs the loop until it is made.
+pub fn accepted_transport(
+    lp: &Loop,
+    rec: Rec,
+    sock: impl Into<OwnedFd>,
+) -> (StreamTransport, Rc<RefCell<Rec>>) {
     let out = Rc::new(RefCell::new(None));
     let o = out.clone();
     connect_accepted_socket(
         lp,
         move || rec,
-        ours,
-        move |r| {
-            *o.borrow_mut() = Some(r.unwrap());
-        },
+        sock,
+        move |r| *o.borrow_mut() = Some(r.unwrap()),
     );
-    while out.borrow().is_none() {
-        lp.run(RunMode::Once).unwrap();
-    }
-    let (t, p) = out.borrow_mut().take().unwrap();
+    run_until(lp, || out.borrow().is_some());
+    out.take().unwrap()
+}
+
+/// A transport on one end of a Unix socket pair (see
+/// [`accepted_transport`]), the other end given back as a plain socket.
+pub fn pair_transport(lp: &Loop, rec: Rec) -> (StreamTransport, Rc<RefCell<Rec>>, UnixStream) {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let (t, p) = accepted_transport(lp, rec, ours);
     (t, p, theirs)
+}
+
+/// Fills the socket: writes until the transport buffers, with the peer not
+/// reading. Returns the bytes written.
+pub fn fill(t: &StreamTransport) -> usize {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut written = 0;
+    while t.get_write_buffer_size() == 0 {
+        t.write(&chunk).unwrap();
+        written += chunk.len();
+    }
+    written
+}
+
+/// [`fill`] with the high-water mark out of reach first, so that the
+/// protocol gets no `pause_writing`.
+pub fn fill_quietly(t: &StreamTransport) -> usize {
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    fill(t)
 }
 
 /// A read pipe's transport (asyncio's `connect_read_pipe`) on `fd` for
