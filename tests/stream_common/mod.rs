@@ -151,6 +151,21 @@ pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
+type Made = ruv::Result<(StreamTransport, Rc<RefCell<Rec>>)>;
+
+/// Runs `start`, which hands the callback it is given to a `connect_*`
+/// call as its `on_done`, then the loop until that callback ran.
+fn wait_made(
+    lp: &Loop,
+    start: impl FnOnce(Box<dyn FnOnce(Made)>),
+) -> (StreamTransport, Rc<RefCell<Rec>>) {
+    let out = Rc::new(RefCell::new(None));
+    let o = out.clone();
+    start(Box::new(move |r| *o.borrow_mut() = Some(r.unwrap())));
+    run_until(lp, || out.borrow().is_some());
+    out.take().unwrap()
+}
+
 /// A transport on a connected socket (asyncio's
 /// `connect_accepted_socket`) for `rec`. Runs the loop until it is made.
 pub fn accepted_transport(
@@ -158,16 +173,9 @@ pub fn accepted_transport(
     rec: Rec,
     sock: impl Into<OwnedFd>,
 ) -> (StreamTransport, Rc<RefCell<Rec>>) {
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_accepted_socket(
-        lp,
-        move || rec,
-        sock,
-        move |r| *o.borrow_mut() = Some(r.unwrap()),
-    );
-    run_until(lp, || out.borrow().is_some());
-    out.take().unwrap()
+    wait_made(lp, |done| {
+        connect_accepted_socket(lp, move || rec, sock, done)
+    })
 }
 
 /// A transport on one end of a Unix socket pair (see
@@ -200,33 +208,15 @@ pub fn fill_quietly(t: &StreamTransport) -> usize {
 /// A read pipe's transport (asyncio's `connect_read_pipe`) on `fd` for
 /// a [`Rec`] logging to `log`. Runs the loop until the transport is made.
 pub fn read_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    let log = log.clone();
-    connect_read_pipe(
-        lp,
-        move || Rec::new(&log),
-        fd,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(lp, || out.borrow().is_some());
-    out.take().unwrap()
+    let rec = Rec::new(log);
+    wait_made(lp, |done| connect_read_pipe(lp, move || rec, fd, done)).0
 }
 
 /// A write pipe's transport (asyncio's `connect_write_pipe`) on `fd`,
 /// as [`read_pipe_transport`].
 pub fn write_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    let log = log.clone();
-    connect_write_pipe(
-        lp,
-        move || Rec::new(&log),
-        fd,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(lp, || out.borrow().is_some());
-    out.take().unwrap()
+    let rec = Rec::new(log);
+    wait_made(lp, |done| connect_write_pipe(lp, move || rec, fd, done)).0
 }
 
 /// Runs the loop until `cond` holds (each turn blocks for events).
