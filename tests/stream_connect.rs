@@ -18,10 +18,6 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use stream_common::*;
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 /// An echo server on 127.0.0.1: echoes, and closes on the peer's end.
 fn echo_server(lp: &Loop, log: &Log) -> (Server, SocketAddr) {
     let out = Rc::new(RefCell::new(None));
@@ -609,30 +605,14 @@ fn write_pipe_on_a_socket_ignores_bytes_sent_back_and_ends_with_epipe_when_data_
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_write_pipe(
-        &lp,
-        {
-            let log = log.clone();
-            move || Rec::new(&log)
-        },
-        ours,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(&lp, || out.borrow().is_some());
-    let t = out.borrow_mut().take().unwrap();
+    let t = write_pipe_transport(&lp, &log, ours);
     theirs.write_all(b"not for the protocol").unwrap();
     for _ in 0..3 {
         lp.run(RunMode::NoWait).unwrap();
     }
     assert_eq!(*log.borrow(), strings(&["made"]));
     // Fill the socket so that data waits, then the reader goes away.
-    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
-    let chunk = vec![0u8; 65536];
-    while t.get_write_buffer_size() == 0 {
-        t.write(&chunk).unwrap();
-    }
+    fill_quietly(&t);
     drop(theirs);
     run_to_end(&lp);
     assert_eq!(*log.borrow(), strings(&["made", "lost EPIPE"]));
@@ -860,19 +840,7 @@ fn write_pipe_writes_after_the_reader_went_away_are_dropped() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_write_pipe(
-        &lp,
-        {
-            let log = log.clone();
-            move || Rec::new(&log)
-        },
-        ours,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(&lp, || out.borrow().is_some());
-    let t = out.borrow_mut().take().unwrap();
+    let t = write_pipe_transport(&lp, &log, ours);
     drop(theirs);
     run_to_end(&lp);
     assert_eq!(*log.borrow(), strings(&["made", "lost None"]));
@@ -892,19 +860,7 @@ fn write_pipe_on_a_pipe_learns_of_its_reader_at_the_next_write() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let (r, w) = ruv::pipe_fds(false, true).unwrap();
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_write_pipe(
-        &lp,
-        {
-            let log = log.clone();
-            move || Rec::new(&log)
-        },
-        w,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(&lp, || out.borrow().is_some());
-    let t = out.borrow_mut().take().unwrap();
+    let t = write_pipe_transport(&lp, &log, w);
     drop(r);
     for _ in 0..3 {
         lp.run(RunMode::NoWait).unwrap();
@@ -925,24 +881,8 @@ fn write_pipe_write_eof_waits_for_the_buffer_and_abort_drops_it() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let (r, w) = ruv::pipe_fds(false, true).unwrap();
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_write_pipe(
-        &lp,
-        {
-            let log = log.clone();
-            move || Rec::new(&log)
-        },
-        w,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(&lp, || out.borrow().is_some());
-    let t = out.borrow_mut().take().unwrap();
-    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
-    let chunk = vec![b'p'; 65536];
-    while t.get_write_buffer_size() == 0 {
-        t.write(&chunk).unwrap();
-    }
+    let t = write_pipe_transport(&lp, &log, w);
+    fill_quietly(&t);
     t.write_eof().unwrap();
     assert!(t.is_closing());
     for _ in 0..3 {
@@ -967,19 +907,7 @@ fn read_pipe_pause_resume_and_close() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let (r, w) = ruv::pipe_fds(true, false).unwrap();
-    let out = Rc::new(RefCell::new(None));
-    let o = out.clone();
-    connect_read_pipe(
-        &lp,
-        {
-            let log = log.clone();
-            move || Rec::new(&log)
-        },
-        r,
-        move |res| *o.borrow_mut() = Some(res.unwrap().0),
-    );
-    run_until(&lp, || out.borrow().is_some());
-    let t = out.borrow_mut().take().unwrap();
+    let t = read_pipe_transport(&lp, &log, r);
     t.pause_reading();
     t.pause_reading();
     let mut w = std::fs::File::from(w);

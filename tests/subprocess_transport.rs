@@ -27,6 +27,15 @@ struct Child {
     on_exited: Option<MadeHook>,
 }
 
+impl Child {
+    fn new(log: &Log) -> Child {
+        Child {
+            log: log.clone(),
+            ..Child::default()
+        }
+    }
+}
+
 impl SubprocessProtocol for Child {
     fn connection_made(&mut self, t: &SubprocessTransport) {
         self.log.borrow_mut().push("made".into());
@@ -81,6 +90,11 @@ fn shell(lp: &Loop, cmd: &str, options: SubprocessOptions, child: Child) -> Star
     out
 }
 
+/// The transport `started` holds (its callback must have run).
+fn transport(started: &Started) -> SubprocessTransport {
+    started.borrow().as_ref().unwrap().0.clone()
+}
+
 /// The entries of `log` about descriptor `fd`, in order.
 fn of_fd(log: &Log, fd: i32) -> Vec<String> {
     let data = format!("data {fd} ");
@@ -107,13 +121,12 @@ fn cat_echoes_stdin_and_everything_is_reported_in_order() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let child = Child {
-        log: log.clone(),
         on_made: Some(Box::new(|t| {
             let stdin = t.get_pipe_transport(0).unwrap();
             stdin.write(b"hello child").unwrap();
             stdin.write_eof().unwrap();
         })),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let started: Started = Default::default();
     let s = started.clone();
@@ -152,10 +165,7 @@ fn cat_echoes_stdin_and_everything_is_reported_in_order() {
 fn shell_output_on_both_descriptors_and_the_exit_code() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let started = shell(
         &lp,
         "echo out; echo err >&2; exit 3",
@@ -176,10 +186,7 @@ fn shell_output_on_both_descriptors_and_the_exit_code() {
 fn stderr_into_stdout_and_devnull() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let opts = SubprocessOptions::default()
         .with_stdin(SubprocessStdio::DevNull)
         .with_stderr(SubprocessStdio::Stdout);
@@ -191,7 +198,7 @@ fn stderr_into_stdout_and_devnull() {
     );
     run_until(&lp, || started.borrow().is_some());
     {
-        let (t, _) = started.borrow().clone().unwrap();
+        let t = transport(&started);
         assert!(t.get_pipe_transport(0).is_none());
         assert!(t.get_pipe_transport(2).is_none());
     }
@@ -212,10 +219,7 @@ fn stdout_to_a_given_descriptor() {
     let file = std::fs::File::create(&path).unwrap();
     use std::os::fd::AsRawFd;
     let opts = SubprocessOptions::default().with_stdout(SubprocessStdio::Fd(file.as_raw_fd()));
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let _started = shell(&lp, "echo into-file", opts, child);
     run_to_end(&lp);
     drop(file);
@@ -233,10 +237,7 @@ fn cwd_and_env() {
     let opts = SubprocessOptions::default()
         .with_cwd(&dir)
         .with_env([("RUV_TEST_VALUE", "from-env"), ("PATH", "/usr/bin:/bin")]);
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let started = shell(
         &lp,
         "pwd; echo $RUV_TEST_VALUE; echo ${HOME:-no-home}",
@@ -253,9 +254,8 @@ fn signalled(how: fn(&SubprocessTransport) -> ruv::Result<()>) -> Option<i64> {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let child = Child {
-        log: log.clone(),
         on_made: Some(Box::new(move |t| how(t).unwrap())),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let opts = SubprocessOptions::default()
         .with_stdout(SubprocessStdio::DevNull)
@@ -286,7 +286,6 @@ fn close_kills_a_running_child() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let child = Child {
-        log: log.clone(),
         on_made: Some(Box::new(|t| {
             t.close();
             assert!(t.is_closing());
@@ -298,7 +297,7 @@ fn close_kills_a_running_child() {
             t.kill().unwrap();
             t.terminate().unwrap();
         })),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let started = shell(&lp, "exec sleep 30", SubprocessOptions::default(), child);
     run_to_end(&lp);
@@ -317,10 +316,7 @@ fn close_kills_a_running_child() {
 fn after_connection_lost_signals_are_esrch_and_the_return_code_stays() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let opts = SubprocessOptions::default()
         .with_stdin(SubprocessStdio::DevNull)
         .with_stdout(SubprocessStdio::DevNull)
@@ -343,7 +339,6 @@ fn close_after_exit_does_not_kill_and_signals_after_exit_do_nothing() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let child = Child {
-        log: log.clone(),
         // `connection_lost` comes after `process_exited`: the process is
         // still known, and signals do nothing.
         on_exited: Some(Box::new(|t| {
@@ -351,12 +346,12 @@ fn close_after_exit_does_not_kill_and_signals_after_exit_do_nothing() {
             t.kill().unwrap();
             t.terminate().unwrap();
         })),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let opts = SubprocessOptions::default().with_stdin(SubprocessStdio::DevNull);
     let started = shell(&lp, "exit 5", opts, child);
     run_until(&lp, || log.borrow().iter().any(|e| e.starts_with("exited")));
-    let (t, _) = started.borrow().clone().unwrap();
+    let t = transport(&started);
     assert_eq!(t.get_returncode(), Some(5));
     t.close();
     run_to_end(&lp);
@@ -409,10 +404,7 @@ fn reading_stdout_after_the_process_exited() {
     // The child exits before its output is read: every byte still comes.
     let lp = Loop::new().unwrap();
     let log = Log::default();
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let started = shell(
         &lp,
         "head -c 100000 /dev/zero",
@@ -421,12 +413,12 @@ fn reading_stdout_after_the_process_exited() {
     );
     run_until(&lp, || started.borrow().is_some());
     {
-        let (t, _) = started.borrow().clone().unwrap();
+        let t = transport(&started);
         t.get_pipe_transport(1).unwrap().pause_reading();
     }
     run_until(&lp, || log.borrow().iter().any(|e| e.starts_with("exited")));
     {
-        let (t, _) = started.borrow().clone().unwrap();
+        let t = transport(&started);
         t.get_pipe_transport(1).unwrap().resume_reading();
     }
     run_to_end(&lp);
@@ -441,14 +433,13 @@ fn stdin_broken_pipe_is_reported_on_descriptor_0() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
     let child = Child {
-        log: log.clone(),
         on_made: Some(Box::new(|t| {
             let stdin = t.get_pipe_transport(0).unwrap();
             // More than a socket buffer: part of it waits, or the send
             // fails at once if the child is already gone.
             stdin.write(&vec![b'z'; 1 << 20]).unwrap();
         })),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let opts = SubprocessOptions::default()
         .with_stdout(SubprocessStdio::DevNull)
@@ -521,13 +512,10 @@ fn stdin_pause_and_resume_writing_reach_the_protocol() {
 fn a_walk_that_closes_every_handle_still_ends_the_transport_once() {
     let lp = Loop::new().unwrap();
     let log = Log::default();
-    let child = Child {
-        log: log.clone(),
-        ..Child::default()
-    };
+    let child = Child::new(&log);
     let started = shell(&lp, "exec sleep 30", SubprocessOptions::default(), child);
     run_until(&lp, || started.borrow().is_some());
-    let (t, _) = started.borrow().clone().unwrap();
+    let t = transport(&started);
     let pid = t.get_pid();
     lp.walk(|h| {
         if !h.is_closing() {
@@ -582,7 +570,6 @@ fn closing_stdin_while_the_child_reads_delivers_everything_first() {
     let input: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let data = input.clone();
     let child = Child {
-        log: log.clone(),
         on_made: Some(Box::new(move |t| {
             let stdin = t.get_pipe_transport(0).unwrap();
             stdin.write(&data).unwrap();
@@ -591,7 +578,7 @@ fn closing_stdin_while_the_child_reads_delivers_everything_first() {
             assert!(stdin.get_write_buffer_size() > 0);
             stdin.close();
         })),
-        ..Child::default()
+        ..Child::new(&log)
     };
     let started: Started = Default::default();
     let s = started.clone();

@@ -41,8 +41,10 @@
 //! transport method from any callback.
 
 mod datagram;
+mod delivering;
 mod stream;
 mod subprocess;
+mod write_buffer;
 
 pub use datagram::*;
 pub use stream::*;
@@ -50,6 +52,8 @@ pub use subprocess::*;
 
 use crate::error::{Result, StatusCode};
 pub(crate) use crate::owed::defer;
+pub(crate) use delivering::Delivering;
+pub(crate) use write_buffer::WriteBuffer;
 
 /// asyncio's `_FlowControlMixin._set_write_buffer_limits`: `(high, low)`
 /// from what was given (neither: the defaults; only `high`: `low =

@@ -3,9 +3,12 @@
 //! file includes it with `mod stream_common;`.
 #![allow(dead_code)]
 
-use ruv::endpoint::{connect_accepted_socket, Protocol, StreamTransport};
+use ruv::endpoint::{
+    connect_accepted_socket, connect_read_pipe, connect_write_pipe, Protocol, StreamTransport,
+};
 use ruv::{Error, Loop, RunMode, Timer};
 use std::cell::RefCell;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 
@@ -144,26 +147,76 @@ fn quoted_len(quoted: &str) -> usize {
     quoted.len() - 2
 }
 
-/// A transport on one end of a Unix socket pair (asyncio's
-/// `connect_accepted_socket`), the other end given back as a plain
-/// socket. Runs the loop until the transport is made.
-pub fn pair_transport(lp: &Loop, rec: Rec) -> (StreamTransport, Rc<RefCell<Rec>>, UnixStream) {
-    let (ours, theirs) = UnixStream::pair().unwrap();
+pub fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+type Made = ruv::Result<(StreamTransport, Rc<RefCell<Rec>>)>;
+
+/// Runs `start`, which hands the callback it is given to a `connect_*`
+/// call as its `on_done`, then the loop until that callback ran.
+fn wait_made(
+    lp: &Loop,
+    start: impl FnOnce(Box<dyn FnOnce(Made)>),
+) -> (StreamTransport, Rc<RefCell<Rec>>) {
     let out = Rc::new(RefCell::new(None));
     let o = out.clone();
-    connect_accepted_socket(
-        lp,
-        move || rec,
-        ours,
-        move |r| {
-            *o.borrow_mut() = Some(r.unwrap());
-        },
-    );
-    while out.borrow().is_none() {
-        lp.run(RunMode::Once).unwrap();
-    }
-    let (t, p) = out.borrow_mut().take().unwrap();
+    start(Box::new(move |r| *o.borrow_mut() = Some(r.unwrap())));
+    run_until(lp, || out.borrow().is_some());
+    out.take().unwrap()
+}
+
+/// A transport on a connected socket (asyncio's
+/// `connect_accepted_socket`) for `rec`. Runs the loop until it is made.
+pub fn accepted_transport(
+    lp: &Loop,
+    rec: Rec,
+    sock: impl Into<OwnedFd>,
+) -> (StreamTransport, Rc<RefCell<Rec>>) {
+    wait_made(lp, |done| {
+        connect_accepted_socket(lp, move || rec, sock, done)
+    })
+}
+
+/// A transport on one end of a Unix socket pair (see
+/// [`accepted_transport`]), the other end given back as a plain socket.
+pub fn pair_transport(lp: &Loop, rec: Rec) -> (StreamTransport, Rc<RefCell<Rec>>, UnixStream) {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let (t, p) = accepted_transport(lp, rec, ours);
     (t, p, theirs)
+}
+
+/// Fills the socket: writes until the transport buffers, with the peer not
+/// reading. Returns the bytes written.
+pub fn fill(t: &StreamTransport) -> usize {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut written = 0;
+    while t.get_write_buffer_size() == 0 {
+        t.write(&chunk).unwrap();
+        written += chunk.len();
+    }
+    written
+}
+
+/// [`fill`] with the high-water mark out of reach first, so that the
+/// protocol gets no `pause_writing`.
+pub fn fill_quietly(t: &StreamTransport) -> usize {
+    t.set_write_buffer_limits(Some(usize::MAX), None).unwrap();
+    fill(t)
+}
+
+/// A read pipe's transport (asyncio's `connect_read_pipe`) on `fd` for
+/// a [`Rec`] logging to `log`. Runs the loop until the transport is made.
+pub fn read_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
+    let rec = Rec::new(log);
+    wait_made(lp, |done| connect_read_pipe(lp, move || rec, fd, done)).0
+}
+
+/// A write pipe's transport (asyncio's `connect_write_pipe`) on `fd`,
+/// as [`read_pipe_transport`].
+pub fn write_pipe_transport(lp: &Loop, log: &Log, fd: impl Into<OwnedFd>) -> StreamTransport {
+    let rec = Rec::new(log);
+    wait_made(lp, |done| connect_write_pipe(lp, move || rec, fd, done)).0
 }
 
 /// Runs the loop until `cond` holds (each turn blocks for events).

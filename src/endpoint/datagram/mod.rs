@@ -14,4 +14,4 @@ pub use protocol::DatagramProtocol;
 pub use socket::TransportSocket;
 pub use transport::{DatagramTransport, DATAGRAM_OVERHEAD, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 
-use super::{defer, water_marks};
+use super::defer;

@@ -11,6 +11,7 @@
 //! no borrow of the transport's state is held while one runs.
 
 use super::{DatagramProtocol, TransportSocket};
+use crate::endpoint::{Delivering, WriteBuffer};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::udp::Datagram;
@@ -65,13 +66,9 @@ struct State {
     paused_reading: bool,
     /// The handle is receiving with our callback.
     receiving: bool,
-    /// Sends handed to `Udp::send` whose callbacks have not run.
-    queued: usize,
-    /// Their lengths plus `DATAGRAM_OVERHEAD` each.
-    buffer_size: usize,
-    high: usize,
-    low: usize,
-    protocol_paused: bool,
+    /// Sends handed to `Udp::send` whose callbacks have not run, each
+    /// counting its length plus `DATAGRAM_OVERHEAD`.
+    buffer: WriteBuffer,
 }
 
 struct Inner {
@@ -87,22 +84,6 @@ struct Inner {
     lost_queued: Cell<bool>,
     /// A timer will retry delivery (the protocol was borrowed elsewhere).
     retry_armed: Cell<bool>,
-}
-
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl<'a> Delivering<'a> {
-    fn enter(flag: &'a Cell<bool>) -> Delivering<'a> {
-        flag.set(true);
-        Delivering(flag)
-    }
-}
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
 }
 
 /// A datagram endpoint's transport (asyncio's `DatagramTransport`), made
@@ -127,7 +108,7 @@ impl fmt::Debug for DatagramTransport {
             d.field("sockname", &st.sockname)
                 .field("peername", &st.peername)
                 .field("closing", &st.closing)
-                .field("write_buffer_size", &st.buffer_size);
+                .field("write_buffer_size", &st.buffer.size());
         }
         d.finish()
     }
@@ -175,11 +156,7 @@ impl DatagramTransport {
             lost_scheduled: false,
             paused_reading: false,
             receiving: false,
-            queued: 0,
-            buffer_size: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_LOW_WATER,
-            protocol_paused: false,
+            buffer: WriteBuffer::new(),
         };
         DatagramTransport {
             inner: Rc::new(Inner {
@@ -241,7 +218,7 @@ impl DatagramTransport {
                 (None, Some(to)) => Some(to),
                 (None, None) => return Err(StatusCode::EDESTADDRREQ.into()),
             };
-            (dest, st.queued == 0)
+            (dest, st.buffer.is_empty())
         };
         if buffer_empty {
             match self.inner.udp.try_send(&[data], dest) {
@@ -268,12 +245,7 @@ impl DatagramTransport {
                 return Ok(());
             }
         }
-        let pause = {
-            let mut st = self.inner.state.borrow_mut();
-            st.queued += 1;
-            st.buffer_size = st.buffer_size.saturating_add(size);
-            should_pause(&mut st)
-        };
+        let pause = self.inner.state.borrow_mut().buffer.push(size);
         if pause {
             self.notify(Event::PauseWriting);
         }
@@ -304,13 +276,7 @@ impl DatagramTransport {
             if st.aborted {
                 return;
             }
-            st.queued = st.queued.saturating_sub(1);
-            st.buffer_size = st.buffer_size.saturating_sub(size);
-            let resume = st.protocol_paused && st.buffer_size <= st.low;
-            if resume {
-                st.protocol_paused = false;
-            }
-            resume
+            st.buffer.pop(size)
         };
         if let Err(err) = status {
             self.notify(Event::Error(err));
@@ -320,7 +286,7 @@ impl DatagramTransport {
         }
         let drained = {
             let st = self.inner.state.borrow();
-            st.closing && st.queued == 0
+            st.closing && st.buffer.is_empty()
         };
         if drained {
             self.finish_close();
@@ -331,14 +297,13 @@ impl DatagramTransport {
     /// [`DATAGRAM_OVERHEAD`] (asyncio's `get_write_buffer_size`). 0 after
     /// [`abort`](Self::abort).
     pub fn get_write_buffer_size(&self) -> usize {
-        self.inner.state.borrow().buffer_size
+        self.inner.state.borrow().buffer.size()
     }
 
     /// The write buffer's `(low, high)` water marks, in that order as in
     /// asyncio's `get_write_buffer_limits`. Defaults: 16 KiB and 64 KiB.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.inner.state.borrow();
-        (st.low, st.high)
+        self.inner.state.borrow().buffer.limits()
     }
 
     /// Sets the write buffer's water marks (asyncio's
@@ -352,13 +317,7 @@ impl DatagramTransport {
     /// anything is buffered, `low == 0` resumes only when the buffer is
     /// empty.
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
-        let (high, low) = super::water_marks(high, low)?;
-        let pause = {
-            let mut st = self.inner.state.borrow_mut();
-            st.high = high;
-            st.low = low;
-            should_pause(&mut st)
-        };
+        let pause = self.inner.state.borrow_mut().buffer.set_limits(high, low)?;
         if pause {
             self.notify(Event::PauseWriting);
         }
@@ -486,7 +445,7 @@ impl DatagramTransport {
                 return;
             }
             st.closing = true;
-            st.queued == 0
+            st.buffer.is_empty()
         };
         self.sync_reading();
         if drained {
@@ -509,8 +468,7 @@ impl DatagramTransport {
             }
             st.aborted = true;
             st.closing = true;
-            st.queued = 0;
-            st.buffer_size = 0;
+            st.buffer.clear();
         }
         self.sync_reading();
         self.finish_close();
@@ -642,14 +600,4 @@ impl DatagramTransport {
             this.drain();
         });
     }
-}
-
-/// Pauses the protocol when the buffer is strictly over the high-water
-/// mark and it is not paused yet; true if `pause_writing` is due.
-fn should_pause(st: &mut State) -> bool {
-    if st.buffer_size > st.high && !st.protocol_paused {
-        st.protocol_paused = true;
-        return true;
-    }
-    false
 }

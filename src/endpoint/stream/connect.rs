@@ -197,7 +197,10 @@ pub fn create_unix_connection<P, F, D>(
         });
         if let Err(err) = started {
             pipe.close(|| {});
-            if let Some(done) = slot.borrow_mut().take() {
+            // Taken first: an `if let` on the `borrow_mut` would hold it
+            // while `done` runs the application's callback.
+            let done = slot.borrow_mut().take();
+            if let Some(done) = done {
                 done(Err(err.into()));
             }
         }

@@ -12,7 +12,7 @@
 
 use super::conn::Conn;
 use super::{BufferedProtocol, Protocol};
-use crate::endpoint::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+use crate::endpoint::{Delivering, WriteBuffer};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::{Pipe, ReadResult, Tcp};
@@ -126,13 +126,9 @@ struct State {
     paused_reading: bool,
     /// The handle is reading for us, and how (buffered or lent).
     reading: Option<bool>,
-    /// Writes handed to the handle whose callbacks have not run.
-    queued: usize,
-    /// Their bytes.
-    buffer_size: usize,
-    high: usize,
-    low: usize,
-    protocol_paused: bool,
+    /// Writes handed to the handle whose callbacks have not run, and
+    /// their bytes.
+    buffer: WriteBuffer,
 }
 
 type Hook = Box<dyn FnOnce()>;
@@ -154,22 +150,6 @@ struct Inner {
     on_lost: RefCell<Option<Hook>>,
 }
 
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl<'a> Delivering<'a> {
-    fn enter(flag: &'a Cell<bool>) -> Delivering<'a> {
-        flag.set(true);
-        Delivering(flag)
-    }
-}
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
-    }
-}
-
 /// A stream connection's transport (asyncio's `Transport`, also its read
 /// and write pipe transports), on a TCP or Unix socket or a pipe end.
 ///
@@ -188,7 +168,7 @@ impl fmt::Debug for StreamTransport {
         if let Ok(st) = self.inner.state.try_borrow() {
             d.field("peername", &st.peername)
                 .field("closing", &st.closing)
-                .field("write_buffer_size", &st.buffer_size);
+                .field("write_buffer_size", &st.buffer.size());
         }
         d.finish()
     }
@@ -246,11 +226,7 @@ impl StreamTransport {
             lost_scheduled: false,
             paused_reading: false,
             reading: None,
-            queued: 0,
-            buffer_size: 0,
-            high: DEFAULT_HIGH_WATER,
-            low: DEFAULT_LOW_WATER,
-            protocol_paused: false,
+            buffer: WriteBuffer::new(),
         };
         StreamTransport {
             inner: Rc::new(Inner {
@@ -313,7 +289,7 @@ impl StreamTransport {
             if st.lost_scheduled {
                 return Ok(());
             }
-            st.queued == 0
+            st.buffer.is_empty()
         };
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total == 0 {
@@ -342,12 +318,7 @@ impl StreamTransport {
             self.fatal(err);
             return Ok(());
         }
-        let pause = {
-            let mut st = self.inner.state.borrow_mut();
-            st.queued += 1;
-            st.buffer_size = st.buffer_size.saturating_add(len);
-            should_pause(&mut st)
-        };
+        let pause = self.inner.state.borrow_mut().buffer.push(len);
         if pause {
             self.notify(Event::PauseWriting);
         }
@@ -361,13 +332,7 @@ impl StreamTransport {
             if st.aborted {
                 return;
             }
-            st.queued = st.queued.saturating_sub(1);
-            st.buffer_size = st.buffer_size.saturating_sub(len);
-            let resume = st.protocol_paused && st.buffer_size <= st.low;
-            if resume {
-                st.protocol_paused = false;
-            }
-            resume
+            st.buffer.pop(len)
         };
         if let Err(err) = status {
             return self.fatal(err);
@@ -377,7 +342,7 @@ impl StreamTransport {
         }
         let drained = {
             let st = self.inner.state.borrow();
-            st.closing && st.queued == 0
+            st.closing && st.buffer.is_empty()
         };
         if drained {
             self.finish_close(None);
@@ -426,14 +391,13 @@ impl StreamTransport {
     /// bytes the socket did not take at once, until they are written. 0
     /// after [`abort`](Self::abort).
     pub fn get_write_buffer_size(&self) -> usize {
-        self.inner.state.borrow().buffer_size
+        self.inner.state.borrow().buffer.size()
     }
 
     /// The write buffer's `(low, high)` water marks (asyncio's
     /// `get_write_buffer_limits`). Defaults: 16 KiB and 64 KiB.
     pub fn get_write_buffer_limits(&self) -> (usize, usize) {
-        let st = self.inner.state.borrow();
-        (st.low, st.high)
+        self.inner.state.borrow().buffer.limits()
     }
 
     /// Sets the write buffer's water marks (asyncio's
@@ -443,13 +407,7 @@ impl StreamTransport {
     /// only `low`: `high = 4 × low`; EINVAL unless `high >= low`; pauses at
     /// once if the buffer is already strictly over `high`.
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
-        let (high, low) = crate::endpoint::water_marks(high, low)?;
-        let pause = {
-            let mut st = self.inner.state.borrow_mut();
-            st.high = high;
-            st.low = low;
-            should_pause(&mut st)
-        };
+        let pause = self.inner.state.borrow_mut().buffer.set_limits(high, low)?;
         if pause {
             self.notify(Event::PauseWriting);
         }
@@ -582,8 +540,8 @@ impl StreamTransport {
     /// A write pipe's reader closed its end: asyncio closes with
     /// `BrokenPipeError` if data was waiting, otherwise quietly.
     fn peer_gone(&self) {
-        let queued = self.inner.state.borrow().queued;
-        if queued > 0 {
+        let queued = !self.inner.state.borrow().buffer.is_empty();
+        if queued {
             self.fatal(StatusCode::EPIPE.into());
         } else {
             self.force_close(None);
@@ -663,7 +621,7 @@ impl StreamTransport {
                 return;
             }
             st.closing = true;
-            st.queued == 0
+            st.buffer.is_empty()
         };
         self.sync_reading();
         if drained {
@@ -693,8 +651,7 @@ impl StreamTransport {
             }
             st.aborted = true;
             st.closing = true;
-            st.queued = 0;
-            st.buffer_size = 0;
+            st.buffer.clear();
         }
         self.sync_reading();
         self.finish_close(err);
@@ -958,16 +915,6 @@ fn remainder<'a>(bufs: &[&'a [u8]], mut sent: usize) -> Vec<&'a [u8]> {
         sent = 0;
     }
     rest
-}
-
-/// Pauses the protocol when the buffer is strictly over the high-water
-/// mark and it is not paused yet; true if `pause_writing` is due.
-fn should_pause(st: &mut State) -> bool {
-    if st.buffer_size > st.high && !st.protocol_paused {
-        st.protocol_paused = true;
-        return true;
-    }
-    false
 }
 
 #[cfg(test)]

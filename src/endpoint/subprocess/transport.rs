@@ -6,7 +6,7 @@
 //! protocol through this transport's queue (so they never nest).
 
 use super::SubprocessProtocol;
-use crate::endpoint::{Protocol, StreamTransport};
+use crate::endpoint::{Delivering, Protocol, StreamTransport};
 use crate::error::{Error, Result, StatusCode};
 use crate::owed::defer_owed;
 use crate::{Loop, Process};
@@ -47,12 +47,11 @@ pub(super) struct Inner {
     process: Process,
     pid: i32,
     state: RefCell<State>,
+    /// `None` once `connection_lost` was delivered (breaks the cycles).
     protocol: RefCell<Option<SharedProtocol>>,
     events: RefCell<VecDeque<Event>>,
     delivering: Cell<bool>,
     retry_armed: Cell<bool>,
-    /// `connection_lost` was delivered: the process is forgotten.
-    lost: Cell<bool>,
 }
 
 /// A child process's transport (asyncio's `SubprocessTransport`), made by
@@ -73,15 +72,6 @@ impl fmt::Debug for SubprocessTransport {
                 .field("closed", &st.closed);
         }
         d.finish()
-    }
-}
-
-/// Resets the `delivering` flag when a protocol method returns or panics.
-struct Delivering<'a>(&'a Cell<bool>);
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
     }
 }
 
@@ -133,7 +123,6 @@ impl SubprocessTransport {
                 events: RefCell::new(VecDeque::new()),
                 delivering: Cell::new(false),
                 retry_armed: Cell::new(false),
-                lost: Cell::new(false),
             }),
         }
     }
@@ -237,7 +226,9 @@ impl SubprocessTransport {
     /// delivered (asyncio's `ProcessLookupError`), EINVAL for a bad signal
     /// number.
     pub fn send_signal(&self, signum: i32) -> Result<()> {
-        if self.inner.lost.get() {
+        // No protocol: `connection_lost` was delivered, the process is
+        // forgotten.
+        if self.inner.protocol.borrow().is_none() {
             return Err(StatusCode::ESRCH.into());
         }
         if self.inner.state.borrow().returncode.is_some() {
@@ -295,8 +286,7 @@ impl SubprocessTransport {
             if let Some(protocol) = protocol {
                 if let Ok(mut p) = protocol.try_borrow_mut() {
                     {
-                        self.inner.delivering.set(true);
-                        let _d = Delivering(&self.inner.delivering);
+                        let _delivering = Delivering::enter(&self.inner.delivering);
                         p.pipe_data_received(fd, data);
                     }
                     drop(p);
@@ -332,8 +322,7 @@ impl SubprocessTransport {
             };
             let lost = matches!(event, Event::Lost);
             {
-                self.inner.delivering.set(true);
-                let _d = Delivering(&self.inner.delivering);
+                let _delivering = Delivering::enter(&self.inner.delivering);
                 match event {
                     Event::Made => p.connection_made(self),
                     Event::Data(fd, data) => p.pipe_data_received(fd, &data),
@@ -346,7 +335,6 @@ impl SubprocessTransport {
             }
             drop(p);
             if lost {
-                self.inner.lost.set(true);
                 // Break the cycles: protocol -> transport -> pipes -> us.
                 let released = self.inner.protocol.borrow_mut().take();
                 let pipes = std::mem::take(&mut self.inner.state.borrow_mut().pipes);
