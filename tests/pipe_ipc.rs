@@ -639,3 +639,50 @@ fn many_descriptors_in_one_message_are_all_pending() {
         finish(&lp);
     }
 }
+
+/// The kernel ends a read at a passed descriptor; the stream reads on in
+/// the same event only if bytes wait behind it, so a read callback never
+/// gets an empty read libuv would not give (libuv stops after any short
+/// read). Boundaries: nothing behind the descriptor, one byte, and many
+/// descriptors in a row.
+#[test]
+fn a_read_stopped_by_a_descriptor_reads_on_only_if_bytes_wait_behind_it() {
+    // (descriptor writes, plain bytes written after them)
+    for (handles, behind) in [(1usize, 0usize), (1, 1), (6, 0), (6, 1)] {
+        let lp = Loop::new().unwrap();
+        let (sender, receiver) = ipc_pair(&lp);
+        let (udp, _) = bound_udp(&lp);
+        for _ in 0..handles {
+            sender.write2(&[b"h"], &udp, |_, s| s.unwrap()).unwrap();
+        }
+        if behind > 0 {
+            sender
+                .write(&[&vec![b'b'; behind]], |_, s| s.unwrap())
+                .unwrap();
+        }
+        // Every write went out at once: the bytes wait in the socket.
+        assert_eq!(sender.write_queue_size(), Ok(handles + behind));
+        let calls = shared(Vec::new());
+        let into = calls.clone();
+        receiver
+            .read_start_with(
+                |_, _| vec![0u8; 64],
+                move |pipe: &Pipe, n: Result<usize, Error>, _: Vec<u8>| {
+                    into.borrow_mut().push((n, pipe.pending_count()));
+                },
+            )
+            .unwrap();
+        lp.run(RunMode::NoWait).unwrap();
+        let mut expected: Vec<(Result<usize, Error>, usize)> =
+            (1..=handles).map(|i| (Ok(1), i)).collect();
+        if behind > 0 {
+            expected.push((Ok(behind), handles));
+        }
+        assert_eq!(
+            *calls.borrow(),
+            expected,
+            "{handles} descriptors, {behind} bytes behind: one callback per read, none empty"
+        );
+        finish(&lp);
+    }
+}
