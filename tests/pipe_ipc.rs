@@ -686,3 +686,62 @@ fn a_read_stopped_by_a_descriptor_reads_on_only_if_bytes_wait_behind_it() {
         finish(&lp);
     }
 }
+
+/// libuv's ipc_send_zero: an empty write on an IPC pipe completes, and
+/// the peer reads no data, only the end of the stream after the shutdown.
+#[test]
+fn an_empty_write_on_an_ipc_pipe_completes_and_the_peer_sees_only_the_end() {
+    let lp = Loop::new().unwrap();
+    let (sender, receiver) = ipc_pair(&lp);
+    let statuses = shared(Vec::new());
+    sender.write(&[b""], status_into(&statuses)).unwrap();
+    sender.shutdown(status_into(&statuses)).unwrap();
+    let got = util::pipe::collect(&receiver);
+    run_until(&lp, || got.borrow().eof == 1);
+    assert_eq!(*statuses.borrow(), [Ok(()), Ok(())], "write, then shutdown");
+    assert!(got.borrow().data.is_empty());
+    assert_eq!(got.borrow().error, None);
+    assert_eq!(receiver.pending_count(), 0);
+    finish(&lp);
+}
+
+/// Writes `data` from `at` on, in requests of three 10,000-byte buffers,
+/// each issued from the previous one's callback.
+fn send_chained(pipe: &Pipe, data: std::rc::Rc<Vec<u8>>, at: usize) {
+    if at == data.len() {
+        return;
+    }
+    let end = (at + 30_000).min(data.len());
+    let bufs: Vec<&[u8]> = data[at..end].chunks(10_000).collect();
+    let next = data.clone();
+    pipe.write(&bufs, move |pipe, status| {
+        status.unwrap();
+        send_chained(pipe, next, end);
+    })
+    .unwrap();
+}
+
+/// libuv's ipc_heavy_traffic_deadlock_bug, in one loop: both ends of an
+/// IPC pipe write megabytes to each other at once, each write issued from
+/// the previous one's callback, while both read. Neither side may block
+/// on a full socket; every byte arrives once, in order.
+#[test]
+fn heavy_traffic_both_ways_on_an_ipc_pipe_does_not_deadlock() {
+    const XFER: usize = 4 << 20;
+    let lp = Loop::new().unwrap();
+    let (a, b) = ipc_pair(&lp);
+    let to_b = std::rc::Rc::new(pattern(XFER, 11));
+    let to_a = std::rc::Rc::new(pattern(XFER, 12));
+    let at_a = util::pipe::collect(&a);
+    let at_b = util::pipe::collect(&b);
+    send_chained(&a, to_b.clone(), 0);
+    send_chained(&b, to_a.clone(), 0);
+    run_until(&lp, || {
+        at_a.borrow().data.len() == XFER && at_b.borrow().data.len() == XFER
+    });
+    assert!(at_a.borrow().data == *to_a, "a got b's bytes in order");
+    assert!(at_b.borrow().data == *to_b, "b got a's bytes in order");
+    assert_eq!(a.write_queue_size(), Ok(0));
+    assert_eq!(b.write_queue_size(), Ok(0));
+    finish(&lp);
+}
