@@ -507,3 +507,38 @@ fn ipv6_loopback_round_trip() {
         && h.fd == Some(std::os::fd::AsRawFd::as_raw_fd(&conn))));
     finish(&lp, &[&server, &client, &conn]);
 }
+
+#[test]
+fn try_write_of_every_buffer_count_sends_them_all_up_to_iov_max() {
+    // 0 buffers (EINVAL), 1, the inline slice capacity (16), one past it,
+    // many, IOV_MAX (1024) and one past it: a try_write sends at most
+    // IOV_MAX buffers in its one call, as libuv's uv_try_write.
+    const IOV_MAX: usize = 1024;
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    let got = collect(&server);
+    assert_eq!(
+        client.try_write(&[]),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    assert_eq!(
+        client.write_owned(Vec::new(), |_, _| panic!("no request")),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    let mut expected: Vec<u8> = Vec::new();
+    for (round, count) in [1usize, 16, 17, 300, IOV_MAX, IOV_MAX + 1]
+        .into_iter()
+        .enumerate()
+    {
+        let bufs: Vec<Vec<u8>> = (0..count)
+            .map(|i| pattern(i % 5 + 1, (round * 10_000 + i) as u64))
+            .collect();
+        let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+        let sent: usize = bufs.iter().take(IOV_MAX).map(Vec::len).sum();
+        assert_eq!(client.try_write(&slices), Ok(sent), "{count} buffers");
+        expected.extend(bufs.iter().take(IOV_MAX).flatten());
+    }
+    run_until(&lp, || got.borrow().data.len() == expected.len());
+    assert_eq!(got.borrow().data, expected);
+    finish(&lp, &[&server, &client]);
+}
