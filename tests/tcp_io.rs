@@ -542,3 +542,38 @@ fn try_write_of_every_buffer_count_sends_them_all_up_to_iov_max() {
     assert_eq!(got.borrow().data, expected);
     finish(&lp, &[&server, &client]);
 }
+
+/// libuv's tcp_unexpected_read: data arriving on a connection that does
+/// not read calls nothing and does not make the loop busy: its edge is
+/// handed on once, the data waits in the socket, and the loop would block
+/// in its next poll (no ready-list entry, no event per iteration).
+#[test]
+fn data_for_a_stream_that_does_not_read_keeps_the_loop_idle() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    server
+        .read_start(|_, read| panic!("the peer sends nothing: {read:?}"))
+        .unwrap();
+    let written = shared(false);
+    let w = written.clone();
+    server
+        .write(&[b"PING"], move |_, s| {
+            s.unwrap();
+            *w.borrow_mut() = true;
+        })
+        .unwrap();
+    run_until(&lp, || *written.borrow());
+    // The client's readable edge, if it came after the write callback.
+    lp.run(RunMode::NoWait).unwrap();
+    let before = lp.metrics().events;
+    for _ in 0..10 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(lp.metrics().events, before, "no event per iteration");
+    assert_eq!(lp.backend_timeout(), -1, "the next poll would block");
+    // The data waited: reading now gets it.
+    let got = collect(&client);
+    run_until(&lp, || got.borrow().data.len() == 4);
+    assert_eq!(got.borrow().data, b"PING");
+    finish(&lp, &[&server, &client]);
+}
