@@ -577,3 +577,33 @@ fn data_for_a_stream_that_does_not_read_keeps_the_loop_idle() {
     assert_eq!(got.borrow().data, b"PING");
     finish(&lp, &[&server, &client]);
 }
+
+/// libuv's tcp_write_to_half_open_connection: writing to a peer that has
+/// closed its socket succeeds (the kernel takes the bytes; the peer's
+/// reset comes later), and the reader then sees the end of the stream or
+/// ECONNRESET.
+#[test]
+fn a_write_to_a_peer_that_closed_succeeds_and_the_read_ends() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    client.close(|| {});
+    let got = collect(&server);
+    let status = shared(None);
+    let s = status.clone();
+    server
+        .write(&[b"hello\n"], move |_, st| *s.borrow_mut() = Some(st))
+        .unwrap();
+    run_until(&lp, || {
+        let got = got.borrow();
+        status.borrow().is_some() && (got.eof == 1 || got.error.is_some())
+    });
+    assert_eq!(*status.borrow(), Some(Ok(())));
+    let got = got.borrow();
+    assert!(got.data.is_empty());
+    assert!(
+        got.eof == 1 || got.error == Some(Error::Status(StatusCode::ECONNRESET)),
+        "{got:?}"
+    );
+    drop(got);
+    finish(&lp, &[&server]);
+}
