@@ -558,13 +558,16 @@ pub(crate) fn finish_close(lp: &Loop, kind: &mut Kind) {
     };
     let fd = pidfd.as_raw_fd();
     let registry = st.poll.registry();
-    let _ = registry.deregister(&mut SourceFd(&fd));
     if !matches!(sys::try_reap(&child), Ok(None)) {
+        let _ = registry.deregister(&mut SourceFd(&fd));
         return;
     }
-    // Registering reports the pidfd at once if the child exited meanwhile.
+    // Moved to the orphans' token in one call (not out and in again); a
+    // modified registration reports the pidfd at once if the child exited
+    // since the look above. The handle's slot is freed, so an event gathered
+    // under its old token is stale and ignored.
     if registry
-        .register(&mut SourceFd(&fd), ORPHANS_TOKEN, Interest::READABLE)
+        .reregister(&mut SourceFd(&fd), ORPHANS_TOKEN, Interest::READABLE)
         .is_ok()
     {
         st.per_kind.process.orphans.push(child);

@@ -639,3 +639,109 @@ fn many_descriptors_in_one_message_are_all_pending() {
         finish(&lp);
     }
 }
+
+/// The kernel ends a read at a passed descriptor; the stream reads on in
+/// the same event only if bytes wait behind it, so a read callback never
+/// gets an empty read libuv would not give (libuv stops after any short
+/// read). Boundaries: nothing behind the descriptor, one byte, and many
+/// descriptors in a row.
+#[test]
+fn a_read_stopped_by_a_descriptor_reads_on_only_if_bytes_wait_behind_it() {
+    // (descriptor writes, plain bytes written after them)
+    for (handles, behind) in [(1usize, 0usize), (1, 1), (6, 0), (6, 1)] {
+        let lp = Loop::new().unwrap();
+        let (sender, receiver) = ipc_pair(&lp);
+        let (udp, _) = bound_udp(&lp);
+        for _ in 0..handles {
+            sender.write2(&[b"h"], &udp, |_, s| s.unwrap()).unwrap();
+        }
+        if behind > 0 {
+            sender
+                .write(&[&vec![b'b'; behind]], |_, s| s.unwrap())
+                .unwrap();
+        }
+        // Every write went out at once: the bytes wait in the socket.
+        assert_eq!(sender.write_queue_size(), Ok(handles + behind));
+        let calls = shared(Vec::new());
+        let into = calls.clone();
+        receiver
+            .read_start_with(
+                |_, _| vec![0u8; 64],
+                move |pipe: &Pipe, n: Result<usize, Error>, _: Vec<u8>| {
+                    into.borrow_mut().push((n, pipe.pending_count()));
+                },
+            )
+            .unwrap();
+        lp.run(RunMode::NoWait).unwrap();
+        let mut expected: Vec<(Result<usize, Error>, usize)> =
+            (1..=handles).map(|i| (Ok(1), i)).collect();
+        if behind > 0 {
+            expected.push((Ok(behind), handles));
+        }
+        assert_eq!(
+            *calls.borrow(),
+            expected,
+            "{handles} descriptors, {behind} bytes behind: one callback per read, none empty"
+        );
+        finish(&lp);
+    }
+}
+
+/// libuv's ipc_send_zero: an empty write on an IPC pipe completes, and
+/// the peer reads no data, only the end of the stream after the shutdown.
+#[test]
+fn an_empty_write_on_an_ipc_pipe_completes_and_the_peer_sees_only_the_end() {
+    let lp = Loop::new().unwrap();
+    let (sender, receiver) = ipc_pair(&lp);
+    let statuses = shared(Vec::new());
+    sender.write(&[b""], status_into(&statuses)).unwrap();
+    sender.shutdown(status_into(&statuses)).unwrap();
+    let got = util::pipe::collect(&receiver);
+    run_until(&lp, || got.borrow().eof == 1);
+    assert_eq!(*statuses.borrow(), [Ok(()), Ok(())], "write, then shutdown");
+    assert!(got.borrow().data.is_empty());
+    assert_eq!(got.borrow().error, None);
+    assert_eq!(receiver.pending_count(), 0);
+    finish(&lp);
+}
+
+/// Writes `data` from `at` on, in requests of three 10,000-byte buffers,
+/// each issued from the previous one's callback.
+fn send_chained(pipe: &Pipe, data: std::rc::Rc<Vec<u8>>, at: usize) {
+    if at == data.len() {
+        return;
+    }
+    let end = (at + 30_000).min(data.len());
+    let bufs: Vec<&[u8]> = data[at..end].chunks(10_000).collect();
+    let next = data.clone();
+    pipe.write(&bufs, move |pipe, status| {
+        status.unwrap();
+        send_chained(pipe, next, end);
+    })
+    .unwrap();
+}
+
+/// libuv's ipc_heavy_traffic_deadlock_bug, in one loop: both ends of an
+/// IPC pipe write megabytes to each other at once, each write issued from
+/// the previous one's callback, while both read. Neither side may block
+/// on a full socket; every byte arrives once, in order.
+#[test]
+fn heavy_traffic_both_ways_on_an_ipc_pipe_does_not_deadlock() {
+    const XFER: usize = 4 << 20;
+    let lp = Loop::new().unwrap();
+    let (a, b) = ipc_pair(&lp);
+    let to_b = std::rc::Rc::new(pattern(XFER, 11));
+    let to_a = std::rc::Rc::new(pattern(XFER, 12));
+    let at_a = util::pipe::collect(&a);
+    let at_b = util::pipe::collect(&b);
+    send_chained(&a, to_b.clone(), 0);
+    send_chained(&b, to_a.clone(), 0);
+    run_until(&lp, || {
+        at_a.borrow().data.len() == XFER && at_b.borrow().data.len() == XFER
+    });
+    assert!(at_a.borrow().data == *to_a, "a got b's bytes in order");
+    assert!(at_b.borrow().data == *to_b, "b got a's bytes in order");
+    assert_eq!(a.write_queue_size(), Ok(0));
+    assert_eq!(b.write_queue_size(), Ok(0));
+    finish(&lp);
+}

@@ -507,3 +507,103 @@ fn ipv6_loopback_round_trip() {
         && h.fd == Some(std::os::fd::AsRawFd::as_raw_fd(&conn))));
     finish(&lp, &[&server, &client, &conn]);
 }
+
+#[test]
+fn try_write_of_every_buffer_count_sends_them_all_up_to_iov_max() {
+    // 0 buffers (EINVAL), 1, the inline slice capacity (16), one past it,
+    // many, IOV_MAX (1024) and one past it: a try_write sends at most
+    // IOV_MAX buffers in its one call, as libuv's uv_try_write.
+    const IOV_MAX: usize = 1024;
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    let got = collect(&server);
+    assert_eq!(
+        client.try_write(&[]),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    assert_eq!(
+        client.write_owned(Vec::new(), |_, _| panic!("no request")),
+        Err(Error::Status(StatusCode::EINVAL))
+    );
+    let mut expected: Vec<u8> = Vec::new();
+    for (round, count) in [1usize, 16, 17, 300, IOV_MAX, IOV_MAX + 1]
+        .into_iter()
+        .enumerate()
+    {
+        let bufs: Vec<Vec<u8>> = (0..count)
+            .map(|i| pattern(i % 5 + 1, (round * 10_000 + i) as u64))
+            .collect();
+        let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+        let sent: usize = bufs.iter().take(IOV_MAX).map(Vec::len).sum();
+        assert_eq!(client.try_write(&slices), Ok(sent), "{count} buffers");
+        expected.extend(bufs.iter().take(IOV_MAX).flatten());
+    }
+    run_until(&lp, || got.borrow().data.len() == expected.len());
+    assert_eq!(got.borrow().data, expected);
+    finish(&lp, &[&server, &client]);
+}
+
+/// libuv's tcp_unexpected_read: data arriving on a connection that does
+/// not read calls nothing and does not make the loop busy: its edge is
+/// handed on once, the data waits in the socket, and the loop would block
+/// in its next poll (no ready-list entry, no event per iteration).
+#[test]
+fn data_for_a_stream_that_does_not_read_keeps_the_loop_idle() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    server
+        .read_start(|_, read| panic!("the peer sends nothing: {read:?}"))
+        .unwrap();
+    let written = shared(false);
+    let w = written.clone();
+    server
+        .write(&[b"PING"], move |_, s| {
+            s.unwrap();
+            *w.borrow_mut() = true;
+        })
+        .unwrap();
+    run_until(&lp, || *written.borrow());
+    // The client's readable edge, if it came after the write callback.
+    lp.run(RunMode::NoWait).unwrap();
+    let before = lp.metrics().events;
+    for _ in 0..10 {
+        lp.run(RunMode::NoWait).unwrap();
+    }
+    assert_eq!(lp.metrics().events, before, "no event per iteration");
+    assert_eq!(lp.backend_timeout(), -1, "the next poll would block");
+    // The data waited: reading now gets it.
+    let got = collect(&client);
+    run_until(&lp, || got.borrow().data.len() == 4);
+    assert_eq!(got.borrow().data, b"PING");
+    finish(&lp, &[&server, &client]);
+}
+
+/// libuv's tcp_write_to_half_open_connection: writing to a peer that has
+/// closed its socket succeeds (the kernel takes the bytes; the peer's
+/// reset comes later), and the reader then sees the end of the stream or
+/// ECONNRESET.
+#[test]
+fn a_write_to_a_peer_that_closed_succeeds_and_the_read_ends() {
+    let lp = Loop::new().unwrap();
+    let (server, client) = pair(&lp);
+    client.close(|| {});
+    let got = collect(&server);
+    let status = shared(None);
+    let s = status.clone();
+    server
+        .write(&[b"hello\n"], move |_, st| *s.borrow_mut() = Some(st))
+        .unwrap();
+    run_until(&lp, || {
+        let got = got.borrow();
+        status.borrow().is_some() && (got.eof == 1 || got.error.is_some())
+    });
+    assert_eq!(*status.borrow(), Some(Ok(())));
+    let got = got.borrow();
+    assert!(got.data.is_empty());
+    assert!(
+        got.eof == 1 || got.error == Some(Error::Status(StatusCode::ECONNRESET)),
+        "{got:?}"
+    );
+    drop(got);
+    finish(&lp, &[&server]);
+}

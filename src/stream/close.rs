@@ -35,13 +35,17 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
     s.writable = false;
     s.writes.cancel_all();
     let socket = s.socket.take();
+    // Read in this one look-up: what closing the socket needs below.
+    let reset = s.reset_on_close;
+    let registered = s.registered.take().is_some();
+    let shared = s.shared;
     // Completions are reported by the closing phase, not the pending one:
     // a closed handle must not keep the loop alive through `pending`.
     if std::mem::take(&mut s.in_pending) {
         st.remove_pending(key);
     }
     if let Some(socket) = socket {
-        if stream_mut::<T>(st, key).is_ok_and(|s| s.reset_on_close) {
+        if reset {
             // A linger of zero: close sends a reset. An error (EINVAL on a
             // socket already reset) changes nothing worth reporting.
             let _ = socket.set_linger(Some(Duration::ZERO));
@@ -52,9 +56,7 @@ pub(crate) fn stop_for_close<T: StreamHandle>(
         // edges under the old token.
         let fd = socket.as_raw_fd();
         let stdio = fd <= libc::STDERR_FILENO;
-        if stream_mut::<T>(st, key)
-            .is_ok_and(|s| s.registered.take().is_some() && (s.shared || stdio))
-        {
+        if registered && (shared || stdio) {
             let _ = st.poll.registry().deregister(&mut SourceFd(&fd));
         }
         if stdio {

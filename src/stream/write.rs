@@ -56,32 +56,48 @@ fn enqueue<T: StreamHandle>(
             sender.send(fd, slices, pass)
         })
     };
+    // Whatever the queue did, `settle` reads its state.
+    let _: Progress = progress;
+    let left = settle(s);
     st.active_reqs += 1;
     st.mark_alive();
-    // Whatever the queue did, `after` reads its state.
-    let _: Progress = progress;
-    after::<T>(st, key);
+    after::<T>(st, key, left);
     Ok(())
 }
 
-/// What a write or flush left: completions to report, a socket to watch
-/// for room.
-fn after<T: StreamHandle>(st: &mut LoopState, key: Key) {
-    let Ok(s) = stream_mut::<T>(st, key) else {
-        return;
-    };
-    let waiting = s.writes.has_waiting();
-    let stale = interest_stale(s);
-    // `mark_pending` without a second look-up, nor its liveness update:
-    // the requests count in `active_reqs`, so the loop is alive already.
-    if s.writes.has_done() && !std::mem::replace(&mut s.in_pending, true) {
+/// What a write or flush left, read in the look-up that made it.
+struct Left {
+    /// Requests wait for room.
+    waiting: bool,
+    /// The registration must change ([`interest_stale`]).
+    stale: bool,
+    /// Completions wait and the handle was not on the pending list.
+    newly_pending: bool,
+}
+
+/// Reads what a write or flush left, and marks the stream as on the
+/// pending list if completions wait (`after` queues it).
+fn settle<T: StreamHandle>(s: &mut super::StreamState<T>) -> Left {
+    Left {
+        waiting: s.writes.has_waiting(),
+        stale: interest_stale(s),
+        newly_pending: s.writes.has_done() && !std::mem::replace(&mut s.in_pending, true),
+    }
+}
+
+/// Acts on what a write or flush left: completions to report, a socket to
+/// watch for room.
+fn after<T: StreamHandle>(st: &mut LoopState, key: Key, left: Left) {
+    // `mark_pending` without a look-up, nor its liveness update: the
+    // requests count in `active_reqs`, so the loop is alive already.
+    if left.newly_pending {
         st.push_pending(key, T::TYPE);
     }
     // No system call unless the registration must change: never for a
     // TCP socket once registered. If it cannot be made (the user's epoll
     // watch limit) while writes wait, they are tried again after every
     // poll phase instead of waiting for an edge that would never come.
-    if stale && watch::<T>(st, key, false).is_err() && waiting {
+    if left.stale && watch::<T>(st, key, false).is_err() && left.waiting {
         st.push_ready(IoEvent {
             key,
             readable: false,
@@ -255,7 +271,8 @@ pub(crate) fn flush<T: StreamHandle>(lp: &Loop, key: Key) {
         .writes
         .flush(&mut |slices, pass| sender.send(fd, slices, pass));
     let _: Progress = progress;
-    after::<T>(st, key);
+    let left = settle(s);
+    after::<T>(st, key, left);
 }
 
 /// What one step of a pending round reports.
