@@ -13,8 +13,9 @@
  *   not exist (UV_EACCES), a second bind of a bound handle (UV_EINVAL);
  *   uv_listen on an unbound handle is UV_EINVAL;
  * - connect errors, all in the callback and never inside the call: a name
- *   nobody has (UV_ENOENT), a socket file nobody listens on
- *   (UV_ECONNREFUSED);
+ *   nobody has (UV_ENOENT), a socket file nobody listens on or a regular
+ *   file (UV_ECONNREFUSED); a closed handle neither binds nor listens
+ *   (UV_EINVAL);
  * - uv_pipe_chmod: UV_EBADF unbound, UV_EINVAL for other flags, read and
  *   write permission for everyone added to the socket file;
  * - uv_pipe_init's ipc flag in the public field; such a pipe does not
@@ -219,6 +220,31 @@ static void bind_and_connect_errors(void) {
   uv_close((uv_handle_t*) &a, NULL);
   uv_close((uv_handle_t*) &b, NULL);
   uv_close((uv_handle_t*) &c, NULL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT(!file_exists(path));
+
+  /* A regular file is no socket: refused, in the callback (libuv's
+   * pipe_connect_to_file; Linux answers ECONNREFUSED for it). */
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_OK(uv_pipe_init(&loop, &c, 0));
+  connects = 0;
+  in_call = 1;
+  uv_pipe_connect(&connect_req, &c, path, connect_cb);
+  in_call = 0;
+  while (connects == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_EQ(connect_status, UV_ECONNREFUSED);
+  uv_close((uv_handle_t*) &c, NULL);
+  ASSERT_OK(unlink(path));
+
+  /* A closed handle neither binds nor listens, and the bind creates no
+   * file (libuv's pipe_bind_or_listen_error_after_close). */
+  ASSERT_OK(uv_pipe_init(&loop, &d, 0));
+  uv_close((uv_handle_t*) &d, NULL);
+  ASSERT_EQ(uv_pipe_bind(&d, path), UV_EINVAL);
+  ASSERT_EQ(uv_listen((uv_stream_t*) &d, 4, connection_unused), UV_EINVAL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT(!file_exists(path));
 
