@@ -24,7 +24,8 @@
  *   to the read end is UV_EPIPE, reading the write end UV_ENOTCONN), data
  *   through it, UV_EOF when the write end closes;
  * - uv_socketpair: two connected stream sockets, both ends readable and
- *   writable, uv_stream_set_blocking on one; socket buffer sizes of a
+ *   writable, a write of one empty buffer completing with 0 from the loop
+ *   and adding no byte, uv_stream_set_blocking on one; socket buffer sizes of a
  *   socket (and UV_ENOTSOCK for a pipe end);
  * - uv_guess_handle: a pipe end, a Unix stream socket, a UDP socket, a
  *   regular file, a closed descriptor;
@@ -97,6 +98,14 @@ static void connection_cb(uv_stream_t* srv, int status) {
 static void write_cb(uv_write_t* req, int status) {
   (void) req;
   ASSERT_OK(status);
+}
+
+/* The zero-length write of socket_pair. */
+static int zero_writes;
+static void zero_write_cb(uv_write_t* req, int status) {
+  (void) req;
+  ASSERT_OK(status);
+  zero_writes++;
 }
 
 static void shutdown_cb(uv_shutdown_t* req, int status) {
@@ -326,6 +335,8 @@ static void socket_pair(void) {
   uv_os_sock_t fds[2];
   uv_pipe_t a, b;
   uv_buf_t data = uv_buf_init("pair", 4);
+  uv_buf_t zero = uv_buf_init(NULL, 0);
+  uv_write_t zero_req;
   ASSERT_OK(uv_socketpair(SOCK_STREAM, 0, fds, UV_NONBLOCK_PIPE, 0));
   ASSERT(fcntl(fds[0], F_GETFL) & O_NONBLOCK);
   ASSERT(!(fcntl(fds[1], F_GETFL) & O_NONBLOCK));
@@ -340,13 +351,20 @@ static void socket_pair(void) {
   int size = 0;
   ASSERT_OK(uv_recv_buffer_size((uv_handle_t*) &a, &size));
   ASSERT_GT(size, 0);
+  /* A write of one empty buffer is accepted and completes with 0, from
+   * the loop, carrying no byte (libuv's ipc_send_zero). */
+  got_len = 0;
+  zero_writes = 0;
+  ASSERT_OK(uv_write(&zero_req, (uv_stream_t*) &a, &zero, 1, zero_write_cb));
+  ASSERT_EQ(zero_writes, 0);
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 1));
   ASSERT_OK(uv_write(&write_req, (uv_stream_t*) &a, &data, 1, write_cb));
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 0));
-  got_len = 0;
   ASSERT_OK(uv_read_start((uv_stream_t*) &b, alloc_cb, read_cb));
   while (got_len < 4)
     uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_EQ(zero_writes, 1);
+  ASSERT_EQ(got_len, 4);
   ASSERT_MEM_EQ(got, "pair", 4);
   uv_close((uv_handle_t*) &a, NULL);
   uv_close((uv_handle_t*) &b, NULL);
