@@ -118,7 +118,8 @@ impl Stdio {
 #[non_exhaustive]
 pub struct ProcessOptions {
     /// The program: a path, or a name looked up on `PATH` (the child's
-    /// `PATH` when [`ProcessOptions::env`] sets one).
+    /// `PATH` when [`ProcessOptions::env`] sets one); a relative path is
+    /// the child's, from [`ProcessOptions::cwd`] when that is set.
     pub file: OsString,
     /// The arguments, `argv[0]` included; empty: `[file]`.
     pub args: Vec<OsString>,
@@ -209,7 +210,11 @@ impl ProcessOptions {
                 })
             },
         );
-        let path = sys::resolve_program(&self.file, path_var.as_deref())?;
+        let path = sys::resolve_program(
+            &self.file,
+            path_var.as_deref(),
+            self.cwd.as_deref().map(|d| d.as_os_str()),
+        )?;
         let cstr = |s: &OsStr| sys::cstring(s.as_bytes()).map_err(Error::from);
         let argv = if self.args.is_empty() {
             vec![cstr(&self.file)?]

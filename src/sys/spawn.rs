@@ -112,16 +112,35 @@ pub(crate) struct Exit {
 /// (`PATH` of the child's environment, else the parent's, else the
 /// system's default), as `execvp` searches. `EACCES` if a candidate exists
 /// but is not executable and no other is, `ENOENT` if none exists.
-pub(crate) fn resolve_program(file: &OsStr, path_var: Option<&OsStr>) -> io::Result<CString> {
+///
+/// The exec runs in the child after its `chdir` to `cwd`, so a relative
+/// candidate is checked there (libuv's `spawn_relative_path`) and returned
+/// as it is.
+pub(crate) fn resolve_program(
+    file: &OsStr,
+    path_var: Option<&OsStr>,
+    cwd: Option<&OsStr>,
+) -> io::Result<CString> {
     let bytes = file.as_bytes();
     if bytes.is_empty() {
         return Err(io::Error::from_raw_os_error(libc::ENOENT));
     }
+    let check = |candidate: &[u8]| -> io::Result<CString> {
+        let path = cstring(candidate)?;
+        match cwd {
+            Some(dir) if candidate.first() != Some(&b'/') => {
+                let mut seen = dir.as_bytes().to_vec();
+                seen.push(b'/');
+                seen.extend_from_slice(candidate);
+                access_exec(&cstring(&seen)?)?;
+            }
+            _ => access_exec(&path)?,
+        }
+        Ok(path)
+    };
     if bytes.contains(&b'/') {
         // Checked here too, not only by the exec: see `precheck`.
-        let path = cstring(bytes)?;
-        access_exec(&path)?;
-        return Ok(path);
+        return check(bytes);
     }
     let default_path: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
     let path = path_var.map_or(default_path, OsStr::as_bytes);
@@ -135,9 +154,8 @@ pub(crate) fn resolve_program(file: &OsStr, path_var: Option<&OsStr>) -> io::Res
         };
         candidate.push(b'/');
         candidate.extend_from_slice(bytes);
-        let c = cstring(&candidate)?;
-        match access_exec(&c) {
-            Ok(()) => return Ok(c),
+        match check(&candidate) {
+            Ok(c) => return Ok(c),
             Err(e) if e.raw_os_error() == Some(libc::EACCES) => denied = true,
             Err(_) => {}
         }
@@ -666,7 +684,7 @@ mod tests {
     fn spec(file: &str, args: &[&str]) -> SpawnSpec {
         let path_var = std::env::var_os("PATH");
         SpawnSpec {
-            path: resolve_program(OsStr::new(file), path_var.as_deref()).unwrap(),
+            path: resolve_program(OsStr::new(file), path_var.as_deref(), None).unwrap(),
             argv: std::iter::once(file)
                 .chain(args.iter().copied())
                 .map(|a| CString::new(a).unwrap())
@@ -739,9 +757,31 @@ mod tests {
     }
 
     #[test]
+    fn a_relative_program_is_found_from_the_childs_cwd() {
+        // `./sh` exists in /bin, not (we assume) in the test's own cwd.
+        assert!(!std::path::Path::new("./sh").exists());
+        let path = resolve_program(OsStr::new("./sh"), None, Some(OsStr::new("/bin"))).unwrap();
+        assert_eq!(path.as_bytes(), b"./sh", "exec'd after the chdir, as given");
+        let err = resolve_program(OsStr::new("./sh"), None, None).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        // A relative PATH entry is the child's too.
+        let path = resolve_program(
+            OsStr::new("sh"),
+            Some(OsStr::new("bin")),
+            Some(OsStr::new("/")),
+        )
+        .unwrap();
+        assert_eq!(path.as_bytes(), b"bin/sh");
+    }
+
+    #[test]
     fn exec_failures_are_the_result_of_spawn() {
-        let err = resolve_program(OsStr::new("no-such-program-ruv"), Some(OsStr::new("/bin")))
-            .unwrap_err();
+        let err = resolve_program(
+            OsStr::new("no-such-program-ruv"),
+            Some(OsStr::new("/bin")),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         let mut s = spec("true", &[]);
         s.path = CString::new("/nonexistent/x").unwrap();
@@ -760,15 +800,19 @@ mod tests {
             spawn_pidfd(&s).unwrap_err().raw_os_error(),
             Some(libc::EACCES)
         );
-        let err = resolve_program(OsStr::new("passwd-is-not-here"), Some(OsStr::new("/etc")))
-            .unwrap_err();
+        let err = resolve_program(
+            OsStr::new("passwd-is-not-here"),
+            Some(OsStr::new("/etc")),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         // A path is checked before the spawn as well (see `precheck`).
-        let err = resolve_program(OsStr::new("/nonexistent/x"), None).unwrap_err();
+        let err = resolve_program(OsStr::new("/nonexistent/x"), None, None).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
-        let err = resolve_program(OsStr::new("/etc/passwd"), None).unwrap_err();
+        let err = resolve_program(OsStr::new("/etc/passwd"), None, None).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EACCES));
-        let err = resolve_program(OsStr::new("/etc"), None).unwrap_err();
+        let err = resolve_program(OsStr::new("/etc"), None, None).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EACCES));
         let mut s = spec("true", &[]);
         s.cwd = Some(CString::new("/nonexistent-ruv-dir").unwrap());

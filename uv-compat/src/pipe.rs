@@ -25,11 +25,11 @@ const SUN_PATH: usize = 108;
 /// The longest name libuv 1.52 accepts at all (`_PC_NAME_MAX` on Linux).
 const NAME_MAX: usize = 255;
 
-/// The ruv pipe handle of a live C handle.
+/// The ruv pipe handle of a live C handle; UV_EINVAL for any other kind.
 ///
 /// # Safety
 /// `handle` is NULL or an initialized handle.
-unsafe fn pipe<'a>(handle: *const uv_pipe_t) -> Result<&'a ruv::Pipe, c_int> {
+pub(crate) unsafe fn pipe<'a>(handle: *const uv_pipe_t) -> Result<&'a ruv::Pipe, c_int> {
     // SAFETY: forwarded contract.
     match unsafe { live(handle as *const uv_handle_t) }? {
         Token::Pipe(p) => Ok(p),

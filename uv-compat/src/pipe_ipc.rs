@@ -10,23 +10,11 @@
 //! may close the handle it sent right after `uv_write2`.
 
 use crate::handles::{live, status, to_status, Token, EINVAL};
-use crate::stream::{stream, Stream};
+use crate::pipe::pipe;
 use crate::stream_write::{link_write, with_slices, write_buffers, written};
 use crate::types::*;
 use libc::{c_int, c_uint};
 use ruv::{HandleType, StatusCode};
-
-/// The ruv pipe behind a live C stream, if it is one.
-///
-/// # Safety
-/// `handle` is NULL or an initialized handle.
-unsafe fn pipe<'a>(handle: *const uv_stream_t) -> Result<&'a ruv::Pipe, c_int> {
-    // SAFETY: forwarded contract.
-    match unsafe { stream(handle) }? {
-        Stream::Pipe(p) => Ok(p),
-        Stream::Tcp(_) => Err(EINVAL),
-    }
-}
 
 /// The ruv handle to pass: a live TCP, pipe or UDP handle (libuv: the
 /// handle's descriptor, UV_EBADF for a handle without one).
@@ -68,7 +56,7 @@ pub unsafe extern "C" fn uv_write2(
     // SAFETY: per the contract above.
     let (p, sent, (bufs, size)) = match unsafe {
         (
-            pipe(handle),
+            pipe(handle as *const uv_pipe_t),
             passable(send_handle),
             write_buffers(bufs, nbufs),
         )
@@ -104,7 +92,7 @@ pub unsafe extern "C" fn uv_try_write2(
     // SAFETY: per the contract above.
     let (p, sent, (bufs, _)) = match unsafe {
         (
-            pipe(handle),
+            pipe(handle as *const uv_pipe_t),
             passable(send_handle),
             write_buffers(bufs, nbufs),
         )
@@ -126,7 +114,7 @@ pub unsafe extern "C" fn uv_try_write2(
 #[no_mangle]
 pub unsafe extern "C" fn uv_pipe_pending_count(handle: *mut uv_pipe_t) -> c_int {
     // SAFETY: per the contract above.
-    match unsafe { pipe(handle as *const uv_stream_t) } {
+    match unsafe { pipe(handle) } {
         Ok(p) => c_int::try_from(p.pending_count()).unwrap_or(c_int::MAX),
         Err(_) => 0,
     }
@@ -140,7 +128,7 @@ pub unsafe extern "C" fn uv_pipe_pending_count(handle: *mut uv_pipe_t) -> c_int 
 #[no_mangle]
 pub unsafe extern "C" fn uv_pipe_pending_type(handle: *mut uv_pipe_t) -> c_int {
     // SAFETY: per the contract above.
-    let pending = unsafe { pipe(handle as *const uv_stream_t) }
+    let pending = unsafe { pipe(handle) }
         .ok()
         .and_then(ruv::Pipe::pending_type);
     match pending {

@@ -23,6 +23,26 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The calls below fail only on misuse (a primitive not initialised, a
+ * deadlock the library detects, unlocking what this thread does not hold,
+ * destroying what is in use), which libuv treats as fatal: abort unless
+ * `err` (an error number, or -1 from the sem_* and clock calls) is 0. */
+static void ruv_check(int err) {
+  if (err != 0)
+    abort();
+}
+
+/* A try-lock's result: 0 when taken, UV_EBUSY when somebody holds it
+ * (EBUSY) or too many readers do (EAGAIN); anything else is misuse. */
+static int ruv_try_result(int err) {
+  if (err == 0)
+    return 0;
+  if (err == EBUSY || err == EAGAIN)
+    return UV_EBUSY;
+  abort();
+  return UV_EINVAL; /* not reached */
+}
+
 /* ---- loop ------------------------------------------------------------- */
 
 int uv_loop_configure(uv_loop_t* loop, uv_loop_option option, ...) {
@@ -109,10 +129,8 @@ int uv_thread_create_ex(uv_thread_t* tid,
 
   stack_size = ruv_stack_size(params);
   if (stack_size != 0) {
-    if (pthread_attr_init(&attr) != 0)
-      abort();
-    if (pthread_attr_setstacksize(&attr, stack_size) != 0)
-      abort();
+    ruv_check(pthread_attr_init(&attr));
+    ruv_check(pthread_attr_setstacksize(&attr, stack_size));
     attrp = &attr;
   }
 
@@ -138,8 +156,7 @@ int uv_thread_create_ex(uv_thread_t* tid,
 /* ---- once and thread-local keys --------------------------------------- */
 
 void uv_once(uv_once_t* guard, void (*callback)(void)) {
-  if (pthread_once(guard, callback) != 0)
-    abort();
+  ruv_check(pthread_once(guard, callback));
 }
 
 int uv_key_create(uv_key_t* key) {
@@ -147,8 +164,7 @@ int uv_key_create(uv_key_t* key) {
 }
 
 void uv_key_delete(uv_key_t* key) {
-  if (pthread_key_delete(*key) != 0)
-    abort();
+  ruv_check(pthread_key_delete(*key));
 }
 
 void* uv_key_get(uv_key_t* key) {
@@ -156,8 +172,7 @@ void* uv_key_get(uv_key_t* key) {
 }
 
 void uv_key_set(uv_key_t* key, void* value) {
-  if (pthread_setspecific(*key, value) != 0)
-    abort();
+  ruv_check(pthread_setspecific(*key, value));
 }
 
 /* ---- condition variables ------------------------------------------------
@@ -179,23 +194,19 @@ int uv_cond_init(uv_cond_t* cond) {
 }
 
 void uv_cond_destroy(uv_cond_t* cond) {
-  if (pthread_cond_destroy(cond) != 0)
-    abort();
+  ruv_check(pthread_cond_destroy(cond));
 }
 
 void uv_cond_signal(uv_cond_t* cond) {
-  if (pthread_cond_signal(cond) != 0)
-    abort();
+  ruv_check(pthread_cond_signal(cond));
 }
 
 void uv_cond_broadcast(uv_cond_t* cond) {
-  if (pthread_cond_broadcast(cond) != 0)
-    abort();
+  ruv_check(pthread_cond_broadcast(cond));
 }
 
 void uv_cond_wait(uv_cond_t* cond, uv_mutex_t* mutex) {
-  if (pthread_cond_wait(cond, mutex) != 0)
-    abort();
+  ruv_check(pthread_cond_wait(cond, mutex));
 }
 
 /* 0 when signalled (or woken spuriously, as libuv allows), UV_ETIMEDOUT
@@ -206,8 +217,7 @@ int uv_cond_timedwait(uv_cond_t* cond, uv_mutex_t* mutex, uint64_t timeout) {
   uint64_t ns;
   int err;
 
-  if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
-    abort();
+  ruv_check(clock_gettime(CLOCK_MONOTONIC, &now));
   ns = (uint64_t) now.tv_nsec + timeout % 1000000000u;
   until.tv_sec = now.tv_sec + (time_t) (timeout / 1000000000u) + (time_t) (ns / 1000000000u);
   until.tv_nsec = (long) (ns % 1000000000u);
@@ -232,50 +242,33 @@ int uv_rwlock_init(uv_rwlock_t* rwlock) {
 }
 
 void uv_rwlock_destroy(uv_rwlock_t* rwlock) {
-  if (pthread_rwlock_destroy(ruv_rwlock(rwlock)) != 0)
-    abort();
+  ruv_check(pthread_rwlock_destroy(ruv_rwlock(rwlock)));
 }
 
 void uv_rwlock_rdlock(uv_rwlock_t* rwlock) {
-  if (pthread_rwlock_rdlock(ruv_rwlock(rwlock)) != 0)
-    abort();
+  ruv_check(pthread_rwlock_rdlock(ruv_rwlock(rwlock)));
 }
 
 /* UV_EBUSY when a writer holds it (or too many readers do). */
 int uv_rwlock_tryrdlock(uv_rwlock_t* rwlock) {
-  int err = pthread_rwlock_tryrdlock(ruv_rwlock(rwlock));
-  if (err == 0)
-    return 0;
-  if (err == EBUSY || err == EAGAIN)
-    return UV_EBUSY;
-  abort();
-  return UV_EINVAL; /* not reached */
+  return ruv_try_result(pthread_rwlock_tryrdlock(ruv_rwlock(rwlock)));
 }
 
 void uv_rwlock_rdunlock(uv_rwlock_t* rwlock) {
-  if (pthread_rwlock_unlock(ruv_rwlock(rwlock)) != 0)
-    abort();
+  ruv_check(pthread_rwlock_unlock(ruv_rwlock(rwlock)));
 }
 
 void uv_rwlock_wrlock(uv_rwlock_t* rwlock) {
-  if (pthread_rwlock_wrlock(ruv_rwlock(rwlock)) != 0)
-    abort();
+  ruv_check(pthread_rwlock_wrlock(ruv_rwlock(rwlock)));
 }
 
 /* UV_EBUSY when anybody holds it. */
 int uv_rwlock_trywrlock(uv_rwlock_t* rwlock) {
-  int err = pthread_rwlock_trywrlock(ruv_rwlock(rwlock));
-  if (err == 0)
-    return 0;
-  if (err == EBUSY || err == EAGAIN)
-    return UV_EBUSY;
-  abort();
-  return UV_EINVAL; /* not reached */
+  return ruv_try_result(pthread_rwlock_trywrlock(ruv_rwlock(rwlock)));
 }
 
 void uv_rwlock_wrunlock(uv_rwlock_t* rwlock) {
-  if (pthread_rwlock_unlock(ruv_rwlock(rwlock)) != 0)
-    abort();
+  ruv_check(pthread_rwlock_unlock(ruv_rwlock(rwlock)));
 }
 
 int uv_thread_join(uv_thread_t* tid) {
@@ -302,38 +295,27 @@ int uv_mutex_init_recursive(uv_mutex_t* mutex) {
   pthread_mutexattr_t attr;
   int err;
 
-  if (pthread_mutexattr_init(&attr) != 0)
-    abort();
-  if (pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0)
-    abort();
+  ruv_check(pthread_mutexattr_init(&attr));
+  ruv_check(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE));
   err = pthread_mutex_init(mutex, &attr);
-  if (pthread_mutexattr_destroy(&attr) != 0)
-    abort();
+  ruv_check(pthread_mutexattr_destroy(&attr));
   return -err;
 }
 
 void uv_mutex_destroy(uv_mutex_t* mutex) {
-  if (pthread_mutex_destroy(mutex) != 0)
-    abort();
+  ruv_check(pthread_mutex_destroy(mutex));
 }
 
 void uv_mutex_lock(uv_mutex_t* mutex) {
-  if (pthread_mutex_lock(mutex) != 0)
-    abort();
+  ruv_check(pthread_mutex_lock(mutex));
 }
 
 int uv_mutex_trylock(uv_mutex_t* mutex) {
-  int err = pthread_mutex_trylock(mutex);
-  if (err == 0)
-    return 0;
-  if (err != EBUSY && err != EAGAIN)
-    abort();
-  return UV_EBUSY;
+  return ruv_try_result(pthread_mutex_trylock(mutex));
 }
 
 void uv_mutex_unlock(uv_mutex_t* mutex) {
-  if (pthread_mutex_unlock(mutex) != 0)
-    abort();
+  ruv_check(pthread_mutex_unlock(mutex));
 }
 
 /* ---- semaphores ------------------------------------------------------- */
@@ -345,13 +327,11 @@ int uv_sem_init(uv_sem_t* sem, unsigned int value) {
 }
 
 void uv_sem_destroy(uv_sem_t* sem) {
-  if (sem_destroy(sem) != 0)
-    abort();
+  ruv_check(sem_destroy(sem));
 }
 
 void uv_sem_post(uv_sem_t* sem) {
-  if (sem_post(sem) != 0)
-    abort();
+  ruv_check(sem_post(sem));
 }
 
 void uv_sem_wait(uv_sem_t* sem) {
@@ -359,8 +339,7 @@ void uv_sem_wait(uv_sem_t* sem) {
   do
     r = sem_wait(sem);
   while (r == -1 && errno == EINTR);
-  if (r != 0)
-    abort();
+  ruv_check(r);
 }
 
 int uv_sem_trywait(uv_sem_t* sem) {
@@ -434,25 +413,21 @@ int uv_barrier_wait(uv_barrier_t* handle) {
 
   /* Wait out the drain of the previous round. */
   while (barrier->ruv_generation_ & 1u)
-    if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
-      abort();
+    ruv_check(pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_));
 
   gathering = barrier->ruv_generation_;
   last = ++barrier->ruv_waiting_ == barrier->ruv_threshold_;
   if (last) {
     barrier->ruv_generation_++; /* odd: release everyone */
-    if (pthread_cond_broadcast(&barrier->ruv_cond_) != 0)
-      abort();
+    ruv_check(pthread_cond_broadcast(&barrier->ruv_cond_));
   } else {
     while (barrier->ruv_generation_ == gathering)
-      if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
-        abort();
+      ruv_check(pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_));
   }
 
   if (--barrier->ruv_waiting_ == 0) {
     barrier->ruv_generation_++; /* even: the next round may gather */
-    if (pthread_cond_broadcast(&barrier->ruv_cond_) != 0)
-      abort();
+    ruv_check(pthread_cond_broadcast(&barrier->ruv_cond_));
   }
 
   uv_mutex_unlock(&barrier->ruv_mutex_);
@@ -464,15 +439,13 @@ void uv_barrier_destroy(uv_barrier_t* handle) {
 
   uv_mutex_lock(&barrier->ruv_mutex_);
   while (barrier->ruv_generation_ & 1u)
-    if (pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_) != 0)
-      abort();
+    ruv_check(pthread_cond_wait(&barrier->ruv_cond_, &barrier->ruv_mutex_));
   /* Threads still gathering: destroying now is a bug in the program. */
   if (barrier->ruv_waiting_ != 0)
     abort();
   uv_mutex_unlock(&barrier->ruv_mutex_);
 
-  if (pthread_cond_destroy(&barrier->ruv_cond_) != 0)
-    abort();
+  ruv_check(pthread_cond_destroy(&barrier->ruv_cond_));
   uv_mutex_destroy(&barrier->ruv_mutex_);
   free(barrier);
   handle->ruv_state_ = NULL;

@@ -54,9 +54,9 @@ static void never_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 /* tcp_listen_without_bind, tcp_bind_error_addrinuse_listen,
  * tcp_bind6_error_addrinuse, tcp_bind_writable_flags, tcp_open_bound,
- * pipe_bind_error_addrinuse. */
+ * pipe_bind_error_addrinuse, tcp_bind_or_listen_error_after_close. */
 static void listen_without_callback(void) {
-  uv_tcp_t unbound, first, second;
+  uv_tcp_t unbound, first, second, closed;
   uv_pipe_t pipe1, pipe2;
   struct sockaddr_in any, bound;
   int len = sizeof(bound);
@@ -101,8 +101,14 @@ static void listen_without_callback(void) {
   uv_close((uv_handle_t*) &second, count_close);
   uv_close((uv_handle_t*) &pipe1, count_close);
   uv_close((uv_handle_t*) &pipe2, count_close);
+  /* tcp_bind_or_listen_error_after_close: a closing handle (never bound)
+   * neither binds nor listens. */
+  ASSERT_OK(uv_tcp_init(&loop, &closed));
+  uv_close((uv_handle_t*) &closed, count_close);
+  ASSERT_EQ(uv_tcp_bind(&closed, SA(&any), 0), UV_EINVAL);
+  ASSERT_EQ(uv_listen((uv_stream_t*) &closed, 16, NULL), UV_EINVAL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
-  ASSERT_EQ(closes, 5);
+  ASSERT_EQ(closes, 6);
   ASSERT_OK(uv_loop_close(&loop));
   unlink(path);
 }

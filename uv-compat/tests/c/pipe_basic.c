@@ -13,8 +13,9 @@
  *   not exist (UV_EACCES), a second bind of a bound handle (UV_EINVAL);
  *   uv_listen on an unbound handle is UV_EINVAL;
  * - connect errors, all in the callback and never inside the call: a name
- *   nobody has (UV_ENOENT), a socket file nobody listens on
- *   (UV_ECONNREFUSED);
+ *   nobody has (UV_ENOENT), a socket file nobody listens on or a regular
+ *   file (UV_ECONNREFUSED); a closed handle neither binds nor listens
+ *   (UV_EINVAL);
  * - uv_pipe_chmod: UV_EBADF unbound, UV_EINVAL for other flags, read and
  *   write permission for everyone added to the socket file;
  * - uv_pipe_init's ipc flag in the public field; such a pipe does not
@@ -23,7 +24,8 @@
  *   to the read end is UV_EPIPE, reading the write end UV_ENOTCONN), data
  *   through it, UV_EOF when the write end closes;
  * - uv_socketpair: two connected stream sockets, both ends readable and
- *   writable, uv_stream_set_blocking on one; socket buffer sizes of a
+ *   writable, a write of one empty buffer completing with 0 from the loop
+ *   and adding no byte, uv_stream_set_blocking on one; socket buffer sizes of a
  *   socket (and UV_ENOTSOCK for a pipe end);
  * - uv_guess_handle: a pipe end, a Unix stream socket, a UDP socket, a
  *   regular file, a closed descriptor;
@@ -96,6 +98,14 @@ static void connection_cb(uv_stream_t* srv, int status) {
 static void write_cb(uv_write_t* req, int status) {
   (void) req;
   ASSERT_OK(status);
+}
+
+/* The zero-length write of socket_pair. */
+static int zero_writes;
+static void zero_write_cb(uv_write_t* req, int status) {
+  (void) req;
+  ASSERT_OK(status);
+  zero_writes++;
 }
 
 static void shutdown_cb(uv_shutdown_t* req, int status) {
@@ -222,6 +232,31 @@ static void bind_and_connect_errors(void) {
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   ASSERT(!file_exists(path));
 
+  /* A regular file is no socket: refused, in the callback (libuv's
+   * pipe_connect_to_file; Linux answers ECONNREFUSED for it). */
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_OK(uv_pipe_init(&loop, &c, 0));
+  connects = 0;
+  in_call = 1;
+  uv_pipe_connect(&connect_req, &c, path, connect_cb);
+  in_call = 0;
+  while (connects == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_EQ(connect_status, UV_ECONNREFUSED);
+  uv_close((uv_handle_t*) &c, NULL);
+  ASSERT_OK(unlink(path));
+
+  /* A closed handle neither binds nor listens, and the bind creates no
+   * file (libuv's pipe_bind_or_listen_error_after_close). */
+  ASSERT_OK(uv_pipe_init(&loop, &d, 0));
+  uv_close((uv_handle_t*) &d, NULL);
+  ASSERT_EQ(uv_pipe_bind(&d, path), UV_EINVAL);
+  ASSERT_EQ(uv_listen((uv_stream_t*) &d, 4, connection_unused), UV_EINVAL);
+  ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
+  ASSERT(!file_exists(path));
+
   /* A pipe for passing handles keeps its flag. */
   ASSERT_OK(uv_pipe_init(&loop, &a, 1));
   ASSERT_EQ(a.ipc, 1);
@@ -300,6 +335,8 @@ static void socket_pair(void) {
   uv_os_sock_t fds[2];
   uv_pipe_t a, b;
   uv_buf_t data = uv_buf_init("pair", 4);
+  uv_buf_t zero = uv_buf_init(NULL, 0);
+  uv_write_t zero_req;
   ASSERT_OK(uv_socketpair(SOCK_STREAM, 0, fds, UV_NONBLOCK_PIPE, 0));
   ASSERT(fcntl(fds[0], F_GETFL) & O_NONBLOCK);
   ASSERT(!(fcntl(fds[1], F_GETFL) & O_NONBLOCK));
@@ -314,13 +351,20 @@ static void socket_pair(void) {
   int size = 0;
   ASSERT_OK(uv_recv_buffer_size((uv_handle_t*) &a, &size));
   ASSERT_GT(size, 0);
+  /* A write of one empty buffer is accepted and completes with 0, from
+   * the loop, carrying no byte (libuv's ipc_send_zero). */
+  got_len = 0;
+  zero_writes = 0;
+  ASSERT_OK(uv_write(&zero_req, (uv_stream_t*) &a, &zero, 1, zero_write_cb));
+  ASSERT_EQ(zero_writes, 0);
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 1));
   ASSERT_OK(uv_write(&write_req, (uv_stream_t*) &a, &data, 1, write_cb));
   ASSERT_OK(uv_stream_set_blocking((uv_stream_t*) &a, 0));
-  got_len = 0;
   ASSERT_OK(uv_read_start((uv_stream_t*) &b, alloc_cb, read_cb));
   while (got_len < 4)
     uv_run(&loop, UV_RUN_ONCE);
+  ASSERT_EQ(zero_writes, 1);
+  ASSERT_EQ(got_len, 4);
   ASSERT_MEM_EQ(got, "pair", 4);
   uv_close((uv_handle_t*) &a, NULL);
   uv_close((uv_handle_t*) &b, NULL);

@@ -12,7 +12,8 @@
  * UV_ESRCH after the child was reaped; a NULL exit_cb; an unreferenced
  * handle not keeping the loop alive; the program looked up on the child's
  * PATH; the program's own SIGCHLD handle hearing of the exit too; args, env (only
- * the given entries) and cwd; UV_PROCESS_DETACHED (a session leader) and
+ * the given entries) and cwd (a relative program path found from it);
+ * UV_PROCESS_DETACHED (a session leader) and
  * its absence; the Windows flags accepted; stdio: UV_IGNORE (and missing
  * entries) as /dev/null (read-only as standard input), UV_INHERIT_FD onto fd 1 and fd 3; setuid/setgid
  * (as root: the child runs as nobody; otherwise UV_EPERM); a handle closed
@@ -316,6 +317,20 @@ static void test_args_env_cwd(uv_loop_t* loop) {
   memset(&o, 0, sizeof o);
   o.cwd = "/";
   ASSERT_EQ(run_script(loop, &o, "test \"$(pwd -P)\" = /"), 0);
+
+  /* A relative program path is found from the child's cwd (libuv's
+   * spawn_relative_path). */
+  {
+    char* rel_args[] = {"./sh", "-c", "exit 3", NULL};
+    memset(&o, 0, sizeof o);
+    options_for(&o, rel_args);
+    o.cwd = "/bin";
+    reset();
+    ASSERT_OK(uv_spawn(loop, &p, &o));
+    ASSERT_OK(uv_run(loop, UV_RUN_DEFAULT));
+    ASSERT_EQ(exit_calls, 1);
+    ASSERT_EQ(exit_status_seen, 3);
+  }
 }
 
 static void test_detached_and_flags(uv_loop_t* loop) {

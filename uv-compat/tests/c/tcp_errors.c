@@ -5,7 +5,9 @@
  *   the callback gets UV_ECONNREFUSED from the loop (never inside the
  *   call), the handle is not closed by it; a second connect while the first
  *   is pending is UV_EALREADY; a write made while the connect is pending
- *   gets UV_ECANCELED right after the connect's callback;
+ *   gets UV_ECANCELED right after the connect's callback; before the
+ *   connect a write is UV_EBADF, a connect to an address of no family
+ *   UV_EINVAL (no callback);
  * - bind: two handles on one address both bind (SO_REUSEADDR), the
  *   second's listen is UV_EADDRINUSE, and so is its getsockname and its
  *   connect (in the callback); UV_TCP_IPV6ONLY with an IPv4 address, a
@@ -106,6 +108,17 @@ static void connection_refused(void) {
   /* A write made while the connect is pending: cancelled after the
    * connect's callback reports the failure. */
   ASSERT_OK(uv_tcp_init(&loop, &client2));
+  /* Before the connect there is no socket to write to (libuv's
+   * tcp_connect_error_after_write), and an address of no family is
+   * refused by the call, no callback (tcp_connect_error_fault). */
+  ASSERT_EQ(uv_write(&wr, (uv_stream_t*) &client2, &buf, 1, order_write_cb), UV_EBADF);
+  {
+    static const _Alignas(struct sockaddr_in6) char garbage[sizeof(struct sockaddr_in6)] =
+        "blah blah blah blah";
+    ASSERT_EQ(uv_tcp_connect(&req2, &client2, (const struct sockaddr*) garbage,
+                             order_connect_cb),
+              UV_EINVAL);
+  }
   in_call = 1;
   ASSERT_OK(uv_tcp_connect(&req2, &client2, SA(&to), order_connect_cb));
   ASSERT_OK(uv_write(&wr, (uv_stream_t*) &client2, &buf, 1, order_write_cb));
