@@ -247,17 +247,18 @@ static void test_send_unreachable(void) {
   uv_buf_t buf;
 
   ASSERT_OK(uv_loop_init(&loop));
+  send_calls = close_calls = 0;
+  ASSERT_OK(uv_timer_init(&loop, &unreach_timer));
+  /* The client first: a port freed before it binds could be the one the
+   * kernel gives it, and it would send to itself. */
+  ASSERT_OK(uv_udp_init(&loop, &client));
+  bind_any_port(&client, "127.0.0.1", 0, &bound);
   /* A port that was bound and is now free: nobody listens there. */
   ASSERT_OK(uv_udp_init(&loop, &closed));
   bind_any_port(&closed, "127.0.0.1", 0, &dead);
   uv_close((uv_handle_t*) &closed, NULL);
   ASSERT_OK(uv_run(&loop, UV_RUN_DEFAULT));
   to = loopback_v4(&dead);
-
-  send_calls = close_calls = 0;
-  ASSERT_OK(uv_timer_init(&loop, &unreach_timer));
-  ASSERT_OK(uv_udp_init(&loop, &client));
-  bind_any_port(&client, "127.0.0.1", 0, &bound);
   ASSERT_OK(uv_udp_recv_start(&client, unreach_alloc, unreach_recv));
   buf = uv_buf_init("PING", 4);
   ASSERT_OK(uv_udp_send(&req1, &client, &buf, 1, (struct sockaddr*) &to,
